@@ -1,0 +1,62 @@
+#include "batch.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+namespace pyslice {
+
+SimulatorBatch::SimulatorBatch(const SimConfig& config, const std::vector<std::uint64_t>& seeds, int threads)
+    : threads_(threads) {
+  if (seeds.empty()) throw std::invalid_argument("seeds must hold at least one seed");
+  if (threads < 1) throw std::invalid_argument("threads must be >= 1");
+  for (std::uint64_t s : seeds) replicas_.push_back(std::make_unique<Simulator>(config, s));
+}
+
+void SimulatorBatch::reset(const std::vector<std::uint64_t>& seeds) {
+  if (seeds.size() != replicas_.size())
+    throw std::invalid_argument("seeds must hold one seed per replica (" + std::to_string(replicas_.size()) + ")");
+  for (size_t r = 0; r < replicas_.size(); ++r) replicas_[r]->reset(seeds[r]);
+}
+
+void SimulatorBatch::step(const double* shares, SharePolicy policy) {
+  const int R = size();
+  const size_t stride = static_cast<size_t>(replicas_[0]->n_cells()) * replicas_[0]->n_slices();
+  if (policy == SharePolicy::Given) {
+    if (shares == nullptr) throw std::invalid_argument("shares must be given for the 'given' policy");
+    for (int r = 0; r < R; ++r) {
+      try {
+        replicas_[r]->check_shares(shares + r * stride);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("replica " + std::to_string(r) + ": " + e.what());
+      }
+    }
+  }
+  const int n_threads = std::min(threads_, R);
+  auto work = [&](int first, int last) {
+    for (int r = first; r < last; ++r) replicas_[r]->step(shares ? shares + r * stride : nullptr, policy);
+  };
+  if (n_threads <= 1) {
+    work(0, R);
+    return;
+  }
+  std::vector<std::thread> pool;
+  std::vector<std::exception_ptr> errors(n_threads);
+  for (int t = 0; t < n_threads; ++t) {
+    const int first = R * t / n_threads, last = R * (t + 1) / n_threads;
+    pool.emplace_back([&, t, first, last] {
+      try {
+        work(first, last);
+      } catch (...) {
+        errors[t] = std::current_exception();
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+}  // namespace pyslice

@@ -1,0 +1,27 @@
+// Many independent simulator replicas stepped in one call on C++ threads.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "simulator.hpp"
+
+namespace pyslice {
+
+class SimulatorBatch {
+ public:
+  SimulatorBatch(const SimConfig& config, const std::vector<std::uint64_t>& seeds, int threads);
+  int size() const { return static_cast<int>(replicas_.size()); }
+  int threads() const { return threads_; }
+  Simulator& replica(int r) { return *replicas_[r]; }
+  void reset(const std::vector<std::uint64_t>& seeds);
+  // shares: [R*K*N] for SharePolicy::Given, else nullptr. All replicas' shares are validated
+  // before any replica steps, so a bad input leaves every replica unchanged.
+  void step(const double* shares, SharePolicy policy);
+
+ private:
+  std::vector<std::unique_ptr<Simulator>> replicas_;
+  int threads_;
+};
+
+}  // namespace pyslice

@@ -1,0 +1,548 @@
+// pybind11 bindings: shape/dtype checks and conversions only; the models live in the other files.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <set>
+#include <string>
+
+#include "batch.hpp"
+#include "layout.hpp"
+#include "load_coupling.hpp"
+#include "pathloss.hpp"
+#include "simulator.hpp"
+
+namespace py = pybind11;
+using namespace pyslice;
+
+namespace {
+
+using DArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+using IArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
+
+[[noreturn]] void value_error(const std::string& msg) { throw py::value_error(msg); }
+
+std::string shape_str(const py::array& a) {
+  std::string s = "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) s += (i ? ", " : "") + std::to_string(a.shape(i));
+  return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
+DArray as_doubles(const py::handle& obj, const std::string& name) {
+  py::array raw = py::array::ensure(obj);
+  if (!raw) value_error(name + " must be array-like of numbers");
+  if (raw.dtype().kind() == 'O' || raw.dtype().kind() == 'U' || raw.dtype().kind() == 'S')
+    throw py::type_error(name + " must be numeric, got dtype " + std::string(py::str(raw.dtype())));
+  return DArray::ensure(raw);
+}
+
+DArray checked(const py::handle& obj, const std::string& name, std::vector<py::ssize_t> shape) {
+  DArray a = as_doubles(obj, name);
+  bool ok = a.ndim() == static_cast<py::ssize_t>(shape.size());
+  for (size_t i = 0; ok && i < shape.size(); ++i) ok = shape[i] < 0 || a.shape(i) == shape[i];
+  if (!ok) {
+    std::string want = "(";
+    for (size_t i = 0; i < shape.size(); ++i)
+      want += (i ? ", " : "") + (shape[i] < 0 ? std::string("*") : std::to_string(shape[i]));
+    want += shape.size() == 1 ? ",)" : ")";
+    value_error(name + " must have shape " + want + ", got " + shape_str(a));
+  }
+  return a;
+}
+
+std::vector<double> to_vector(const DArray& a) { return std::vector<double>(a.data(), a.data() + a.size()); }
+
+std::vector<Vec2> to_points(const DArray& a, const std::string& name) {
+  if (a.ndim() != 2 || (a.size() > 0 && a.shape(1) != 2)) value_error(name + " must have shape (n, 2)");
+  std::vector<Vec2> out;
+  for (py::ssize_t i = 0; i < a.shape(0); ++i) out.push_back({a.at(i, 0), a.at(i, 1)});
+  return out;
+}
+
+py::array_t<double> points_array(const std::vector<Vec2>& pts) {
+  py::array_t<double> out({static_cast<py::ssize_t>(pts.size()), py::ssize_t{2}});
+  auto m = out.mutable_unchecked<2>();
+  for (size_t i = 0; i < pts.size(); ++i) {
+    m(i, 0) = pts[i].x;
+    m(i, 1) = pts[i].y;
+  }
+  return out;
+}
+
+template <typename T>
+py::array_t<T> array_of(const std::vector<T>& v, std::vector<py::ssize_t> shape) {
+  py::array_t<T> out(shape);
+  if (!v.empty()) std::memcpy(out.mutable_data(), v.data(), v.size() * sizeof(T));
+  return out;
+}
+
+const std::set<std::string> kConfigKeys = {
+    "sites", "isd_m", "wrap_vectors", "pathloss_model", "carrier_ghz", "bs_height_m", "ue_height_m",
+    "min_distance_m", "max_distance_m", "antenna_gain_dbi", "antenna_beamwidth_deg",
+    "antenna_max_attenuation_db", "tx_power_dbm", "n_prb", "prb_bandwidth_hz", "noise_density_dbm_hz",
+    "noise_figure_db", "shadowing", "shadow_decorrelation_m", "los_decorrelation_m", "interference_radius_m",
+    "handover_hysteresis_db", "handover_ttt_steps", "step_seconds", "ues_per_group", "demand_bps",
+    "flow_size_bits", "mobility", "speed_min_mps", "speed_max_mps", "pause_s", "mask_base", "mask_amplitude",
+    "mask_phase", "mask_period_steps", "mask_ar", "mask_noise_std", "mask_trace", "max_delay_s",
+    "req_throughput_bps", "req_delay_s", "maxmin_rounds", "tolerance", "max_iterations"};
+
+SimConfig config_from_dict(const py::dict& d) {
+  for (auto item : d) {
+    const std::string key = py::str(item.first);
+    if (!kConfigKeys.count(key)) value_error("unknown core config key '" + key + "'");
+  }
+  for (const std::string& key : kConfigKeys)
+    if (!d.contains(key)) value_error("core config is missing key '" + key + "'");
+  auto f = [&](const char* k) { return d[k].cast<double>(); };
+  auto i = [&](const char* k) { return d[k].cast<int>(); };
+  auto vec = [&](const char* k) { return to_vector(as_doubles(d[k], k)); };
+  SimConfig c;
+  c.sites = to_points(as_doubles(d["sites"], "sites"), "sites");
+  c.isd = f("isd_m");
+  c.wrap_vectors = to_points(as_doubles(d["wrap_vectors"], "wrap_vectors"), "wrap_vectors");
+  const int model = i("pathloss_model");
+  if (model != 0 && model != 1) value_error("pathloss_model must be 0 (winner+) or 1 (3gpp-36.814-uma)");
+  c.propagation.model = static_cast<PathlossModel>(model);
+  c.propagation.fc_ghz = f("carrier_ghz");
+  c.propagation.h_bs = f("bs_height_m");
+  c.propagation.h_ut = f("ue_height_m");
+  c.propagation.d_min = f("min_distance_m");
+  c.propagation.d_max = f("max_distance_m");
+  c.antenna.gain_dbi = f("antenna_gain_dbi");
+  c.antenna.beamwidth_deg = f("antenna_beamwidth_deg");
+  c.antenna.max_attenuation_db = f("antenna_max_attenuation_db");
+  c.tx_power_dbm = f("tx_power_dbm");
+  c.n_prb = i("n_prb");
+  c.prb_bandwidth_hz = f("prb_bandwidth_hz");
+  c.noise_density_dbm_hz = f("noise_density_dbm_hz");
+  c.noise_figure_db = f("noise_figure_db");
+  c.shadowing = d["shadowing"].cast<bool>();
+  c.shadow_decorrelation_m = f("shadow_decorrelation_m");
+  c.los_decorrelation_m = f("los_decorrelation_m");
+  c.interference_radius_m = f("interference_radius_m");
+  c.handover_hysteresis_db = f("handover_hysteresis_db");
+  c.handover_ttt_steps = i("handover_ttt_steps");
+  c.step_seconds = f("step_seconds");
+  c.ues_per_group = i("ues_per_group");
+  c.traffic.demand_bps = vec("demand_bps");
+  c.traffic.flow_bits = vec("flow_size_bits");
+  const std::vector<double> mob = vec("mobility"), vmin = vec("speed_min_mps"), vmax = vec("speed_max_mps"),
+                            pause = vec("pause_s");
+  const size_t N = c.traffic.demand_bps.size();
+  if (mob.size() != N || vmin.size() != N || vmax.size() != N || pause.size() != N)
+    value_error("mobility, speed_min_mps, speed_max_mps and pause_s need one value per slice");
+  for (size_t n = 0; n < N; ++n) {
+    if (mob[n] != 0.0 && mob[n] != 1.0) value_error("mobility must be 0 (random-waypoint) or 1 (gauss-markov)");
+    c.mobility.push_back({static_cast<MobilityModel>(static_cast<int>(mob[n])), vmin[n], vmax[n], pause[n]});
+  }
+  c.mask.base = vec("mask_base");
+  c.mask.amplitude = vec("mask_amplitude");
+  c.mask.phase = vec("mask_phase");
+  c.mask.period_steps = f("mask_period_steps");
+  c.mask.ar = f("mask_ar");
+  c.mask.noise_std = f("mask_noise_std");
+  c.mask.trace = vec("mask_trace");
+  c.max_delay_s = f("max_delay_s");
+  c.req_throughput_bps = vec("req_throughput_bps");
+  c.req_delay_s = vec("req_delay_s");
+  c.maxmin_rounds = i("maxmin_rounds");
+  c.tolerance = f("tolerance");
+  c.max_iterations = i("max_iterations");
+  try {
+    c.validate();
+  } catch (const std::invalid_argument& e) {
+    value_error(std::string("core config: ") + e.what());
+  }
+  return c;
+}
+
+SharePolicy policy_from_int(int p) {
+  if (p < 0 || p > 3) value_error("policy must be 0 (given), 1 (equal), 2 (traffic-aware) or 3 (max-min)");
+  return static_cast<SharePolicy>(p);
+}
+
+py::dict result_dict(const Simulator& sim) {
+  const StepOutputs& o = sim.last();
+  const py::ssize_t K = sim.n_cells(), N = sim.n_slices(), U = sim.n_ues();
+  py::dict r;
+  r["throughput"] = array_of(o.throughput, {K, N});
+  r["delay"] = array_of(o.delay, {K, N});
+  r["load"] = array_of(o.load, {K, N});
+  r["users"] = array_of(o.users, {K, N});
+  r["outage"] = array_of(o.outage, {K, N});
+  r["demand"] = array_of(o.demand, {K, N});
+  r["served"] = array_of(o.served, {K, N});
+  r["backlog"] = array_of(o.backlog, {K, N});
+  r["shares"] = array_of(o.shares, {K, N});
+  r["cell_load"] = array_of(o.cell_load, {K});
+  r["sinr_db"] = array_of(o.sinr_db, {U});
+  r["mask"] = array_of(o.mask, {N});
+  r["iterations"] = o.iterations;
+  r["time"] = o.time;
+  return r;
+}
+
+py::dict state_dict(const Simulator& sim) {
+  const py::ssize_t U = sim.n_ues(), S = sim.layout().n_sites(), K = sim.n_cells(), N = sim.n_slices();
+  py::array_t<double> zs({U, S}), zl({U, S});
+  py::array_t<std::int8_t> los({U, S});
+  auto ms = zs.mutable_unchecked<2>();
+  auto ml = zl.mutable_unchecked<2>();
+  auto mlos = los.mutable_unchecked<2>();
+  for (py::ssize_t u = 0; u < U; ++u)
+    for (py::ssize_t s = 0; s < S; ++s) {
+      ms(u, s) = std::nan("");
+      ml(u, s) = std::nan("");
+      mlos(u, s) = -1;
+    }
+  for (py::ssize_t u = 0; u < U; ++u)
+    for (const TrackedSite& t : sim.tracked()[u]) {
+      ms(u, t.site) = t.z_shadow;
+      ml(u, t.site) = t.z_los;
+      mlos(u, t.site) = static_cast<std::int8_t>(t.los);
+    }
+  std::vector<std::uint8_t> act = sim.active();
+  py::dict st;
+  st["time"] = sim.time();
+  st["positions"] = points_array(sim.positions());
+  st["home_cell"] = array_of(sim.home_cell(), {U});
+  st["slice_of"] = array_of(sim.slice_of(), {U});
+  st["serving"] = array_of(sim.serving(), {U});
+  st["active"] = array_of(act, {U}).attr("astype")("bool");
+  st["shadow_z"] = zs;
+  st["los_z"] = zl;
+  st["los"] = los;
+  st["rho"] = array_of(sim.rho(), {K});
+  st["backlog"] = array_of(sim.backlog(), {K, N});
+  return st;
+}
+
+py::array_t<double> dense_gains(const Simulator& sim) {
+  const py::ssize_t K = sim.n_cells(), U = sim.n_ues();
+  py::array_t<double> g({K, U});
+  auto m = g.mutable_unchecked<2>();
+  for (py::ssize_t k = 0; k < K; ++k)
+    for (py::ssize_t u = 0; u < U; ++u) m(k, u) = 0.0;
+  const LinkTable& lt = sim.links();
+  for (py::ssize_t u = 0; u < U; ++u)
+    for (int j = lt.offset[u]; j < lt.offset[u + 1]; ++j) m(lt.cell[j], u) = lt.gain[j];
+  return g;
+}
+
+PropagationParams propagation(double fc, double h_bs, double h_ut, const std::string& model, double dmin,
+                              double dmax) {
+  PropagationParams p;
+  if (model == "winner+")
+    p.model = PathlossModel::WinnerPlusC2;
+  else if (model == "3gpp-36.814-uma")
+    p.model = PathlossModel::Uma36814;
+  else
+    value_error("model must be 'winner+' or '3gpp-36.814-uma', got '" + model + "'");
+  if (!(fc > 0.0) || !std::isfinite(fc)) value_error("fc_ghz must be finite and > 0");
+  if (!(h_ut > 1.0) || !std::isfinite(h_ut)) value_error("h_ut must be finite and > 1");
+  if (!(h_bs > h_ut) || !std::isfinite(h_bs)) value_error("h_bs must be finite and > h_ut");
+  if (!(dmin > 0.0) || !(dmax > dmin) || !std::isfinite(dmax)) value_error("need 0 < d_min < d_max < inf");
+  p.fc_ghz = fc;
+  p.h_bs = h_bs;
+  p.h_ut = h_ut;
+  p.d_min = dmin;
+  p.d_max = dmax;
+  return p;
+}
+
+template <typename F>
+py::array_t<double> map_array(const DArray& in, F fn) {
+  py::array_t<double> out(std::vector<py::ssize_t>(in.shape(), in.shape() + in.ndim()));
+  const double* src = in.data();
+  double* dst = out.mutable_data();
+  for (py::ssize_t i = 0; i < in.size(); ++i) dst[i] = fn(src[i], i);
+  return out;
+}
+
+void check_finite(const DArray& a, const std::string& name) {
+  for (py::ssize_t i = 0; i < a.size(); ++i)
+    if (!std::isfinite(a.data()[i])) value_error(name + " must be finite (found NaN or inf)");
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "pyslice C++ core: multi-cell slicing system-level simulator";
+
+  m.def("paper_sites", [](double isd) { return points_array(paper_sites(isd)); }, py::arg("isd_m") = 500.0);
+  m.def("hex_grid_sites", [](int rings, double isd) {
+        if (rings < 0) value_error("rings must be >= 0");
+        return points_array(hex_grid_sites(rings, isd));
+      }, py::arg("rings"), py::arg("isd_m") = 500.0);
+  m.def("paper_wrap_vectors", [](double isd) { return points_array(paper_wrap_vectors(isd)); },
+        py::arg("isd_m") = 500.0);
+  m.def("hex_wrap_vectors", [](int rings, double isd) { return points_array(hex_wrap_vectors(rings, isd)); },
+        py::arg("rings"), py::arg("isd_m") = 500.0);
+  m.attr("BORESIGHTS_DEG") = py::make_tuple(kBoresightDeg[0], kBoresightDeg[1], kBoresightDeg[2]);
+
+  m.def("pathloss_db",
+        [](py::handle d, py::handle los, double fc, double h_bs, double h_ut, const std::string& model,
+           double dmin, double dmax) {
+          const PropagationParams p = propagation(fc, h_bs, h_ut, model, dmin, dmax);
+          DArray dd = as_doubles(d, "d_m");
+          check_finite(dd, "d_m");
+          DArray ll = as_doubles(los, "los");
+          if (ll.size() != 1 && ll.size() != dd.size()) value_error("los must be a scalar or match d_m's shape");
+          const double* lp = ll.data();
+          const bool scalar = ll.size() == 1;
+          return map_array(dd, [&](double v, py::ssize_t i) { return pathloss_db(v, lp[scalar ? 0 : i] != 0.0, p); });
+        },
+        py::arg("d_m"), py::arg("los"), py::arg("fc_ghz") = 2.6, py::arg("h_bs") = 25.0, py::arg("h_ut") = 1.5,
+        py::arg("model") = "winner+", py::arg("d_min") = 35.0, py::arg("d_max") = 5000.0);
+  m.def("shadow_sigma_db",
+        [](py::handle d, py::handle los, double fc, double h_bs, double h_ut, const std::string& model,
+           double dmin, double dmax) {
+          const PropagationParams p = propagation(fc, h_bs, h_ut, model, dmin, dmax);
+          DArray dd = as_doubles(d, "d_m");
+          check_finite(dd, "d_m");
+          DArray ll = as_doubles(los, "los");
+          if (ll.size() != 1 && ll.size() != dd.size()) value_error("los must be a scalar or match d_m's shape");
+          const double* lp = ll.data();
+          const bool scalar = ll.size() == 1;
+          return map_array(dd, [&](double v, py::ssize_t i) { return shadow_sigma_db(v, lp[scalar ? 0 : i] != 0.0, p); });
+        },
+        py::arg("d_m"), py::arg("los"), py::arg("fc_ghz") = 2.6, py::arg("h_bs") = 25.0, py::arg("h_ut") = 1.5,
+        py::arg("model") = "winner+", py::arg("d_min") = 35.0, py::arg("d_max") = 5000.0);
+  m.def("los_probability",
+        [](py::handle d, double dmin, double dmax) {
+          PropagationParams p;
+          p.d_min = dmin;
+          p.d_max = dmax;
+          DArray dd = as_doubles(d, "d_m");
+          check_finite(dd, "d_m");
+          return map_array(dd, [&](double v, py::ssize_t) { return los_probability(v, p); });
+        },
+        py::arg("d_m"), py::arg("d_min") = 35.0, py::arg("d_max") = 5000.0);
+  m.def("antenna_gain_db",
+        [](py::handle phi, double g, double bw, double am) {
+          AntennaParams a{g, bw, am};
+          DArray pp = as_doubles(phi, "phi_deg");
+          check_finite(pp, "phi_deg");
+          return map_array(pp, [&](double v, py::ssize_t) { return antenna_gain_db(v, a); });
+        },
+        py::arg("phi_deg"), py::arg("gain_dbi") = 14.0, py::arg("beamwidth_deg") = 70.0,
+        py::arg("max_attenuation_db") = 25.0);
+  m.def("spectral_efficiency",
+        [](py::handle sinr) {
+          DArray s = as_doubles(sinr, "sinr");
+          return map_array(s, [](double v, py::ssize_t) { return spectral_efficiency(v); });
+        },
+        py::arg("sinr"));
+
+  m.def("solve_load_coupling",
+        [](py::handle gain_obj, py::handle serving_obj, py::handle slice_obj, py::handle demand_obj,
+           py::handle shares_obj, py::handle tx_obj, double noise_w, double prb_bw, int n_prb, py::handle rho0_obj,
+           double tol, int max_iter) {
+          DArray gain = as_doubles(gain_obj, "gain");
+          if (gain.ndim() != 2) value_error("gain must have shape (K, U), got " + shape_str(gain));
+          const py::ssize_t K = gain.shape(0), U = gain.shape(1);
+          check_finite(gain, "gain");
+          DArray shares = as_doubles(shares_obj, "shares");
+          if (shares.ndim() != 2 || shares.shape(0) != K)
+            value_error("shares must have shape (K=" + std::to_string(K) + ", N), got " + shape_str(shares));
+          const py::ssize_t N = shares.shape(1);
+          IArray serving = IArray::ensure(py::array::ensure(serving_obj));
+          IArray slice_of = IArray::ensure(py::array::ensure(slice_obj));
+          if (!serving || serving.ndim() != 1 || serving.shape(0) != U)
+            value_error("serving must have shape (U=" + std::to_string(U) + ",)");
+          if (!slice_of || slice_of.ndim() != 1 || slice_of.shape(0) != U)
+            value_error("slice_of must have shape (U=" + std::to_string(U) + ",)");
+          DArray demand = checked(demand_obj, "demand", {U});
+          check_finite(demand, "demand");
+          DArray tx = as_doubles(tx_obj, "tx_power_w");
+          if (!(tx.size() == 1 || (tx.ndim() == 1 && tx.shape(0) == K)))
+            value_error("tx_power_w must be a scalar or have shape (K=" + std::to_string(K) + ",)");
+          check_finite(tx, "tx_power_w");
+          if (!(noise_w > 0.0) || !std::isfinite(noise_w)) value_error("noise_w must be finite and > 0");
+          if (!(prb_bw > 0.0) || !std::isfinite(prb_bw)) value_error("prb_bandwidth_hz must be finite and > 0");
+          if (n_prb < 1) value_error("n_prb must be >= 1");
+          if (!(tol > 0.0)) value_error("tol must be > 0");
+          if (max_iter < 1) value_error("max_iter must be >= 1");
+          std::vector<int> serv(U), sl(U);
+          for (py::ssize_t u = 0; u < U; ++u) {
+            serv[u] = static_cast<int>(serving.data()[u]);
+            sl[u] = static_cast<int>(slice_of.data()[u]);
+            if (serv[u] < 0 || serv[u] >= K) value_error("serving values must be in [0, K-1]");
+            if (sl[u] < 0 || sl[u] >= N) value_error("slice_of values must be in [0, N-1]");
+            if (demand.data()[u] < 0.0) value_error("demand must be >= 0");
+          }
+          for (py::ssize_t i = 0; i < gain.size(); ++i)
+            if (gain.data()[i] < 0.0) value_error("gain must be >= 0");
+          for (py::ssize_t k = 0; k < K; ++k) {
+            double sum = 0.0;
+            for (py::ssize_t n = 0; n < N; ++n) {
+              const double a = shares.at(k, n);
+              if (!std::isfinite(a) || a < 0.0) value_error("shares must be finite and >= 0");
+              sum += a;
+            }
+            if (std::fabs(sum - 1.0) > 1e-6) value_error("shares rows must sum to 1 (tolerance 1e-6)");
+          }
+          std::vector<double> txv(K);
+          for (py::ssize_t k = 0; k < K; ++k) txv[k] = tx.data()[tx.size() == 1 ? 0 : k];
+          CouplingResult res;
+          if (rho0_obj.is_none()) {
+            res.rho.assign(K, 0.0);
+          } else {
+            DArray rho0 = checked(rho0_obj, "rho0", {K});
+            check_finite(rho0, "rho0");
+            res.rho = to_vector(rho0);
+            for (double v : res.rho)
+              if (v < 0.0 || v > 1.0) value_error("rho0 must lie in [0, 1]");
+          }
+          LinkTable lt;
+          for (py::ssize_t u = 0; u < U; ++u) {
+            for (py::ssize_t k = 0; k < K; ++k) {
+              const double g = gain.at(k, u);
+              if (g > 0.0) {
+                lt.cell.push_back(static_cast<int>(k));
+                lt.gain.push_back(g);
+              }
+            }
+            lt.offset.push_back(static_cast<int>(lt.cell.size()));
+          }
+          std::vector<double> sh = to_vector(shares);
+          CouplingProblem p;
+          p.n_cells = static_cast<int>(K);
+          p.n_slices = static_cast<int>(N);
+          p.links = &lt;
+          p.serving = serv.data();
+          p.slice_of = sl.data();
+          p.demand = demand.data();
+          p.tx_power_w = txv.data();
+          p.shares = sh.data();
+          p.noise_w = noise_w;
+          p.prb_bandwidth_hz = prb_bw;
+          p.n_prb = n_prb;
+          p.tol = tol;
+          p.max_iter = max_iter;
+          LoadCouplingSolver solver;
+          {
+            py::gil_scoped_release release;
+            solver.solve(p, res);
+          }
+          return py::make_tuple(array_of(res.rho, {K}), array_of(res.x, {K, N}), res.iterations);
+        },
+        py::arg("gain"), py::arg("serving"), py::arg("slice_of"), py::arg("demand"), py::arg("shares"),
+        py::arg("tx_power_w"), py::arg("noise_w"), py::arg("prb_bandwidth_hz"), py::arg("n_prb"),
+        py::arg("rho0") = py::none(), py::arg("tol") = 1e-6, py::arg("max_iter") = 200);
+
+  py::class_<Simulator>(m, "Simulator")
+      .def(py::init([](const py::dict& cfg, std::uint64_t seed) {
+             return std::make_unique<Simulator>(config_from_dict(cfg), seed);
+           }),
+           py::arg("config"), py::arg("seed"))
+      .def("reset", &Simulator::reset, py::arg("seed"), py::call_guard<py::gil_scoped_release>())
+      .def("step",
+           [](Simulator& sim, py::handle shares_obj, int policy) {
+             const SharePolicy pol = policy_from_int(policy);
+             std::vector<double> sh;
+             if (pol == SharePolicy::Given) {
+               DArray a = checked(shares_obj, "shares", {sim.n_cells(), sim.n_slices()});
+               sh = to_vector(a);
+             }
+             py::gil_scoped_release release;
+             sim.step(sh.empty() ? nullptr : sh.data(), pol);
+           },
+           py::arg("shares"), py::arg("policy") = 0)
+      .def("result", &result_dict)
+      .def("state", &state_dict)
+      .def("gains", &dense_gains)
+      .def("site_positions", [](const Simulator& s) { return points_array(s.layout().sites()); })
+      .def_property_readonly("n_cells", &Simulator::n_cells)
+      .def_property_readonly("n_slices", &Simulator::n_slices)
+      .def_property_readonly("n_ues", &Simulator::n_ues)
+      .def_property_readonly("time", &Simulator::time)
+      .def_property_readonly("tx_power_w", &Simulator::tx_power_w)
+      .def_property_readonly("noise_w", &Simulator::noise_w)
+      .def("contains", [](const Simulator& s, double x, double y) { return s.layout().contains({x, y}); });
+
+  py::class_<SimulatorBatch>(m, "SimulatorBatch")
+      .def(py::init([](const py::dict& cfg, const std::vector<std::uint64_t>& seeds, int threads) {
+             return std::make_unique<SimulatorBatch>(config_from_dict(cfg), seeds, threads);
+           }),
+           py::arg("config"), py::arg("seeds"), py::arg("threads") = 1)
+      .def("reset", &SimulatorBatch::reset, py::arg("seeds"), py::call_guard<py::gil_scoped_release>())
+      .def_property_readonly("size", &SimulatorBatch::size)
+      .def_property_readonly("threads", &SimulatorBatch::threads)
+      .def("step",
+           [](SimulatorBatch& b, py::handle shares_obj, int policy, py::dict out) {
+             const SharePolicy pol = policy_from_int(policy);
+             const py::ssize_t R = b.size(), K = b.replica(0).n_cells(), N = b.replica(0).n_slices();
+             std::vector<double> sh;
+             if (pol == SharePolicy::Given) sh = to_vector(checked(shares_obj, "shares", {R, K, N}));
+             // Output buffers: name -> (pointer, per-replica element count), checked before stepping.
+             struct Target {
+               void* ptr;
+               bool is_int;
+               std::string name;
+             };
+             std::vector<Target> targets;
+             const std::map<std::string, std::pair<std::vector<py::ssize_t>, bool>> spec = {
+                 {"throughput", {{R, K, N}, false}}, {"delay", {{R, K, N}, false}}, {"load", {{R, K, N}, false}},
+                 {"demand", {{R, K, N}, false}},     {"served", {{R, K, N}, false}}, {"backlog", {{R, K, N}, false}},
+                 {"shares", {{R, K, N}, false}},     {"users", {{R, K, N}, true}},  {"outage", {{R, K, N}, true}},
+                 {"cell_load", {{R, K}, false}},     {"mask", {{R, N}, false}},     {"iterations", {{R}, true}}};
+             for (auto item : out) {
+               const std::string name = py::str(item.first);
+               auto it = spec.find(name);
+               if (it == spec.end()) value_error("unknown output '" + name + "'");
+               py::array arr = py::reinterpret_borrow<py::array>(item.second);
+               const bool want_int = it->second.second;
+               const bool ok_dtype = want_int ? arr.dtype().is(py::dtype::of<std::int32_t>())
+                                              : arr.dtype().is(py::dtype::of<double>());
+               if (!ok_dtype || !(arr.flags() & py::array::c_style) || !arr.writeable())
+                 value_error("output '" + name + "' must be a writeable C-contiguous " +
+                             (want_int ? "int32" : "float64") + " array");
+               const auto& shape = it->second.first;
+               bool ok = arr.ndim() == static_cast<py::ssize_t>(shape.size());
+               for (size_t d = 0; ok && d < shape.size(); ++d) ok = arr.shape(d) == shape[d];
+               if (!ok) value_error("output '" + name + "' has the wrong shape " + shape_str(arr));
+               targets.push_back({arr.mutable_data(), want_int, name});
+             }
+             {
+               py::gil_scoped_release release;
+               b.step(sh.empty() ? nullptr : sh.data(), pol);
+               for (py::ssize_t r = 0; r < R; ++r) {
+                 const StepOutputs& o = b.replica(static_cast<int>(r)).last();
+                 for (const Target& t : targets) {
+                   if (t.name == "iterations") {
+                     static_cast<std::int32_t*>(t.ptr)[r] = o.iterations;
+                     continue;
+                   }
+                   const std::vector<double>* dv = nullptr;
+                   const std::vector<std::int32_t>* iv = nullptr;
+                   if (t.name == "throughput") dv = &o.throughput;
+                   else if (t.name == "delay") dv = &o.delay;
+                   else if (t.name == "load") dv = &o.load;
+                   else if (t.name == "demand") dv = &o.demand;
+                   else if (t.name == "served") dv = &o.served;
+                   else if (t.name == "backlog") dv = &o.backlog;
+                   else if (t.name == "shares") dv = &o.shares;
+                   else if (t.name == "cell_load") dv = &o.cell_load;
+                   else if (t.name == "mask") dv = &o.mask;
+                   else if (t.name == "users") iv = &o.users;
+                   else if (t.name == "outage") iv = &o.outage;
+                   if (dv) std::memcpy(static_cast<double*>(t.ptr) + r * dv->size(), dv->data(), dv->size() * sizeof(double));
+                   if (iv) std::memcpy(static_cast<std::int32_t*>(t.ptr) + r * iv->size(), iv->data(), iv->size() * sizeof(std::int32_t));
+                 }
+               }
+             }
+           },
+           py::arg("shares"), py::arg("policy"), py::arg("out"))
+      .def("result", [](SimulatorBatch& b, int r) {
+        if (r < 0 || r >= b.size()) value_error("replica index out of range");
+        return result_dict(b.replica(r));
+      }, py::arg("replica"))
+      .def("state", [](SimulatorBatch& b, int r) {
+        if (r < 0 || r >= b.size()) value_error("replica index out of range");
+        return state_dict(b.replica(r));
+      }, py::arg("replica"));
+}

@@ -1,0 +1,56 @@
+// Hexagonal multi-site layout: site positions, sector geometry, the network area (union of the
+// sites' hexagons), uniform drops, wrap-around images and a spatial index of sites.
+#pragma once
+#include <vector>
+
+#include "geometry.hpp"
+#include "rng.hpp"
+
+namespace pyslice {
+
+constexpr int kSectors = 3;
+constexpr double kBoresightDeg[kSectors] = {30.0, 150.0, 270.0};
+
+// The 4-site rhombus of the paper: 0, e1, e2, e1 + e2.
+std::vector<Vec2> paper_sites(double isd);
+// All lattice points within `rings` hexagonal rings of the origin, ring by ring.
+std::vector<Vec2> hex_grid_sites(int rings, double isd);
+// Tiling vectors for wrap-around.
+std::vector<Vec2> paper_wrap_vectors(double isd);
+std::vector<Vec2> hex_wrap_vectors(int rings, double isd);
+
+class Layout {
+ public:
+  // `wrap_vectors` empty: no wrap-around; otherwise exactly two tiling vectors.
+  Layout(std::vector<Vec2> sites, double isd, std::vector<Vec2> wrap_vectors);
+
+  int n_sites() const { return static_cast<int>(sites_.size()); }
+  int n_cells() const { return kSectors * n_sites(); }
+  const std::vector<Vec2>& sites() const { return sites_; }
+  double isd() const { return isd_; }
+  bool wraps() const { return !images_.empty(); }
+
+  // Displacement site -> p, using the nearest wrap-around image when wrapping.
+  Vec2 displacement(int site, Vec2 p) const;
+  // True iff p lies in the hexagon of some site.
+  bool contains(Vec2 p) const;
+  // Uniform point in cell k's sector rhombus at least `min_dist` from its site.
+  Vec2 sample_in_cell(int cell, double min_dist, Rng& rng) const;
+  // Uniform point in the network area.
+  Vec2 sample_in_area(Rng& rng) const;
+  // Sites whose (nearest-image) distance to p is at most `radius` (all sites if radius is inf).
+  void sites_within(Vec2 p, double radius, std::vector<int>& out) const;
+
+ private:
+  bool in_hexagon(Vec2 rel) const;
+  long bin_key(long ix, long iy) const;
+  std::vector<Vec2> sites_;
+  double isd_;
+  std::vector<Vec2> images_;  // image offsets (incl. 0) when wrapping
+  // Spatial index: sites binned on a square grid of side isd.
+  double bin_x0_ = 0.0, bin_y0_ = 0.0;
+  long bins_x_ = 1, bins_y_ = 1;
+  std::vector<std::vector<int>> bins_;
+};
+
+}  // namespace pyslice

@@ -1,0 +1,63 @@
+// Load-coupled SINR with slices: the fixed point rho = F(rho) of DESIGN.md section 4.
+//   gamma_u(rho) = P_c g[c,u] / (sum_{i != c} rho_i P_i g[i,u] + noise)
+//   x[k,n](rho)  = sum_{u in U[k,n]} d_u / (M B se(gamma_u(rho)))
+//   F_k(rho)     = sum_n min(a[k,n], x[k,n](rho))
+// Outage (SINR at full interference below -10 dB) is decided once, before iterating, so F is a
+// monotone, bounded standard interference function and its fixed point is unique.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace pyslice {
+
+// Sparse per-UE links: UE u's links are [offset[u], offset[u+1]) of (cell, linear gain).
+struct LinkTable {
+  std::vector<int> offset{0};
+  std::vector<int> cell;
+  std::vector<double> gain;
+  void clear() {
+    offset.assign(1, 0);
+    cell.clear();
+    gain.clear();
+  }
+  int n_ues() const { return static_cast<int>(offset.size()) - 1; }
+};
+
+struct CouplingProblem {
+  int n_cells = 0;
+  int n_slices = 0;
+  const LinkTable* links = nullptr;
+  const int* serving = nullptr;      // [U]
+  const int* slice_of = nullptr;     // [U]
+  const double* demand = nullptr;    // [U] bit/s; 0 = not offering traffic
+  const double* tx_power_w = nullptr;  // [K] per PRB
+  const double* shares = nullptr;    // [K*N]
+  double noise_w = 0.0;              // per PRB
+  double prb_bandwidth_hz = 0.0;
+  double n_prb = 0.0;
+  double tol = 1e-6;
+  int max_iter = 200;
+};
+
+struct CouplingResult {
+  std::vector<double> rho;       // [K], in: warm start, out: fixed point
+  std::vector<double> x;         // [K*N] needed share at the last evaluation
+  std::vector<double> se;        // [U] spectral efficiency at the last evaluation (0 if not served)
+  std::vector<std::uint8_t> outage;  // [U] 1 if offering traffic but in outage
+  int iterations = 0;
+};
+
+class LoadCouplingSolver {
+ public:
+  // Solves in place: result.rho must hold the warm start (size K).
+  void solve(const CouplingProblem& p, CouplingResult& result);
+  // SINR (linear) of every UE at its serving cell for the loads rho.
+  static void sinr_at(const CouplingProblem& p, const std::vector<double>& rho, std::vector<double>& out);
+
+ private:
+  // Compact copy of the served UEs: signal, weight d/(MB), cell*N+slice, interferer range.
+  std::vector<int> ue_index_, ue_cellslice_, intf_off_, intf_cell_;
+  std::vector<double> ue_signal_, ue_weight_, intf_pg_, rho_new_;
+};
+
+}  // namespace pyslice

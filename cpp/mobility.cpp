@@ -1,0 +1,77 @@
+#include "mobility.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pyslice {
+
+void init_motion(UeMotion& m, const MobilityParams& p, const Layout& layout, Rng& rng) {
+  m.speed = rng.uniform(p.v_min, p.v_max);
+  m.pause_left = 0.0;
+  if (p.model == MobilityModel::RandomWaypoint) {
+    m.target = layout.sample_in_area(rng);
+  } else {
+    m.heading = rng.uniform(-kPi, kPi);
+    m.mean_heading = m.heading;
+  }
+}
+
+namespace {
+
+double advance_waypoint(Vec2& pos, UeMotion& m, const MobilityParams& p, const Layout& layout, double dt, Rng& rng) {
+  double time_left = dt, travelled = 0.0;
+  // Bounded loop: each pass either ends the step or reaches a waypoint / finishes a pause.
+  for (int guard = 0; guard < 64 && time_left > 0.0; ++guard) {
+    if (m.pause_left > 0.0) {
+      const double wait = std::min(m.pause_left, time_left);
+      m.pause_left -= wait;
+      time_left -= wait;
+      continue;
+    }
+    const Vec2 to_target = m.target - pos;
+    const double dist = norm(to_target);
+    const double reach = m.speed * time_left;
+    if (reach < dist) {
+      pos = pos + (reach / dist) * to_target;
+      travelled += reach;
+      break;
+    }
+    pos = m.target;
+    travelled += dist;
+    time_left -= dist / m.speed;
+    m.pause_left = p.pause_s;
+    m.target = layout.sample_in_area(rng);
+    m.speed = rng.uniform(p.v_min, p.v_max);
+  }
+  return travelled;
+}
+
+double advance_gauss_markov(Vec2& pos, UeMotion& m, const MobilityParams& p, const Layout& layout, double dt,
+                            Rng& rng) {
+  const double a = kGaussMarkovMemory;
+  const double s = std::sqrt(1.0 - a * a);
+  const double mean_speed = 0.5 * (p.v_min + p.v_max);
+  const double speed_std = 0.25 * (p.v_max - p.v_min);
+  m.speed = a * m.speed + (1.0 - a) * mean_speed + s * speed_std * rng.normal();
+  m.speed = std::min(std::max(m.speed, p.v_min), p.v_max);
+  m.heading = a * m.heading + (1.0 - a) * m.mean_heading + s * (kPi / 4.0) * rng.normal();
+  const double step = m.speed * dt;
+  const Vec2 next{pos.x + step * std::cos(m.heading), pos.y + step * std::sin(m.heading)};
+  if (!layout.contains(next)) {
+    // Refuse the move and turn around: the UE stays inside the network area.
+    m.heading += kPi;
+    m.mean_heading += kPi;
+    return 0.0;
+  }
+  pos = next;
+  return step;
+}
+
+}  // namespace
+
+double advance_motion(Vec2& pos, UeMotion& m, const MobilityParams& p, const Layout& layout, double dt, Rng& rng) {
+  if (p.model == MobilityModel::RandomWaypoint) return advance_waypoint(pos, m, p, layout, dt, rng);
+  return advance_gauss_markov(pos, m, p, layout, dt, rng);
+}
+
+}  // namespace pyslice

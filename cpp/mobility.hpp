@@ -1,0 +1,35 @@
+// UE mobility inside the network area: random waypoint and Gauss-Markov, per-slice speeds.
+#pragma once
+#include <vector>
+
+#include "geometry.hpp"
+#include "layout.hpp"
+#include "rng.hpp"
+
+namespace pyslice {
+
+enum class MobilityModel { RandomWaypoint = 0, GaussMarkov = 1 };
+
+struct MobilityParams {
+  MobilityModel model = MobilityModel::RandomWaypoint;
+  double v_min = 0.5;
+  double v_max = 1.5;
+  double pause_s = 2.0;
+};
+
+// Per-UE kinematic state (one struct per UE; the simulator keeps them in a vector).
+struct UeMotion {
+  Vec2 target;          // random waypoint: current waypoint
+  double speed = 0.0;   // m/s
+  double pause_left = 0.0;
+  double heading = 0.0;       // Gauss-Markov: current heading (rad)
+  double mean_heading = 0.0;  // Gauss-Markov: mean heading (rad)
+};
+
+constexpr double kGaussMarkovMemory = 0.85;
+
+void init_motion(UeMotion& m, const MobilityParams& p, const Layout& layout, Rng& rng);
+// Moves `pos` by one step of dt seconds; returns the distance travelled.
+double advance_motion(Vec2& pos, UeMotion& m, const MobilityParams& p, const Layout& layout, double dt, Rng& rng);
+
+}  // namespace pyslice

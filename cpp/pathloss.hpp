@@ -1,0 +1,40 @@
+// Large-scale propagation: WINNER+ C2 / ITU-R UMa path loss, LOS probability, shadowing sigma,
+// the 3-sector antenna pattern and truncated-Shannon spectral efficiency.
+#pragma once
+
+namespace pyslice {
+
+enum class PathlossModel { WinnerPlusC2 = 0, Uma36814 = 1 };
+
+struct PropagationParams {
+  PathlossModel model = PathlossModel::WinnerPlusC2;
+  double fc_ghz = 2.6;
+  double h_bs = 25.0;
+  double h_ut = 1.5;
+  double d_min = 35.0;
+  double d_max = 5000.0;
+};
+
+double clamp_distance(double d, const PropagationParams& p);
+double breakpoint_distance(const PropagationParams& p);
+// Path loss in dB at 2-D distance d (clamped to [d_min, d_max]).
+double pathloss_db(double d, bool los, const PropagationParams& p);
+double los_probability(double d, const PropagationParams& p);
+double shadow_sigma_db(double d, bool los, const PropagationParams& p);
+
+struct AntennaParams {
+  double gain_dbi = 14.0;
+  double beamwidth_deg = 70.0;
+  double max_attenuation_db = 25.0;
+};
+// Horizontal sector pattern; phi in degrees (any value, wrapped to [-180, 180]).
+double antenna_gain_db(double phi_deg, const AntennaParams& a);
+
+constexpr double kOutageSinr = 0.1;  // -10 dB
+constexpr double kSeMax = 4.4;
+// Truncated Shannon (3GPP TR 36.942 A.1), bit/s/Hz; 0 below -10 dB.
+double spectral_efficiency(double sinr);
+// Standard normal CDF.
+double normal_cdf(double z);
+
+}  // namespace pyslice

@@ -1,0 +1,442 @@
+#include "simulator.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace pyslice {
+namespace {
+
+void require(bool ok, const std::string& field, const std::string& range) {
+  if (!ok) throw std::invalid_argument(field + " must be " + range);
+}
+
+bool finite_positive(double v) { return std::isfinite(v) && v > 0.0; }
+
+double dbm_to_w(double dbm) { return std::pow(10.0, (dbm - 30.0) / 10.0); }
+
+}  // namespace
+
+void SimConfig::validate() const {
+  require(!sites.empty(), "sites", "a non-empty list of [x, y] positions");
+  for (const Vec2& s : sites) require(std::isfinite(s.x) && std::isfinite(s.y), "sites", "finite");
+  require(finite_positive(isd), "isd_m", "> 0");
+  require(wrap_vectors.empty() || wrap_vectors.size() == 2, "wrap_vectors_m", "empty or two vectors");
+  require(finite_positive(propagation.fc_ghz), "carrier_ghz", "> 0");
+  require(std::isfinite(propagation.h_ut) && propagation.h_ut > 1.0, "ue_height_m", "> 1");
+  require(std::isfinite(propagation.h_bs) && propagation.h_bs > propagation.h_ut, "bs_height_m", "> ue_height_m");
+  require(finite_positive(propagation.d_min), "min_distance_m", "> 0");
+  require(std::isfinite(propagation.d_max) && propagation.d_max > propagation.d_min, "max_distance_m",
+          "> min_distance_m");
+  require(finite_positive(antenna.beamwidth_deg), "antenna_beamwidth_deg", "> 0");
+  require(std::isfinite(antenna.gain_dbi) && std::isfinite(antenna.max_attenuation_db) &&
+              antenna.max_attenuation_db >= 0.0,
+          "antenna", "finite with max_attenuation_db >= 0");
+  require(std::isfinite(tx_power_dbm), "tx_power_dbm", "finite");
+  require(n_prb >= 1, "n_prb", ">= 1");
+  require(finite_positive(prb_bandwidth_hz), "prb_bandwidth_hz", "> 0");
+  require(std::isfinite(noise_density_dbm_hz) && std::isfinite(noise_figure_db), "noise", "finite");
+  require(finite_positive(shadow_decorrelation_m), "shadow_decorrelation_m", "> 0");
+  require(finite_positive(los_decorrelation_m), "los_decorrelation_m", "> 0");
+  require(!std::isnan(interference_radius_m), "interference_radius_m", "> 0 or inf");
+  require(std::isfinite(handover_hysteresis_db) && handover_hysteresis_db >= 0.0, "handover_hysteresis_db", ">= 0");
+  require(handover_ttt_steps >= 1, "handover_ttt_steps", ">= 1");
+  require(finite_positive(step_seconds), "step_seconds", "> 0");
+  require(ues_per_group >= 0, "max_ues_per_slice", ">= 0");
+  const int N = n_slices();
+  require(N >= 1 && N <= 64, "slices", "between 1 and 64 slices");
+  require(traffic.flow_bits.size() == static_cast<size_t>(N) && mobility.size() == static_cast<size_t>(N),
+          "slices", "consistent (one demand, flow size and mobility per slice)");
+  for (int n = 0; n < N; ++n) {
+    const std::string f = "slices[" + std::to_string(n) + "].";
+    require(std::isfinite(traffic.demand_bps[n]) && traffic.demand_bps[n] >= 0.0, f + "demand_bps", ">= 0");
+    require(finite_positive(traffic.flow_bits[n]), f + "flow_size_bits", "> 0");
+    require(finite_positive(mobility[n].v_min), f + "speed_min_mps", "> 0");
+    require(std::isfinite(mobility[n].v_max) && mobility[n].v_max >= mobility[n].v_min, f + "speed_max_mps",
+            ">= speed_min_mps");
+    require(std::isfinite(mobility[n].pause_s) && mobility[n].pause_s >= 0.0, f + "pause_s", ">= 0");
+  }
+  require(mask.base.size() == static_cast<size_t>(N), "mask", "one base/amplitude/phase per slice");
+  for (double v : mask.trace) require(std::isfinite(v) && v >= 0.0 && v <= 1.0, "mask trace", "values in [0, 1]");
+  require(finite_positive(mask.period_steps), "mask_period_steps", "> 0");
+  require(finite_positive(max_delay_s), "max_delay_s", "> 0");
+  const size_t KN = sites.size() * kSectors * static_cast<size_t>(N);
+  require(req_throughput_bps.size() == KN && req_delay_s.size() == KN, "requirements", "[K, N] matrices");
+  for (size_t i = 0; i < KN; ++i)
+    require(finite_positive(req_throughput_bps[i]) && finite_positive(req_delay_s[i]), "requirements", "> 0");
+  require(maxmin_rounds >= 1, "maxmin_rounds", ">= 1");
+  require(finite_positive(tolerance), "tolerance", "> 0");
+  require(max_iterations >= 1, "max_iterations", ">= 1");
+}
+
+Simulator::Simulator(SimConfig config, std::uint64_t seed)
+    : cfg_((config.validate(), std::move(config))),
+      layout_(cfg_.sites, cfg_.isd, cfg_.wrap_vectors),
+      mask_(cfg_.mask) {
+  tx_power_w_.assign(layout_.n_cells(), dbm_to_w(cfg_.tx_power_dbm) / cfg_.n_prb);
+  noise_w_ = dbm_to_w(cfg_.noise_density_dbm_hz + 10.0 * std::log10(cfg_.prb_bandwidth_hz) + cfg_.noise_figure_db);
+  reset(seed);
+}
+
+void Simulator::reset(std::uint64_t seed) {
+  rng_.reseed(seed);
+  t_ = 0;
+  const int K = n_cells(), N = n_slices();
+  rho_.assign(K, 0.0);
+  backlog_.assign(static_cast<size_t>(K) * N, 0.0);
+  tau_.assign(N, 0.0);
+  mask_.reset(rng_);
+  drop_ues();
+  out_ = StepOutputs{};
+}
+
+void Simulator::drop_ues() {
+  const int K = n_cells(), N = n_slices(), G = cfg_.ues_per_group;
+  const int U = K * N * G;
+  pos_.resize(U);
+  motion_.resize(U);
+  home_.resize(U);
+  slice_.resize(U);
+  group_index_.resize(U);
+  serving_.assign(U, 0);
+  ho_candidate_.assign(U, -1);
+  ho_count_.assign(U, 0);
+  active_.assign(U, 0);
+  demand_ue_.assign(U, 0.0);
+  tracked_.assign(U, {});
+  for (int k = 0; k < K; ++k)
+    for (int n = 0; n < N; ++n)
+      for (int i = 0; i < G; ++i) {
+        const int u = (k * N + n) * G + i;
+        home_[u] = k;
+        slice_[u] = n;
+        group_index_[u] = i;
+        pos_[u] = layout_.sample_in_cell(k, cfg_.propagation.d_min, rng_);
+        init_motion(motion_[u], cfg_.mobility[n], layout_, rng_);
+        refresh_links(u, 0.0, true);
+      }
+  rebuild_link_table();
+  // Initial association: strongest cell (RSRP).
+  for (int u = 0; u < U; ++u) {
+    int best = -1;
+    double best_gain = -1.0;
+    for (int j = links_.offset[u]; j < links_.offset[u + 1]; ++j)
+      if (links_.gain[j] > best_gain) {
+        best_gain = links_.gain[j];
+        best = links_.cell[j];
+      }
+    serving_[u] = best < 0 ? home_[u] : best;
+  }
+}
+
+void Simulator::refresh_links(int u, double moved, bool fresh) {
+  const double radius = cfg_.interference_radius_m > 0.0 ? cfg_.interference_radius_m
+                                                          : std::numeric_limits<double>::infinity();
+  layout_.sites_within(pos_[u], radius, scratch_sites_);
+  std::vector<TrackedSite>& old = tracked_[u];
+  scratch_tracked_.clear();
+  const double rs = std::exp(-moved / cfg_.shadow_decorrelation_m);
+  const double rl = std::exp(-moved / cfg_.los_decorrelation_m);
+  const double ss = std::sqrt(std::max(0.0, 1.0 - rs * rs));
+  const double sl = std::sqrt(std::max(0.0, 1.0 - rl * rl));
+  size_t j = 0;  // both lists are sorted by site
+  for (int site : scratch_sites_) {
+    while (j < old.size() && old[j].site < site) ++j;
+    TrackedSite ts{site, 0.0, 0.0, 0};
+    if (!fresh && j < old.size() && old[j].site == site) {
+      ts.z_shadow = old[j].z_shadow;
+      ts.z_los = old[j].z_los;
+      if (moved > 0.0) {
+        ts.z_shadow = rs * ts.z_shadow + ss * rng_.normal();
+        ts.z_los = rl * ts.z_los + sl * rng_.normal();
+      }
+    } else {
+      ts.z_shadow = rng_.normal();
+      ts.z_los = rng_.normal();
+    }
+    const double d = norm(layout_.displacement(site, pos_[u]));
+    ts.los = normal_cdf(ts.z_los) < los_probability(d, cfg_.propagation) ? 1 : 0;
+    scratch_tracked_.push_back(ts);
+  }
+  old.swap(scratch_tracked_);
+}
+
+void Simulator::rebuild_link_table() {
+  links_.clear();
+  const int U = n_ues();
+  for (int u = 0; u < U; ++u) {
+    for (const TrackedSite& ts : tracked_[u]) {
+      const Vec2 disp = layout_.displacement(ts.site, pos_[u]);
+      const double d = norm(disp);
+      const bool los = ts.los != 0;
+      const double pl = pathloss_db(d, los, cfg_.propagation);
+      const double shadow = cfg_.shadowing ? shadow_sigma_db(d, los, cfg_.propagation) * ts.z_shadow : 0.0;
+      const double angle = std::atan2(disp.y, disp.x) / kDeg;
+      for (int s = 0; s < kSectors; ++s) {
+        const double g_db = antenna_gain_db(angle - kBoresightDeg[s], cfg_.antenna) - pl - shadow;
+        links_.cell.push_back(ts.site * kSectors + s);
+        links_.gain.push_back(std::pow(10.0, g_db / 10.0));
+      }
+    }
+    links_.offset.push_back(static_cast<int>(links_.cell.size()));
+  }
+}
+
+void Simulator::handover() {
+  const double hysteresis = std::pow(10.0, cfg_.handover_hysteresis_db / 10.0);
+  for (int u = 0; u < n_ues(); ++u) {
+    int best = -1;
+    double best_gain = -1.0, serving_gain = -1.0;
+    for (int j = links_.offset[u]; j < links_.offset[u + 1]; ++j) {
+      if (links_.gain[j] > best_gain) {
+        best_gain = links_.gain[j];
+        best = links_.cell[j];
+      }
+      if (links_.cell[j] == serving_[u]) serving_gain = links_.gain[j];
+    }
+    if (best < 0) continue;
+    if (serving_gain < 0.0) {  // serving site culled: radio link failure, re-establish on the best cell
+      serving_[u] = best;
+      ho_candidate_[u] = -1;
+      ho_count_[u] = 0;
+      continue;
+    }
+    if (best != serving_[u] && best_gain > serving_gain * hysteresis) {
+      if (ho_candidate_[u] == best) {
+        ++ho_count_[u];
+      } else {
+        ho_candidate_[u] = best;
+        ho_count_[u] = 1;
+      }
+      if (ho_count_[u] >= cfg_.handover_ttt_steps) {
+        serving_[u] = best;
+        ho_candidate_[u] = -1;
+        ho_count_[u] = 0;
+      }
+    } else {
+      ho_candidate_[u] = -1;
+      ho_count_[u] = 0;
+    }
+  }
+}
+
+void Simulator::update_active() {
+  const int G = cfg_.ues_per_group;
+  for (int u = 0; u < n_ues(); ++u) {
+    const int n = slice_[u];
+    const int n_active = static_cast<int>(std::lround(tau_[n] * G));
+    active_[u] = group_index_[u] < n_active ? 1 : 0;
+    demand_ue_[u] = active_[u] ? cfg_.traffic.demand_bps[n] : 0.0;
+  }
+}
+
+void Simulator::check_shares(const double* shares) const {
+  const int K = n_cells(), N = n_slices();
+  for (int k = 0; k < K; ++k) {
+    double sum = 0.0;
+    for (int n = 0; n < N; ++n) {
+      const double a = shares[k * N + n];
+      if (!std::isfinite(a)) {
+        std::ostringstream msg;
+        msg << "shares[" << k << ", " << n << "] must be finite, got " << a;
+        throw std::invalid_argument(msg.str());
+      }
+      if (a < 0.0) {
+        std::ostringstream msg;
+        msg << "shares[" << k << ", " << n << "] must be >= 0, got " << a;
+        throw std::invalid_argument(msg.str());
+      }
+      sum += a;
+    }
+    if (std::fabs(sum - 1.0) > 1e-6) {
+      std::ostringstream msg;
+      msg << "shares row " << k << " must sum to 1 (tolerance 1e-6), got " << sum;
+      throw std::invalid_argument(msg.str());
+    }
+  }
+}
+
+CouplingProblem Simulator::problem(const std::vector<double>& shares) {
+  CouplingProblem p;
+  p.n_cells = n_cells();
+  p.n_slices = n_slices();
+  p.links = &links_;
+  p.serving = serving_.data();
+  p.slice_of = slice_.data();
+  p.demand = demand_ue_.data();
+  p.tx_power_w = tx_power_w_.data();
+  p.shares = shares.data();
+  p.noise_w = noise_w_;
+  p.prb_bandwidth_hz = cfg_.prb_bandwidth_hz;
+  p.n_prb = cfg_.n_prb;
+  p.tol = cfg_.tolerance;
+  p.max_iter = cfg_.max_iterations;
+  return p;
+}
+
+void Simulator::traffic_aware_shares(std::vector<double>& shares) const {
+  const int K = n_cells(), N = n_slices();
+  shares.assign(static_cast<size_t>(K) * N, 0.0);
+  for (int u = 0; u < n_ues(); ++u)
+    if (active_[u]) shares[static_cast<size_t>(serving_[u]) * N + slice_[u]] += cfg_.traffic.demand_bps[slice_[u]];
+  for (int k = 0; k < K; ++k) {
+    double total = 0.0;
+    for (int n = 0; n < N; ++n) total += shares[k * N + n];
+    for (int n = 0; n < N; ++n) shares[k * N + n] = total > 0.0 ? shares[k * N + n] / total : 1.0 / N;
+  }
+}
+
+void Simulator::maxmin_shares(std::vector<double>& shares) {
+  const int K = n_cells(), N = n_slices();
+  const size_t KN = static_cast<size_t>(K) * N;
+  const double mb = cfg_.n_prb * cfg_.prb_bandwidth_hz;
+  traffic_aware_shares(shares);
+  CouplingResult trial;
+  std::vector<double> sum_se(KN), sum_inv_se(KN), n_served(KN), n_users(KN);
+  for (int round = 0; round < cfg_.maxmin_rounds; ++round) {
+    trial.rho = rho_;
+    solver_.solve(problem(shares), trial);
+    std::fill(sum_se.begin(), sum_se.end(), 0.0);
+    std::fill(sum_inv_se.begin(), sum_inv_se.end(), 0.0);
+    std::fill(n_served.begin(), n_served.end(), 0.0);
+    std::fill(n_users.begin(), n_users.end(), 0.0);
+    for (int u = 0; u < n_ues(); ++u) {
+      if (!active_[u]) continue;
+      const size_t ks = static_cast<size_t>(serving_[u]) * N + slice_[u];
+      n_users[ks] += 1.0;
+      if (trial.outage[u] || !(trial.se[u] > 0.0)) continue;
+      n_served[ks] += 1.0;
+      sum_se[ks] += trial.se[u];
+      sum_inv_se[ks] += 1.0 / trial.se[u];
+    }
+    for (int k = 0; k < K; ++k) {
+      double sum_x = 0.0, sum_c = 0.0;
+      double c[64];
+      for (int n = 0; n < N; ++n) {
+        const size_t ks = static_cast<size_t>(k) * N + n;
+        c[n] = 0.0;
+        if (n_served[ks] > 0.0) {
+          const double mean_se = sum_se[ks] / n_served[ks];
+          const double mean_inv = sum_inv_se[ks] / n_served[ks];
+          c[n] = std::max(cfg_.req_throughput_bps[ks] / (mb * mean_se),
+                          cfg_.traffic.flow_bits[n] * mean_inv / (mb * cfg_.req_delay_s[ks]));
+        }
+        sum_x += trial.x[ks];
+        sum_c += c[n];
+      }
+      double* a = &shares[static_cast<size_t>(k) * N];
+      if (sum_x >= 1.0) {
+        for (int n = 0; n < N; ++n) a[n] = trial.x[k * N + n] / sum_x;
+        continue;
+      }
+      const double s = sum_c > 0.0 ? std::min(1.0, (1.0 - sum_x) / sum_c) : 0.0;
+      double used = 0.0;
+      int with_users = 0;
+      for (int n = 0; n < N; ++n) {
+        a[n] = trial.x[k * N + n] + s * c[n];
+        used += a[n];
+        if (n_users[static_cast<size_t>(k) * N + n] > 0.0) ++with_users;
+      }
+      const double spare = std::max(0.0, 1.0 - used);
+      for (int n = 0; n < N; ++n) {
+        const bool gets = with_users == 0 || n_users[static_cast<size_t>(k) * N + n] > 0.0;
+        if (gets) a[n] += spare / (with_users == 0 ? N : with_users);
+      }
+      double total = 0.0;
+      for (int n = 0; n < N; ++n) total += a[n];
+      for (int n = 0; n < N; ++n) a[n] /= total;
+    }
+  }
+}
+
+void Simulator::policy_shares(SharePolicy policy, std::vector<double>& shares) {
+  const int K = n_cells(), N = n_slices();
+  switch (policy) {
+    case SharePolicy::Equal:
+      shares.assign(static_cast<size_t>(K) * N, 1.0 / N);
+      break;
+    case SharePolicy::TrafficAware:
+      traffic_aware_shares(shares);
+      break;
+    case SharePolicy::MaxMin:
+      maxmin_shares(shares);
+      break;
+    case SharePolicy::Given:
+      break;
+  }
+}
+
+void Simulator::advance_mobility_and_links() {
+  const double dt = cfg_.step_seconds;
+  for (int u = 0; u < n_ues(); ++u) {
+    const double moved = advance_motion(pos_[u], motion_[u], cfg_.mobility[slice_[u]], layout_, dt, rng_);
+    refresh_links(u, moved, false);
+  }
+  rebuild_link_table();
+}
+
+void Simulator::step(const double* shares, SharePolicy policy) {
+  const int K = n_cells(), N = n_slices();
+  const size_t KN = static_cast<size_t>(K) * N;
+  if (policy == SharePolicy::Given) {
+    if (shares == nullptr) throw std::invalid_argument("shares must be given for the 'given' policy");
+    check_shares(shares);
+  }
+  // (1) time and traffic mask
+  ++t_;
+  mask_.advance(t_, rng_, tau_.data());
+  update_active();
+  // (2)-(4) mobility, shadowing/LOS, gains, handover
+  advance_mobility_and_links();
+  handover();
+  // (5) shares
+  std::vector<double>& a = out_.shares;
+  if (policy == SharePolicy::Given)
+    a.assign(shares, shares + KN);
+  else
+    policy_shares(policy, a);
+  // (6) load coupling, warm-started from the previous step
+  coupling_.rho = rho_;
+  const CouplingProblem prob = problem(a);
+  solver_.solve(prob, coupling_);
+  rho_ = coupling_.rho;
+  // (7) KPIs and backlog
+  KpiInput in;
+  in.n_cells = K;
+  in.n_slices = N;
+  in.n_ues = n_ues();
+  in.serving = serving_.data();
+  in.slice_of = slice_.data();
+  in.active = active_.data();
+  in.outage = coupling_.outage.data();
+  in.se = coupling_.se.data();
+  in.shares = a.data();
+  in.x = coupling_.x.data();
+  in.traffic = &cfg_.traffic;
+  in.step_seconds = cfg_.step_seconds;
+  in.max_delay_s = cfg_.max_delay_s;
+  in.n_prb = cfg_.n_prb;
+  in.prb_bandwidth_hz = cfg_.prb_bandwidth_hz;
+  compute_slice_kpis(in, backlog_, kpi_);
+  out_.throughput = kpi_.throughput;
+  out_.delay = kpi_.delay;
+  out_.load = kpi_.load;
+  out_.demand = kpi_.demand;
+  out_.served = kpi_.served;
+  out_.users = kpi_.users;
+  out_.outage = kpi_.outage;
+  out_.backlog = backlog_;
+  out_.cell_load = rho_;
+  out_.iterations = coupling_.iterations;
+  out_.mask = tau_;
+  out_.time = t_;
+  std::vector<double> sinr;
+  LoadCouplingSolver::sinr_at(prob, rho_, sinr);
+  out_.sinr_db.resize(sinr.size());
+  for (size_t u = 0; u < sinr.size(); ++u) out_.sinr_db[u] = 10.0 * std::log10(sinr[u]);
+}
+
+}  // namespace pyslice

@@ -1,0 +1,140 @@
+// The system-level simulator: one network snapshot per step (docs/model.md section 4).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "kpi.hpp"
+#include "layout.hpp"
+#include "load_coupling.hpp"
+#include "mobility.hpp"
+#include "pathloss.hpp"
+#include "rng.hpp"
+#include "traffic.hpp"
+
+namespace pyslice {
+
+struct SimConfig {
+  std::vector<Vec2> sites;
+  double isd = 500.0;
+  std::vector<Vec2> wrap_vectors;  // empty: no wrap-around
+  PropagationParams propagation;
+  AntennaParams antenna;
+  double tx_power_dbm = 46.0;
+  int n_prb = 100;
+  double prb_bandwidth_hz = 180e3;
+  double noise_density_dbm_hz = -174.0;
+  double noise_figure_db = 9.0;
+  bool shadowing = true;
+  double shadow_decorrelation_m = 50.0;
+  double los_decorrelation_m = 50.0;
+  double interference_radius_m = 0.0;  // <= 0 or inf: no culling
+  double handover_hysteresis_db = 3.0;
+  int handover_ttt_steps = 1;
+  double step_seconds = 1.0;
+  int ues_per_group = 32;
+  std::vector<MobilityParams> mobility;  // [N]
+  SliceTraffic traffic;                  // [N]
+  MaskParams mask;
+  double max_delay_s = 10.0;
+  std::vector<double> req_throughput_bps;  // [K*N]
+  std::vector<double> req_delay_s;         // [K*N]
+  int maxmin_rounds = 3;
+  double tolerance = 1e-6;
+  int max_iterations = 200;
+
+  int n_slices() const { return static_cast<int>(traffic.demand_bps.size()); }
+  // Throws std::invalid_argument naming the field on bad values.
+  void validate() const;
+};
+
+enum class SharePolicy { Given = 0, Equal = 1, TrafficAware = 2, MaxMin = 3 };
+
+// Everything one step reports; arrays are row-major [K*N] unless noted.
+struct StepOutputs {
+  std::vector<double> throughput, delay, load, demand, served, backlog, shares;
+  std::vector<std::int32_t> users, outage;
+  std::vector<double> cell_load;  // [K]
+  std::vector<double> sinr_db;    // [U]
+  std::vector<double> mask;       // [N]
+  int iterations = 0;
+  long time = 0;
+};
+
+// Per (UE, site) link state tracked along the UE's path.
+struct TrackedSite {
+  int site;
+  double z_shadow;
+  double z_los;
+  std::uint8_t los;
+};
+
+class Simulator {
+ public:
+  Simulator(SimConfig config, std::uint64_t seed);
+  void reset(std::uint64_t seed);
+  // shares: [K*N] for SharePolicy::Given (validated), ignored otherwise.
+  void step(const double* shares, SharePolicy policy);
+
+  const SimConfig& config() const { return cfg_; }
+  const Layout& layout() const { return layout_; }
+  int n_cells() const { return layout_.n_cells(); }
+  int n_slices() const { return cfg_.n_slices(); }
+  int n_ues() const { return static_cast<int>(pos_.size()); }
+  long time() const { return t_; }
+  const StepOutputs& last() const { return out_; }
+
+  // State inspection (for tests, plots and the NumPy reference).
+  const std::vector<Vec2>& positions() const { return pos_; }
+  const std::vector<int>& home_cell() const { return home_; }
+  const std::vector<int>& slice_of() const { return slice_; }
+  const std::vector<int>& serving() const { return serving_; }
+  const std::vector<std::uint8_t>& active() const { return active_; }
+  const std::vector<std::vector<TrackedSite>>& tracked() const { return tracked_; }
+  const LinkTable& links() const { return links_; }
+  const std::vector<double>& rho() const { return rho_; }
+  const std::vector<double>& backlog() const { return backlog_; }
+  double tx_power_w() const { return tx_power_w_[0]; }
+  double noise_w() const { return noise_w_; }
+
+  // Validates a [K*N] share matrix; throws std::invalid_argument.
+  void check_shares(const double* shares) const;
+
+ private:
+  void drop_ues();
+  void advance_mobility_and_links();
+  void refresh_links(int u, double moved, bool fresh);
+  void rebuild_link_table();
+  void handover();
+  void update_active();
+  void policy_shares(SharePolicy policy, std::vector<double>& shares);
+  void traffic_aware_shares(std::vector<double>& shares) const;
+  void maxmin_shares(std::vector<double>& shares);
+  CouplingProblem problem(const std::vector<double>& shares);
+
+  SimConfig cfg_;
+  Layout layout_;
+  Rng rng_;
+  TrafficMask mask_;
+  std::vector<double> tx_power_w_;
+  double noise_w_ = 0.0;
+  long t_ = 0;
+
+  std::vector<Vec2> pos_;
+  std::vector<UeMotion> motion_;
+  std::vector<int> home_, slice_, group_index_, serving_, ho_candidate_, ho_count_;
+  std::vector<std::uint8_t> active_;
+  std::vector<double> demand_ue_;
+  std::vector<std::vector<TrackedSite>> tracked_;
+  LinkTable links_;
+  std::vector<double> rho_, backlog_, tau_;
+  std::vector<int> scratch_sites_;
+  std::vector<TrackedSite> scratch_tracked_;
+
+  LoadCouplingSolver solver_;
+  CouplingResult coupling_;
+  StepOutputs out_;
+  KpiOutput kpi_;
+};
+
+}  // namespace pyslice

@@ -1,0 +1,6 @@
+"""pyslice: multi-cell network-slicing simulator with coordinated DRL and transfer learning."""
+from pyslice.scenario import Scenario
+from pyslice.simulator import Simulator, SimulatorBatch, StepResult
+
+__all__ = ["Scenario", "Simulator", "SimulatorBatch", "StepResult"]
+__version__ = "0.1.0"

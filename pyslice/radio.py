@@ -1,0 +1,88 @@
+"""Vectorised radio functions of the C++ core (docs/model.md section 2 and 4).
+
+All functions accept NumPy arrays (or scalars) and return float64 arrays of the same shape.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from pyslice import _core
+
+PathlossModelName = Literal["winner+", "3gpp-36.814-uma"]
+
+
+def pathloss_db(
+    d_m: np.ndarray | float,
+    los: np.ndarray | bool,
+    fc_ghz: float = 2.6,
+    h_bs: float = 25.0,
+    h_ut: float = 1.5,
+    model: PathlossModelName = "winner+",
+    d_min: float = 35.0,
+    d_max: float = 5000.0,
+) -> np.ndarray:
+    """Path loss (dB) at 2-D distance ``d_m`` (clamped to [d_min, d_max]) for LOS/NLOS links."""
+    d = np.asarray(d_m, dtype=np.float64)
+    los_arr = np.broadcast_to(np.asarray(los, dtype=np.float64), d.shape)
+    return _core.pathloss_db(d, np.ascontiguousarray(los_arr), fc_ghz, h_bs, h_ut, model, d_min, d_max)
+
+
+def shadow_sigma_db(
+    d_m: np.ndarray | float,
+    los: np.ndarray | bool,
+    fc_ghz: float = 2.6,
+    h_bs: float = 25.0,
+    h_ut: float = 1.5,
+    model: PathlossModelName = "winner+",
+    d_min: float = 35.0,
+    d_max: float = 5000.0,
+) -> np.ndarray:
+    """Shadow-fading standard deviation (dB) of the model for LOS/NLOS links."""
+    d = np.asarray(d_m, dtype=np.float64)
+    los_arr = np.broadcast_to(np.asarray(los, dtype=np.float64), d.shape)
+    return _core.shadow_sigma_db(d, np.ascontiguousarray(los_arr), fc_ghz, h_bs, h_ut, model, d_min, d_max)
+
+
+def los_probability(d_m: np.ndarray | float, d_min: float = 35.0, d_max: float = 5000.0) -> np.ndarray:
+    """P_LOS(d) = min(18/d, 1)(1 - exp(-d/63)) + exp(-d/63), d clamped to [d_min, d_max]."""
+    return _core.los_probability(np.asarray(d_m, dtype=np.float64), d_min, d_max)
+
+
+def antenna_gain_db(
+    phi_deg: np.ndarray | float, gain_dbi: float = 14.0, beamwidth_deg: float = 70.0, max_attenuation_db: float = 25.0
+) -> np.ndarray:
+    """3-sector horizontal pattern G(phi) = Gmax - min(12 (phi/phi3dB)^2, Am), phi off boresight."""
+    return _core.antenna_gain_db(np.asarray(phi_deg, dtype=np.float64), gain_dbi, beamwidth_deg, max_attenuation_db)
+
+
+def spectral_efficiency(sinr: np.ndarray | float) -> np.ndarray:
+    """Truncated Shannon (TR 36.942 A.1): 0 below -10 dB, else min(0.6 log2(1 + sinr), 4.4) bit/s/Hz."""
+    return _core.spectral_efficiency(np.asarray(sinr, dtype=np.float64))
+
+
+def solve_load_coupling(
+    gain: np.ndarray,
+    serving: np.ndarray,
+    slice_of: np.ndarray,
+    demand: np.ndarray,
+    shares: np.ndarray,
+    tx_power_w: float | np.ndarray,
+    noise_w: float,
+    prb_bandwidth_hz: float,
+    n_prb: int,
+    rho0: np.ndarray | None = None,
+    tol: float = 1e-6,
+    max_iter: int = 200,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Solve the slice-aware load-coupling fixed point rho = F(rho).
+
+    gain [K, U] linear; serving/slice_of [U] ints; demand [U] bit/s (0: not offering traffic);
+    shares [K, N] rows on the simplex; tx_power_w and noise_w per PRB (tx_power_w scalar or [K]).
+    UEs whose SINR at full interference is below -10 dB are in outage and left out of x.
+    Returns (rho [K], x [K, N] needed shares, iterations).
+    """
+    return _core.solve_load_coupling(
+        gain, serving, slice_of, demand, shares, tx_power_w, noise_w, prb_bandwidth_hz, n_prb, rho0, tol, max_iter
+    )

@@ -1,0 +1,205 @@
+"""The system-level simulator: one replica (:class:`Simulator`) or many stepped together
+(:class:`SimulatorBatch`), both thin wrappers over the C++ core."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+import numpy as np
+
+from pyslice import _core
+from pyslice.core_config import core_config
+from pyslice.scenario import Scenario
+
+Policy = Literal["equal", "traffic-aware", "max-min"]
+POLICY_CODES: dict[str, int] = {"given": 0, "equal": 1, "traffic-aware": 2, "max-min": 3}
+SHARE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """KPIs of one step. Per cell and slice arrays are [K, N]; rates bit/s, delays s.
+
+    ``throughput``/``delay``: mean flow throughput / delay over the slice's served UEs (0 if none);
+    ``load``: PRB share the slice needs (x, may exceed its share); ``users``: active UEs (outage
+    included); ``outage``: active UEs below -10 dB at full load; ``demand``/``served``: offered and
+    served rate; ``backlog``: fluid backlog (bits) after the step; ``shares``: the shares applied;
+    ``cell_load``: fixed-point cell activity [K]; ``sinr_db``: per-UE SINR [U]; ``mask``: tau(t) [N].
+    """
+
+    throughput: np.ndarray
+    delay: np.ndarray
+    load: np.ndarray
+    users: np.ndarray
+    outage: np.ndarray
+    demand: np.ndarray
+    served: np.ndarray
+    backlog: np.ndarray
+    shares: np.ndarray
+    cell_load: np.ndarray
+    sinr_db: np.ndarray
+    mask: np.ndarray
+    iterations: int
+    time: int
+
+
+def validate_shares(shares: object, n_cells: int, n_slices: int, name: str = "shares") -> np.ndarray:
+    """Return ``shares`` as float64 [..., K, N] or raise ValueError/TypeError naming the problem.
+
+    Rows must be finite, non-negative and sum to 1 within 1e-6 (paper eq. 1).
+    """
+    try:
+        arr = np.asarray(shares, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of numbers, got {type(shares).__name__}") from exc
+    if arr.ndim < 2 or arr.shape[-2:] != (n_cells, n_slices):
+        raise ValueError(f"{name} must have shape (..., {n_cells}, {n_slices}) (cells, slices), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (found NaN or inf)")
+    if np.any(arr < 0.0):
+        raise ValueError(f"{name} must be >= 0 (found {arr.min():.3g})")
+    sums = arr.sum(axis=-1)
+    if np.any(np.abs(sums - 1.0) > SHARE_TOLERANCE):
+        worst = sums.flat[np.argmax(np.abs(sums - 1.0))]
+        raise ValueError(f"{name} rows must sum to 1 (tolerance {SHARE_TOLERANCE}), found a row summing to {worst!r}")
+    return np.ascontiguousarray(arr)
+
+
+def _check_seed(seed: object, name: str = "seed") -> int:
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(seed).__name__}")
+    if not 0 <= int(seed) < 2**64:
+        raise ValueError(f"{name} must be in [0, 2**64), got {seed}")
+    return int(seed)
+
+
+class Simulator:
+    """One network (scenario) stepped one snapshot at a time.
+
+    >>> sim = Simulator(Scenario.paper(), seed=1)
+    >>> r = sim.step(np.full((12, 4), 0.25))
+    >>> r.throughput.shape
+    (12, 4)
+    """
+
+    def __init__(self, scenario: Scenario, seed: int = 0) -> None:
+        if not isinstance(scenario, Scenario):
+            raise TypeError(f"scenario must be a pyslice.Scenario, got {type(scenario).__name__}")
+        self.scenario = scenario
+        self.seed = _check_seed(seed)
+        self._core = _core.Simulator(core_config(scenario), self.seed)
+
+    @property
+    def n_cells(self) -> int:
+        return self._core.n_cells
+
+    @property
+    def n_slices(self) -> int:
+        return self._core.n_slices
+
+    @property
+    def n_ues(self) -> int:
+        return self._core.n_ues
+
+    @property
+    def time(self) -> int:
+        """Steps taken since the last reset."""
+        return self._core.time
+
+    def reset(self, seed: int | None = None) -> None:
+        """Redrop all UEs and restart time, traffic masks and backlogs (same seed: same run)."""
+        if seed is not None:
+            self.seed = _check_seed(seed)
+        self._core.reset(self.seed)
+
+    def step(self, shares: np.ndarray) -> StepResult:
+        """Advance one step with PRB shares [K, N] (rows on the simplex) and return its KPIs."""
+        arr = validate_shares(shares, self.n_cells, self.n_slices)
+        if arr.ndim != 2:
+            raise ValueError(f"shares must have shape ({self.n_cells}, {self.n_slices}), got {arr.shape}")
+        self._core.step(arr, POLICY_CODES["given"])
+        return StepResult(**self._core.result())
+
+    def step_policy(self, policy: Policy) -> StepResult:
+        """Advance one step with a built-in share policy: equal, traffic-aware or max-min."""
+        if policy not in POLICY_CODES or policy == "given":
+            raise ValueError(f"policy must be one of 'equal', 'traffic-aware', 'max-min', got {policy!r}")
+        self._core.step(None, POLICY_CODES[policy])
+        return StepResult(**self._core.result())
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Snapshot of the internal state after the last step (positions, shadowing, LOS, serving...)."""
+        return self._core.state()
+
+    def gains(self) -> np.ndarray:
+        """Linear link gains [K, U] of the last step (0 where a site is culled)."""
+        return self._core.gains()
+
+    def site_positions(self) -> np.ndarray:
+        """Site coordinates [S, 2] in metres."""
+        return self._core.site_positions()
+
+
+OUTPUT_FIELDS = ("throughput", "delay", "load", "demand", "served", "backlog", "shares", "users", "outage")
+
+
+class SimulatorBatch:
+    """R independent replicas of one scenario stepped in one call on C++ threads (GIL released).
+
+    Results are written into preallocated arrays with a leading replica axis, returned by
+    :meth:`step` (the same arrays every call: copy them if you keep them).
+    """
+
+    def __init__(self, scenario: Scenario, seeds: Sequence[int], threads: int = 1) -> None:
+        if not isinstance(scenario, Scenario):
+            raise TypeError(f"scenario must be a pyslice.Scenario, got {type(scenario).__name__}")
+        seeds = [_check_seed(s, "seeds[]") for s in seeds]
+        if not seeds:
+            raise ValueError("seeds must hold at least one seed")
+        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+            raise ValueError(f"threads must be an int >= 1, got {threads!r}")
+        self.scenario = scenario
+        self.seeds = seeds
+        self._core = _core.SimulatorBatch(core_config(scenario), seeds, int(threads))
+        first = _core.Simulator(core_config(scenario), seeds[0])
+        self.n_cells, self.n_slices = first.n_cells, first.n_slices
+        r, k, n = len(seeds), self.n_cells, self.n_slices
+        self._out: dict[str, np.ndarray] = {
+            name: np.zeros((r, k, n), dtype=np.int32 if name in ("users", "outage") else np.float64)
+            for name in OUTPUT_FIELDS
+        }
+        self._out["cell_load"] = np.zeros((r, k))
+        self._out["mask"] = np.zeros((r, n))
+        self._out["iterations"] = np.zeros(r, dtype=np.int32)
+
+    @property
+    def size(self) -> int:
+        return len(self.seeds)
+
+    def reset(self, seeds: Sequence[int] | None = None) -> None:
+        """Reset every replica (to new seeds if given, one per replica)."""
+        if seeds is not None:
+            seeds = [_check_seed(s, "seeds[]") for s in seeds]
+            if len(seeds) != self.size:
+                raise ValueError(f"seeds must hold {self.size} seeds (one per replica), got {len(seeds)}")
+            self.seeds = seeds
+        self._core.reset(self.seeds)
+
+    def step(self, shares: np.ndarray) -> dict[str, np.ndarray]:
+        """Step all replicas with shares [R, K, N]; returns the output arrays (leading axis R)."""
+        arr = validate_shares(shares, self.n_cells, self.n_slices)
+        if arr.shape != (self.size, self.n_cells, self.n_slices):
+            raise ValueError(f"shares must have shape ({self.size}, {self.n_cells}, {self.n_slices}), got {arr.shape}")
+        self._core.step(arr, POLICY_CODES["given"], self._out)
+        return self._out
+
+    def step_policy(self, policy: Policy) -> dict[str, np.ndarray]:
+        """Step all replicas with a built-in policy (equal, traffic-aware or max-min)."""
+        if policy not in POLICY_CODES or policy == "given":
+            raise ValueError(f"policy must be one of 'equal', 'traffic-aware', 'max-min', got {policy!r}")
+        self._core.step(None, POLICY_CODES[policy], self._out)
+        return self._out
+
+    def state(self, replica: int) -> dict[str, np.ndarray]:
+        """Internal state of one replica (see :meth:`Simulator.state`)."""
+        return self._core.state(replica)
