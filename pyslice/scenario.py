@@ -252,17 +252,21 @@ class RequirementProfile:
                 _greater(f"{path}.{key}[{i}]", v, 0)
 
 
-#: The paper's four slices. These values are to be calibrated against the paper's results; they are
-#: the only place the slice defaults live.
+#: The paper's four slices, the only place the slice defaults live. The paper gives no per-slice
+#: traffic; demands and flow sizes were calibrated with bench/calibrate.py so that the traffic-aware
+#: baseline is good but imperfect, like the paper's (mean satisfaction ~0.86, ~28 % of cell-steps
+#: below 0.95; paper: 0.87 and 25 %), equal shares are clearly worse and the max-min reference leaves
+#: headroom (~0.99). Slices differ in rate and flow size so that demand-proportional shares starve
+#: the light, delay-critical slices.
 PAPER_SLICES: tuple[SliceConfig, ...] = (
-    SliceConfig(name="embb", demand_bps=500e3, flow_size_bits=12000.0,
+    SliceConfig(name="embb", demand_bps=250e3, flow_size_bits=3000.0,
                 mask_base=0.5, mask_amplitude=0.3, mask_phase=0.0),
-    SliceConfig(name="video", demand_bps=300e3, flow_size_bits=6000.0,
+    SliceConfig(name="video", demand_bps=150e3, flow_size_bits=1500.0,
                 mask_base=0.5, mask_amplitude=0.3, mask_phase=0.25),
-    SliceConfig(name="v2x", demand_bps=200e3, flow_size_bits=2000.0,
+    SliceConfig(name="v2x", demand_bps=100e3, flow_size_bits=500.0,
                 speed_min_mps=5.0, speed_max_mps=15.0,
                 mask_base=0.5, mask_amplitude=0.3, mask_phase=0.5),
-    SliceConfig(name="iot", demand_bps=100e3, flow_size_bits=1000.0,
+    SliceConfig(name="iot", demand_bps=50e3, flow_size_bits=250.0,
                 mask_base=0.5, mask_amplitude=0.3, mask_phase=0.75),
 )
 

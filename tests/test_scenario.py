@@ -79,8 +79,8 @@ def test_paper_defaults_match_documented_values() -> None:
     assert s.n_slices == 4
     assert s.slices == PAPER_SLICES
     assert [sl.name for sl in s.slices] == ["embb", "video", "v2x", "iot"]
-    assert [sl.demand_bps for sl in s.slices] == [500e3, 300e3, 200e3, 100e3]
-    assert [sl.flow_size_bits for sl in s.slices] == [12000, 6000, 2000, 1000]
+    assert [sl.demand_bps for sl in s.slices] == [250e3, 150e3, 100e3, 50e3]
+    assert [sl.flow_size_bits for sl in s.slices] == [3000, 1500, 500, 250]
     assert [(sl.speed_min_mps, sl.speed_max_mps) for sl in s.slices] == [(0.5, 1.5), (0.5, 1.5), (5, 15),
                                                                         (0.5, 1.5)]
     assert all(sl.pause_s == 2.0 and sl.mobility == "random-waypoint" for sl in s.slices)
