@@ -103,7 +103,9 @@ bool Layout::in_hexagon(Vec2 rel) const {
          std::fabs(-c * rel.x + s * rel.y) <= h;
 }
 
-bool Layout::contains(Vec2 p) const {
+bool Layout::contains(Vec2 p) const { return hexagon_of(p) >= 0; }
+
+int Layout::hexagon_of(Vec2 p) const {
   long ix = static_cast<long>(std::floor((p.x - bin_x0_) / isd_));
   long iy = static_cast<long>(std::floor((p.y - bin_y0_) / isd_));
   for (long jy = iy - 1; jy <= iy + 1; ++jy) {
@@ -111,10 +113,26 @@ bool Layout::contains(Vec2 p) const {
     for (long jx = ix - 1; jx <= ix + 1; ++jx) {
       if (jx < 0 || jx >= bins_x_) continue;
       for (int s : bins_[static_cast<size_t>(bin_key(jx, jy))])
-        if (in_hexagon(p - sites_[s])) return true;
+        if (in_hexagon(p - sites_[s])) return s;
     }
   }
-  return false;
+  return -1;
+}
+
+Vec2 Layout::sample_in_site(int site, Rng& rng) const {
+  const int sector = std::min(static_cast<int>(rng.uniform() * kSectors), kSectors - 1);
+  const double b = kBoresightDeg[sector];
+  const double radius = isd_ / kSqrt3;
+  const double u = rng.uniform(), w = rng.uniform();
+  return sites_[site] + u * polar(radius, b - 60.0) + w * polar(radius, b + 60.0);
+}
+
+bool Layout::segment_inside(Vec2 a, Vec2 b) const {
+  const double len = norm(b - a);
+  const int n = static_cast<int>(std::ceil(len / (isd_ / 20.0)));
+  for (int i = 1; i <= n; ++i)
+    if (!contains(a + (static_cast<double>(i) / n) * (b - a))) return false;
+  return true;
 }
 
 Vec2 Layout::sample_in_cell(int cell, double min_dist, Rng& rng) const {
@@ -130,12 +148,8 @@ Vec2 Layout::sample_in_cell(int cell, double min_dist, Rng& rng) const {
 }
 
 Vec2 Layout::sample_in_area(Rng& rng) const {
-  const int site = static_cast<int>(rng.uniform() * n_sites());
-  const int sector = static_cast<int>(rng.uniform() * kSectors);
-  const double b = kBoresightDeg[std::min(sector, kSectors - 1)];
-  const double radius = isd_ / kSqrt3;
-  const double u = rng.uniform(), w = rng.uniform();
-  return sites_[std::min(site, n_sites() - 1)] + u * polar(radius, b - 60.0) + w * polar(radius, b + 60.0);
+  const int site = std::min(static_cast<int>(rng.uniform() * n_sites()), n_sites() - 1);
+  return sample_in_site(site, rng);
 }
 
 void Layout::sites_within(Vec2 p, double radius, std::vector<int>& out) const {

@@ -38,6 +38,12 @@ class Layout {
   Vec2 sample_in_cell(int cell, double min_dist, Rng& rng) const;
   // Uniform point in the network area.
   Vec2 sample_in_area(Rng& rng) const;
+  // Index of the site whose hexagon contains p, or -1 outside the network area.
+  int hexagon_of(Vec2 p) const;
+  // Uniform point in site s's hexagon.
+  Vec2 sample_in_site(int site, Rng& rng) const;
+  // True if points every isd/20 along the segment a-b lie in the network area.
+  bool segment_inside(Vec2 a, Vec2 b) const;
   // Sites whose (nearest-image) distance to p is at most `radius` (all sites if radius is inf).
   void sites_within(Vec2 p, double radius, std::vector<int>& out) const;
 

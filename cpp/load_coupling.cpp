@@ -23,7 +23,7 @@ void LoadCouplingSolver::solve(const CouplingProblem& p, CouplingResult& r) {
   intf_pg_.clear();
   const double mb = p.n_prb * p.prb_bandwidth_hz;
   for (int u = 0; u < n_ue; ++u) {
-    if (!(p.demand[u] > 0.0)) continue;
+    if (p.active ? !p.active[u] : !(p.demand[u] > 0.0)) continue;
     const int c = p.serving[u];
     double signal = 0.0, full_interference = 0.0;
     const size_t first = intf_cell_.size();

@@ -29,7 +29,9 @@ struct CouplingProblem {
   const LinkTable* links = nullptr;
   const int* serving = nullptr;      // [U]
   const int* slice_of = nullptr;     // [U]
-  const double* demand = nullptr;    // [U] bit/s; 0 = not offering traffic
+  const double* demand = nullptr;    // [U] bit/s
+  // [U] UEs taking part (SINR, outage, se); nullptr: those with demand > 0.
+  const std::uint8_t* active = nullptr;
   const double* tx_power_w = nullptr;  // [K] per PRB
   const double* shares = nullptr;    // [K*N]
   double noise_w = 0.0;              // per PRB

@@ -5,11 +5,20 @@
 
 namespace pyslice {
 
-void init_motion(UeMotion& m, const MobilityParams& p, const Layout& layout, Rng& rng) {
+Vec2 pick_waypoint(Vec2 from, const Layout& layout, Rng& rng) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    const Vec2 target = layout.sample_in_area(rng);
+    if (layout.segment_inside(from, target)) return target;
+  }
+  const int site = layout.hexagon_of(from);
+  return site >= 0 ? layout.sample_in_site(site, rng) : layout.sample_in_area(rng);
+}
+
+void init_motion(UeMotion& m, Vec2 pos, const MobilityParams& p, const Layout& layout, Rng& rng) {
   m.speed = rng.uniform(p.v_min, p.v_max);
   m.pause_left = 0.0;
   if (p.model == MobilityModel::RandomWaypoint) {
-    m.target = layout.sample_in_area(rng);
+    m.target = pick_waypoint(pos, layout, rng);
   } else {
     m.heading = rng.uniform(-kPi, kPi);
     m.mean_heading = m.heading;
@@ -32,7 +41,14 @@ double advance_waypoint(Vec2& pos, UeMotion& m, const MobilityParams& p, const L
     const double dist = norm(to_target);
     const double reach = m.speed * time_left;
     if (reach < dist) {
-      pos = pos + (reach / dist) * to_target;
+      const Vec2 next = pos + (reach / dist) * to_target;
+      if (!layout.contains(next)) {
+        // The leg grazes a notch of the area: turn towards a point of the current hexagon.
+        const int site = layout.hexagon_of(pos);
+        m.target = site >= 0 ? layout.sample_in_site(site, rng) : layout.sample_in_area(rng);
+        continue;
+      }
+      pos = next;
       travelled += reach;
       break;
     }
@@ -40,7 +56,7 @@ double advance_waypoint(Vec2& pos, UeMotion& m, const MobilityParams& p, const L
     travelled += dist;
     time_left -= dist / m.speed;
     m.pause_left = p.pause_s;
-    m.target = layout.sample_in_area(rng);
+    m.target = pick_waypoint(pos, layout, rng);
     m.speed = rng.uniform(p.v_min, p.v_max);
   }
   return travelled;

@@ -28,7 +28,11 @@ struct UeMotion {
 
 constexpr double kGaussMarkovMemory = 0.85;
 
-void init_motion(UeMotion& m, const MobilityParams& p, const Layout& layout, Rng& rng);
+void init_motion(UeMotion& m, Vec2 pos, const MobilityParams& p, const Layout& layout, Rng& rng);
+// Random-waypoint destination: uniform over the network area, redrawn (up to 16 times) while the
+// straight leg from `from` would cross outside the (possibly non-convex) area; else a point of the
+// hexagon holding `from` (convex, so the leg stays inside).
+Vec2 pick_waypoint(Vec2 from, const Layout& layout, Rng& rng);
 // Moves `pos` by one step of dt seconds; returns the distance travelled.
 double advance_motion(Vec2& pos, UeMotion& m, const MobilityParams& p, const Layout& layout, double dt, Rng& rng);
 

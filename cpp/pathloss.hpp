@@ -1,6 +1,7 @@
 // Large-scale propagation: WINNER+ C2 / ITU-R UMa path loss, LOS probability, shadowing sigma,
 // the 3-sector antenna pattern and truncated-Shannon spectral efficiency.
 #pragma once
+#include <cmath>
 
 namespace pyslice {
 
@@ -16,6 +17,23 @@ struct PropagationParams {
 };
 
 double clamp_distance(double d, const PropagationParams& p);
+
+// The model's constants folded once: PL = a + b * log10(d) per branch, plus the breakpoint.
+struct PathlossCoefficients {
+  explicit PathlossCoefficients(const PropagationParams& p);
+  double pathloss_db(double d_clamped, bool los) const {
+    const double lg = std::log10(d_clamped);
+    if (los) return d_clamped < breakpoint ? los_near_a + los_near_b * lg : los_far_a + los_far_b * lg;
+    return nlos_a + nlos_b * lg;
+  }
+  double shadow_sigma_db(double d_clamped, bool los) const {
+    if (!los) return sigma_nlos;
+    return d_clamped < breakpoint ? sigma_los_near : sigma_los_far;
+  }
+  double breakpoint;
+  double los_near_a, los_near_b, los_far_a, los_far_b, nlos_a, nlos_b;
+  double sigma_los_near, sigma_los_far, sigma_nlos;
+};
 double breakpoint_distance(const PropagationParams& p);
 // Path loss in dB at 2-D distance d (clamped to [d_min, d_max]).
 double pathloss_db(double d, bool los, const PropagationParams& p);
@@ -29,6 +47,16 @@ struct AntennaParams {
 };
 // Horizontal sector pattern; phi in degrees (any value, wrapped to [-180, 180]).
 double antenna_gain_db(double phi_deg, const AntennaParams& a);
+// Same for phi already in [-540, 540] (one conditional wrap instead of a remainder).
+inline double antenna_gain_db_near(double phi_deg, const AntennaParams& a) {
+  if (phi_deg > 180.0) phi_deg -= 360.0;
+  if (phi_deg < -180.0) phi_deg += 360.0;
+  const double r = phi_deg / a.beamwidth_deg;
+  const double att = 12.0 * r * r;
+  return a.gain_dbi - (att < a.max_attenuation_db ? att : a.max_attenuation_db);
+}
+// 10^(db/10).
+inline double db_to_linear(double db) { return std::exp(db * 0.23025850929940458); }
 
 constexpr double kOutageSinr = 0.1;  // -10 dB
 constexpr double kSeMax = 4.4;

@@ -75,6 +75,7 @@ void SimConfig::validate() const {
 Simulator::Simulator(SimConfig config, std::uint64_t seed)
     : cfg_((config.validate(), std::move(config))),
       layout_(cfg_.sites, cfg_.isd, cfg_.wrap_vectors),
+      pathloss_(cfg_.propagation),
       mask_(cfg_.mask) {
   tx_power_w_.assign(layout_.n_cells(), dbm_to_w(cfg_.tx_power_dbm) / cfg_.n_prb);
   noise_w_ = dbm_to_w(cfg_.noise_density_dbm_hz + 10.0 * std::log10(cfg_.prb_bandwidth_hz) + cfg_.noise_figure_db);
@@ -83,6 +84,7 @@ Simulator::Simulator(SimConfig config, std::uint64_t seed)
 
 void Simulator::reset(std::uint64_t seed) {
   rng_.reseed(seed);
+  seed_key_ = mix64(seed ^ 0x5851f42d4c957f2dULL);
   t_ = 0;
   const int K = n_cells(), N = n_slices();
   rho_.assign(K, 0.0);
@@ -107,6 +109,7 @@ void Simulator::drop_ues() {
   active_.assign(U, 0);
   demand_ue_.assign(U, 0.0);
   tracked_.assign(U, {});
+  ue_rng_.assign(U, Rng(0));
   for (int k = 0; k < K; ++k)
     for (int n = 0; n < N; ++n)
       for (int i = 0; i < G; ++i) {
@@ -114,8 +117,9 @@ void Simulator::drop_ues() {
         home_[u] = k;
         slice_[u] = n;
         group_index_[u] = i;
-        pos_[u] = layout_.sample_in_cell(k, cfg_.propagation.d_min, rng_);
-        init_motion(motion_[u], cfg_.mobility[n], layout_, rng_);
+        ue_rng_[u].reseed(mix64(seed_key_ + static_cast<std::uint64_t>(u)));
+        pos_[u] = layout_.sample_in_cell(k, cfg_.propagation.d_min, ue_rng_[u]);
+        init_motion(motion_[u], pos_[u], cfg_.mobility[n], layout_, ue_rng_[u]);
         refresh_links(u, 0.0, true);
       }
   rebuild_link_table();
@@ -145,20 +149,28 @@ void Simulator::refresh_links(int u, double moved, bool fresh) {
   size_t j = 0;  // both lists are sorted by site
   for (int site : scratch_sites_) {
     while (j < old.size() && old[j].site < site) ++j;
-    TrackedSite ts{site, 0.0, 0.0, 0};
+    TrackedSite ts{site, 0.0, 0.0, 0.0, 0.0, 0};
+    // Innovations keyed by (seed, UE, site, step): a UE's shadowing does not depend on which
+    // other links are tracked (culling radius) or on the order replicas are stepped in.
+    const std::uint64_t key =
+        mix64(seed_key_ ^ mix64((static_cast<std::uint64_t>(u) << 24) ^ static_cast<std::uint64_t>(site))) ^
+        static_cast<std::uint64_t>(t_);
     if (!fresh && j < old.size() && old[j].site == site) {
       ts.z_shadow = old[j].z_shadow;
       ts.z_los = old[j].z_los;
       if (moved > 0.0) {
-        ts.z_shadow = rs * ts.z_shadow + ss * rng_.normal();
-        ts.z_los = rl * ts.z_los + sl * rng_.normal();
+        double ws, wl;
+        keyed_normals(key, ws, wl);
+        ts.z_shadow = rs * ts.z_shadow + ss * ws;
+        ts.z_los = rl * ts.z_los + sl * wl;
       }
     } else {
-      ts.z_shadow = rng_.normal();
-      ts.z_los = rng_.normal();
+      keyed_normals(key, ts.z_shadow, ts.z_los);
     }
-    const double d = norm(layout_.displacement(site, pos_[u]));
-    ts.los = normal_cdf(ts.z_los) < los_probability(d, cfg_.propagation) ? 1 : 0;
+    const Vec2 disp = layout_.displacement(site, pos_[u]);
+    ts.distance = norm(disp);
+    ts.angle_deg = std::atan2(disp.y, disp.x) / kDeg;
+    ts.los = normal_cdf(ts.z_los) < los_probability(ts.distance, cfg_.propagation) ? 1 : 0;
     scratch_tracked_.push_back(ts);
   }
   old.swap(scratch_tracked_);
@@ -169,16 +181,14 @@ void Simulator::rebuild_link_table() {
   const int U = n_ues();
   for (int u = 0; u < U; ++u) {
     for (const TrackedSite& ts : tracked_[u]) {
-      const Vec2 disp = layout_.displacement(ts.site, pos_[u]);
-      const double d = norm(disp);
+      const double d = clamp_distance(ts.distance, cfg_.propagation);
       const bool los = ts.los != 0;
-      const double pl = pathloss_db(d, los, cfg_.propagation);
-      const double shadow = cfg_.shadowing ? shadow_sigma_db(d, los, cfg_.propagation) * ts.z_shadow : 0.0;
-      const double angle = std::atan2(disp.y, disp.x) / kDeg;
+      const double pl = pathloss_.pathloss_db(d, los);
+      const double shadow = cfg_.shadowing ? pathloss_.shadow_sigma_db(d, los) * ts.z_shadow : 0.0;
       for (int s = 0; s < kSectors; ++s) {
-        const double g_db = antenna_gain_db(angle - kBoresightDeg[s], cfg_.antenna) - pl - shadow;
+        const double g_db = antenna_gain_db_near(ts.angle_deg - kBoresightDeg[s], cfg_.antenna) - pl - shadow;
         links_.cell.push_back(ts.site * kSectors + s);
-        links_.gain.push_back(std::pow(10.0, g_db / 10.0));
+        links_.gain.push_back(db_to_linear(g_db));
       }
     }
     links_.offset.push_back(static_cast<int>(links_.cell.size()));
@@ -267,6 +277,7 @@ CouplingProblem Simulator::problem(const std::vector<double>& shares) {
   p.serving = serving_.data();
   p.slice_of = slice_.data();
   p.demand = demand_ue_.data();
+  p.active = active_.data();
   p.tx_power_w = tx_power_w_.data();
   p.shares = shares.data();
   p.noise_w = noise_w_;
@@ -372,7 +383,7 @@ void Simulator::policy_shares(SharePolicy policy, std::vector<double>& shares) {
 void Simulator::advance_mobility_and_links() {
   const double dt = cfg_.step_seconds;
   for (int u = 0; u < n_ues(); ++u) {
-    const double moved = advance_motion(pos_[u], motion_[u], cfg_.mobility[slice_[u]], layout_, dt, rng_);
+    const double moved = advance_motion(pos_[u], motion_[u], cfg_.mobility[slice_[u]], layout_, dt, ue_rng_[u]);
     refresh_links(u, moved, false);
   }
   rebuild_link_table();

@@ -66,6 +66,8 @@ struct TrackedSite {
   int site;
   double z_shadow;
   double z_los;
+  double distance;   // 2-D distance to the (nearest image of the) site, unclamped
+  double angle_deg;  // direction site -> UE in [-180, 180]
   std::uint8_t los;
 };
 
@@ -114,7 +116,10 @@ class Simulator {
 
   SimConfig cfg_;
   Layout layout_;
-  Rng rng_;
+  PathlossCoefficients pathloss_;
+  Rng rng_;                    // traffic mask
+  std::vector<Rng> ue_rng_;    // per UE: drop and mobility
+  std::uint64_t seed_key_ = 0;  // keys the counter-based shadowing/LOS innovations
   TrafficMask mask_;
   std::vector<double> tx_power_w_;
   double noise_w_ = 0.0;

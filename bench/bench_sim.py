@@ -1,0 +1,191 @@
+"""Simulator benchmarks; every figure is a ratio or a rate measured in this run (no pass/fail).
+
+1. Steps/s of the C++ core vs the plain NumPy reference (tests/reference.py) at paper scale
+   (12 cells, 4 slices, 32 UEs per slice per cell, all active, equal shares). The NumPy step starts
+   from the simulator's state (gains, fixed point, KPIs) and does no mobility, so it is favoured.
+2. Scaling: hex_grid layouts from ~1.5k to ~100k UEs with interference culling; per-step time, peak
+   RSS (each size in its own process) and the fitted exponent of time vs UEs.
+3. Effect of the culling radius on KPIs (same seeds, radius inf vs finite).
+4. SimulatorBatch: replica-steps/s with 1 and 2 threads over 4 replicas.
+
+    python bench/bench_sim.py [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pyslice import Scenario, Simulator, SimulatorBatch
+from pyslice.core_config import site_positions
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+
+def all_active(scenario: Scenario) -> Scenario:
+    """The scenario with every UE active all the time (mask fixed at 1)."""
+    slices = tuple(dataclasses.replace(s, mask_base=1.0, mask_amplitude=0.0) for s in scenario.slices)
+    traffic = dataclasses.replace(scenario.traffic, mask_noise_std=0.0)
+    return dataclasses.replace(scenario, slices=slices, traffic=traffic)
+
+
+def hex_scenario(rings: int, radius: float, ues_per_slice: int = 32) -> Scenario:
+    base = Scenario.paper()
+    layout = dataclasses.replace(base.layout, kind="hex", rings=rings)
+    radio = dataclasses.replace(base.radio, interference_radius_m=radius)
+    traffic = dataclasses.replace(base.traffic, max_ues_per_slice=ues_per_slice)
+    req = dataclasses.replace(base.requirements)
+    return dataclasses.replace(base, layout=layout, radio=radio, traffic=traffic, requirements=req)
+
+
+def time_steps(sim: Simulator, shares: np.ndarray, seconds: float) -> float:
+    """Mean seconds per step over at least ``seconds`` of stepping (after 5 warm-up steps)."""
+    for _ in range(5):
+        sim._core.step(shares, 0)
+    n, start = 0, time.perf_counter()
+    while True:
+        sim._core.step(shares, 0)
+        n += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds and n >= 3:
+            return elapsed / n
+
+
+def core_vs_numpy(seconds: float) -> dict[str, float]:
+    import reference as ref
+
+    sc = all_active(Scenario.paper())
+    sim = Simulator(sc, seed=1)
+    shares = np.full((sim.n_cells, sim.n_slices), 1.0 / sim.n_slices)
+    cpp = time_steps(sim, shares, seconds)
+    st, sites = sim.state(), sim.site_positions()
+    r, lay, tr = sc.radio, sc.layout, sc.traffic
+    demand = np.array([s.demand_bps for s in sc.slices])
+    flows = np.array([s.flow_size_bits for s in sc.slices])
+    kw = dict(fc_ghz=r.carrier_ghz, h_bs=lay.bs_height_m, h_ut=lay.ue_height_m, model=r.pathloss_model,
+              d_min=r.min_distance_m, d_max=r.max_distance_m, g_max=r.antenna_gain_dbi,
+              beamwidth=r.antenna_beamwidth_deg, a_max=r.antenna_max_attenuation_db, shadowing=r.shadowing,
+              wrap_images=None, interference_radius_m=r.interference_radius_m, tx_power_dbm=r.tx_power_dbm,
+              noise_density_dbm_hz=r.noise_density_dbm_hz, noise_figure_db=r.noise_figure_db, n_prb=r.n_prb,
+              prb_bandwidth_hz=r.prb_bandwidth_hz, step_seconds=tr.step_seconds, max_delay_s=tr.max_delay_s)
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds or n < 3:
+        ref.step_kpis(sites, st["positions"], st["shadow_z"], st["los_z"], st["serving"], st["slice_of"],
+                      st["active"], shares, demand, flows, st["backlog"], st["rho"], **kw)
+        n += 1
+    numpy_step = (time.perf_counter() - start) / n
+    return {"ues": sim.n_ues, "cpp_steps_per_s": 1 / cpp, "numpy_steps_per_s": 1 / numpy_step,
+            "speedup": numpy_step / cpp}
+
+
+def one_size(rings: int, radius: float, steps: int) -> dict[str, float]:
+    """Runs in a child process: per-step time and peak RSS for one layout."""
+    import resource
+
+    sc = all_active(hex_scenario(rings, radius))
+    sim = Simulator(sc, seed=1)
+    shares = np.full((sim.n_cells, sim.n_slices), 1.0 / sim.n_slices)
+    sim._core.step(shares, 0)
+    start = time.perf_counter()
+    for _ in range(steps):
+        sim._core.step(shares, 0)
+    per_step = (time.perf_counter() - start) / steps
+    return {"rings": rings, "cells": sim.n_cells, "ues": sim.n_ues, "step_ms": 1e3 * per_step,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def scaling(rings_list: list[int], radius: float, steps: int) -> list[dict[str, float]]:
+    rows = []
+    for rings in rings_list:
+        out = subprocess.run([sys.executable, __file__, "--one", str(rings), str(radius), str(steps)],
+                             check=True, capture_output=True, text=True)
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return rows
+
+
+def culling_effect(rings: int, radii: list[float], steps: int) -> list[dict[str, float]]:
+    """Mean KPIs under traffic-aware shares for several culling radii (same seed)."""
+    from pyslice.satisfaction import reward
+
+    rows = []
+    for radius in radii:
+        sc = hex_scenario(rings, radius)
+        sim = Simulator(sc, seed=3)
+        req_t, req_d = sc.requirement_matrices(len(site_positions(sc)))
+        tput, rew, sinr = [], [], []
+        start = time.perf_counter()
+        for _ in range(steps):
+            r = sim.step_policy("traffic-aware")
+            tput.append(r.throughput.mean())
+            rew.append(reward(r.throughput, r.delay, r.users, req_t, req_d).mean())
+            sinr.append(np.median(r.sinr_db))
+        rows.append({"radius_m": radius, "mean_throughput_mbps": float(np.mean(tput)) / 1e6,
+                     "mean_satisfaction": float(np.mean(rew)), "median_sinr_db": float(np.mean(sinr)),
+                     "step_ms": 1e3 * (time.perf_counter() - start) / steps})
+    return rows
+
+
+def batch_threads(replicas: int, steps: int) -> dict[str, float]:
+    sc = all_active(Scenario.paper())
+    rates = {}
+    for threads in (1, 2):
+        batch = SimulatorBatch(sc, seeds=list(range(replicas)), threads=threads)
+        shares = np.full((replicas, batch.n_cells, batch.n_slices), 1.0 / batch.n_slices)
+        batch.step(shares)
+        start = time.perf_counter()
+        for _ in range(steps):
+            batch.step(shares)
+        rates[threads] = replicas * steps / (time.perf_counter() - start)
+    return {"replicas": replicas, "threads1_replica_steps_per_s": rates[1],
+            "threads2_replica_steps_per_s": rates[2], "speedup_2_threads": rates[2] / rates[1],
+            "cpu_count": os.cpu_count()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes and short timings")
+    parser.add_argument("--one", nargs=3, metavar=("RINGS", "RADIUS", "STEPS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one_size(int(args.one[0]), float(args.one[1]), int(args.one[2]))))
+        return
+    quick = args.quick
+    print("== C++ core vs NumPy reference (paper scale, all UEs active) ==")
+    r = core_vs_numpy(1.0 if quick else 3.0)
+    print(f"UEs {r['ues']}: C++ {r['cpp_steps_per_s']:.0f} steps/s, NumPy {r['numpy_steps_per_s']:.1f} steps/s, "
+          f"ratio {r['speedup']:.1f}x")
+
+    radius = 1000.0
+    rings_list = [1, 2, 3] if quick else [1, 2, 3, 5, 7, 9]
+    print(f"\n== Scaling (hex_grid, all active, culling radius {radius:.0f} m) ==")
+    rows = scaling(rings_list, radius, 3 if quick else 5)
+    print(f"{'rings':>5} {'cells':>6} {'UEs':>8} {'ms/step':>9} {'peak RSS MB':>12}")
+    for row in rows:
+        print(f"{row['rings']:>5} {row['cells']:>6} {row['ues']:>8} {row['step_ms']:>9.2f} {row['peak_rss_mb']:>12.0f}")
+    ues = np.array([row["ues"] for row in rows], dtype=float)
+    ms = np.array([row["step_ms"] for row in rows])
+    slope = np.polyfit(np.log(ues), np.log(ms), 1)[0]
+    print(f"fitted exponent of time vs UEs: {slope:.2f}")
+
+    print("\n== Culling radius: effect on KPIs (hex rings=2, traffic-aware, same seed) ==")
+    for row in culling_effect(2, [float("inf"), 1500.0, 1000.0, 750.0], 20 if quick else 100):
+        print(f"radius {row['radius_m']:>6} m: satisfaction {row['mean_satisfaction']:.4f}, "
+              f"throughput {row['mean_throughput_mbps']:.3f} Mbit/s, median SINR {row['median_sinr_db']:.2f} dB, "
+              f"{row['step_ms']:.2f} ms/step")
+
+    print("\n== SimulatorBatch threads (paper scale, 4 replicas) ==")
+    b = batch_threads(4, 20 if quick else 100)
+    print(f"1 thread {b['threads1_replica_steps_per_s']:.0f}, 2 threads {b['threads2_replica_steps_per_s']:.0f} "
+          f"replica-steps/s: speedup {b['speedup_2_threads']:.2f}x on {b['cpu_count']} CPUs")
+
+
+if __name__ == "__main__":
+    main()
