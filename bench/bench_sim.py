@@ -152,6 +152,7 @@ def batch_threads(replicas: int, steps: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes and short timings")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the measured ratios")
     parser.add_argument("--one", nargs=3, metavar=("RINGS", "RADIUS", "STEPS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -185,6 +186,13 @@ def main() -> None:
     b = batch_threads(4, 20 if quick else 100)
     print(f"1 thread {b['threads1_replica_steps_per_s']:.0f}, 2 threads {b['threads2_replica_steps_per_s']:.0f} "
           f"replica-steps/s: speedup {b['speedup_2_threads']:.2f}x on {b['cpu_count']} CPUs")
+    if args.json:
+        print(json.dumps({
+            "sim: C++ / NumPy reference step rate (paper scale)": r["speedup"],
+            "sim: C++ steps/s (paper scale, all active)": r["cpp_steps_per_s"],
+            "sim: exponent of step time vs UEs": slope,
+            "sim: SimulatorBatch 2 threads / 1 thread": b["speedup_2_threads"],
+        }))
 
 
 if __name__ == "__main__":

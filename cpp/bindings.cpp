@@ -198,11 +198,12 @@ py::dict state_dict(const Simulator& sim) {
       ml(u, s) = std::nan("");
       mlos(u, s) = -1;
     }
+  const TrackedLinks& tl = sim.tracked();
   for (py::ssize_t u = 0; u < U; ++u)
-    for (const TrackedSite& t : sim.tracked()[u]) {
-      ms(u, t.site) = t.z_shadow;
-      ml(u, t.site) = t.z_los;
-      mlos(u, t.site) = static_cast<std::int8_t>(t.los);
+    for (int j = tl.offset[u]; j < tl.offset[u + 1]; ++j) {
+      ms(u, tl.site[j]) = tl.z_shadow[j];
+      ml(u, tl.site[j]) = tl.z_los[j];
+      mlos(u, tl.site[j]) = static_cast<std::int8_t>(tl.los[j]);
     }
   std::vector<std::uint8_t> act = sim.active();
   py::dict st;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels.hpp"
 #include "pathloss.hpp"
 
 namespace pyslice {
@@ -55,14 +56,21 @@ void LoadCouplingSolver::solve(const CouplingProblem& p, CouplingResult& r) {
   rho_new_.assign(K, 0.0);
   const size_t n_served = ue_index_.size();
   int it = 0;
+  intf_scaled_.resize(intf_pg_.size());
+  ue_interference_.resize(n_served);
+  ue_se_.resize(n_served);
   while (it < p.max_iter) {
     std::fill(r.x.begin(), r.x.end(), 0.0);
+    gather_scale(intf_pg_.size(), intf_cell_.data(), rho.data(), intf_pg_.data(), intf_scaled_.data());
     for (size_t i = 0; i < n_served; ++i) {
       double interference = p.noise_w;
-      for (int j = intf_off_[i]; j < intf_off_[i + 1]; ++j) interference += rho[intf_cell_[j]] * intf_pg_[j];
-      const double se = spectral_efficiency(ue_signal_[i] / interference);
-      r.se[ue_index_[i]] = se;
-      r.x[ue_cellslice_[i]] += ue_weight_[i] / se;
+      for (int j = intf_off_[i]; j < intf_off_[i + 1]; ++j) interference += intf_scaled_[j];
+      ue_interference_[i] = interference;
+    }
+    spectral_efficiency_batch(n_served, ue_signal_.data(), ue_interference_.data(), ue_se_.data());
+    for (size_t i = 0; i < n_served; ++i) {
+      r.se[ue_index_[i]] = ue_se_[i];
+      r.x[ue_cellslice_[i]] += ue_weight_[i] / ue_se_[i];
     }
     double max_delta = 0.0;
     for (int k = 0; k < K; ++k) {

@@ -59,7 +59,7 @@ class LoadCouplingSolver {
  private:
   // Compact copy of the served UEs: signal, weight d/(MB), cell*N+slice, interferer range.
   std::vector<int> ue_index_, ue_cellslice_, intf_off_, intf_cell_;
-  std::vector<double> ue_signal_, ue_weight_, intf_pg_, rho_new_;
+  std::vector<double> ue_signal_, ue_weight_, intf_pg_, rho_new_, intf_scaled_, ue_interference_, ue_se_;
 };
 
 }  // namespace pyslice

@@ -1,5 +1,7 @@
 #include "simulator.hpp"
 
+#include "kernels.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -108,8 +110,8 @@ void Simulator::drop_ues() {
   ho_count_.assign(U, 0);
   active_.assign(U, 0);
   demand_ue_.assign(U, 0.0);
-  tracked_.assign(U, {});
   ue_rng_.assign(U, Rng(0));
+  moved_.assign(U, 0.0);
   for (int k = 0; k < K; ++k)
     for (int n = 0; n < N; ++n)
       for (int i = 0; i < G; ++i) {
@@ -120,9 +122,8 @@ void Simulator::drop_ues() {
         ue_rng_[u].reseed(mix64(seed_key_ + static_cast<std::uint64_t>(u)));
         pos_[u] = layout_.sample_in_cell(k, cfg_.propagation.d_min, ue_rng_[u]);
         init_motion(motion_[u], pos_[u], cfg_.mobility[n], layout_, ue_rng_[u]);
-        refresh_links(u, 0.0, true);
       }
-  rebuild_link_table();
+  update_links(true);
   // Initial association: strongest cell (RSRP).
   for (int u = 0; u < U; ++u) {
     int best = -1;
@@ -136,63 +137,74 @@ void Simulator::drop_ues() {
   }
 }
 
-void Simulator::refresh_links(int u, double moved, bool fresh) {
+void Simulator::update_links(bool fresh) {
   const double radius = cfg_.interference_radius_m > 0.0 ? cfg_.interference_radius_m
                                                           : std::numeric_limits<double>::infinity();
-  layout_.sites_within(pos_[u], radius, scratch_sites_);
-  std::vector<TrackedSite>& old = tracked_[u];
-  scratch_tracked_.clear();
-  const double rs = std::exp(-moved / cfg_.shadow_decorrelation_m);
-  const double rl = std::exp(-moved / cfg_.los_decorrelation_m);
-  const double ss = std::sqrt(std::max(0.0, 1.0 - rs * rs));
-  const double sl = std::sqrt(std::max(0.0, 1.0 - rl * rl));
-  size_t j = 0;  // both lists are sorted by site
-  for (int site : scratch_sites_) {
-    while (j < old.size() && old[j].site < site) ++j;
-    TrackedSite ts{site, 0.0, 0.0, 0.0, 0.0, 0};
-    // Innovations keyed by (seed, UE, site, step): a UE's shadowing does not depend on which
-    // other links are tracked (culling radius) or on the order replicas are stepped in.
-    const std::uint64_t key =
-        mix64(seed_key_ ^ mix64((static_cast<std::uint64_t>(u) << 24) ^ static_cast<std::uint64_t>(site))) ^
-        static_cast<std::uint64_t>(t_);
-    if (!fresh && j < old.size() && old[j].site == site) {
-      ts.z_shadow = old[j].z_shadow;
-      ts.z_los = old[j].z_los;
-      if (moved > 0.0) {
-        double ws, wl;
-        keyed_normals(key, ws, wl);
-        ts.z_shadow = rs * ts.z_shadow + ss * ws;
-        ts.z_los = rl * ts.z_los + sl * wl;
-      }
-    } else {
-      keyed_normals(key, ts.z_shadow, ts.z_los);
-    }
-    const Vec2 disp = layout_.displacement(site, pos_[u]);
-    ts.distance = norm(disp);
-    ts.angle_deg = std::atan2(disp.y, disp.x) / kDeg;
-    ts.los = normal_cdf(ts.z_los) < los_probability(ts.distance, cfg_.propagation) ? 1 : 0;
-    scratch_tracked_.push_back(ts);
-  }
-  old.swap(scratch_tracked_);
-}
-
-void Simulator::rebuild_link_table() {
-  links_.clear();
+  const TrackedLinks& old = tracked_;
+  TrackedLinks& nw = tracked_next_;
+  nw.offset.assign(1, 0);
+  nw.site.clear();
+  nw.z_shadow.clear();
+  nw.z_los.clear();
+  link_dx_.clear();
+  link_dy_.clear();
+  link_u1_.clear();
+  link_u2_.clear();
+  link_moved_.clear();
+  link_carry_.clear();
   const int U = n_ues();
   for (int u = 0; u < U; ++u) {
-    for (const TrackedSite& ts : tracked_[u]) {
-      const double d = clamp_distance(ts.distance, cfg_.propagation);
-      const bool los = ts.los != 0;
-      const double pl = pathloss_.pathloss_db(d, los);
-      const double shadow = cfg_.shadowing ? pathloss_.shadow_sigma_db(d, los) * ts.z_shadow : 0.0;
-      for (int s = 0; s < kSectors; ++s) {
-        const double g_db = antenna_gain_db_near(ts.angle_deg - kBoresightDeg[s], cfg_.antenna) - pl - shadow;
-        links_.cell.push_back(ts.site * kSectors + s);
-        links_.gain.push_back(db_to_linear(g_db));
-      }
+    layout_.sites_within(pos_[u], radius, scratch_sites_);
+    int j = fresh ? 0 : old.offset[u];
+    const int end = fresh ? 0 : old.offset[u + 1];
+    const std::uint64_t ue_key = mix64(seed_key_ ^ mix64(static_cast<std::uint64_t>(u) << 24));
+    for (int site : scratch_sites_) {
+      while (j < end && old.site[j] < site) ++j;
+      const bool carry = j < end && old.site[j] == site;
+      nw.site.push_back(site);
+      nw.z_shadow.push_back(carry ? old.z_shadow[j] : 0.0);
+      nw.z_los.push_back(carry ? old.z_los[j] : 0.0);
+      link_carry_.push_back(carry ? 1 : 0);
+      link_moved_.push_back(fresh ? 0.0 : moved_[u]);
+      const Vec2 disp = layout_.displacement(site, pos_[u]);
+      link_dx_.push_back(disp.x);
+      link_dy_.push_back(disp.y);
+      // Innovations keyed by (seed, UE, site, step): a UE's shadowing does not depend on which
+      // other links are tracked (culling radius) or on the order replicas are stepped in.
+      const std::uint64_t key = mix64(ue_key ^ static_cast<std::uint64_t>(site)) ^ static_cast<std::uint64_t>(t_);
+      const std::uint64_t a = mix64(key), b = mix64(key ^ 0xd1b54a32d192ed03ULL);
+      link_u1_.push_back((static_cast<double>(a >> 11) + 1.0) * 0x1.0p-53);
+      link_u2_.push_back(static_cast<double>(b >> 11) * 0x1.0p-53);
     }
-    links_.offset.push_back(static_cast<int>(links_.cell.size()));
+    nw.offset.push_back(static_cast<int>(nw.site.size()));
   }
+  const size_t n = nw.site.size();
+  ar1_update(n, link_u1_.data(), link_u2_.data(), link_moved_.data(), link_carry_.data(),
+             cfg_.shadow_decorrelation_m, cfg_.los_decorrelation_m, nw.z_shadow.data(), nw.z_los.data());
+  nw.distance.resize(n);
+  nw.angle_deg.resize(n);
+  nw.los.resize(n);
+  links_.gain.resize(kSectors * n);
+  links_.cell.resize(kSectors * n);
+  LinkGainParams gp{&pathloss_,
+                    cfg_.propagation.d_min,
+                    cfg_.propagation.d_max,
+                    cfg_.antenna.gain_dbi,
+                    cfg_.antenna.beamwidth_deg,
+                    cfg_.antenna.max_attenuation_db,
+                    cfg_.shadowing,
+                    {kBoresightDeg[0], kBoresightDeg[1], kBoresightDeg[2]}};
+  link_los_.resize(n);
+  link_loss_.resize(n);
+  link_gains(n, link_dx_.data(), link_dy_.data(), nw.z_shadow.data(), nw.z_los.data(), gp, nw.distance.data(),
+             nw.angle_deg.data(), link_los_.data(), link_loss_.data(), links_.gain.data());
+  for (size_t i = 0; i < n; ++i) {
+    nw.los[i] = link_los_[i] > 0.5 ? 1 : 0;
+    for (int s = 0; s < kSectors; ++s) links_.cell[kSectors * i + s] = nw.site[i] * kSectors + s;
+  }
+  links_.offset.resize(nw.offset.size());
+  for (size_t u = 0; u < nw.offset.size(); ++u) links_.offset[u] = kSectors * nw.offset[u];
+  std::swap(tracked_, tracked_next_);
 }
 
 void Simulator::handover() {
@@ -382,11 +394,9 @@ void Simulator::policy_shares(SharePolicy policy, std::vector<double>& shares) {
 
 void Simulator::advance_mobility_and_links() {
   const double dt = cfg_.step_seconds;
-  for (int u = 0; u < n_ues(); ++u) {
-    const double moved = advance_motion(pos_[u], motion_[u], cfg_.mobility[slice_[u]], layout_, dt, ue_rng_[u]);
-    refresh_links(u, moved, false);
-  }
-  rebuild_link_table();
+  for (int u = 0; u < n_ues(); ++u)
+    moved_[u] = advance_motion(pos_[u], motion_[u], cfg_.mobility[slice_[u]], layout_, dt, ue_rng_[u]);
+  update_links(false);
 }
 
 void Simulator::step(const double* shares, SharePolicy policy) {

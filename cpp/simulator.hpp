@@ -61,14 +61,15 @@ struct StepOutputs {
   long time = 0;
 };
 
-// Per (UE, site) link state tracked along the UE's path.
-struct TrackedSite {
-  int site;
-  double z_shadow;
-  double z_los;
-  double distance;   // 2-D distance to the (nearest image of the) site, unclamped
-  double angle_deg;  // direction site -> UE in [-180, 180]
-  std::uint8_t los;
+// Per (UE, site) link state tracked along the UEs' paths, flat over UEs: UE u's links are
+// [offset[u], offset[u+1]), sorted by site.
+struct TrackedLinks {
+  std::vector<int> offset{0};
+  std::vector<int> site;
+  std::vector<double> z_shadow, z_los;  // standard-normal shadowing / LOS processes
+  std::vector<double> distance;         // 2-D distance to the (nearest image of the) site
+  std::vector<double> angle_deg;        // direction site -> UE in [-180, 180]
+  std::vector<std::uint8_t> los;
 };
 
 class Simulator {
@@ -92,7 +93,7 @@ class Simulator {
   const std::vector<int>& slice_of() const { return slice_; }
   const std::vector<int>& serving() const { return serving_; }
   const std::vector<std::uint8_t>& active() const { return active_; }
-  const std::vector<std::vector<TrackedSite>>& tracked() const { return tracked_; }
+  const TrackedLinks& tracked() const { return tracked_; }
   const LinkTable& links() const { return links_; }
   const std::vector<double>& rho() const { return rho_; }
   const std::vector<double>& backlog() const { return backlog_; }
@@ -105,8 +106,8 @@ class Simulator {
  private:
   void drop_ues();
   void advance_mobility_and_links();
-  void refresh_links(int u, double moved, bool fresh);
-  void rebuild_link_table();
+  // Re-derives the tracked sites, the AR(1) processes and the link gains of every UE.
+  void update_links(bool fresh);
   void handover();
   void update_active();
   void policy_shares(SharePolicy policy, std::vector<double>& shares);
@@ -130,11 +131,13 @@ class Simulator {
   std::vector<int> home_, slice_, group_index_, serving_, ho_candidate_, ho_count_;
   std::vector<std::uint8_t> active_;
   std::vector<double> demand_ue_;
-  std::vector<std::vector<TrackedSite>> tracked_;
+  TrackedLinks tracked_, tracked_next_;
   LinkTable links_;
-  std::vector<double> rho_, backlog_, tau_;
+  std::vector<double> rho_, backlog_, tau_, moved_;
   std::vector<int> scratch_sites_;
-  std::vector<TrackedSite> scratch_tracked_;
+  // Per-link scratch for the vector kernels.
+  std::vector<double> link_dx_, link_dy_, link_u1_, link_u2_, link_moved_, link_los_, link_loss_;
+  std::vector<std::uint8_t> link_carry_;
 
   LoadCouplingSolver solver_;
   CouplingResult coupling_;

@@ -49,7 +49,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from pyslice.bench import run_benchmarks
 
-    run_benchmarks(quick=args.quick)
+    run_benchmarks(quick=args.quick, bench_dir=Path(args.dir) if args.dir else None)
     return 0
 
 
@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
     sim.set_defaults(func=cmd_simulate)
     bench = sub.add_parser("bench", help="run the benchmarks of bench/ and print their ratios")
-    bench.add_argument("--quick", action="store_true")
+    bench.add_argument("--quick", action="store_true", help="small sizes, short timings")
+    bench.add_argument("--dir", help="the bench/ folder (default: found from the working directory)")
     bench.set_defaults(func=cmd_bench)
     return parser
 
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except ValueError as exc:
+    except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,75 @@
+#include "kernels.hpp"
+
+#include <math.h>
+
+namespace pyslice {
+
+void ar1_update(std::size_t n, const double* __restrict u1, const double* __restrict u2, const double* __restrict moved, const std::uint8_t* __restrict carry,
+                double shadow_dcor, double los_dcor, double* __restrict z_shadow, double* __restrict z_los) {
+  const double inv_s = 1.0 / shadow_dcor, inv_l = 1.0 / los_dcor;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double r = sqrt(-2.0 * log(u1[i]));
+    const double phase = 6.283185307179586 * u2[i];
+    // cos(phase - pi/2) = sin(phase), written so GCC does not fuse it into a scalar sincos call.
+    const double ws = r * cos(phase), wl = r * cos(phase - 1.5707963267948966);
+    const double rs = exp(-moved[i] * inv_s), rl = exp(-moved[i] * inv_l);
+    const double zs = rs * z_shadow[i] + sqrt(fmax(0.0, 1.0 - rs * rs)) * ws;
+    const double zl = rl * z_los[i] + sqrt(fmax(0.0, 1.0 - rl * rl)) * wl;
+    z_shadow[i] = carry[i] ? zs : ws;
+    z_los[i] = carry[i] ? zl : wl;
+  }
+}
+
+void link_gains(std::size_t n, const double* __restrict dx, const double* __restrict dy,
+                const double* __restrict z_shadow, const double* __restrict z_los, const LinkGainParams& p,
+                double* __restrict distance, double* __restrict angle_deg, double* __restrict los,
+                double* __restrict loss_db, double* __restrict gain) {
+  const PathlossCoefficients& c = *p.pathloss;
+  const double rad_to_deg = 57.29577951308232;
+  const double dmin = p.d_min, dmax = p.d_max, bp = c.breakpoint;
+  const double a1 = c.los_near_a, b1 = c.los_near_b, a2 = c.los_far_a, b2 = c.los_far_b, a3 = c.nlos_a, b3 = c.nlos_b;
+  const double s1 = c.sigma_los_near, s2 = c.sigma_los_far, s3 = c.sigma_nlos;
+  const double shadow_on = p.shadowing ? 1.0 : 0.0;
+  // Pass 1 (per link): distance, direction, LOS state, path loss + shadowing.
+  for (std::size_t i = 0; i < n; ++i) {
+    const double d = sqrt(dx[i] * dx[i] + dy[i] * dy[i]);
+    const double dc = fmin(fmax(d, dmin), dmax);
+    const double e = exp(-dc / 63.0);
+    const double p_los = fmin(18.0 / dc, 1.0) * (1.0 - e) + e;
+    const double is_los = 0.5 * erfc(-z_los[i] * 0.7071067811865476) < p_los ? 1.0 : 0.0;
+    const double lg = log10(dc);
+    const bool near = dc < bp;
+    const double pl = is_los > 0.5 ? (near ? a1 + b1 * lg : a2 + b2 * lg) : a3 + b3 * lg;
+    const double sigma = is_los > 0.5 ? (near ? s1 : s2) : s3;
+    distance[i] = d;
+    angle_deg[i] = atan2(dy[i], dx[i]) * rad_to_deg;
+    los[i] = is_los;
+    loss_db[i] = pl + shadow_on * sigma * z_shadow[i];
+  }
+  // Pass 2 (per link and sector): antenna gain and the linear link gain.
+  const double ln10_10 = 0.23025850929940458;
+  const double inv_bw = 1.0 / p.beamwidth_deg, g_max = p.antenna_gain_dbi, a_max = p.max_attenuation_db;
+  for (int s = 0; s < 3; ++s) {
+    const double b = p.boresight_deg[s];
+    for (std::size_t i = 0; i < n; ++i) {
+      double phi = angle_deg[i] - b;
+      phi = phi > 180.0 ? phi - 360.0 : (phi < -180.0 ? phi + 360.0 : phi);
+      const double q = phi * inv_bw;
+      gain[3 * i + s] = exp((g_max - fmin(12.0 * q * q, a_max) - loss_db[i]) * ln10_10);
+    }
+  }
+}
+
+void gather_scale(std::size_t n, const int* __restrict cell, const double* __restrict rho, const double* __restrict pg, double* __restrict out) {
+  for (std::size_t j = 0; j < n; ++j) out[j] = rho[cell[j]] * pg[j];
+}
+
+void spectral_efficiency_batch(std::size_t n, const double* __restrict signal, const double* __restrict interference, double* __restrict se) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const double g = signal[i] / interference[i];
+    const double v = fmin(0.6 * log2(1.0 + g), 4.4);
+    se[i] = g >= 0.1 ? v : 0.0;
+  }
+}
+
+}  // namespace pyslice
