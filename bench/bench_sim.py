@@ -12,10 +12,13 @@
 """
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # idle BLAS threads spin on a 2-core machine
+
 import argparse
 import dataclasses
 import json
-import os
 import subprocess
 import sys
 import time

@@ -79,9 +79,8 @@ Layout::Layout(std::vector<Vec2> sites, double isd, std::vector<Vec2> wrap_vecto
 
 long Layout::bin_key(long ix, long iy) const { return iy * bins_x_ + ix; }
 
-Vec2 Layout::displacement(int site, Vec2 p) const {
+Vec2 Layout::wrapped_displacement(int site, Vec2 p) const {
   Vec2 d = p - sites_[site];
-  if (images_.empty()) return d;
   Vec2 best = d;
   double best_d2 = dot(d, d);
   for (const Vec2& off : images_) {

@@ -31,7 +31,9 @@ class Layout {
   bool wraps() const { return !images_.empty(); }
 
   // Displacement site -> p, using the nearest wrap-around image when wrapping.
-  Vec2 displacement(int site, Vec2 p) const;
+  Vec2 displacement(int site, Vec2 p) const {
+    return images_.empty() ? p - sites_[site] : wrapped_displacement(site, p);
+  }
   // True iff p lies in the hexagon of some site.
   bool contains(Vec2 p) const;
   // Uniform point in cell k's sector rhombus at least `min_dist` from its site.
@@ -40,6 +42,11 @@ class Layout {
   Vec2 sample_in_area(Rng& rng) const;
   // Index of the site whose hexagon contains p, or -1 outside the network area.
   int hexagon_of(Vec2 p) const;
+  // Same, trying site `hint` first (a UE's hexagon rarely changes between steps).
+  int hexagon_of(Vec2 p, int hint) const {
+    if (hint >= 0 && hint < n_sites() && in_hexagon(p - sites_[hint])) return hint;
+    return hexagon_of(p);
+  }
   // Uniform point in site s's hexagon.
   Vec2 sample_in_site(int site, Rng& rng) const;
   // True if points every isd/20 along the segment a-b lie in the network area.
@@ -49,6 +56,7 @@ class Layout {
 
  private:
   bool in_hexagon(Vec2 rel) const;
+  Vec2 wrapped_displacement(int site, Vec2 p) const;
   long bin_key(long ix, long iy) const;
   std::vector<Vec2> sites_;
   double isd_;

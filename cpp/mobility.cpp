@@ -42,13 +42,15 @@ double advance_waypoint(Vec2& pos, UeMotion& m, const MobilityParams& p, const L
     const double reach = m.speed * time_left;
     if (reach < dist) {
       const Vec2 next = pos + (reach / dist) * to_target;
-      if (!layout.contains(next)) {
+      const int next_site = layout.hexagon_of(next, m.site_hint);
+      if (next_site < 0) {
         // The leg grazes a notch of the area: turn towards a point of the current hexagon.
-        const int site = layout.hexagon_of(pos);
+        const int site = layout.hexagon_of(pos, m.site_hint);
         m.target = site >= 0 ? layout.sample_in_site(site, rng) : layout.sample_in_area(rng);
         continue;
       }
       pos = next;
+      m.site_hint = next_site;
       travelled += reach;
       break;
     }
@@ -73,13 +75,15 @@ double advance_gauss_markov(Vec2& pos, UeMotion& m, const MobilityParams& p, con
   m.heading = a * m.heading + (1.0 - a) * m.mean_heading + s * (kPi / 4.0) * rng.normal();
   const double step = m.speed * dt;
   const Vec2 next{pos.x + step * std::cos(m.heading), pos.y + step * std::sin(m.heading)};
-  if (!layout.contains(next)) {
+  const int next_site = layout.hexagon_of(next, m.site_hint);
+  if (next_site < 0) {
     // Refuse the move and turn around: the UE stays inside the network area.
     m.heading += kPi;
     m.mean_heading += kPi;
     return 0.0;
   }
   pos = next;
+  m.site_hint = next_site;
   return step;
 }
 

@@ -24,6 +24,7 @@ struct UeMotion {
   double pause_left = 0.0;
   double heading = 0.0;       // Gauss-Markov: current heading (rad)
   double mean_heading = 0.0;  // Gauss-Markov: mean heading (rad)
+  int site_hint = -1;         // hexagon the UE was last seen in (speeds up area checks)
 };
 
 constexpr double kGaussMarkovMemory = 0.85;

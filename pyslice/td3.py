@@ -379,20 +379,19 @@ class BatchedTD3:
         bc2_sqrt = torch.sqrt(1 - b2**t).float()[:, layout.layer_of]
         if part == "critic":  # broadcast over the twin dimension
             step_size, bc2_sqrt = step_size.unsqueeze(1), bc2_sqrt.unsqueeze(1)
-        if bool(live.all()):
-            st.m.lerp_(grad, 1 - b1)
-            st.v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-            p.sub_(st.m / (st.v.sqrt() / bc2_sqrt).add_(self.cfg.adam_eps) * step_size)
-        else:  # frozen (agent, layer) pairs: moments and weights stay bit-identical
+        # the same kernels on both paths, so a live element's arithmetic never depends on whether
+        # some other (agent, layer) is frozen
+        m = st.m.lerp(grad, 1 - b1)
+        v = st.v.mul(b2).addcmul_(grad, grad, value=1 - b2)
+        new_p = p - m / (v.sqrt() / bc2_sqrt).add_(self.cfg.adam_eps) * step_size
+        if not bool(live.all()):  # frozen (agent, layer) pairs keep weights and moments bit-identical
             mask = live[:, layout.layer_of]
             if part == "critic":
                 mask = mask.unsqueeze(1)
-            m = torch.where(mask, st.m.lerp(grad, 1 - b1), st.m)
-            v = torch.where(mask, st.v * b2 + (1 - b2) * grad * grad, st.v)
-            new_p = p - m / (v.sqrt() / bc2_sqrt).add_(self.cfg.adam_eps) * step_size
-            st.m.copy_(m)
-            st.v.copy_(v)
-            p.copy_(torch.where(mask, new_p, p))
+            m, v, new_p = torch.where(mask, m, st.m), torch.where(mask, v, st.v), torch.where(mask, new_p, p)
+        st.m.copy_(m)
+        st.v.copy_(v)
+        p.copy_(new_p)
 
     # -- per-agent management (transfer learning, DESIGN.md §6) ----------------------------------
     def _agent(self, k: int) -> int:

@@ -1,0 +1,529 @@
+"""Multi-agent slicing environment over the simulator (paper §II and §IV-A; DESIGN.md §5 and §7).
+
+One agent per cell k. Its action a_k ∈ R^N is the PRB share of each slice, on the simplex (paper
+eq. 1). Its reward is paper eq. 2, r_k = min_n min(φ[k,n]/φ*[k,n], d*[k,n]/d[k,n], 1), computed by
+:func:`pyslice.satisfaction.reward` (a slice with no active users counts as satisfied).
+
+State and observation
+---------------------
+s_k = [s'_k, c_k] with s'_k = [φ[k,·], l[k,·], u[k,·]] (3N) and c_k the mean over the neighbours
+i ∈ K_k of l[i,·] (paper eq. 5): 4N values (16 for N = 4) laid out in four blocks of N, one entry per
+slice in each block::
+
+    obs[k] = [ throughput[0..N) | load[0..N) | users[0..N) | coordination[0..N) ]
+
+normalised (float32) as
+
+* throughput: φ[k,n] / φ*[k,n], clipped to [0, 2];
+* load: l[k,n] = x[k,n] (the PRB share the slice needs, may exceed its share), clipped to [0, 2];
+* users: u[k,n] / max(max_ues_per_slice, 1), clipped to [0, 4] (handovers can bring more UEs than
+  the group size into a cell);
+* coordination: mean of the *clipped* loads of the neighbours, so in [0, 2].
+
+These bounds are :data:`OBS_CLIP` (``SlicingEnv.observation_low/high``) and are the Box bounds of
+the standard wrappers. ``info`` keeps the raw values (bit/s, s, counts); ``info["coordination"]`` is
+eq. 5 on the raw (unclipped) loads.
+
+Neighbours K_k are the ``n_neighbours`` cells with the highest mean interference coupling into k
+(:mod:`pyslice.neighbours`). ``n_neighbours`` is clipped to K − 1; ``n_neighbours = 0`` gives
+c_k = 0 (no coordination) while keeping the 4N layout.
+
+Reset convention
+----------------
+``reset`` restarts the simulator and runs **one warm-up step with equal shares**; the returned
+observation is the state after that step, so the first action is taken on a real network state (time
+index 1), and the warm-up step's info is in ``last_info``. Its reward is not returned.
+
+Replicas and seeds
+------------------
+``replicas = 1``: obs [K, 4N], actions [K, N], reward [K], info arrays [K, N] (cell_load [K], mask
+[N]). ``replicas = R > 1``: a leading replica axis everywhere ([R, K, 4N], [R, K, N], [R, K], ...).
+Replica r runs the simulator with seed ``seed + r``, so replica r equals a one-replica env with seed
+``seed + r``. ``reset()`` without a seed replays the same seeds (same run), as ``Simulator.reset``.
+The replicas are stepped together on ``threads`` C++ threads (:class:`pyslice.SimulatorBatch`).
+
+Standard wrappers
+-----------------
+:meth:`SlicingEnv.parallel_env` (PettingZoo ``ParallelEnv``) and :meth:`SlicingEnv.single_cell_env`
+(Gymnasium ``Env``) use Box action spaces [0, 1]^N. An action in the Box is mapped onto the simplex by
+:func:`box_to_simplex`: a ← a / Σa, and a ← 1/N (equal shares) when Σa < 1e-12. Actions outside the
+Box, of the wrong shape or not finite raise ValueError. Episodes are truncated after ``max_steps``
+agent steps (default 1000); they never terminate. ``reset(seed=s)`` starts the simulator with seed
+``s``; the first ``reset()`` without a seed uses the constructor's ``seed``, later ones draw a fresh
+seed from the wrapper's generator (Gymnasium semantics: ``reset(seed=s)`` then ``reset()`` is
+reproducible).
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import numbers
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import gymnasium
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from pyslice.neighbours import coupling_matrix, neighbours_from_coupling
+from pyslice.satisfaction import reward as eq2_reward
+from pyslice.satisfaction import satisfaction_terms
+from pyslice.scenario import Scenario
+from pyslice.simulator import SimulatorBatch, _check_seed, validate_shares
+
+__all__ = [
+    "BUILTIN_POLICIES",
+    "OBS_CLIP",
+    "Requirements",
+    "SlicingEnv",
+    "SlicingParallelEnv",
+    "SingleCellEnv",
+    "box_to_simplex",
+    "observation",
+]
+
+#: Upper clip of each observation block (throughput/φ*, load, users/G, coordination); lower bound 0.
+OBS_CLIP = (2.0, 2.0, 4.0, 2.0)
+BUILTIN_POLICIES = ("equal", "traffic-aware", "max-min")
+ZERO_SUM = 1e-12
+INFO_FIELDS = ("throughput", "delay", "load", "users", "outage", "demand", "served", "backlog", "shares",
+               "cell_load", "mask", "iterations")
+
+
+class Requirements(NamedTuple):
+    """Per-cell service requirements: φ* (bit/s) and d* (s), each float64 [K, N]."""
+
+    throughput_bps: np.ndarray
+    delay_s: np.ndarray
+
+
+def observation(throughput: np.ndarray, load: np.ndarray, users: np.ndarray, req_throughput: np.ndarray,
+                max_ues_per_slice: int, neighbours: np.ndarray) -> np.ndarray:
+    """Normalised state [..., K, 4N] (float32) from raw KPIs [..., K, N] (see the module docstring)."""
+    tput = np.clip(np.asarray(throughput, dtype=float) / req_throughput, 0.0, OBS_CLIP[0])
+    load = np.clip(np.asarray(load, dtype=float), 0.0, OBS_CLIP[1])
+    users = np.clip(np.asarray(users, dtype=float) / max(int(max_ues_per_slice), 1), 0.0, OBS_CLIP[2])
+    coord = _neighbour_mean(load, neighbours)
+    return np.concatenate([tput, load, users, np.clip(coord, 0.0, OBS_CLIP[3])], axis=-1).astype(np.float32)
+
+
+def _neighbour_mean(values: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
+    """Mean over each cell's neighbours of ``values`` [..., K, N] (zeros without neighbours)."""
+    if neighbours.shape[1] == 0:
+        return np.zeros_like(values)
+    return values[..., neighbours, :].mean(axis=-2)
+
+
+def box_to_simplex(actions: object, name: str = "actions") -> np.ndarray:
+    """Map actions [..., N] in the Box [0, 1]^N onto the simplex (float64): a / Σa, equal shares if
+    Σa < 1e-12. Raises ValueError naming ``name`` for non-finite or out-of-Box entries."""
+    try:
+        a = np.asarray(actions, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of numbers, got {type(actions).__name__}") from exc
+    if a.ndim < 1 or a.shape[-1] < 1:
+        raise ValueError(f"{name} must have a last axis of N >= 1 slices, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite (found NaN or inf)")
+    if np.any(a < 0.0) or np.any(a > 1.0):
+        raise ValueError(f"{name} must lie in the Box [0, 1] (found values in [{a.min():.6g}, {a.max():.6g}])")
+    total = a.sum(axis=-1, keepdims=True)
+    small = total < ZERO_SUM
+    return np.where(small, 1.0 / a.shape[-1], a / np.where(small, 1.0, total))
+
+
+def _check_int(name: str, value: object, lo: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if int(value) < lo:
+        raise ValueError(f"{name} must be >= {lo}, got {value!r}")
+    return int(value)
+
+
+class _Factory:
+    """A constructor usable on the class (``SlicingEnv.parallel_env(scenario, ...)``) and on an
+    instance (``env.parallel_env(...)``: a *new* environment with the instance's scenario, seed and
+    neighbour count unless given)."""
+
+    INHERITED = ("scenario", "seed", "n_neighbours")
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+        self.signature = inspect.signature(func)
+        functools.update_wrapper(self, func)
+
+    def __get__(self, obj: SlicingEnv | None, objtype: type | None = None) -> Callable[..., Any]:
+        if obj is None:
+            return self.func
+
+        @functools.wraps(self.func)
+        def bound(*args: Any, **kw: Any) -> Any:
+            given = self.signature.bind_partial(*args, **kw).arguments
+            for name in self.INHERITED:
+                if name not in given:
+                    kw[name] = getattr(obj, name)
+            return self.func(*args, **kw)
+
+        return bound
+
+
+class SlicingEnv:
+    """Batched multi-agent slicing environment (array API; see the module docstring).
+
+    >>> env = SlicingEnv(Scenario.paper(), seed=0)
+    >>> obs = env.reset()
+    >>> obs.shape
+    (12, 16)
+    >>> obs, reward, info = env.step(np.full((12, 4), 0.25))
+    >>> reward.shape, info["throughput"].shape
+    ((12,), (12, 4))
+    """
+
+    def __init__(self, scenario: Scenario, seed: int = 0, replicas: int = 1, threads: int = 1,
+                 n_neighbours: int = 6) -> None:
+        if not isinstance(scenario, Scenario):
+            raise TypeError(f"scenario must be a pyslice.Scenario, got {type(scenario).__name__}")
+        self.scenario = scenario
+        self.replicas = _check_int("replicas", replicas, 1)
+        self.threads = _check_int("threads", threads, 1)
+        self.seed = self._check_base_seed(seed)
+        n_cells = 3 * scenario.layout.n_sites
+        self.n_agents = n_cells
+        self.n_slices = scenario.n_slices
+        self.obs_dim = 4 * self.n_slices
+        self.n_neighbours = min(_check_int("n_neighbours", n_neighbours, 0), n_cells - 1)
+        self.coupling = coupling_matrix(scenario)
+        self.neighbours = neighbours_from_coupling(self.coupling, self.n_neighbours)
+        self.requirements = Requirements(*scenario.requirement_matrices())
+        self.max_ues_per_slice = scenario.traffic.max_ues_per_slice
+        self.observation_low = np.zeros(self.obs_dim, dtype=np.float32)
+        self.observation_high = np.repeat(np.asarray(OBS_CLIP, dtype=np.float32), self.n_slices)
+        self._sim = SimulatorBatch(scenario, self._seeds(self.seed), threads=self.threads)
+        self._batch_shape = () if self.replicas == 1 else (self.replicas,)
+        self.time = 0
+        self.last_obs: np.ndarray | None = None
+        self.last_info: dict[str, Any] | None = None
+
+    # ---- properties -------------------------------------------------------------------------------
+
+    @property
+    def action_shape(self) -> tuple[int, ...]:
+        """Shape of ``actions``: (K, N), or (R, K, N) with replicas."""
+        return (*self._batch_shape, self.n_agents, self.n_slices)
+
+    @property
+    def observation_shape(self) -> tuple[int, ...]:
+        """Shape of an observation: (K, 4N), or (R, K, 4N) with replicas."""
+        return (*self._batch_shape, self.n_agents, self.obs_dim)
+
+    def __repr__(self) -> str:
+        return (f"SlicingEnv(scenario={self.scenario.name!r}, seed={self.seed}, replicas={self.replicas}, "
+                f"K={self.n_agents}, N={self.n_slices}, n_neighbours={self.n_neighbours})")
+
+    # ---- array API ------------------------------------------------------------------------------
+
+    def reset(self, seed: int | None = None) -> np.ndarray:
+        """Restart every replica (replica r with seed ``seed + r``; ``None`` keeps the current seed)
+        and run the warm-up step with equal shares; returns its observation."""
+        if seed is not None:
+            self.seed = self._check_base_seed(seed)
+        self._sim.reset(self._seeds(self.seed))
+        self.time = 0
+        equal = np.full((self.replicas, self.n_agents, self.n_slices), 1.0 / self.n_slices)
+        obs, _, _ = self._finish(self._sim.step(equal))
+        return obs
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """Apply PRB shares ``actions`` [K, N] ([R, K, N] with replicas), rows on the simplex.
+
+        Returns (obs, reward, info). Invalid actions raise ValueError (TypeError for non-numbers)
+        naming ``actions``, before anything changes.
+        """
+        arr = validate_shares(actions, self.n_agents, self.n_slices, name="actions")
+        if arr.shape != self.action_shape:
+            raise ValueError(f"actions must have shape {self.action_shape}, got {arr.shape}")
+        self._require_reset()
+        return self._finish(self._sim.step(arr.reshape(self.replicas, self.n_agents, self.n_slices)))
+
+    def step_policy(self, name: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """Step with a built-in simulator policy ('equal', 'traffic-aware' with perfect knowledge of
+        the current step's demand, 'max-min' reference); same returns as :meth:`step`."""
+        if name not in BUILTIN_POLICIES:
+            raise ValueError(f"name must be one of {', '.join(map(repr, BUILTIN_POLICIES))}, got {name!r}")
+        self._require_reset()
+        return self._finish(self._sim.step_policy(name))
+
+    def close(self) -> None:
+        """Nothing to release (present for symmetry with the standard interfaces)."""
+
+    # ---- internals ----------------------------------------------------------------------------------
+
+    def _check_base_seed(self, seed: object) -> int:
+        seed = _check_seed(seed)
+        if seed + self.replicas - 1 >= 2**64:
+            raise ValueError(f"seed must be < 2**64 - {self.replicas - 1} (replica r uses seed + r), got {seed}")
+        return seed
+
+    def _seeds(self, seed: int) -> list[int]:
+        return [seed + r for r in range(self.replicas)]
+
+    def _require_reset(self) -> None:
+        if self.last_obs is None:
+            raise RuntimeError("call reset() before step()")
+
+    def _finish(self, out: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        info = {name: np.array(out[name]) for name in INFO_FIELDS}  # copies: the batch reuses its buffers
+        req_t, req_d = self.requirements
+        t_term, d_term = satisfaction_terms(info["throughput"], info["delay"], info["users"], req_t, req_d)
+        reward = eq2_reward(info["throughput"], info["delay"], info["users"], req_t, req_d)
+        info["throughput_term"], info["delay_term"] = t_term, d_term
+        info["coordination"] = _neighbour_mean(info["load"], self.neighbours)
+        obs = observation(info["throughput"], info["load"], info["users"], req_t, self.max_ues_per_slice,
+                          self.neighbours)
+        self.time += 1
+        if self.replicas == 1:
+            obs, reward = obs[0], reward[0]
+            info = {key: value[0] for key, value in info.items()}
+            info["iterations"] = int(info["iterations"])
+        info["time"] = self.time
+        self.last_obs, self.last_info = obs, info
+        return obs, reward, info
+
+    # ---- standard interfaces --------------------------------------------------------------------------
+
+    @_Factory
+    def parallel_env(scenario: Scenario | None = None, seed: int = 0, *, n_neighbours: int = 6,
+                     max_steps: int = 1000) -> SlicingParallelEnv:
+        """A PettingZoo ``ParallelEnv`` over a new one-replica env (paper scenario by default).
+
+        Called on an instance, the new env takes the instance's scenario, seed and n_neighbours
+        unless given.
+        """
+        return SlicingParallelEnv(scenario, seed=seed, n_neighbours=n_neighbours, max_steps=max_steps)
+
+    @_Factory
+    def single_cell_env(k: int, others: Any = "equal", scenario: Scenario | None = None, seed: int = 0, *,
+                        n_neighbours: int = 6, max_steps: int = 1000) -> SingleCellEnv:
+        """A Gymnasium ``Env`` for cell ``k``, the other cells driven by ``others`` (see
+        :class:`SingleCellEnv`). Called on an instance, the new env takes the instance's scenario,
+        seed and n_neighbours unless given."""
+        return SingleCellEnv(k, others=others, scenario=scenario, seed=seed, n_neighbours=n_neighbours,
+                             max_steps=max_steps)
+
+
+# --------------------------------------------------------------------------------------------------
+# Standard wrappers
+# --------------------------------------------------------------------------------------------------
+
+
+def _cell_info(info: dict[str, Any], k: int) -> dict[str, Any]:
+    """The per-cell part of a one-replica info dict (rows of the [K, ...] arrays)."""
+    out: dict[str, Any] = {}
+    for key, value in info.items():
+        if key in ("mask", "iterations", "time"):
+            out[key] = value
+        elif key == "cell_load":
+            out[key] = float(value[k])
+        else:
+            out[key] = value[k].copy()
+    return out
+
+
+class _EpisodeSeeds:
+    """Episode seeds of the wrappers: ``reset(seed=s)`` uses s and reseeds the generator; the first
+    unseeded reset uses the constructor seed, later ones draw from the generator."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = _check_seed(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.first = True
+
+    def next(self, seed: int | None) -> int:
+        if seed is not None:
+            seed = _check_seed(seed)
+            self.rng = np.random.default_rng(seed)
+        elif self.first:
+            seed = self.seed
+        else:
+            seed = int(self.rng.integers(0, 2**63))
+        self.first = False
+        return seed
+
+
+class SlicingParallelEnv(ParallelEnv):
+    """PettingZoo parallel environment: agents ``cell_0 … cell_{K-1}``, Box observations [0, OBS_CLIP]
+    (4N, float32), Box actions [0, 1]^N mapped onto the simplex by :func:`box_to_simplex`.
+
+    Episodes truncate (all agents together) after ``max_steps`` steps and never terminate. Infos
+    hold the cell's raw KPI rows (see :class:`SlicingEnv`).
+    """
+
+    metadata = {"name": "pyslice_slicing_v0", "render_modes": []}
+
+    def __init__(self, scenario: Scenario | None = None, seed: int = 0, n_neighbours: int = 6,
+                 max_steps: int = 1000, render_mode: None = None) -> None:
+        if render_mode is not None:
+            raise ValueError(f"render_mode must be None (no rendering), got {render_mode!r}")
+        self.render_mode = None
+        self.env = SlicingEnv(Scenario.paper() if scenario is None else scenario, seed=seed,
+                              n_neighbours=n_neighbours)
+        self.max_steps = _check_int("max_steps", max_steps, 1)
+        self._seeds = _EpisodeSeeds(seed)
+        self.possible_agents = [f"cell_{k}" for k in range(self.env.n_agents)]
+        self.agents: list[str] = []
+        self.observation_spaces = {a: spaces.Box(self.env.observation_low, self.env.observation_high,
+                                                 dtype=np.float32) for a in self.possible_agents}
+        self.action_spaces = {a: spaces.Box(0.0, 1.0, shape=(self.env.n_slices,), dtype=np.float32)
+                              for a in self.possible_agents}
+        self.steps = 0
+
+    def observation_space(self, agent: str) -> spaces.Box:
+        return self.observation_spaces[agent]
+
+    def action_space(self, agent: str) -> spaces.Box:
+        return self.action_spaces[agent]
+
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        obs = self.env.reset(self._seeds.next(seed))
+        self.agents = list(self.possible_agents)
+        self.steps = 0
+        info = self.env.last_info
+        return ({a: obs[k].copy() for k, a in enumerate(self.agents)},
+                {a: _cell_info(info, k) for k, a in enumerate(self.agents)})
+
+    def step(self, actions: dict[str, Any]):
+        if not self.agents:
+            raise RuntimeError("the episode is over (all agents truncated): call reset()")
+        if not isinstance(actions, dict):
+            raise ValueError(f"actions must be a dict keyed by agent, got {type(actions).__name__}")
+        missing = [a for a in self.agents if a not in actions]
+        extra = [a for a in actions if a not in self.agents]
+        if missing or extra:
+            raise ValueError(f"actions must hold one action per live agent (missing {missing}, unknown {extra})")
+        shares = np.empty((self.env.n_agents, self.env.n_slices))
+        for k, agent in enumerate(self.possible_agents):
+            a = np.asarray(actions[agent], dtype=np.float64) if _numeric(actions[agent]) else None
+            if a is None or a.shape != (self.env.n_slices,):
+                raise ValueError(f"actions[{agent!r}] must be an array of shape ({self.env.n_slices},), got "
+                                 f"{getattr(a, 'shape', type(actions[agent]).__name__)}")
+            shares[k] = box_to_simplex(a, name=f"actions[{agent!r}]")
+        obs, reward, info = self.env.step(shares)
+        self.steps += 1
+        done = self.steps >= self.max_steps
+        agents = self.agents
+        out = ({a: obs[k].copy() for k, a in enumerate(agents)},
+               {a: float(reward[k]) for k, a in enumerate(agents)},
+               {a: False for a in agents},
+               {a: done for a in agents},
+               {a: _cell_info(info, k) for k, a in enumerate(agents)})
+        if done:
+            self.agents = []
+        return out
+
+    def render(self) -> None:
+        """No rendering (``render_modes`` is empty)."""
+        return None
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def _numeric(value: Any) -> bool:
+    try:
+        np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+class SingleCellEnv(gymnasium.Env):
+    """Gymnasium environment for one cell ``k`` of the network; the other cells are driven by
+    ``others``:
+
+    * ``'equal'``: equal shares;
+    * ``'traffic-aware'``: shares ∝ the *previous* step's offered demand u[i,n]·d_n (the simulator's
+      built-in traffic-aware policy sets all cells at once with the current demand, which cannot be
+      combined with cell k's own action, so here the other cells see last step's demand);
+    * ``'max-min'``: the Python max-min estimate of :class:`pyslice.baselines.MaxMinReference` from
+      the previous step's KPIs;
+    * a policy object with ``act(obs[K, 4N], info) -> shares[K, N]`` or a callable
+      ``obs[K, 4N] -> shares[K, N]`` (rows on the simplex; row k is replaced by the agent's action).
+
+    Observation: cell k's state (4N, float32, Box [0, OBS_CLIP]). Action: Box [0, 1]^N mapped onto the
+    simplex by :func:`box_to_simplex`. Reward: cell k's eq. 2 satisfaction. ``info``: cell k's raw
+    KPI rows plus ``reward_all`` [K] (every cell's reward). Truncates after ``max_steps`` steps.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, k: int, others: Any = "equal", scenario: Scenario | None = None, seed: int = 0,
+                 n_neighbours: int = 6, max_steps: int = 1000, render_mode: None = None) -> None:
+        if render_mode is not None:
+            raise ValueError(f"render_mode must be None (no rendering), got {render_mode!r}")
+        self.render_mode = None
+        self.env = SlicingEnv(Scenario.paper() if scenario is None else scenario, seed=seed,
+                              n_neighbours=n_neighbours)
+        k = _check_int("k", k, 0)
+        if k >= self.env.n_agents:
+            raise ValueError(f"k must be a cell index in [0, {self.env.n_agents - 1}], got {k}")
+        self.k = k
+        self.max_steps = _check_int("max_steps", max_steps, 1)
+        self.others = self._resolve_others(others)
+        self.seed = _check_seed(seed)
+        self._first_reset = True
+        self._np_random, _ = gymnasium.utils.seeding.np_random(self.seed)
+        self.observation_space = spaces.Box(self.env.observation_low, self.env.observation_high, dtype=np.float32)
+        self.action_space = spaces.Box(0.0, 1.0, shape=(self.env.n_slices,), dtype=np.float32)
+        self.steps = 0
+
+    def _resolve_others(self, others: Any) -> Callable[[np.ndarray, dict], np.ndarray]:
+        if isinstance(others, str):
+            from pyslice.baselines import make_policy
+
+            policy = make_policy(others, self.env.scenario)
+            return policy.act
+        if hasattr(others, "act") and callable(others.act):
+            return others.act
+        if callable(others):
+            return lambda obs, info: others(obs)
+        raise TypeError(f"others must be a policy name {BUILTIN_POLICIES}, a policy with .act or a callable, "
+                        f"got {type(others).__name__}")
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)  # reseeds np_random when a seed is given
+        if seed is not None:
+            episode_seed = _check_seed(seed)
+        elif self._first_reset:
+            episode_seed = self.seed
+        else:
+            episode_seed = int(self.np_random.integers(0, 2**63))
+        self._first_reset = False
+        obs = self.env.reset(episode_seed)
+        self.steps = 0
+        info = _cell_info(self.env.last_info, self.k)
+        return obs[self.k].copy(), info
+
+    def step(self, action: Any):
+        if self.env.last_obs is None:
+            raise RuntimeError("call reset() before step()")
+        a = np.asarray(action, dtype=np.float64) if _numeric(action) else None
+        if a is None or a.shape != (self.env.n_slices,):
+            raise ValueError(f"action must be an array of shape ({self.env.n_slices},), got "
+                             f"{getattr(a, 'shape', type(action).__name__)}")
+        own = box_to_simplex(a, name="action")
+        shares = validate_shares(self.others(self.env.last_obs, self.env.last_info), self.env.n_agents,
+                                 self.env.n_slices, name="shares of the other cells")
+        shares = np.array(shares, dtype=np.float64).reshape(self.env.n_agents, self.env.n_slices)
+        shares[self.k] = own
+        obs, reward, info = self.env.step(shares)
+        self.steps += 1
+        cell = _cell_info(info, self.k)
+        cell["reward_all"] = reward.copy()
+        return obs[self.k].copy(), float(reward[self.k]), False, self.steps >= self.max_steps, cell
+
+    def render(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self.env.close()
