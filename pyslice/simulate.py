@@ -97,13 +97,13 @@ def write_record(record: SimulationRecord, out_dir: Path, fmt: str = "csv") -> l
             w = csv.writer(fh)
             w.writerow(["step", "cell", "slice", "share", "throughput_bps", "delay_s", "load", "users", "outage",
                         "demand_bps", "served_bps", "backlog_bits", "cell_load", "reward"])
+            cols = [a[name].tolist() for name in ("shares", "throughput", "delay", "load", "users", "outage",
+                                                  "demand", "served", "backlog")]
+            cell_load, rewards = a["cell_load"].tolist(), record.reward.tolist()
             for t in range(steps):
                 for c in range(k):
                     for s in range(n):
-                        w.writerow([t + 1, c, s, repr(a["shares"][t, c, s]), repr(a["throughput"][t, c, s]),
-                                    repr(a["delay"][t, c, s]), repr(a["load"][t, c, s]), int(a["users"][t, c, s]),
-                                    int(a["outage"][t, c, s]), repr(a["demand"][t, c, s]), repr(a["served"][t, c, s]),
-                                    repr(a["backlog"][t, c, s]), repr(a["cell_load"][t, c]), repr(record.reward[t, c])])
+                        w.writerow([t + 1, c, s, *(col[t][c][s] for col in cols), cell_load[t][c], rewards[t][c]])
     written.append(path)
     write_json(out_dir / "summary.json", record.summary())
     written.append(out_dir / "summary.json")

@@ -1,0 +1,63 @@
+"""The `pyslice simulate` command writes KPIs, a summary and plots that agree with each other."""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from pyslice import Scenario
+from pyslice.cli import main
+
+
+@pytest.fixture()
+def small_toml(tmp_path):
+    sc = Scenario.paper()
+    sc = dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=4))
+    path = tmp_path / "small.toml"
+    sc.to_toml(path)
+    return path
+
+
+def test_simulate_csv_summary_and_plots(tmp_path, small_toml):
+    out = tmp_path / "run"
+    rc = main(["simulate", "--scenario", str(small_toml), "--steps", "12", "--seed", "3",
+               "--policy", "traffic-aware", "--out", str(out), "--plot", "--quiet"])
+    assert rc == 0
+    rows = list(csv.DictReader(open(out / "kpis.csv")))
+    assert len(rows) == 12 * 12 * 4
+    shares = np.array([float(r["share"]) for r in rows]).reshape(12, 12, 4)
+    np.testing.assert_allclose(shares.sum(axis=2), 1.0, atol=1e-12)
+    reward = np.array([float(r["reward"]) for r in rows]).reshape(12, 12, 4)[:, :, 0]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 12
+    assert summary["mean_reward"] == pytest.approx(reward.mean(), rel=1e-12)
+    assert 0.0 <= summary["mean_reward"] <= 1.0
+    for name in ("network.png", "kpis.png"):
+        data = (out / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_simulate_npz_matches_csv(tmp_path, small_toml):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out, fmt in ((a, "csv"), (b, "npz")):
+        assert main(["simulate", "--scenario", str(small_toml), "--steps", "5", "--seed", "1", "--policy", "equal",
+                     "--out", str(out), "--format", fmt, "--quiet"]) == 0
+    data = np.load(b / "kpis.npz")
+    rows = list(csv.DictReader(open(a / "kpis.csv")))
+    tput = np.array([float(r["throughput_bps"]) for r in rows]).reshape(data["throughput"].shape)
+    np.testing.assert_array_equal(tput, data["throughput"])
+    np.testing.assert_allclose(data["shares"], 0.25)
+
+
+def test_simulate_rejects_bad_arguments(tmp_path, capsys):
+    assert main(["simulate", "--scenario", "paper", "--steps", "0", "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    with pytest.raises(SystemExit):
+        main(["simulate", "--scenario", str(tmp_path / "missing.toml"), "--steps", "3", "--quiet"])
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[radio]\ntx_powr_dbm = 40.0\n")
+    assert main(["simulate", "--scenario", str(bad), "--steps", "3", "--out", str(tmp_path / "y"), "--quiet"]) == 2
+    assert "tx_powr_dbm" in capsys.readouterr().err
+    assert not (tmp_path / "y").exists()
