@@ -8,9 +8,11 @@ P_LOS·PL_LOS + (1 − P_LOS)·PL_NLOS, without shadowing (the same mean map as
 each site is seen at its nearest image, and a site beyond ``radio.interference_radius_m`` of a point
 contributes nothing there (as in the simulator).
 
-Sampling is deterministic for a given ``seed``: the same rhombus coordinates (a, c) are used for
-every cell, each pair together with its mirror image (c, a), and points closer than
-``radio.min_distance_m`` to the cell's own site are redrawn (as the UE drop does). Layout symmetries
+Sampling is stratified and deterministic for a given ``seed``: the rhombus coordinates (a, c) ∈
+[0, 1]² are cut into m × m strata (m = round(sqrt(samples_per_cell))) with one uniform point each,
+mirrored so that the point set is symmetric under (a, c) → (c, a); the same coordinates are used for
+every cell, and points closer than ``radio.min_distance_m`` to the cell's own site (where no UE is
+dropped) get weight 0. Layout symmetries
 (rotations and mirror images mapping sites and sector boresights onto each other) therefore carry
 over to the coupling matrix up to floating-point rounding.
 
@@ -42,25 +44,27 @@ def _check_int(name: str, value: object, lo: int) -> int:
     return int(value)
 
 
-def _rhombus_samples(scenario: Scenario, samples: int, seed: int) -> np.ndarray:
-    """Rhombus coordinates (a, c) ∈ [0, 1]², [samples, 2]: random pairs interleaved with their
-    mirror images, redrawn where the point is closer than ``min_distance_m`` to the site."""
-    rng = np.random.default_rng(seed)
+def _rhombus_samples(scenario: Scenario, samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified rhombus coordinates (a, c) ∈ [0, 1]² and their weights.
+
+    [0, 1]² is cut into m × m strata, m = max(1, round(sqrt(samples))); stratum (i, j), i < j, gets
+    one uniform point and stratum (j, i) its mirror image (c, a); a diagonal stratum gets one point
+    and its mirror, each with weight 1/2. Points closer than ``min_distance_m`` to the site (where
+    no UE is dropped) get weight 0.
+    """
+    m = max(1, round(math.sqrt(samples)))
+    u = np.random.default_rng(seed).random((m, m, 2))
+    i, j = np.triu_indices(m)
+    a = (i + u[i, j, 0]) / m
+    c = (j + u[i, j, 1]) / m
+    ac = np.concatenate([np.stack([a, c], axis=1), np.stack([c, a], axis=1)])
+    weights = np.concatenate([np.where(i == j, 0.5, 1.0)] * 2)
     r = scenario.layout.isd_m / math.sqrt(3.0)
     d_min = scenario.radio.min_distance_m
-    # |a·u1 + c·u2| = R·sqrt(a² + c² − a·c) for unit vectors 120° apart; it is at most R.
-    reject = d_min < r
-    pairs = np.empty((0, 2))
-    need = (samples + 1) // 2
-    while len(pairs) < need:
-        ac = rng.random((2 * need + 16, 2))
-        if reject:
-            a, c = ac[:, 0], ac[:, 1]
-            ac = ac[r * np.sqrt(a * a + c * c - a * c) >= d_min]
-        pairs = np.concatenate([pairs, ac])
-    pairs = pairs[:need]
-    both = np.stack([pairs, pairs[:, ::-1]], axis=1).reshape(-1, 2)
-    return both[:samples]
+    if d_min < r:  # |a·u1 + c·u2| = R·sqrt(a² + c² − a·c) for unit vectors 120° apart, at most R
+        dist = r * np.sqrt(ac[:, 0] ** 2 + ac[:, 1] ** 2 - ac[:, 0] * ac[:, 1])
+        weights = np.where(dist >= d_min, weights, 0.0)
+    return ac, weights
 
 
 def _cell_points(scenario: Scenario, sites: np.ndarray, ac: np.ndarray) -> np.ndarray:
@@ -116,7 +120,9 @@ def coupling_matrix(scenario: Scenario, samples_per_cell: int = 200, seed: int =
     wrap = np.asarray(wrap_vectors(scenario), dtype=float).reshape(-1, 2)
     radius = scenario.radio.interference_radius_m
     n_cells = 3 * len(sites)
-    points = _cell_points(scenario, sites, _rhombus_samples(scenario, samples, seed))  # [K, P, 2]
+    ac, weights = _rhombus_samples(scenario, samples, seed)
+    weights = weights / weights.sum()
+    points = _cell_points(scenario, sites, ac)  # [K, P, 2]
 
     # Own (serving) mean gain in dB at each cell's points.
     own_db = np.empty(points.shape[:2])
@@ -132,7 +138,7 @@ def coupling_matrix(scenario: Scenario, samples_per_cell: int = 200, seed: int =
         for sector, boresight in enumerate(BORESIGHTS_DEG):
             ratio = 10.0 ** ((_antenna_db(scenario, ang, boresight) - pl - own_db) / 10.0)
             ratio[culled] = 0.0
-            coupling[:, 3 * s + sector] = ratio.mean(axis=1)
+            coupling[:, 3 * s + sector] = ratio @ weights
     np.fill_diagonal(coupling, 0.0)
     return coupling
 
