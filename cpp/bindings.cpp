@@ -455,6 +455,8 @@ PYBIND11_MODULE(_core, m) {
            py::arg("shares"), py::arg("policy") = 0)
       .def("result", &result_dict)
       .def("state", &state_dict)
+      .def("get_state", [](const Simulator& s) { return py::bytes(s.get_state()); })
+      .def("set_state", [](Simulator& s, const py::bytes& b) { s.set_state(std::string(b)); }, py::arg("state"))
       .def("gains", &dense_gains)
       .def("site_positions", [](const Simulator& s) { return points_array(s.layout().sites()); })
       .def_property_readonly("n_cells", &Simulator::n_cells)
@@ -545,5 +547,20 @@ PYBIND11_MODULE(_core, m) {
       .def("state", [](SimulatorBatch& b, int r) {
         if (r < 0 || r >= b.size()) value_error("replica index out of range");
         return state_dict(b.replica(r));
-      }, py::arg("replica"));
+      }, py::arg("replica"))
+      .def("get_state", [](SimulatorBatch& b) {
+        py::list out;
+        for (int r = 0; r < b.size(); ++r) out.append(py::bytes(b.replica(r).get_state()));
+        return out;
+      })
+      .def("set_state", [](SimulatorBatch& b, const std::vector<std::string>& states) {
+        if (static_cast<int>(states.size()) != b.size())
+          value_error("set_state needs one state per replica (" + std::to_string(b.size()) + ")");
+        // Validate every replica's state on a scratch copy first so a bad one changes nothing.
+        for (int r = 0; r < b.size(); ++r) {
+          Simulator scratch(b.replica(r).config(), 0);
+          scratch.set_state(states[r]);
+        }
+        for (int r = 0; r < b.size(); ++r) b.replica(r).set_state(states[r]);
+      }, py::arg("states"));
 }

@@ -25,6 +25,7 @@ struct UeMotion {
   double heading = 0.0;       // Gauss-Markov: current heading (rad)
   double mean_heading = 0.0;  // Gauss-Markov: mean heading (rad)
   int site_hint = -1;         // hexagon the UE was last seen in (speeds up area checks)
+  int reserved = 0;           // keeps the struct free of padding (it is serialised as raw memory)
 };
 
 constexpr double kGaussMarkovMemory = 0.85;

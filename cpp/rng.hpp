@@ -72,16 +72,16 @@ class Rng {
   }
 
   // Full state, for checkpoints.
-  struct State {
+  struct State {  // no padding bytes: serialised as raw memory
     std::uint64_t s[4];
     double spare;
-    bool has_spare;
+    std::uint64_t has_spare;
   };
-  State state() const { return {{s_[0], s_[1], s_[2], s_[3]}, spare_, has_spare_}; }
+  State state() const { return {{s_[0], s_[1], s_[2], s_[3]}, spare_, has_spare_ ? 1ULL : 0ULL}; }
   void set_state(const State& st) {
     for (int i = 0; i < 4; ++i) s_[i] = st.s[i];
     spare_ = st.spare;
-    has_spare_ = st.has_spare;
+    has_spare_ = st.has_spare != 0;
   }
 
  private:

@@ -1,6 +1,7 @@
 #include "simulator.hpp"
 
 #include "kernels.hpp"
+#include "serialize.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -458,6 +459,150 @@ void Simulator::step(const double* shares, SharePolicy policy) {
   LoadCouplingSolver::sinr_at(prob, rho_, sinr);
   out_.sinr_db.resize(sinr.size());
   for (size_t u = 0; u < sinr.size(); ++u) out_.sinr_db[u] = 10.0 * std::log10(sinr[u]);
+}
+
+}  // namespace pyslice
+
+namespace pyslice {
+namespace {
+constexpr std::uint64_t kStateMagic = 0x70797331696365ULL;  // "pyslice"
+constexpr std::uint32_t kStateVersion = 1;
+
+std::uint64_t config_fingerprint(const Simulator& s) {
+  std::uint64_t h = mix64(static_cast<std::uint64_t>(s.n_cells()));
+  h = mix64(h ^ static_cast<std::uint64_t>(s.n_slices()));
+  h = mix64(h ^ static_cast<std::uint64_t>(s.n_ues()));
+  h = mix64(h ^ static_cast<std::uint64_t>(s.layout().n_sites()));
+  return h;
+}
+
+void put_outputs(Writer& w, const StepOutputs& o) {
+  for (const auto* v : {&o.throughput, &o.delay, &o.load, &o.demand, &o.served, &o.backlog, &o.shares,
+                        &o.cell_load, &o.sinr_db, &o.mask})
+    w.put_vector(*v);
+  w.put_vector(o.users);
+  w.put_vector(o.outage);
+  w.put(o.iterations);
+  w.put(o.time);
+}
+
+StepOutputs get_outputs(Reader& r) {
+  StepOutputs o;
+  for (auto* v : {&o.throughput, &o.delay, &o.load, &o.demand, &o.served, &o.backlog, &o.shares, &o.cell_load,
+                  &o.sinr_db, &o.mask})
+    *v = r.get_vector<double>();
+  o.users = r.get_vector<std::int32_t>();
+  o.outage = r.get_vector<std::int32_t>();
+  o.iterations = r.get<int>();
+  o.time = r.get<long>();
+  return o;
+}
+}  // namespace
+
+std::string Simulator::get_state() const {
+  Writer w;
+  w.put(kStateMagic);
+  w.put(kStateVersion);
+  w.put(config_fingerprint(*this));
+  w.put(t_);
+  w.put(seed_key_);
+  w.put(rng_.state());
+  std::vector<Rng::State> ue_states;
+  for (const Rng& r : ue_rng_) ue_states.push_back(r.state());
+  w.put_vector(ue_states);
+  w.put_vector(mask_.noise_state());
+  w.put_vector(pos_);
+  w.put_vector(motion_);
+  w.put_vector(serving_);
+  w.put_vector(ho_candidate_);
+  w.put_vector(ho_count_);
+  w.put_vector(active_);
+  w.put_vector(demand_ue_);
+  w.put_vector(tracked_.offset);
+  w.put_vector(tracked_.site);
+  w.put_vector(tracked_.z_shadow);
+  w.put_vector(tracked_.z_los);
+  w.put_vector(tracked_.distance);
+  w.put_vector(tracked_.angle_deg);
+  w.put_vector(tracked_.los);
+  w.put_vector(links_.offset);
+  w.put_vector(links_.cell);
+  w.put_vector(links_.gain);
+  w.put_vector(rho_);
+  w.put_vector(backlog_);
+  w.put_vector(tau_);
+  w.put_vector(moved_);
+  put_outputs(w, out_);
+  return w.bytes();
+}
+
+void Simulator::set_state(const std::string& bytes) {
+  Reader r(bytes);
+  if (r.get<std::uint64_t>() != kStateMagic) throw std::invalid_argument("not a pyslice simulator state");
+  if (r.get<std::uint32_t>() != kStateVersion) throw std::invalid_argument("simulator state of another version");
+  if (r.get<std::uint64_t>() != config_fingerprint(*this))
+    throw std::invalid_argument("simulator state belongs to a scenario of another size");
+  // Read everything into temporaries first: a corrupt buffer leaves the simulator unchanged.
+  const long t = r.get<long>();
+  const std::uint64_t seed_key = r.get<std::uint64_t>();
+  const Rng::State rng_state = r.get<Rng::State>();
+  const auto ue_states = r.get_vector<Rng::State>();
+  const auto noise = r.get_vector<double>();
+  auto pos = r.get_vector<Vec2>();
+  auto motion = r.get_vector<UeMotion>();
+  auto serving = r.get_vector<int>();
+  auto ho_candidate = r.get_vector<int>();
+  auto ho_count = r.get_vector<int>();
+  auto active = r.get_vector<std::uint8_t>();
+  auto demand = r.get_vector<double>();
+  TrackedLinks tracked;
+  tracked.offset = r.get_vector<int>();
+  tracked.site = r.get_vector<int>();
+  tracked.z_shadow = r.get_vector<double>();
+  tracked.z_los = r.get_vector<double>();
+  tracked.distance = r.get_vector<double>();
+  tracked.angle_deg = r.get_vector<double>();
+  tracked.los = r.get_vector<std::uint8_t>();
+  LinkTable links;
+  links.offset = r.get_vector<int>();
+  links.cell = r.get_vector<int>();
+  links.gain = r.get_vector<double>();
+  auto rho = r.get_vector<double>();
+  auto backlog = r.get_vector<double>();
+  auto tau = r.get_vector<double>();
+  auto moved = r.get_vector<double>();
+  StepOutputs out = get_outputs(r);
+  const size_t U = static_cast<size_t>(n_ues()), K = static_cast<size_t>(n_cells()), N = static_cast<size_t>(n_slices());
+  const bool sizes_ok = r.done() && ue_states.size() == U && noise.size() == N && pos.size() == U &&
+                        motion.size() == U && serving.size() == U && ho_candidate.size() == U &&
+                        ho_count.size() == U && active.size() == U && demand.size() == U &&
+                        tracked.offset.size() == U + 1 && links.offset.size() == U + 1 && rho.size() == K &&
+                        backlog.size() == K * N && tau.size() == N && moved.size() == U &&
+                        tracked.site.size() == static_cast<size_t>(tracked.offset.back()) &&
+                        links.cell.size() == static_cast<size_t>(links.offset.back()) &&
+                        links.gain.size() == links.cell.size();
+  if (!sizes_ok) throw std::invalid_argument("simulator state is inconsistent with this scenario");
+  for (int s : serving)
+    if (s < 0 || static_cast<size_t>(s) >= K) throw std::invalid_argument("simulator state is corrupt (serving cell)");
+  t_ = t;
+  seed_key_ = seed_key;
+  rng_.set_state(rng_state);
+  for (size_t u = 0; u < U; ++u) ue_rng_[u].set_state(ue_states[u]);
+  mask_.set_noise_state(noise);
+  pos_ = std::move(pos);
+  motion_ = std::move(motion);
+  serving_ = std::move(serving);
+  ho_candidate_ = std::move(ho_candidate);
+  ho_count_ = std::move(ho_count);
+  active_ = std::move(active);
+  demand_ue_ = std::move(demand);
+  tracked_ = std::move(tracked);
+  links_ = std::move(links);
+  rho_ = std::move(rho);
+  backlog_ = std::move(backlog);
+  tau_ = std::move(tau);
+  moved_ = std::move(moved);
+  out_ = std::move(out);
 }
 
 }  // namespace pyslice

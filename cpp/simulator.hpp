@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "kpi.hpp"
@@ -102,6 +103,12 @@ class Simulator {
 
   // Validates a [K*N] share matrix; throws std::invalid_argument.
   void check_shares(const double* shares) const;
+
+  // Complete dynamic state as bytes (checkpoints); set_state restores it exactly, so stepping on
+  // gives the same bits as the original. Throws std::invalid_argument for a state of another
+  // scenario or a corrupt buffer (the simulator is unchanged then).
+  std::string get_state() const;
+  void set_state(const std::string& bytes);
 
  private:
   void drop_ues();

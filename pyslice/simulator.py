@@ -135,6 +135,17 @@ class Simulator:
         """Linear link gains [K, U] of the last step (0 where a site is culled)."""
         return self._core.gains()
 
+    def get_state(self) -> bytes:
+        """The complete dynamic state (for checkpoints): ``set_state`` on a simulator of the same
+        scenario continues bit for bit."""
+        return self._core.get_state()
+
+    def set_state(self, state: bytes) -> None:
+        """Restore a state from :meth:`get_state`; ValueError (and no change) if it does not fit."""
+        if not isinstance(state, (bytes, bytearray)):
+            raise TypeError(f"state must be bytes from Simulator.get_state(), got {type(state).__name__}")
+        self._core.set_state(bytes(state))
+
     def site_positions(self) -> np.ndarray:
         """Site coordinates [S, 2] in metres."""
         return self._core.site_positions()
@@ -203,3 +214,13 @@ class SimulatorBatch:
     def state(self, replica: int) -> dict[str, np.ndarray]:
         """Internal state of one replica (see :meth:`Simulator.state`)."""
         return self._core.state(replica)
+
+    def get_state(self) -> list[bytes]:
+        """Every replica's complete dynamic state (see :meth:`Simulator.get_state`)."""
+        return list(self._core.get_state())
+
+    def set_state(self, states: Sequence[bytes]) -> None:
+        """Restore all replicas; all states are checked before any replica changes."""
+        if isinstance(states, (bytes, bytearray)) or not all(isinstance(s, (bytes, bytearray)) for s in states):
+            raise TypeError("states must be a list of bytes from SimulatorBatch.get_state()")
+        self._core.set_state([bytes(s) for s in states])
