@@ -1,6 +1,7 @@
 """pyslice: multi-cell network-slicing simulator with coordinated DRL and transfer learning."""
 from pyslice.scenario import Scenario
 from pyslice.simulator import Simulator, SimulatorBatch, StepResult
+from pyslice.env import SlicingEnv
 
-__all__ = ["Scenario", "Simulator", "SimulatorBatch", "StepResult"]
+__all__ = ["Scenario", "Simulator", "SimulatorBatch", "SlicingEnv", "StepResult"]
 __version__ = "0.1.0"

@@ -12,9 +12,11 @@ Sampling is stratified and deterministic for a given ``seed``: the rhombus coord
 [0, 1]² are cut into m × m strata (m = round(sqrt(samples_per_cell))) with one uniform point each,
 mirrored so that the point set is symmetric under (a, c) → (c, a); the same coordinates are used for
 every cell, and points closer than ``radio.min_distance_m`` to the cell's own site (where no UE is
-dropped) get weight 0. Layout symmetries
-(rotations and mirror images mapping sites and sector boresights onto each other) therefore carry
-over to the coupling matrix up to floating-point rounding.
+dropped) get weight 0. Layout symmetries (rotations and mirror images mapping sites and sector
+boresights onto each other) therefore carry over to the coupling matrix up to floating-point
+rounding. Couplings that differ physically by ~1 % (e.g. 0.0122 vs 0.0121 at the edge of some paper
+cells' top 6) can swap order with the seed or the sample count; for a given seed the result is
+fixed.
 
 Neighbours of cell k are the ``n_neighbours`` cells i ≠ k with the largest coupling, in descending
 order; couplings equal within a relative 1e-9 count as ties and are broken by the lower cell index.
@@ -63,7 +65,9 @@ def _rhombus_samples(scenario: Scenario, samples: int, seed: int) -> tuple[np.nd
     d_min = scenario.radio.min_distance_m
     if d_min < r:  # |a·u1 + c·u2| = R·sqrt(a² + c² − a·c) for unit vectors 120° apart, at most R
         dist = r * np.sqrt(ac[:, 0] ** 2 + ac[:, 1] ** 2 - ac[:, 0] * ac[:, 1])
-        weights = np.where(dist >= d_min, weights, 0.0)
+        kept = np.where(dist >= d_min, weights, 0.0)
+        if kept.sum() > 0.0:  # (with very few strata every point may be close to the site)
+            weights = kept
     return ac, weights
 
 

@@ -16,7 +16,7 @@ from hypothesis.extra import numpy as hnp
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from pyslice import Scenario, Simulator, radio
-from pyslice.env import OBS_CLIP, SingleCellEnv, SlicingEnv, SlicingParallelEnv, box_to_simplex
+from pyslice.env import OBS_CLIP, SingleCellEnv, SlicingEnv, SlicingParallelEnv, box_to_simplex, observation
 from pyslice.neighbours import coupling_matrix, interference_neighbours, neighbours_from_coupling
 
 PAPER = Scenario.paper()
@@ -108,6 +108,38 @@ def test_obs_layout_normalisation_and_coordination():
         np.testing.assert_allclose(obs[:, 3 * N:], coord, rtol=1e-6, atol=1e-7)
         raw = np.stack([info["load"][env.neighbours[k]].mean(axis=0) for k in range(K)])
         np.testing.assert_allclose(info["coordination"], raw, rtol=1e-12)
+
+
+def test_observation_clipping_rule():
+    req = np.array([[4e6, 1e6], [2e6, 2e6], [1e6, 1e6]])
+    tput = np.array([[12e6, 0.5e6], [1e6, 0.0], [3e6, 1e6]])
+    load = np.array([[5.0, 0.5], [1.0, 0.0], [3.0, 0.25]])
+    users = np.array([[100, 2], [0, 8], [1, 4]])
+    nb = np.array([[1, 2], [0, 2], [0, 1]])
+    obs = observation(tput, load, users, req, 4, nb)
+    assert obs.dtype == np.float32 and obs.shape == (3, 8)
+    np.testing.assert_allclose(obs[:, 0:2], [[2.0, 0.5], [0.5, 0.0], [2.0, 1.0]])
+    np.testing.assert_allclose(obs[:, 2:4], [[2.0, 0.5], [1.0, 0.0], [2.0, 0.25]])
+    np.testing.assert_allclose(obs[:, 4:6], [[4.0, 0.5], [0.0, 2.0], [0.25, 1.0]])
+    # coordination: neighbour mean of the clipped loads (cell 1: (2 + 2)/2, not (5 + 3)/2)
+    np.testing.assert_allclose(obs[:, 6:8], [[1.5, 0.125], [2.0, 0.375], [1.5, 0.25]])
+    np.testing.assert_array_equal(observation(tput, load, users, req, 0, nb)[:, 4:6], [[4, 2], [0, 4], [1, 4]])
+
+
+def test_coordination_uses_clipped_loads_in_an_overloaded_network():
+    heavy = dataclasses.replace(SMALL, slices=tuple(dataclasses.replace(s, demand_bps=100 * s.demand_bps)
+                                                    for s in SMALL.slices))
+    env = SlicingEnv(heavy, seed=0)
+    env.reset()
+    over = 0
+    for _ in range(5):
+        obs, _, info = env.step_policy("equal")
+        over += (info["load"] > 2.0).sum()
+        clipped = np.minimum(info["load"], 2.0)
+        coord = np.stack([clipped[env.neighbours[k]].mean(axis=0) for k in range(K)])
+        np.testing.assert_allclose(obs[:, 3 * N:], coord, rtol=1e-6)
+        np.testing.assert_allclose(obs[:, N:2 * N], clipped, rtol=1e-6)
+    assert over > 0
 
 
 def test_obs_within_bounds_over_300_random_steps():
@@ -323,7 +355,7 @@ def test_coupling_matches_grid_quadrature():
             if i == k:
                 continue
             ref = np.mean(10 ** ((mean_gain_db(i, x[keep], y[keep]) - own) / 10))
-            assert c[k, i] == pytest.approx(ref, rel=0.08, abs=2e-4), (k, i)
+            assert c[k, i] == pytest.approx(ref, rel=0.03, abs=1e-5), (k, i)
 
 
 def test_symmetric_layouts_give_symmetric_coupling():
