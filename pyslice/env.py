@@ -257,6 +257,22 @@ class SlicingEnv:
     def close(self) -> None:
         """Nothing to release (present for symmetry with the standard interfaces)."""
 
+    def get_state(self) -> dict[str, Any]:
+        """Everything needed to continue this env bit for bit (simulator replicas, time, last obs)."""
+        return {"seed": self.seed, "time": self.time, "simulators": self._sim.get_state(),
+                "last_obs": None if self.last_obs is None else np.array(self.last_obs),
+                "last_info": None if self.last_info is None else dict(self.last_info)}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`get_state` snapshot of an env of the same scenario and replica count."""
+        missing = {"seed", "time", "simulators", "last_obs", "last_info"} - set(state)
+        if missing:
+            raise ValueError(f"env state is missing {sorted(missing)}")
+        self._sim.set_state(state["simulators"])
+        self.seed, self.time = int(state["seed"]), int(state["time"])
+        self.last_obs = None if state["last_obs"] is None else np.array(state["last_obs"])
+        self.last_info = None if state["last_info"] is None else dict(state["last_info"])
+
     # ---- internals ----------------------------------------------------------------------------------
 
     def _check_base_seed(self, seed: object) -> int:

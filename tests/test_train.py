@@ -1,0 +1,88 @@
+"""Trainer: the paper's schedule phases, atomic checkpoints, exact resume, evaluation."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from pyslice import Scenario
+from pyslice.td3 import TD3Config
+from pyslice.train import CHECKPOINT, LOG, POLICY, Trainer, TrainConfig, evaluate, load_policy, read_log
+
+
+def small() -> Scenario:
+    sc = Scenario.paper()
+    return dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=3))
+
+
+CFG = TrainConfig(exploration_steps=30, training_steps=40, evaluation_steps=10, checkpoint_every=25, seed=4,
+                  buffer_capacity=64, td3=TD3Config(batch_size=8))
+
+
+def test_schedule_phases_and_log(tmp_path):
+    tr = Trainer(small(), CFG, tmp_path)
+    summary = tr.run()
+    log = read_log(tmp_path / LOG)
+    assert list(log["step"]) == list(range(1, 81))
+    assert (log["phase"][:30] == "explore").all() and (log["phase"][30:70] == "train").all()
+    assert (log["phase"][70:] == "eval").all()
+    assert log["reward"].shape == (80, 12) and log["satisfaction"].shape == (80, 12, 4)
+    # reward is the min over slices of the per-slice satisfaction (paper eq. 2)
+    np.testing.assert_allclose(log["reward"], log["satisfaction"].min(axis=2), rtol=1e-12)
+    assert summary["eval_mean_reward"] == pytest.approx(log["reward"][70:].mean(), rel=1e-12)
+    assert (tmp_path / POLICY).is_file() and (tmp_path / CHECKPOINT).is_file()
+    # updates happened exactly in the training phase (one per step once a batch is available)
+    assert tr.agent.n_updates == 40
+
+
+def test_resume_reproduces_uninterrupted_run(tmp_path):
+    full = Trainer(small(), CFG, tmp_path / "full")
+    full.run()
+    part = Trainer(small(), CFG, tmp_path / "part")
+    part.run(stop_after=60)  # last checkpoint at step 50; steps 51-60 are redone after resume
+    del part
+    resumed = Trainer(small(), CFG, tmp_path / "part", resume=True)
+    assert resumed.step == 50
+    resumed.run()
+    assert (tmp_path / "full" / LOG).read_bytes() == (tmp_path / "part" / LOG).read_bytes()
+    a, b = full.agent.state_dict(), resumed.agent.state_dict()
+    for key, value in a.items():
+        if isinstance(value, torch.Tensor):
+            assert torch.equal(value, b[key]), key
+    np.testing.assert_array_equal(full.replay.obs, resumed.replay.obs)
+
+
+def test_resume_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        Trainer(small(), CFG, tmp_path / "none", resume=True)
+    Trainer(small(), CFG, tmp_path / "run").run(stop_after=30)
+    with pytest.raises(FileExistsError):
+        Trainer(small(), CFG, tmp_path / "run")
+    other = dataclasses.replace(CFG, training_steps=41)
+    with pytest.raises(ValueError, match="another scenario or training config"):
+        Trainer(small(), other, tmp_path / "run", resume=True)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="exploration_steps"):
+        TrainConfig(exploration_steps=-1)
+    with pytest.raises(ValueError, match="buffer_capacity"):
+        TrainConfig(buffer_capacity=0)
+    with pytest.raises(ValueError):
+        TrainConfig(exploration_steps=0, training_steps=0, evaluation_steps=0)
+    assert TrainConfig(seed=7).td3.seed == 7
+    assert TrainConfig.from_dict(TrainConfig(seed=3).to_dict()) == TrainConfig(seed=3)
+
+
+def test_saved_policy_evaluates_like_the_trainers_agent(tmp_path):
+    tr = Trainer(small(), CFG, tmp_path)
+    tr.run()
+    agent, scenario, _ = load_policy(tmp_path)
+    obs = np.random.default_rng(0).uniform(0, 1, size=(12, 16))
+    np.testing.assert_array_equal(agent.act(obs), tr.agent.act(obs))
+    res = evaluate(scenario, agent, steps=5, seed=1)
+    assert 0.0 <= res["mean_reward"] <= 1.0
+    base = evaluate(scenario, "traffic-aware", steps=5, seed=1)
+    assert 0.0 <= base["mean_reward"] <= 1.0
