@@ -161,10 +161,12 @@ class _Layout:
         self.numel = sum(self.split)
         offsets = np.concatenate([[0], np.cumsum(self.split)])
         self.layer_slices = [slice(int(offsets[2 * l]), int(offsets[2 * l + 2])) for l in range(self.n_layers)]
-        # layer index of every element, to expand per-layer optimiser scalars to elements
-        self.layer_of = torch.repeat_interleave(
-            torch.arange(self.n_layers), torch.tensor([i * o + o for i, o in self.shapes])
-        )
+        self.layer_numel = [i * o + o for i, o in self.shapes]
+
+    def expand(self, per_layer: torch.Tensor) -> torch.Tensor:
+        """``[K, L] -> [K, P]``: each layer's value repeated over that layer's elements."""
+        K = per_layer.shape[0]
+        return torch.cat([per_layer[:, l, None].expand(K, n) for l, n in enumerate(self.layer_numel)], dim=1)
 
     def views(self, flat: torch.Tensor, batch: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """Weights ``[batch, in, out]`` and biases ``[batch, 1, out]`` viewing ``flat [..., P]``
@@ -321,7 +323,9 @@ class BatchedTD3:
         La, Lc = self.layouts["actor"], self.layouts["critic"]
         if noise is None:
             noise = torch.randn(K, B, self.act_dim, generator=self.torch_gen)
-        elif tuple(noise.shape) != (K, B, self.act_dim):
+        else:
+            noise = torch.as_tensor(noise, dtype=torch.float32)
+        if tuple(noise.shape) != (K, B, self.act_dim):
             raise ValueError(f"noise: expected {(K, B, self.act_dim)}, got {tuple(noise.shape)}")
 
         # critic: clipped double-Q target with target-policy smoothing
@@ -370,28 +374,31 @@ class BatchedTD3:
     # -- batched Adam (PyTorch's single-tensor Adam, per agent and per layer) --------------------
     @torch.no_grad()
     def _adam(self, part: str, grad: torch.Tensor) -> None:
+        """``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)`` with ``m, v`` the usual
+        moment averages and ``t`` the step count of the (agent, layer) the element belongs to."""
         st, layout, p = self.opt[part], self.layouts[part], self._online(part)
         b1, b2 = self.cfg.adam_betas
         live = st.trainable  # [K, L]
         st.step += live
         t = st.step.clamp_min(1)  # frozen-from-start layers keep step 0; avoid 0/0 below
-        step_size = (self.lr[part] / (1 - b1**t)).float()[:, layout.layer_of]  # [K, P]
-        bc2_sqrt = torch.sqrt(1 - b2**t).float()[:, layout.layer_of]
+        step_size = layout.expand((self.lr[part] / (1 - b1**t)).float())  # [K, P]
+        bc2_sqrt = layout.expand(torch.sqrt(1 - b2**t).float())
         if part == "critic":  # broadcast over the twin dimension
             step_size, bc2_sqrt = step_size.unsqueeze(1), bc2_sqrt.unsqueeze(1)
-        # the same kernels on both paths, so a live element's arithmetic never depends on whether
-        # some other (agent, layer) is frozen
-        m = st.m.lerp(grad, 1 - b1)
-        v = st.v.mul(b2).addcmul_(grad, grad, value=1 - b2)
-        new_p = p - m / (v.sqrt() / bc2_sqrt).add_(self.cfg.adam_eps) * step_size
-        if not bool(live.all()):  # frozen (agent, layer) pairs keep weights and moments bit-identical
-            mask = live[:, layout.layer_of]
+        frozen = not bool(live.all())
+        if frozen:
+            old = (st.m.clone(), st.v.clone(), p.detach().clone())
+        # in place; a live element's arithmetic is the same whether or not anything is frozen
+        st.m.lerp_(grad, 1 - b1)
+        st.v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+        denom = st.v.sqrt().div_(bc2_sqrt).add_(self.cfg.adam_eps).div_(step_size)
+        p.addcdiv_(st.m, denom, value=-1.0)
+        if frozen:  # frozen (agent, layer) pairs keep weights and moments bit-identical
+            mask = layout.expand(live)
             if part == "critic":
                 mask = mask.unsqueeze(1)
-            m, v, new_p = torch.where(mask, m, st.m), torch.where(mask, v, st.v), torch.where(mask, new_p, p)
-        st.m.copy_(m)
-        st.v.copy_(v)
-        p.copy_(new_p)
+            for now, before in zip((st.m, st.v, p), old):
+                now.copy_(torch.where(mask, now, before))
 
     # -- per-agent management (transfer learning, DESIGN.md §6) ----------------------------------
     def _agent(self, k: int) -> int:
@@ -544,12 +551,13 @@ class BatchedTD3:
     # -- checkpoints -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Networks, targets, Adam moments/step counts/freeze masks, update counter, init counts,
-        the target-noise and exploration generator states and the config (copies)."""
+        the target-noise and exploration generator states and the config (copies; only tensors
+        and Python scalars/containers, so ``torch.load(weights_only=True)`` reads a saved one)."""
         state: dict[str, Any] = {
             "config": asdict(self.cfg),
             "sizes": (self.n_agents, self.obs_dim, self.act_dim),
             "n_updates": self.n_updates,
-            "init_count": self.init_count.copy(),
+            "init_count": torch.from_numpy(self.init_count.copy()),
             "torch_gen": self.torch_gen.get_state(),
             "np_rng": self.np_rng.bit_generator.state,
         }
@@ -584,6 +592,6 @@ class BatchedTD3:
                     raise ValueError(f"{key}: checkpoint shape {tuple(state[key].shape)} != {tuple(dst.shape)}")
                 dst.copy_(state[key])
         self.n_updates = int(state["n_updates"])
-        self.init_count[...] = state["init_count"]
+        self.init_count[...] = np.asarray(state["init_count"])
         self.torch_gen.set_state(state["torch_gen"])
         self.np_rng.bit_generator.state = state["np_rng"]

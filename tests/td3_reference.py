@@ -122,8 +122,10 @@ class ReferenceTD3:
         with torch.no_grad():
             return self.actor(obs)
 
-    def update(self, obs, act, rew, next_obs, noise) -> None:
+    def update(self, obs, act, rew, next_obs, noise) -> dict[str, float]:
+        """One TD3 step; returns the critic loss and (on delayed steps) the actor loss."""
         self.total_it += 1
+        out = {"critic_loss": float("nan"), "actor_loss": float("nan")}
         with torch.no_grad():
             smoothing = (noise * self.policy_noise).clamp(-self.noise_clip, self.noise_clip)
             next_action = simplex_projection_bruteforce(self.actor_target(next_obs) + smoothing)
@@ -137,12 +139,14 @@ class ReferenceTD3:
         self.critic_opt.zero_grad()
         critic_loss.backward()
         self.critic_opt.step()
+        out["critic_loss"] = critic_loss.item()
 
         if self.total_it % self.policy_delay == 0:
             actor_loss = -self.critic1(torch.cat([obs, self.actor(obs)], 1)).mean()
             self.actor_opt.zero_grad()
             actor_loss.backward()
             self.actor_opt.step()
+            out["actor_loss"] = actor_loss.item()
             with torch.no_grad():
                 for net, target in (
                     (self.actor, self.actor_target),
@@ -151,3 +155,4 @@ class ReferenceTD3:
                 ):
                     for p, tp in zip(net.parameters(), target.parameters()):
                         tp.mul_(1 - self.tau).add_(self.tau * p)
+        return out

@@ -1,0 +1,118 @@
+"""TD3 benchmark: one batched network for 12 agents vs 12 separate torch.nn agents (same run).
+
+Paper sizes (obs 16, act 4, batch 32, actor (48, 24), critics (64, 24)), one torch thread. The
+separate agents are the plain reference of the tests (tests/td3_reference.py: nn.Linear layers,
+torch.optim.Adam). Times one full TD3 update for all 12 agents (critic step every call, actor and
+targets every second call, as in training) and ``act`` for all 12 agents. Prints only; no
+pass/fail (target: batched >= 8x faster per update).
+
+    python bench/bench_td3.py [--agents 12] [--updates 400] [--repeats 5]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pyslice.replay import Batch
+from pyslice.td3 import BatchedTD3, TD3Config, project_to_simplex, project_to_simplex_np, use_one_thread
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import td3_reference  # noqa: E402
+from td3_reference import ReferenceTD3  # noqa: E402
+
+
+def best_of(fn, n: int, repeats: int) -> float:
+    """Best mean seconds per call over ``repeats`` runs of ``n`` calls (after one warm-up run)."""
+    fn(max(1, n // 10))
+    return min(_timed(fn, n) for _ in range(repeats)) / n
+
+
+def _timed(fn, n: int) -> float:
+    t0 = time.perf_counter()
+    fn(n)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--agents", type=int, default=12)
+    ap.add_argument("--updates", type=int, default=400)
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    threads = use_one_thread()
+    K, D, A, cfg = args.agents, 16, 4, TD3Config(seed=0)
+    B = cfg.batch_size
+
+    g = torch.Generator().manual_seed(0)
+    pool = [
+        (
+            Batch(
+                torch.randn(K, B, D, generator=g),
+                torch.softmax(torch.randn(K, B, A, generator=g), -1),
+                torch.rand(K, B, generator=g),
+                torch.randn(K, B, D, generator=g),
+            ),
+            torch.randn(K, B, A, generator=g),
+        )
+        for _ in range(16)
+    ]
+
+    batched = BatchedTD3(K, D, A, cfg)
+
+    def run_batched(n: int) -> None:
+        for i in range(n):
+            batch, noise = pool[i % len(pool)]
+            batched.update(batch, noise=noise)
+
+    # the separate agents use the reference's projection for target smoothing, which is a slow
+    # per-row brute force; give them the same vectorised projection as the batched agents so the
+    # comparison measures the network/optimiser layout only
+    td3_reference.simplex_projection_bruteforce = project_to_simplex
+    separate = [ReferenceTD3(D, A) for _ in range(K)]
+    for k, agent in enumerate(separate):
+        agent.load(batched.agent_parameters(k))
+
+    def run_separate(n: int) -> None:
+        for i in range(n):
+            batch, noise = pool[i % len(pool)]
+            for k, agent in enumerate(separate):
+                agent.update(batch.obs[k], batch.act[k], batch.rew[k], batch.next_obs[k], noise[k])
+
+    n = args.updates - args.updates % 2  # even: equal numbers of actor updates
+    t_b = best_of(run_batched, n, args.repeats)
+    t_s = best_of(run_separate, max(2, n // 4 - (n // 4) % 2), args.repeats)
+
+    obs = np.random.default_rng(0).normal(size=(K, D)).astype(np.float32)
+    rng = np.random.default_rng(1)
+
+    def act_batched(m: int) -> None:
+        for _ in range(m):
+            batched.act(obs, explore=True, rng=rng)
+
+    def act_separate(m: int) -> None:
+        with torch.no_grad():
+            for _ in range(m):
+                for k, agent in enumerate(separate):
+                    a = agent.act(torch.from_numpy(obs[k])).numpy().astype(np.float64)
+                    project_to_simplex_np(a + cfg.exploration_noise * rng.standard_normal(a.shape))
+
+    m = 2000
+    a_b = best_of(act_batched, m, args.repeats)
+    a_s = best_of(act_separate, m // 4, args.repeats)
+
+    print(f"TD3 benchmark: {K} agents, obs {D}, act {A}, batch {B}, torch {torch.__version__}, {threads} thread(s)")
+    print(f"  update, batched BatchedTD3   : {t_b * 1e3:8.3f} ms  ({1 / t_b:8.1f} updates/s of all {K} agents)")
+    print(f"  update, {K} separate nn agents: {t_s * 1e3:8.3f} ms  ({1 / t_s:8.1f} updates/s of all {K} agents)")
+    print(f"  update speed-up               : {t_s / t_b:8.2f}x  (target >= 8x)")
+    print(f"  act (explore), batched        : {a_b * 1e6:8.1f} us  ({1 / a_b:8.0f} calls/s)")
+    print(f"  act (explore), {K} separate    : {a_s * 1e6:8.1f} us  ({1 / a_s:8.0f} calls/s)")
+    print(f"  act speed-up                  : {a_s / a_b:8.2f}x")
+
+
+if __name__ == "__main__":
+    main()
