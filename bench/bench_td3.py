@@ -11,7 +11,9 @@ pass/fail (target: batched >= 8x faster per update).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,6 +21,8 @@ import numpy as np
 import torch
 
 from pyslice.replay import Batch
+from pyslice.scenario import Scenario
+from pyslice.train import Trainer, TrainConfig
 from pyslice.td3 import BatchedTD3, TD3Config, project_to_simplex, project_to_simplex_np, use_one_thread
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -43,7 +47,11 @@ def main() -> None:
     ap.add_argument("--agents", type=int, default=12)
     ap.add_argument("--updates", type=int, default=400)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="fewer timing repeats, a 10x shorter schedule")
+    ap.add_argument("--json", action="store_true", help="end with one JSON line of the measured ratios")
     args = ap.parse_args()
+    if args.quick:
+        args.updates, args.repeats = 100, 2
     threads = use_one_thread()
     K, D, A, cfg = args.agents, 16, 4, TD3Config(seed=0)
     B = cfg.batch_size
@@ -112,6 +120,24 @@ def main() -> None:
     print(f"  act (explore), batched        : {a_b * 1e6:8.1f} us  ({1 / a_b:8.0f} calls/s)")
     print(f"  act (explore), {K} separate    : {a_s * 1e6:8.1f} us  ({1 / a_s:8.0f} calls/s)")
     print(f"  act speed-up                  : {a_s / a_b:8.2f}x")
+
+    # The paper's full schedule (3000 + 5500 + 250 steps, 12 agents) with the wall-time breakdown.
+    scale = 10 if args.quick else 1
+    cfg_run = TrainConfig(exploration_steps=3000 // scale, training_steps=5500 // scale,
+                          evaluation_steps=250 // scale, checkpoint_every=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        summary = Trainer(Scenario.paper(), cfg_run, tmp).run()
+        wall = time.perf_counter() - start
+    timing = summary["timing_seconds"]
+    print(f"\nPaper schedule{' / 10' if args.quick else ''} ({cfg_run.total_steps} steps, 12 agents): "
+          f"{wall:.1f} s wall (target <= 60 s for the full schedule)")
+    for part, seconds in timing.items():
+        print(f"  {part:10s} {seconds:7.2f} s  ({1e3 * seconds / cfg_run.total_steps:.3f} ms/step)")
+    if args.json:
+        print(json.dumps({"td3: batched / separate update speed": t_s / t_b,
+                          "td3: batched / separate act speed": a_s / a_b,
+                          f"train: wall s for {cfg_run.total_steps} steps": wall}))
 
 
 if __name__ == "__main__":
