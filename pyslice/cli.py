@@ -1,4 +1,4 @@
-"""Command line: ``pyslice simulate|bench ...``."""
+"""Command line: ``pyslice simulate|train|evaluate|bench ...``."""
 from __future__ import annotations
 
 import argparse
@@ -6,14 +6,16 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from pyslice.scenario import Scenario
 
 POLICIES = ("equal", "traffic-aware", "max-min")
 
 
 def load_scenario(spec: str) -> Scenario:
-    """``paper`` or a path to a scenario TOML file."""
-    if spec == "paper":
+    """``paper`` or a path to a scenario TOML file (``trained`` means paper for baselines)."""
+    if spec in ("paper", "trained"):
         return Scenario.paper()
     path = Path(spec)
     if not path.is_file():
@@ -46,6 +48,54 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from pyslice.td3 import use_one_thread
+    from pyslice.train import Trainer, TrainConfig
+
+    use_one_thread()
+    scenario = load_scenario(args.scenario)
+    config = TrainConfig(exploration_steps=args.exploration_steps, training_steps=args.training_steps,
+                         evaluation_steps=args.evaluation_steps, checkpoint_every=args.checkpoint_every,
+                         seed=args.seed)
+    trainer = Trainer(scenario, config, args.out, resume=args.resume)
+    recent: list[float] = []
+    with tqdm(total=config.total_steps, initial=trainer.step, desc="train", unit="step", disable=args.quiet) as bar:
+        def progress(step: int, phase: str, mean_reward: float) -> None:
+            recent.append(mean_reward)
+            del recent[:-100]
+            bar.update(1)
+            if step % 50 == 0:
+                bar.set_postfix(phase=phase, reward=f"{np.mean(recent):.3f}")
+
+        summary = trainer.run(progress=progress)
+    print(json.dumps(summary, indent=2))
+    print(f"wrote {args.out}/policy.pt, train_log.csv, summary.json")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pyslice.train import evaluate, load_policy
+
+    if args.policy in POLICIES:
+        scenario = load_scenario(args.scenario)
+        policy: object = args.policy
+        n_neighbours = 6
+    else:
+        agent, trained_on, train_cfg = load_policy(args.policy)
+        scenario = trained_on if args.scenario == "trained" else load_scenario(args.scenario)
+        policy, n_neighbours = agent, train_cfg["n_neighbours"]
+    result = evaluate(scenario, policy, steps=args.steps, seed=args.seed, warmup=args.warmup,
+                      n_neighbours=n_neighbours)
+    print(json.dumps(result, indent=2))
+    if args.out:
+        from pyslice.atomic import write_json
+
+        write_json(Path(args.out) / "evaluation.json", result)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from pyslice.bench import run_benchmarks
 
@@ -66,6 +116,26 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--plot", action="store_true", help="also draw network.png and kpis.png")
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
     sim.set_defaults(func=cmd_simulate)
+    train = sub.add_parser("train", help="train the coordinated TD3 agents (paper schedule)")
+    train.add_argument("--scenario", default="paper", help="'paper' or a scenario TOML file")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", default="runs/train")
+    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    train.add_argument("--exploration-steps", type=int, default=3000)
+    train.add_argument("--training-steps", type=int, default=5500)
+    train.add_argument("--evaluation-steps", type=int, default=250)
+    train.add_argument("--checkpoint-every", type=int, default=1000)
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=cmd_train)
+    ev = sub.add_parser("evaluate", help="evaluate a trained run (DIR) or a baseline policy")
+    ev.add_argument("--policy", required=True, help="a run directory with policy.pt, or " + "|".join(POLICIES))
+    ev.add_argument("--scenario", default="trained",
+                    help="'trained' (a run's own scenario; 'paper' for baselines), 'paper' or a TOML file")
+    ev.add_argument("--steps", type=int, default=250)
+    ev.add_argument("--warmup", type=int, default=0, help="steps of the same policy before measuring")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--out", help="also write OUT/evaluation.json")
+    ev.set_defaults(func=cmd_evaluate)
     bench = sub.add_parser("bench", help="run the benchmarks of bench/ and print their ratios")
     bench.add_argument("--quick", action="store_true", help="small sizes, short timings")
     bench.add_argument("--dir", help="the bench/ folder (default: found from the working directory)")
@@ -80,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

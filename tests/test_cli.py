@@ -61,3 +61,21 @@ def test_simulate_rejects_bad_arguments(tmp_path, capsys):
     assert main(["simulate", "--scenario", str(bad), "--steps", "3", "--out", str(tmp_path / "y"), "--quiet"]) == 2
     assert "tx_powr_dbm" in capsys.readouterr().err
     assert not (tmp_path / "y").exists()
+
+
+def test_train_resume_and_evaluate_commands(tmp_path, small_toml, capsys):
+    out = tmp_path / "train"
+    args = ["train", "--scenario", str(small_toml), "--out", str(out), "--seed", "2", "--exploration-steps", "20",
+            "--training-steps", "20", "--evaluation-steps", "5", "--checkpoint-every", "10", "--quiet"]
+    assert main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 45 and summary["evaluation_steps"] == 5
+    assert main(args) == 2  # the directory already holds a run
+    assert "--resume" in capsys.readouterr().err
+    assert main(args + ["--resume"]) == 0  # a finished run resumes to the same end
+    capsys.readouterr()
+    assert main(["evaluate", "--policy", str(out), "--steps", "4", "--out", str(out)]) == 0
+    result = json.loads((out / "evaluation.json").read_text())
+    assert result["steps"] == 4 and 0.0 <= result["mean_reward"] <= 1.0
+    assert main(["evaluate", "--policy", "equal", "--scenario", str(small_toml), "--steps", "3"]) == 0
+    assert main(["evaluate", "--policy", str(tmp_path / "nowhere"), "--steps", "3"]) == 2
