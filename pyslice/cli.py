@@ -96,6 +96,28 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from pyslice.executor import LocalExecutor, SerialExecutor
+    from pyslice.experiment import ReproduceConfig, reproduce
+
+    scenario = load_scenario(args.scenario)
+    cfg = ReproduceConfig.quick() if args.quick else ReproduceConfig()
+    if args.seeds is not None:
+        if args.seeds < 1:
+            raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+        cfg = replace(cfg, seeds=args.seeds)
+    executor = SerialExecutor() if args.workers == 1 else LocalExecutor(args.workers)
+    results = reproduce(scenario, cfg, args.out, executor=executor, resume=args.resume, progress=not args.quiet)
+    for claim in results["claims"]:
+        print(f"[{'holds' if claim['holds'] else 'does not hold'}] {claim['claim']}")
+    print("phase wall time (s, summed over seeds): " +
+          ", ".join(f"{k} {v:.1f}" for k, v in results["phase_seconds"].items()) + f"; total {results['wall_seconds']:.1f}")
+    print(f"wrote {args.out}/report.md, results.json and figures/")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from pyslice.bench import run_benchmarks
 
@@ -136,6 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--out", help="also write OUT/evaluation.json")
     ev.set_defaults(func=cmd_evaluate)
+    rep = sub.add_parser("reproduce", help="the paper's whole study: baseline, MADRL, similarity, transfer, report")
+    rep.add_argument("--scenario", default="paper", help="'paper' or a scenario TOML file")
+    rep.add_argument("--seeds", type=int, default=None, help="number of seeds (default 3; 1 with --quick)")
+    rep.add_argument("--quick", action="store_true", help="short schedule, one seed, small sweeps (< 2 minutes)")
+    rep.add_argument("--out", default="runs/reproduce")
+    rep.add_argument("--resume", action="store_true", help="continue an interrupted run without redoing finished phases")
+    rep.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
+    rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep.set_defaults(func=cmd_reproduce)
     bench = sub.add_parser("bench", help="run the benchmarks of bench/ and print their ratios")
     bench.add_argument("--quick", action="store_true", help="small sizes, short timings")
     bench.add_argument("--dir", help="the bench/ folder (default: found from the working directory)")

@@ -1,0 +1,510 @@
+"""``pyslice reproduce``: the paper's whole study (§V) on one scenario, per seed, then one report.
+
+Per seed (one independent task, run by an :mod:`pyslice.executor`), phases in order — each writes its
+files atomically and a ``done.json`` marker last, so an interrupted run resumed with the same output
+folder skips finished phases (pretraining also resumes inside from its own checkpoint):
+
+1. ``baseline``: the traffic-aware baseline on the pretraining timeline (Fig. 3 mask, Fig. 4 curve);
+2. ``pretrain``: coordinated MADRL of all cells with the paper's schedule (:mod:`pyslice.train`);
+3. ``similarity``: samples under the default action, one VAE, every distance measure (Fig. 7);
+4. ``transfer``: per target cell, TL (integrated) from every other cell plus DRL from scratch, all
+   replicas of one batched run (Figs. 4, 8, the measure ablation), and model/feature/instance
+   transfer from the nearest source (the strategy ablation);
+5. ``evaluate``: baseline and converged DRL on the TL evaluation window (Figs. 5, 6, the table).
+
+:func:`aggregate` then writes ``results.json``, ``report.md`` and the figures.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from pyslice.atomic import write_json, write_npz
+from pyslice.scenario import Scenario
+from pyslice.train import TrainConfig
+from pyslice.vae import VAEConfig
+
+ABLATION_STRATEGIES = ("model", "feature", "instance")
+PHASES = ("baseline", "pretrain", "similarity", "transfer", "evaluate")
+
+
+@dataclass(frozen=True)
+class ReproduceConfig:
+    """What ``pyslice reproduce`` runs (defaults: the paper's schedule, 3 seeds)."""
+
+    seeds: int = 3
+    train: TrainConfig = field(default_factory=TrainConfig)
+    tl_steps: int = 4000
+    """TL training steps (paper: 4000) before ``train.evaluation_steps`` greedy steps."""
+    samples_per_agent: int = 500
+    """Samples under the default action per cell for the similarity analysis."""
+    vae: VAEConfig = field(default_factory=VAEConfig)
+    targets: tuple[int, ...] | None = None
+    """Target cells (0-based); default: the first cell of each requirement profile."""
+    early_window: int = 200
+    """Steps over which the early TL gain is measured (paper: 200)."""
+    ablations: bool = True
+    """Run the strategy ablation (model, feature, instance from the nearest source)."""
+
+    @classmethod
+    def quick(cls) -> ReproduceConfig:
+        """A short schedule, one seed, small sweeps (the CI smoke run; under 2 minutes)."""
+        return cls(seeds=1, train=TrainConfig(exploration_steps=150, training_steps=250, evaluation_steps=50,
+                                              checkpoint_every=100),
+                   tl_steps=250, samples_per_agent=60, vae=VAEConfig(epochs=30), early_window=50)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def default_targets(scenario: Scenario) -> tuple[int, ...]:
+    """The first cell of each requirement profile (paper: cells 1 and 4, 0-based 0 and 3)."""
+    n_sites = scenario.layout.n_sites
+    req = scenario.requirements
+    seen: dict[int, int] = {}
+    for site in range(n_sites):
+        seen.setdefault(req.site_profile[site % len(req.site_profile)], 3 * site)
+    return tuple(seen.values())
+
+
+def cell_groups(scenario: Scenario) -> list[list[int]]:
+    """Cells grouped by requirement profile."""
+    req = scenario.requirements
+    groups: dict[int, list[int]] = {}
+    for site in range(scenario.layout.n_sites):
+        groups.setdefault(req.site_profile[site % len(req.site_profile)], []).extend(range(3 * site, 3 * site + 3))
+    return list(groups.values())
+
+
+# ---- phases ------------------------------------------------------------------------------------
+
+def _done(folder: Path) -> bool:
+    return (folder / "done.json").is_file()
+
+
+def _mark_done(folder: Path, seconds: float, **extra: Any) -> None:
+    write_json(folder / "done.json", {"seconds": seconds, **extra})
+
+
+def phase_baseline(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path) -> None:
+    """Traffic-aware baseline over the pretraining timeline: per-step rewards and the mask."""
+    from pyslice.env import SlicingEnv
+
+    env = SlicingEnv(scenario, seed=seed, n_neighbours=cfg.train.n_neighbours)
+    env.reset(seed)
+    T = cfg.train.total_steps
+    reward = np.zeros((T, env.n_agents))
+    mask = np.zeros((T, env.n_slices))
+    for t in range(T):
+        _, reward[t], info = env.step_policy("traffic-aware")
+        mask[t] = info["mask"]
+    write_npz(folder / "baseline.npz", reward=reward, mask=mask)
+
+
+def phase_pretrain(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path) -> None:
+    from pyslice.train import CHECKPOINT, Trainer
+
+    train_cfg = replace(cfg.train, seed=seed)
+    resume = (folder / CHECKPOINT).is_file()
+    Trainer(scenario, train_cfg, folder, resume=resume).run()
+
+
+def phase_similarity(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path) -> None:
+    from pyslice.similarity import MEASURES, analyse, collect_default_samples
+
+    samples = collect_default_samples(scenario, cfg.samples_per_agent, seed=seed + 1000, replicas=4,
+                                      n_neighbours=cfg.train.n_neighbours, threads=1)
+    matrices = analyse(samples, replace(cfg.vae, seed=seed), MEASURES)
+    write_npz(folder / "distances.npz", **{m.replace("-", "_"): D for m, D in matrices.items()})
+
+
+def load_distances(folder: Path) -> dict[str, np.ndarray]:
+    with np.load(folder / "distances.npz") as z:
+        return {k.replace("_", "-"): z[k] for k in z.files}
+
+
+def phase_transfer(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path, run_dir: Path,
+                   distances: dict[str, np.ndarray], targets: tuple[int, ...]) -> None:
+    from pyslice.transfer import run_transfer
+
+    D = distances["vae-kl"]
+    K = D.shape[0]
+    for target in targets:
+        sweep_dir = folder / f"target{target}" / "integrated"
+        if not _done(sweep_dir):
+            t0 = time.perf_counter()
+            sources = sorted((i for i in range(K) if i != target), key=lambda i: (D[i, target], i))
+            result = run_transfer(run_dir, target, sources, "integrated", cfg.tl_steps, cfg.train.evaluation_steps,
+                                  distance=D)
+            result.save(sweep_dir)
+            _mark_done(sweep_dir, time.perf_counter() - t0)
+        if not cfg.ablations:
+            continue
+        nearest = min((i for i in range(K) if i != target), key=lambda i: (D[i, target], i))
+        for strategy in ABLATION_STRATEGIES:
+            sdir = folder / f"target{target}" / strategy
+            if _done(sdir):
+                continue
+            t0 = time.perf_counter()
+            result = run_transfer(run_dir, target, [nearest], strategy, cfg.tl_steps, cfg.train.evaluation_steps,
+                                  include_scratch=False, distance=D)
+            result.save(sdir)
+            _mark_done(sdir, time.perf_counter() - t0)
+
+
+def phase_evaluate(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path, run_dir: Path,
+                   tl_seed: int) -> None:
+    """Baseline and converged DRL on the TL evaluation window (same seed and steps as the TL runs)."""
+    from pyslice.env import SlicingEnv
+    from pyslice.satisfaction import max_slice_delay, min_throughput_satisfaction
+    from pyslice.train import load_policy
+
+    agent, _, _ = load_policy(run_dir)
+    out: dict[str, np.ndarray] = {}
+    for label in ("baseline", "drl"):
+        env = SlicingEnv(scenario, seed=tl_seed, n_neighbours=cfg.train.n_neighbours)
+        obs = env.reset(tl_seed)
+        T = cfg.tl_steps + cfg.train.evaluation_steps
+        rew, sat, delay = (np.zeros((T, env.n_agents)) for _ in range(3))
+        for t in range(T):
+            if label == "baseline":
+                obs, rew[t], info = env.step_policy("traffic-aware")
+            else:
+                obs, rew[t], info = env.step(agent.act(obs, explore=False))
+            sat[t] = min_throughput_satisfaction(info["throughput"], info["users"], env.requirements.throughput_bps)
+            delay[t] = 1e3 * max_slice_delay(info["delay"], info["users"])
+        out[f"{label}_reward"], out[f"{label}_satisfaction"], out[f"{label}_delay_ms"] = rew, sat, delay
+    write_npz(folder / "evaluation.npz", **out)
+
+
+def run_seed(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any], seed: int, out: str,
+             progress: Callable[[str], None] | None = None) -> dict[str, float]:
+    """All phases of one seed (an executor task). Returns the wall seconds of each phase."""
+    from pyslice.td3 import use_one_thread
+
+    use_one_thread()
+    scenario = Scenario.from_dict(scenario_dict)
+    cfg = config_from_dict(cfg_dict)
+    root = Path(out) / f"seed{seed}"
+    targets = cfg.targets or default_targets(scenario)
+    tl_seed = seed + 1  # run_transfer's default: a deployment the pretrained agents have not seen
+    seconds: dict[str, float] = {}
+    for phase in PHASES:
+        folder = root / phase
+        if _done(folder):
+            seconds[phase] = json.loads((folder / "done.json").read_text())["seconds"]
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        if phase == "baseline":
+            phase_baseline(scenario, cfg, seed, folder)
+        elif phase == "pretrain":
+            phase_pretrain(scenario, cfg, seed, folder)
+        elif phase == "similarity":
+            phase_similarity(scenario, cfg, seed, folder)
+        elif phase == "transfer":
+            phase_transfer(scenario, cfg, seed, folder, root / "pretrain", load_distances(root / "similarity"), targets)
+        else:
+            phase_evaluate(scenario, cfg, seed, folder, root / "pretrain", tl_seed)
+        seconds[phase] = time.perf_counter() - t0
+        _mark_done(folder, seconds[phase])
+        if progress is not None:
+            progress(phase)
+    return seconds
+
+
+def config_from_dict(d: dict[str, Any]) -> ReproduceConfig:
+    d = dict(d)
+    train = TrainConfig.from_dict(d.pop("train"))
+    vae = d.pop("vae")
+    vae = VAEConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in vae.items()})
+    targets = d.pop("targets")
+    return ReproduceConfig(train=train, vae=vae, targets=None if targets is None else tuple(targets), **d)
+
+
+# ---- the whole study ------------------------------------------------------------------------------
+
+PAPER = {
+    "mean_min_throughput_satisfaction": {"baseline": 0.87, "drl": 0.90, "tl": 0.92},
+    "share_below_0.95": {"baseline": 0.25, "drl": 0.19, "tl": 0.12},
+    "mean_max_slice_delay_ms": {"baseline": 1.8, "drl": 1.7, "tl": 1.5},
+    "tl_gain_over_drl": 0.27,
+    "nearest_vs_farthest_early_gain": 0.03,
+}
+
+
+def reproduce(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, executor: Any = None,
+              resume: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Run every seed's phases through ``executor`` (default: a local process pool), then aggregate."""
+    import threading
+
+    from tqdm import tqdm
+
+    from pyslice.executor import LocalExecutor
+
+    out = Path(out)
+    marker = out / "reproduce.json"
+    if marker.exists() and not resume:
+        raise FileExistsError(f"{out} already holds a reproduce run; pass --resume to continue it or choose another --out")
+    if resume and marker.exists():
+        saved = json.loads(marker.read_text())
+        if saved["scenario"] != scenario.to_dict() or saved["config"] != json.loads(json.dumps(cfg.to_dict())):
+            raise ValueError(f"{out} was started with another scenario or configuration; resume with the same ones")
+    else:
+        write_json(marker, {"scenario": scenario.to_dict(), "config": cfg.to_dict()})
+    executor = executor or LocalExecutor()
+    total = cfg.seeds * len(PHASES)
+    stop = threading.Event()
+
+    def count() -> int:
+        return sum(1 for s in range(cfg.seeds) for p in PHASES if _done(out / f"seed{s}" / p))
+
+    def poll(bar: Any) -> None:
+        while not stop.wait(1.0):
+            bar.n = count()
+            bar.refresh()
+
+    start = time.perf_counter()
+    with tqdm(total=total, initial=count(), desc="reproduce (seed phases)", unit="phase", disable=not progress) as bar:
+        watcher = threading.Thread(target=poll, args=(bar,), daemon=True)
+        watcher.start()
+        try:
+            tasks = [{"scenario_dict": scenario.to_dict(), "cfg_dict": cfg.to_dict(), "seed": s, "out": str(out)}
+                     for s in range(cfg.seeds)]
+            seconds = executor.map(run_seed, tasks)
+        finally:
+            stop.set()
+            watcher.join()
+            bar.n = count()
+            bar.refresh()
+    results = aggregate(scenario, cfg, out, seconds, time.perf_counter() - start)
+    return results
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman rank correlation (average ranks for ties); NaN if either is constant."""
+    def ranks(v: np.ndarray) -> np.ndarray:
+        order = np.argsort(v, kind="stable")
+        r = np.empty(len(v))
+        r[order] = np.arange(len(v), dtype=float)
+        for value in np.unique(v):  # average ranks of ties
+            tied = v == value
+            r[tied] = r[tied].mean()
+        return r
+    rx, ry = ranks(np.asarray(x, float)), ranks(np.asarray(y, float))
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def _mean_std(values: list[float]) -> dict[str, float]:
+    v = np.asarray(values, dtype=float)
+    return {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v)), "n": int(np.isfinite(v).sum())}
+
+
+def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds: list[dict[str, float]] | None = None,
+              wall: float | None = None) -> dict[str, Any]:
+    """Numbers, claims, ablations, figures and ``report.md`` from the per-seed folders."""
+    from pyslice import figures
+    from pyslice.similarity import MEASURES, plot_distance_matrix
+    from pyslice.train import read_log
+    from pyslice.transfer import TransferResult
+
+    out = Path(out)
+    targets = cfg.targets or default_targets(scenario)
+    groups = cell_groups(scenario)
+    ev = slice(cfg.tl_steps, cfg.tl_steps + cfg.train.evaluation_steps)
+    w = min(cfg.early_window, cfg.tl_steps) or 1
+    per_seed: list[dict[str, Any]] = []
+    pooled: dict[str, list[np.ndarray]] = {k: [] for k in ("sat_baseline", "sat_drl", "sat_tl", "sat_scratch",
+                                                             "delay_baseline", "delay_drl", "delay_tl", "delay_scratch")}
+    curves: dict[int, dict[str, list[np.ndarray]]] = {k: {} for k in targets}
+    for s in range(cfg.seeds):
+        root = out / f"seed{s}"
+        evaluation = dict(np.load(root / "evaluate" / "evaluation.npz"))
+        distances = load_distances(root / "similarity")
+        D = distances["vae-kl"]
+        within, across = _group_distance(D, groups)
+        row: dict[str, Any] = {"seed": s, "within_group_distance": within, "across_group_distance": across,
+                               "targets": {}}
+        log = read_log(root / "pretrain" / "train_log.csv")
+        base = np.load(root / "baseline" / "baseline.npz")
+        for k in targets:
+            sweep = TransferResult.load(root / "transfer" / f"target{k}" / "integrated")
+            S = len(sweep.sources)
+            nearest, farthest = 0, S - 1  # sources were ordered by increasing distance
+            early = sweep.mean_reward(w)
+            gains_early = sweep.gain_over_scratch(w)
+            train_gain = sweep.gain_over_scratch((0, cfg.tl_steps)) if cfg.tl_steps else np.full(S, np.nan)
+            t = {
+                "sources": sweep.sources,
+                "distance": [float(D[i, k]) for i in sweep.sources],
+                "early_reward_nearest": float(early[nearest]), "early_reward_farthest": float(early[farthest]),
+                "early_reward_scratch": float(early[-1]),
+                "nearest_vs_farthest_early_gain": float(early[nearest] / early[farthest] - 1.0),
+                "tl_gain_over_drl": float(train_gain[nearest]),
+                "tl_early_gain_over_drl": float(gains_early[nearest]),
+                "eval": {
+                    "baseline": _window_stats(evaluation["baseline_satisfaction"][ev, k], evaluation["baseline_delay_ms"][ev, k]),
+                    "drl": _window_stats(evaluation["drl_satisfaction"][ev, k], evaluation["drl_delay_ms"][ev, k]),
+                    "drl_scratch": _window_stats(sweep.throughput_satisfaction[-1, ev], sweep.max_delay_ms[-1, ev]),
+                    "tl": _window_stats(sweep.throughput_satisfaction[nearest, ev], sweep.max_delay_ms[nearest, ev]),
+                },
+                "measures": {},
+                "strategies": {"integrated": {"early_reward": float(early[nearest]),
+                                              "eval_reward": float(sweep.target_reward[nearest, ev].mean())},
+                               "scratch": {"early_reward": float(early[-1]),
+                                           "eval_reward": float(sweep.target_reward[-1, ev].mean())}},
+            }
+            for m in MEASURES:
+                dm = distances[m][sweep.sources, k]
+                picked = int(np.argmin(dm))
+                t["measures"][m] = {"spearman_distance_vs_gain": spearman(dm, gains_early),
+                                    "regret": float(gains_early.max() - gains_early[picked]),
+                                    "picked_source": int(sweep.sources[picked])}
+            if cfg.ablations:
+                for strategy in ABLATION_STRATEGIES:
+                    r = TransferResult.load(root / "transfer" / f"target{k}" / strategy)
+                    t["strategies"][strategy] = {"early_reward": float(r.mean_reward(w)[0]),
+                                                 "eval_reward": float(r.target_reward[0, ev].mean())}
+            row["targets"][k] = t
+            pooled["sat_baseline"].append(evaluation["baseline_satisfaction"][ev, k])
+            pooled["sat_drl"].append(evaluation["drl_satisfaction"][ev, k])
+            pooled["sat_tl"].append(sweep.throughput_satisfaction[nearest, ev])
+            pooled["sat_scratch"].append(sweep.throughput_satisfaction[-1, ev])
+            pooled["delay_baseline"].append(evaluation["baseline_delay_ms"][ev, k])
+            pooled["delay_drl"].append(evaluation["drl_delay_ms"][ev, k])
+            pooled["delay_tl"].append(sweep.max_delay_ms[nearest, ev])
+            pooled["delay_scratch"].append(sweep.max_delay_ms[-1, ev])
+            c = curves[k]
+            c.setdefault("traffic-aware baseline", []).append(evaluation["baseline_reward"][:, k])
+            c.setdefault("DRL (pretraining run)", []).append(log["reward"][:, k])
+            c.setdefault("DRL, new cell from scratch", []).append(sweep.target_reward[-1])
+            c.setdefault("TL from nearest source", []).append(sweep.target_reward[nearest])
+            c.setdefault("TL from farthest source", []).append(sweep.target_reward[farthest])
+        per_seed.append(row)
+    results = _summarise(per_seed, targets, cfg)
+    results["wall_seconds"] = wall
+    results["phase_seconds"] = _phase_seconds(seconds, out, cfg)
+    figs = _figures(scenario, cfg, out, per_seed, pooled, curves, targets)
+    results["figures"] = {name: str(path.relative_to(out)) for name, path in figs.items()}
+    write_json(out / "results.json", results)
+    from pyslice.report import write_report
+
+    write_report(out / "report.md", scenario, cfg, results)
+    return results
+
+
+def _group_distance(D: np.ndarray, groups: list[list[int]]) -> tuple[float, float]:
+    from pyslice.similarity import group_separation
+
+    return tuple(float(v) for v in group_separation(D, groups))  # type: ignore[return-value]
+
+
+def _window_stats(sat: np.ndarray, delay_ms: np.ndarray) -> dict[str, float]:
+    return {"mean_min_throughput_satisfaction": float(np.mean(sat)), "share_below_0.95": float(np.mean(sat < 0.95)),
+            "mean_max_slice_delay_ms": float(np.mean(delay_ms))}
+
+
+def _summarise(per_seed: list[dict[str, Any]], targets: tuple[int, ...], cfg: ReproduceConfig) -> dict[str, Any]:
+    from pyslice.similarity import MEASURES
+
+    def over(fn: Callable[[dict[str, Any]], float]) -> dict[str, float]:
+        # mean over targets within a seed, then mean ± std over seeds
+        return _mean_std([float(np.mean([fn(r["targets"][k]) for k in targets])) for r in per_seed])
+
+    table: dict[str, Any] = {}
+    for metric in ("mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms"):
+        table[metric] = {p: over(lambda t, p=p, m=metric: t["eval"][p][m]) for p in ("baseline", "drl", "drl_scratch", "tl")}
+    table["tl_gain_over_drl"] = over(lambda t: t["tl_gain_over_drl"])
+    table["tl_early_gain_over_drl"] = over(lambda t: t["tl_early_gain_over_drl"])
+    table["nearest_vs_farthest_early_gain"] = over(lambda t: t["nearest_vs_farthest_early_gain"])
+    table["within_group_distance"] = _mean_std([r["within_group_distance"] for r in per_seed])
+    table["across_group_distance"] = _mean_std([r["across_group_distance"] for r in per_seed])
+    m = lambda name, p: table[name][p]["mean"]  # noqa: E731
+    claims = [
+        {"claim": "After convergence TL > DRL > traffic-aware baseline on mean min-slice throughput satisfaction",
+         "holds": m("mean_min_throughput_satisfaction", "tl") > m("mean_min_throughput_satisfaction", "drl")
+         > m("mean_min_throughput_satisfaction", "baseline")},
+        {"claim": "TL < DRL < baseline on the share of steps below 0.95 satisfaction",
+         "holds": m("share_below_0.95", "tl") < m("share_below_0.95", "drl") < m("share_below_0.95", "baseline")},
+        {"claim": "TL < DRL < baseline on mean max-slice delay",
+         "holds": m("mean_max_slice_delay_ms", "tl") < m("mean_max_slice_delay_ms", "drl")
+         < m("mean_max_slice_delay_ms", "baseline")},
+        {"claim": f"TL starts far higher than DRL (first {cfg.early_window} steps)",
+         "holds": table["tl_early_gain_over_drl"]["mean"] > 0.05},
+        {"claim": "TL gains over DRL at equal training steps (paper: about 27 %)",
+         "holds": table["tl_gain_over_drl"]["mean"] > 0.0},
+        {"claim": f"The nearest source gives a larger early gain than the farthest (paper: about 3 % in the first "
+                  f"{cfg.early_window} steps)", "holds": table["nearest_vs_farthest_early_gain"]["mean"] > 0.0},
+        {"claim": "The VAE distance groups cells with the same requirements (within-group < across-group)",
+         "holds": table["within_group_distance"]["mean"] < table["across_group_distance"]["mean"]},
+    ]
+    measures = {name: {"spearman_distance_vs_gain": over(lambda t, n=name: t["measures"][n]["spearman_distance_vs_gain"]),
+                       "regret": over(lambda t, n=name: t["measures"][n]["regret"])} for name in MEASURES}
+    strategies = {}
+    names = ["integrated", "scratch"] + (list(ABLATION_STRATEGIES) if cfg.ablations else [])
+    for name in names:
+        strategies[name] = {"early_reward": over(lambda t, n=name: t["strategies"][n]["early_reward"]),
+                            "eval_reward": over(lambda t, n=name: t["strategies"][n]["eval_reward"])}
+    return {"paper": PAPER, "table": table, "claims": claims, "ablation_measures": measures,
+            "ablation_strategies": strategies, "targets": list(targets), "seeds": cfg.seeds, "per_seed": per_seed}
+
+
+def _phase_seconds(seconds: list[dict[str, float]] | None, out: Path, cfg: ReproduceConfig) -> dict[str, float]:
+    totals = {p: 0.0 for p in PHASES}
+    for s in range(cfg.seeds):
+        for p in PHASES:
+            marker = out / f"seed{s}" / p / "done.json"
+            if marker.is_file():
+                totals[p] += json.loads(marker.read_text())["seconds"]
+    return totals
+
+
+def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list[dict[str, Any]],
+             pooled: dict[str, list[np.ndarray]], curves: dict[int, dict[str, list[np.ndarray]]],
+             targets: tuple[int, ...]) -> dict[str, Path]:
+    from pyslice import figures
+    from pyslice.similarity import plot_distance_matrix
+
+    fig_dir = out / "figures"
+    figs: dict[str, Path] = {}
+    base = np.load(out / "seed0" / "baseline" / "baseline.npz")
+    figs["fig3_traffic_mask"] = figures.traffic_mask(base["mask"], [s.name for s in scenario.slices],
+                                                     fig_dir / "fig3_traffic_mask.png")
+    for k in targets:
+        c = curves[k]
+        length = min(len(v) for series in c.values() for v in series)
+        figs[f"fig4_reward_cell{k + 1}"] = figures.reward_curves(
+            {label: np.stack([v[:length] for v in series]) for label, series in c.items()},
+            fig_dir / f"fig4_reward_cell{k + 1}.png", window=max(1, min(50, length // 10)),
+            solid_until={"DRL (pretraining run)": cfg.tl_steps},
+            title=f"Reward of cell {k + 1} during training (mean over seeds, band = min-max)")
+    labels = {"baseline": "traffic-aware baseline", "drl": "DRL (converged)", "scratch": "DRL (new cell, 4000 steps)",
+              "tl": "TL from nearest source"}
+    figs["fig5_satisfaction_ccdf"] = figures.ccdf(
+        {labels[p]: np.concatenate(pooled[f"sat_{p}"]) for p in ("baseline", "drl", "scratch", "tl")},
+        fig_dir / "fig5_satisfaction_ccdf.png", "minimum per-slice throughput satisfaction",
+        "CCDF of min-slice throughput satisfaction (target cells, evaluation)")
+    figs["fig6_delay_cdf"] = figures.cdf(
+        {labels[p]: np.maximum(np.concatenate(pooled[f"delay_{p}"]), 1e-3) for p in ("baseline", "drl", "scratch", "tl")},
+        fig_dir / "fig6_delay_cdf.png", "maximum per-slice delay (ms)", "CDF of max-slice delay (target cells, evaluation)")
+    figs["fig7_distance"] = plot_distance_matrix(load_distances(out / "seed0" / "similarity")["vae-kl"],
+                                                 fig_dir / "fig7_distance.png",
+                                                 title="Inter-agent distance D[source, target] (VAE, eq. 7), seed 0")
+    from pyslice.transfer import TransferResult
+
+    sweep = TransferResult.load(out / "seed0" / "transfer" / f"target{targets[0]}" / "integrated")
+    window = max(1, min(50, cfg.tl_steps // 10))
+    smooth_tl = figures.smooth(sweep.target_reward[: len(sweep.sources), : cfg.tl_steps], window)
+    smooth_scratch = figures.smooth(sweep.target_reward[-1, : cfg.tl_steps], window)
+    gains = smooth_tl / np.maximum(smooth_scratch, 1e-9) - 1.0
+    figs["fig8_gain_vs_distance"] = figures.gain_vs_distance(
+        gains, np.asarray(sweep.distance), fig_dir / "fig8_gain_vs_distance.png", window=1,
+        title=f"TL gain over DRL vs training steps, target cell {targets[0] + 1}, seed 0")
+    return figs
