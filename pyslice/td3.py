@@ -79,7 +79,12 @@ class TD3Config:
     noise_clip: float = 0.5
     """The smoothing noise is clipped to [-noise_clip, noise_clip] before projection."""
     exploration_noise: float = 0.1
-    """Std of the Gaussian exploration noise added by ``act(explore=True)``, in share units."""
+    """Std of the Gaussian exploration noise of ``act(explore=True)``: in share units for
+    ``exploration="projected"``, in softmax-logit units for ``exploration="logit"``."""
+    exploration: str = "projected"
+    """``"projected"``: noise added to the shares, then Euclidean projection onto the simplex (can
+    zero a slice's share); ``"logit"``: noise added to log-shares, then softmax (multiplicative,
+    every share stays positive)."""
     policy_delay: int = 2
     """Actor and target networks are updated once every ``policy_delay`` critic updates."""
     seed: int = 0
@@ -97,6 +102,8 @@ class TD3Config:
             raise ValueError("gamma must be in [0, 1)")
         if not 0 < self.tau <= 1:
             raise ValueError("tau must be in (0, 1]")
+        if self.exploration not in ("projected", "logit"):
+            raise ValueError(f"exploration must be 'projected' or 'logit', got {self.exploration!r}")
         if self.policy_delay < 1 or self.batch_size < 1:
             raise ValueError("policy_delay and batch_size must be >= 1")
         if any(h < 1 for h in (*self.actor_hidden, *self.critic_hidden)):
@@ -298,7 +305,14 @@ class BatchedTD3:
             a = a[:, 0]
         if explore and self.cfg.exploration_noise > 0:
             rng = self.np_rng if rng is None else rng
-            a = project_to_simplex_np(a + self.cfg.exploration_noise * rng.standard_normal(a.shape))
+            noise = self.cfg.exploration_noise * rng.standard_normal(a.shape)
+            if self.cfg.exploration == "logit":
+                z = np.log(np.maximum(a, 1e-30)) + noise
+                z -= z.max(axis=-1, keepdims=True)
+                a = np.exp(z)
+                a /= a.sum(-1, keepdims=True)
+            else:
+                a = project_to_simplex_np(a + noise)
         else:
             a = a / a.sum(-1, keepdims=True)  # exact float64 renormalisation of the float32 softmax
         return a

@@ -502,3 +502,18 @@ def test_replay_add_agent_exact_samples_and_agent_ops():
     np.testing.assert_array_equal(buf.obs[2], obs2)
     with pytest.raises(ValueError):
         buf.sample(2)  # agent 1 is empty
+
+
+def test_logit_exploration_keeps_every_share_positive():
+    from pyslice.td3 import BatchedTD3, TD3Config
+
+    agent = BatchedTD3(3, 5, 4, TD3Config(exploration="logit", exploration_noise=2.0, seed=1))
+    obs = np.random.default_rng(0).normal(size=(3, 5))
+    rng = np.random.default_rng(2)
+    greedy = agent.act(obs)
+    acts = np.stack([agent.act(obs, explore=True, rng=rng) for _ in range(200)])
+    assert (acts > 0).all()
+    np.testing.assert_allclose(acts.sum(-1), 1.0, atol=1e-12)
+    assert np.abs(acts - greedy).max() > 0.05  # it does explore
+    with pytest.raises(ValueError, match="exploration"):
+        TD3Config(exploration="dirichlet")

@@ -1,0 +1,80 @@
+"""`pyslice reproduce --quick`: every figure and table entry is produced and finite; resume skips
+finished phases; a second run into the same folder is refused."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+
+import pytest
+
+from pyslice import Scenario
+from pyslice.executor import SerialExecutor
+from pyslice.experiment import PHASES, ReproduceConfig, default_targets, reproduce, spearman
+
+
+def _finite_numbers(obj, path="results"):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _finite_numbers(v, f"{path}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _finite_numbers(v, f"{path}[{i}]")
+    elif isinstance(obj, float):
+        yield path, obj
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reproduce")
+    cfg = ReproduceConfig.quick()
+    results = reproduce(Scenario.paper(), cfg, out, executor=SerialExecutor(), progress=False)
+    return out, cfg, results
+
+
+def test_quick_run_produces_every_figure_and_finite_table(quick_run):
+    out, cfg, results = quick_run
+    for name in ("fig3_traffic_mask", "fig5_satisfaction_ccdf", "fig6_delay_cdf", "fig7_distance",
+                 "fig8_gain_vs_distance"):
+        data = (out / results["figures"][name]).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    for k in default_targets(Scenario.paper()):
+        assert (out / results["figures"][f"fig4_reward_cell{k + 1}"]).is_file()
+    table = results["table"]
+    for metric in ("mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms"):
+        for policy in ("baseline", "drl", "drl_scratch", "tl"):
+            assert math.isfinite(table[metric][policy]["mean"]), (metric, policy)
+    for key in ("tl_gain_over_drl", "nearest_vs_farthest_early_gain", "within_group_distance", "across_group_distance"):
+        assert math.isfinite(table[key]["mean"]), key
+    assert len(results["claims"]) == 7 and all(isinstance(c["holds"], bool) for c in results["claims"])
+    assert set(results["ablation_strategies"]) == {"integrated", "scratch", "model", "feature", "instance"}
+    for m in results["ablation_measures"].values():
+        assert math.isfinite(m["regret"]["mean"]) and m["regret"]["mean"] >= 0
+    bad = [(p, v) for p, v in _finite_numbers(json.loads((out / "results.json").read_text())) if not math.isfinite(v)
+           and "spearman" not in p]
+    assert not bad, bad[:5]
+    report = (out / "report.md").read_text()
+    assert "| mean min-slice throughput satisfaction | traffic-aware baseline | 0.87 |" in report
+    for name, rel in results["figures"].items():
+        assert f"]({rel})" in report
+    assert sum(results["phase_seconds"].values()) > 0
+
+
+def test_resume_skips_finished_phases_and_refuses_overwrite(quick_run, tmp_path):
+    out, cfg, results = quick_run
+    with pytest.raises(FileExistsError):
+        reproduce(Scenario.paper(), cfg, out, executor=SerialExecutor(), progress=False)
+    markers = {p: (out / "seed0" / p / "done.json").read_text() for p in PHASES}
+    again = reproduce(Scenario.paper(), cfg, out, executor=SerialExecutor(), resume=True, progress=False)
+    assert {p: (out / "seed0" / p / "done.json").read_text() for p in PHASES} == markers  # nothing redone
+    assert again["table"] == results["table"]
+    with pytest.raises(ValueError, match="another scenario or configuration"):
+        reproduce(Scenario.paper(), replace(cfg, tl_steps=cfg.tl_steps + 1), out, executor=SerialExecutor(),
+                  resume=True, progress=False)
+
+
+def test_spearman_closed_forms():
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert spearman([1, 2, 3], [1, 3, 2]) == pytest.approx(0.5)
+    assert math.isnan(spearman([1, 1, 1], [1, 2, 3]))
