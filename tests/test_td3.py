@@ -382,7 +382,8 @@ def test_config_validation_and_defaults():
     cfg = TD3Config()
     assert (cfg.actor_hidden, cfg.critic_hidden) == ((48, 24), (64, 24))
     assert (cfg.actor_lr, cfg.critic_lr, cfg.batch_size, cfg.gamma, cfg.tau) == (5e-4, 1e-3, 32, 0.1, 0.005)
-    assert (cfg.policy_noise, cfg.noise_clip, cfg.exploration_noise, cfg.policy_delay) == (0.2, 0.5, 0.1, 2)
+    assert (cfg.policy_noise, cfg.noise_clip, cfg.exploration_noise, cfg.policy_delay) == (0.2, 0.5, 0.3, 2)
+    assert cfg.exploration == "logit"
     for bad in ({"gamma": 1.0}, {"tau": 0.0}, {"policy_delay": 0}, {"actor_lr": -1.0}, {"actor_hidden": (0,)}):
         with pytest.raises(ValueError):
             TD3Config(**bad)
