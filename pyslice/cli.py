@@ -1,4 +1,4 @@
-"""Command line: ``pyslice simulate|train|evaluate|bench ...``."""
+"""Command line: ``pyslice simulate|train|evaluate|similarity|transfer|reproduce|bench ...``."""
 from __future__ import annotations
 
 import argparse
@@ -96,6 +96,78 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_scenario(run: Path) -> Scenario:
+    """The scenario a training run directory was trained on (its run.json)."""
+    meta = run / "run.json"
+    if not meta.is_file():
+        raise FileNotFoundError(f"{run} is not a training run (no run.json); train one with `pyslice train --out {run}`")
+    return Scenario.from_dict(json.loads(meta.read_text())["scenario"])
+
+
+def cmd_similarity(args: argparse.Namespace) -> int:
+    from pyslice.atomic import write_json
+    from pyslice.similarity import MEASURES, analyse, collect_default_samples, plot_distance_matrix, save_distance_csv
+    from pyslice.vae import VAEConfig
+
+    run = Path(args.run)
+    scenario = _run_scenario(run)
+    if args.samples < 2:
+        raise ValueError(f"--samples must be >= 2, got {args.samples}")
+    samples = collect_default_samples(scenario, args.samples, seed=args.seed, replicas=4)
+    matrices = analyse(samples, VAEConfig(epochs=args.epochs, seed=args.seed), MEASURES)
+    out = run / "similarity"
+    ranked = {}
+    for measure, D in matrices.items():
+        name = measure.replace("-", "_")
+        save_distance_csv(D, out / f"distance_{name}.csv")
+        plot_distance_matrix(D, out / f"distance_{name}.png", title=f"Inter-agent distance ({measure}), D[source, target]")
+        ranked[measure] = {str(k): [int(i) for i in np.argsort(D[:, k], kind="stable") if i != k] for k in range(len(D))}
+    write_json(out / "ranked_sources.json", ranked)
+    D = matrices[args.measure]
+    print(f"nearest sources by {args.measure} (cell labels 1-based):")
+    for k in range(len(D)):
+        print(f"  target {k + 1:>3}: " + ", ".join(str(i + 1) for i in ranked[args.measure][str(k)][:5]))
+    print(f"wrote {out}/distance_*.csv, distance_*.png, ranked_sources.json")
+    return 0
+
+
+def cmd_transfer(args: argparse.Namespace) -> int:
+    from pyslice.similarity import load_distance_csv
+    from pyslice.td3 import use_one_thread
+    from pyslice.transfer import STRATEGIES, run_transfer
+
+    use_one_thread()
+    run = Path(args.run)
+    scenario = _run_scenario(run)
+    n_cells = 3 * scenario.layout.n_sites
+    if not 0 <= args.target < n_cells:
+        raise ValueError(f"--target must be in [0, {n_cells - 1}], got {args.target}")
+    if args.strategy not in STRATEGIES or args.strategy == "none":
+        raise ValueError(f"--strategy must be one of {', '.join(STRATEGIES[:-1])}, got {args.strategy!r}")
+    distance = None
+    csv_path = run / "similarity" / f"distance_{args.measure.replace('-', '_')}.csv"
+    if csv_path.is_file():
+        distance = load_distance_csv(csv_path)
+    if args.source == "auto":
+        if distance is None:
+            raise FileNotFoundError(f"--source auto needs {csv_path}: run `pyslice similarity --run {run}` first")
+        sources = [min((i for i in range(n_cells) if i != args.target), key=lambda i: (distance[i, args.target], i))]
+    else:
+        source = int(args.source)
+        if not 0 <= source < n_cells or source == args.target:
+            raise ValueError(f"--source must be 'auto' or a cell in [0, {n_cells - 1}] other than the target, got {source}")
+        sources = [source]
+    out = Path(args.out) if args.out else run / "transfer" / f"target{args.target}_{args.strategy}_from{sources[0]}"
+    result = run_transfer(run, args.target, sources, args.strategy, args.steps, args.eval_steps,
+                          include_scratch=not args.no_scratch, distance=distance, out_dir=out)
+    summary = result.summary()
+    print(json.dumps({"sources": summary["sources"], "eval": summary["eval"],
+                      "mean_reward": summary["mean_reward"], "gain_over_scratch": summary.get("gain_over_scratch")},
+                     indent=2))
+    print(f"wrote {out}/transfer.json, transfer.npz")
+    return 0
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
@@ -158,6 +230,24 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--out", help="also write OUT/evaluation.json")
     ev.set_defaults(func=cmd_evaluate)
+    simp = sub.add_parser("similarity", help="VAE distance matrix between a trained run's agents (paper Fig. 7)")
+    simp.add_argument("--run", required=True, help="a training run directory")
+    simp.add_argument("--samples", type=int, default=500, help="samples per agent under equal shares")
+    simp.add_argument("--epochs", type=int, default=300, help="VAE training epochs")
+    simp.add_argument("--seed", type=int, default=1000)
+    simp.add_argument("--measure", default="vae-kl", help="measure used for the printed ranking")
+    simp.set_defaults(func=cmd_similarity)
+    tr = sub.add_parser("transfer", help="transfer to a new agent in one cell of a trained run (vs DRL from scratch)")
+    tr.add_argument("--run", required=True, help="a finished training run directory")
+    tr.add_argument("--target", type=int, required=True, help="target cell (0-based)")
+    tr.add_argument("--source", default="auto", help="source cell (0-based) or 'auto' (nearest by --measure)")
+    tr.add_argument("--strategy", default="integrated", help="integrated | model | feature | instance")
+    tr.add_argument("--measure", default="vae-kl")
+    tr.add_argument("--steps", type=int, default=4000)
+    tr.add_argument("--eval-steps", type=int, default=250)
+    tr.add_argument("--no-scratch", action="store_true", help="skip the DRL-from-scratch comparison replica")
+    tr.add_argument("--out", help="result folder (default: RUN/transfer/target<K>_<strategy>_from<I>)")
+    tr.set_defaults(func=cmd_transfer)
     rep = sub.add_parser("reproduce", help="the paper's whole study: baseline, MADRL, similarity, transfer, report")
     rep.add_argument("--scenario", default="paper", help="'paper' or a scenario TOML file")
     rep.add_argument("--seeds", type=int, default=None, help="number of seeds (default 3; 1 with --quick)")

@@ -1,4 +1,4 @@
-"""The `pyslice simulate` command writes KPIs, a summary and plots that agree with each other."""
+"""The CLI commands (simulate, train, evaluate, similarity, transfer) write what they promise."""
 from __future__ import annotations
 
 import csv
@@ -79,3 +79,25 @@ def test_train_resume_and_evaluate_commands(tmp_path, small_toml, capsys):
     assert result["steps"] == 4 and 0.0 <= result["mean_reward"] <= 1.0
     assert main(["evaluate", "--policy", "equal", "--scenario", str(small_toml), "--steps", "3"]) == 0
     assert main(["evaluate", "--policy", str(tmp_path / "nowhere"), "--steps", "3"]) == 2
+
+
+def test_similarity_and_transfer_commands(tmp_path, small_toml, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--scenario", str(small_toml), "--out", str(run), "--exploration-steps", "20",
+                 "--training-steps", "20", "--evaluation-steps", "5", "--quiet"]) == 0
+    # --source auto needs the distance matrix first; errors write nothing
+    assert main(["transfer", "--run", str(run), "--target", "3", "--steps", "10", "--eval-steps", "2"]) == 2
+    for bad in (["--source", "3"], ["--source", "12"], ["--strategy", "magic"], ["--target", "12"]):
+        assert main(["transfer", "--run", str(run), "--target", "3", "--steps", "10", *bad]) == 2
+    assert main(["transfer", "--run", str(tmp_path / "missing"), "--target", "3", "--source", "1"]) == 2
+    assert not (run / "transfer").exists()
+    capsys.readouterr()
+    assert main(["similarity", "--run", str(run), "--samples", "24", "--epochs", "3"]) == 0
+    D = np.loadtxt(run / "similarity" / "distance_vae_kl.csv", delimiter=",", skiprows=1, usecols=range(1, 13))
+    assert D.shape == (12, 12) and np.all(np.diag(D) == 0) and np.isfinite(D).all()
+    ranked = json.loads((run / "similarity" / "ranked_sources.json").read_text())
+    nearest = ranked["vae-kl"]["3"][0]
+    assert nearest != 3 and D[nearest, 3] == min(D[i, 3] for i in range(12) if i != 3)
+    assert main(["transfer", "--run", str(run), "--target", "3", "--steps", "10", "--eval-steps", "2"]) == 0
+    result = json.loads((run / "transfer" / f"target3_integrated_from{nearest}" / "transfer.json").read_text())
+    assert result["sources"] == [nearest] and result["labels"][-1] == "scratch"
