@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -66,6 +65,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
+from pyslice.validation import check_int
 from pyslice.neighbours import coupling_matrix, neighbours_from_coupling
 from pyslice.satisfaction import reward as eq2_reward
 from pyslice.satisfaction import satisfaction_terms
@@ -133,12 +133,6 @@ def box_to_simplex(actions: object, name: str = "actions") -> np.ndarray:
     return np.where(small, 1.0 / a.shape[-1], a / np.where(small, 1.0, total))
 
 
-def _check_int(name: str, value: object, lo: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if int(value) < lo:
-        raise ValueError(f"{name} must be >= {lo}, got {value!r}")
-    return int(value)
 
 
 class _Factory:
@@ -185,14 +179,14 @@ class SlicingEnv:
         if not isinstance(scenario, Scenario):
             raise TypeError(f"scenario must be a pyslice.Scenario, got {type(scenario).__name__}")
         self.scenario = scenario
-        self.replicas = _check_int("replicas", replicas, 1)
-        self.threads = _check_int("threads", threads, 1)
+        self.replicas = check_int("replicas", replicas, 1)
+        self.threads = check_int("threads", threads, 1)
         self.seed = self._check_base_seed(seed)
         n_cells = 3 * scenario.layout.n_sites
         self.n_agents = n_cells
         self.n_slices = scenario.n_slices
         self.obs_dim = 4 * self.n_slices
-        self.n_neighbours = min(_check_int("n_neighbours", n_neighbours, 0), n_cells - 1)
+        self.n_neighbours = min(check_int("n_neighbours", n_neighbours, 0), n_cells - 1)
         self.coupling = coupling_matrix(scenario)
         self.neighbours = neighbours_from_coupling(self.coupling, self.n_neighbours)
         self.requirements = Requirements(*scenario.requirement_matrices())
@@ -384,7 +378,7 @@ class SlicingParallelEnv(ParallelEnv):
         self.render_mode = None
         self.env = SlicingEnv(Scenario.paper() if scenario is None else scenario, seed=seed,
                               n_neighbours=n_neighbours)
-        self.max_steps = _check_int("max_steps", max_steps, 1)
+        self.max_steps = check_int("max_steps", max_steps, 1)
         self._seeds = _EpisodeSeeds(seed)
         self.possible_agents = [f"cell_{k}" for k in range(self.env.n_agents)]
         self.agents: list[str] = []
@@ -480,11 +474,11 @@ class SingleCellEnv(gymnasium.Env):
         self.render_mode = None
         self.env = SlicingEnv(Scenario.paper() if scenario is None else scenario, seed=seed,
                               n_neighbours=n_neighbours)
-        k = _check_int("k", k, 0)
+        k = check_int("k", k, 0)
         if k >= self.env.n_agents:
             raise ValueError(f"k must be a cell index in [0, {self.env.n_agents - 1}], got {k}")
         self.k = k
-        self.max_steps = _check_int("max_steps", max_steps, 1)
+        self.max_steps = check_int("max_steps", max_steps, 1)
         self.others = self._resolve_others(others)
         self.seed = _check_seed(seed)
         self._first_reset = True

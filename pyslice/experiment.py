@@ -310,8 +310,7 @@ def _mean_std(values: list[float]) -> dict[str, float]:
 def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds: list[dict[str, float]] | None = None,
               wall: float | None = None) -> dict[str, Any]:
     """Numbers, claims, ablations, figures and ``report.md`` from the per-seed folders."""
-    from pyslice import figures
-    from pyslice.similarity import MEASURES, plot_distance_matrix
+    from pyslice.similarity import MEASURES
     from pyslice.train import read_log
     from pyslice.transfer import TransferResult
 
@@ -333,7 +332,6 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
         row: dict[str, Any] = {"seed": s, "within_group_distance": within, "across_group_distance": across,
                                "targets": {}}
         log = read_log(root / "pretrain" / "train_log.csv")
-        base = np.load(root / "baseline" / "baseline.npz")
         for k in targets:
             sweep = TransferResult.load(root / "transfer" / f"target{k}" / "integrated")
             S = len(sweep.sources)

@@ -24,11 +24,11 @@ order; couplings equal within a relative 1e-9 count as ties and are broken by th
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from pyslice import radio
+from pyslice.validation import check_int
 from pyslice._core import BORESIGHTS_DEG
 from pyslice.core_config import site_positions, wrap_vectors
 from pyslice.scenario import Scenario
@@ -38,12 +38,6 @@ __all__ = ["coupling_matrix", "interference_neighbours", "neighbours_from_coupli
 TIE_RTOL = 1e-9
 
 
-def _check_int(name: str, value: object, lo: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if int(value) < lo:
-        raise ValueError(f"{name} must be >= {lo}, got {value!r}")
-    return int(value)
 
 
 def _rhombus_samples(scenario: Scenario, samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -118,8 +112,8 @@ def coupling_matrix(scenario: Scenario, samples_per_cell: int = 200, seed: int =
     """
     if not isinstance(scenario, Scenario):
         raise TypeError(f"scenario must be a pyslice.Scenario, got {type(scenario).__name__}")
-    samples = _check_int("samples_per_cell", samples_per_cell, 1)
-    seed = _check_int("seed", seed, 0)
+    samples = check_int("samples_per_cell", samples_per_cell, 1)
+    seed = check_int("seed", seed, 0)
     sites = np.asarray(site_positions(scenario), dtype=float).reshape(-1, 2)
     wrap = np.asarray(wrap_vectors(scenario), dtype=float).reshape(-1, 2)
     radius = scenario.radio.interference_radius_m
@@ -154,7 +148,7 @@ def neighbours_from_coupling(coupling: np.ndarray, n_neighbours: int) -> np.ndar
     if c.ndim != 2 or c.shape[0] != c.shape[1]:
         raise ValueError(f"coupling must be a square [K, K] matrix, got shape {c.shape}")
     n_cells = c.shape[0]
-    n = _check_int("n_neighbours", n_neighbours, 0)
+    n = check_int("n_neighbours", n_neighbours, 0)
     if n > n_cells - 1:
         raise ValueError(f"n_neighbours must be <= K - 1 = {n_cells - 1} (cells other than k), got {n}")
     out = np.empty((n_cells, n), dtype=np.int64)
@@ -182,7 +176,7 @@ def interference_neighbours(scenario: Scenario, n_neighbours: int = 6, samples_p
 
     Raises ValueError unless 1 <= n_neighbours <= K - 1.
     """
-    n = _check_int("n_neighbours", n_neighbours, 1)
+    n = check_int("n_neighbours", n_neighbours, 1)
     if not isinstance(scenario, Scenario):
         raise TypeError(f"scenario must be a pyslice.Scenario, got {type(scenario).__name__}")
     n_cells = 3 * scenario.layout.n_sites
