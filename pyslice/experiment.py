@@ -332,6 +332,8 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
         row: dict[str, Any] = {"seed": s, "within_group_distance": within, "across_group_distance": across,
                                "targets": {}}
         log = read_log(root / "pretrain" / "train_log.csv")
+        with np.load(root / "baseline" / "baseline.npz") as z:
+            baseline_curve = z["reward"]  # the pretraining timeline, like the DRL curve
         for k in targets:
             sweep = TransferResult.load(root / "transfer" / f"target{k}" / "integrated")
             S = len(sweep.sources)
@@ -380,7 +382,7 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
             pooled["delay_tl"].append(sweep.max_delay_ms[nearest, ev])
             pooled["delay_scratch"].append(sweep.max_delay_ms[-1, ev])
             c = curves[k]
-            c.setdefault("traffic-aware baseline", []).append(evaluation["baseline_reward"][:, k])
+            c.setdefault("traffic-aware baseline", []).append(baseline_curve[:, k])
             c.setdefault("DRL (pretraining run)", []).append(log["reward"][:, k])
             c.setdefault("DRL, new cell from scratch", []).append(sweep.target_reward[-1])
             c.setdefault("TL from nearest source", []).append(sweep.target_reward[nearest])
