@@ -105,10 +105,11 @@ def cdf(samples: Mapping[str, np.ndarray], path: str | Path, xlabel: str, title:
 
 
 def gain_vs_distance(gains: np.ndarray, distances: np.ndarray, path: str | Path, window: int = 50,
-                     title: str = "TL gain over DRL vs training steps") -> Path:
+                     title: str = "TL gain over DRL vs training steps",
+                     ylabel: str = "gain over DRL (%)") -> Path:
     """Fig. 8: TL gain over DRL at equal steps for sources of different distance.
 
-    gains [S, T] (relative gain per source, e.g. (r_TL - r_DRL) / r_DRL), distances [S]."""
+    gains [S, T] (a gain per source and step, as a fraction: plotted ×100), distances [S]."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     order = np.argsort(distances)
     cmap = plt.get_cmap("viridis")
@@ -119,7 +120,7 @@ def gain_vs_distance(gains: np.ndarray, distances: np.ndarray, path: str | Path,
                 label=f"D = {distances[i]:.3g}")
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_xlabel("TL training step")
-    ax.set_ylabel(f"gain over DRL (%), moving average of {window}")
+    ax.set_ylabel(ylabel if window <= 1 else f"{ylabel}, moving average of {window}")
     ax.set_title(title)
     ax.legend(fontsize=7, ncol=2)
     return _save(fig, path)
