@@ -182,9 +182,25 @@ def phase_evaluate(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
     write_npz(folder / "evaluation.npz", **out)
 
 
+def run_transfer_target(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any], seed: int, out: str,
+                        target: int) -> float:
+    """The transfer phase of one (seed, target) pair (an executor task); needs pretrain and
+    similarity of the seed. Returns its wall seconds (0 if it was already done)."""
+    from pyslice.td3 import use_one_thread
+
+    use_one_thread()
+    scenario = Scenario.from_dict(scenario_dict)
+    cfg = config_from_dict(cfg_dict)
+    root = Path(out) / f"seed{seed}"
+    t0 = time.perf_counter()
+    phase_transfer(scenario, cfg, seed, root / "transfer", root / "pretrain", load_distances(root / "similarity"),
+                   (target,))
+    return time.perf_counter() - t0
+
+
 def run_seed(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any], seed: int, out: str,
-             progress: Callable[[str], None] | None = None) -> dict[str, float]:
-    """All phases of one seed (an executor task). Returns the wall seconds of each phase."""
+             phases: tuple[str, ...] = PHASES, progress: Callable[[str], None] | None = None) -> dict[str, float]:
+    """The given phases of one seed, in order (an executor task). Returns each phase's wall seconds."""
     from pyslice.td3 import use_one_thread
 
     use_one_thread()
@@ -194,7 +210,7 @@ def run_seed(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any], seed: int,
     targets = cfg.targets or default_targets(scenario)
     tl_seed = seed + 1  # run_transfer's default: a deployment the pretrained agents have not seen
     seconds: dict[str, float] = {}
-    for phase in PHASES:
+    for phase in phases:
         folder = root / phase
         if _done(folder):
             seconds[phase] = json.loads((folder / "done.json").read_text())["seconds"]
@@ -274,9 +290,17 @@ def reproduce(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, executo
         watcher = threading.Thread(target=poll, args=(bar,), daemon=True)
         watcher.start()
         try:
-            tasks = [{"scenario_dict": scenario.to_dict(), "cfg_dict": cfg.to_dict(), "seed": s, "out": str(out)}
-                     for s in range(cfg.seeds)]
-            seconds = executor.map(run_seed, tasks)
+            # Three stages of independent tasks: per seed (baseline, pretraining, similarity), per
+            # (seed, target) transfer, per seed evaluation — finer tasks keep every worker busy.
+            common = {"scenario_dict": scenario.to_dict(), "cfg_dict": cfg.to_dict(), "out": str(out)}
+            executor.map(run_seed, [{**common, "seed": s, "phases": PHASES[:3]} for s in range(cfg.seeds)])
+            targets = cfg.targets or default_targets(scenario)
+            pending = [s for s in range(cfg.seeds) if not _done(out / f"seed{s}" / "transfer")]
+            spent = executor.map(run_transfer_target, [{**common, "seed": s, "target": k}
+                                                       for s in pending for k in targets])
+            for i, s in enumerate(pending):
+                _mark_done(out / f"seed{s}" / "transfer", float(sum(spent[i * len(targets):(i + 1) * len(targets)])))
+            seconds = executor.map(run_seed, [{**common, "seed": s, "phases": ("evaluate",)} for s in range(cfg.seeds)])
         finally:
             stop.set()
             watcher.join()
