@@ -159,7 +159,8 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         sources = [source]
     out = Path(args.out) if args.out else run / "transfer" / f"target{args.target}_{args.strategy}_from{sources[0]}"
     result = run_transfer(run, args.target, sources, args.strategy, args.steps, args.eval_steps,
-                          include_scratch=not args.no_scratch, distance=distance, out_dir=out)
+                          include_scratch=not args.no_scratch, distance=distance, out_dir=out,
+                          exploration_noise=args.exploration_noise)
     summary = result.summary()
     print(json.dumps({"sources": summary["sources"], "eval": summary["eval"],
                       "mean_reward": summary["mean_reward"], "gain_over_scratch": summary.get("gain_over_scratch")},
@@ -245,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--measure", default="vae-kl")
     tr.add_argument("--steps", type=int, default=4000)
     tr.add_argument("--eval-steps", type=int, default=250)
+    tr.add_argument("--exploration-noise", type=float, default=0.05,
+                    help="exploration noise of the new cell's learner (a transferred policy needs little)")
     tr.add_argument("--no-scratch", action="store_true", help="skip the DRL-from-scratch comparison replica")
     tr.add_argument("--out", help="result folder (default: RUN/transfer/target<K>_<strategy>_from<I>)")
     tr.set_defaults(func=cmd_transfer)

@@ -50,6 +50,11 @@ class ReproduceConfig:
     """Steps over which the early TL gain is measured (paper: 200)."""
     ablations: bool = True
     """Run the strategy ablation (model, feature, instance from the nearest source)."""
+    tl_exploration_noise: float = 0.05
+    """Exploration noise of the new cell's learners (TL and DRL from scratch after its random
+    phase), in the units of ``train.td3.exploration``. A transferred policy needs little exploration,
+    and eq. 2 punishes any starved slice, so the pretraining's 0.3 would hide the transferred
+    knowledge under exploration cost (reward ≈ 0.1 during fine-tuning vs ≈ 0.95 with 0.05)."""
 
     @classmethod
     def quick(cls) -> ReproduceConfig:
@@ -140,7 +145,7 @@ def phase_transfer(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
             t0 = time.perf_counter()
             sources = sorted((i for i in range(K) if i != target), key=lambda i: (D[i, target], i))
             result = run_transfer(run_dir, target, sources, "integrated", cfg.tl_steps, cfg.train.evaluation_steps,
-                                  distance=D)
+                                  distance=D, exploration_noise=cfg.tl_exploration_noise)
             result.save(sweep_dir)
             _mark_done(sweep_dir, time.perf_counter() - t0)
         if not cfg.ablations:
@@ -152,7 +157,7 @@ def phase_transfer(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
                 continue
             t0 = time.perf_counter()
             result = run_transfer(run_dir, target, [nearest], strategy, cfg.tl_steps, cfg.train.evaluation_steps,
-                                  include_scratch=False, distance=D)
+                                  include_scratch=False, distance=D, exploration_noise=cfg.tl_exploration_noise)
             result.save(sdir)
             _mark_done(sdir, time.perf_counter() - t0)
 
