@@ -510,7 +510,7 @@ def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list
         c = curves[k]
         length = min(len(v) for series in c.values() for v in series)
         figs[f"fig4_reward_cell{k + 1}"] = figures.reward_curves(
-            {label: np.stack([v[:length] for v in series]) for label, series in c.items()},
+            {label: np.stack([v[:min(map(len, series))] for v in series]) for label, series in c.items()},
             fig_dir / f"fig4_reward_cell{k + 1}.png", window=max(1, min(50, length // 10)),
             solid_until={"DRL (pretraining run)": cfg.tl_steps},
             title=f"Reward of cell {k + 1} during training (mean over seeds, band = min-max)")
