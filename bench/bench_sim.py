@@ -101,9 +101,10 @@ def one_size(rings: int, radius: float, steps: int) -> dict[str, float]:
     for _ in range(steps):
         sim._core.step(shares, 0)
     per_step = (time.perf_counter() - start) / steps
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before state() allocates [U, S]
     links = int(np.isfinite(sim.state()["shadow_z"]).sum())
     return {"rings": rings, "cells": sim.n_cells, "ues": sim.n_ues, "links": links, "step_ms": 1e3 * per_step,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": peak_rss_mb}
 
 
 def scaling(rings_list: list[int], radius: float, steps: int) -> list[dict[str, float]]:
