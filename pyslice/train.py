@@ -236,6 +236,14 @@ def read_log(path: str | Path) -> dict[str, np.ndarray]:
             "reward": data[:, 1:1 + K], "satisfaction": data[:, 1 + K:].reshape(len(body), K, N)}
 
 
+def restore_agent(agent_state: dict[str, Any], config: TrainConfig) -> BatchedTD3:
+    """A :class:`BatchedTD3` rebuilt from its ``state_dict`` (sizes taken from the state)."""
+    K, D, A = agent_state["sizes"]
+    agent = BatchedTD3(K, D, A, config.td3)
+    agent.load_state_dict(agent_state)
+    return agent
+
+
 def load_policy(path: str | Path) -> tuple[BatchedTD3, Scenario, dict[str, Any]]:
     """Load ``policy.pt`` (or a run directory holding it): the agents, their scenario, the train config."""
     path = Path(path)
@@ -246,10 +254,7 @@ def load_policy(path: str | Path) -> tuple[BatchedTD3, Scenario, dict[str, Any]]
     saved = torch.load(path, weights_only=False)
     scenario = Scenario.from_dict(saved["scenario"])
     config = TrainConfig.from_dict(saved["train"])
-    K, D, A = saved["agent"]["sizes"]
-    agent = BatchedTD3(K, D, A, config.td3)
-    agent.load_state_dict(saved["agent"])
-    return agent, scenario, config.to_dict()
+    return restore_agent(saved["agent"], config), scenario, config.to_dict()
 
 
 def evaluate(scenario: Scenario, policy: str | BatchedTD3, steps: int = 250, seed: int = 0, warmup: int = 0,

@@ -433,7 +433,7 @@ class TransferResult:
 
 def _load_run(run_dir: Path) -> tuple[Scenario, Any, BatchedTD3, ReplayBuffers]:
     """The pretrained agents and replay buffers of a finished :class:`pyslice.train.Trainer` run."""
-    from pyslice.train import CHECKPOINT, TrainConfig
+    from pyslice.train import CHECKPOINT, TrainConfig, restore_agent
 
     path = run_dir / CHECKPOINT
     if not path.is_file():
@@ -443,10 +443,8 @@ def _load_run(run_dir: Path) -> tuple[Scenario, Any, BatchedTD3, ReplayBuffers]:
     config = TrainConfig.from_dict(ck["config"])
     if int(ck["step"]) < config.total_steps:
         raise ValueError(f"the run at {run_dir} is not finished (step {ck['step']} of {config.total_steps})")
-    K, D, A = ck["agent"]["sizes"]
-    agent = BatchedTD3(K, D, A, config.td3)
-    agent.load_state_dict(ck["agent"])
-    replay = ReplayBuffers(K, config.buffer_capacity, D, A, seed=config.seed)
+    agent = restore_agent(ck["agent"], config)
+    replay = ReplayBuffers(agent.n_agents, config.buffer_capacity, agent.obs_dim, agent.act_dim, seed=config.seed)
     replay.load_state_dict(ck["replay"])
     return scenario, config, agent, replay
 
