@@ -86,7 +86,7 @@ const std::set<std::string> kConfigKeys = {
     "noise_figure_db", "shadowing", "shadow_decorrelation_m", "los_decorrelation_m", "interference_radius_m",
     "handover_hysteresis_db", "handover_ttt_steps", "step_seconds", "ues_per_group", "demand_bps",
     "flow_size_bits", "mobility", "speed_min_mps", "speed_max_mps", "pause_s", "mask_base", "mask_amplitude",
-    "mask_phase", "mask_period_steps", "mask_ar", "mask_noise_std", "mask_trace", "max_delay_s",
+    "mask_phase", "mask_period_steps", "mask_ar", "mask_noise_std", "mask_trace", "max_delay_s", "roaming",
     "req_throughput_bps", "req_delay_s", "maxmin_rounds", "tolerance", "max_iterations"};
 
 SimConfig config_from_dict(const py::dict& d) {
@@ -146,6 +146,9 @@ SimConfig config_from_dict(const py::dict& d) {
   c.mask.noise_std = f("mask_noise_std");
   c.mask.trace = vec("mask_trace");
   c.max_delay_s = f("max_delay_s");
+  const int roaming = i("roaming");
+  if (roaming != 0 && roaming != 1) value_error("roaming must be 0 (network) or 1 (home-site)");
+  c.roam_home_site = roaming == 1;
   c.req_throughput_bps = vec("req_throughput_bps");
   c.req_delay_s = vec("req_delay_s");
   c.maxmin_rounds = i("maxmin_rounds");

@@ -5,7 +5,8 @@
 
 namespace pyslice {
 
-Vec2 pick_waypoint(Vec2 from, const Layout& layout, Rng& rng) {
+Vec2 pick_waypoint(Vec2 from, int region, const Layout& layout, Rng& rng) {
+  if (region >= 0) return layout.sample_in_site(region, rng);
   for (int attempt = 0; attempt < 16; ++attempt) {
     const Vec2 target = layout.sample_in_area(rng);
     if (layout.segment_inside(from, target)) return target;
@@ -14,11 +15,12 @@ Vec2 pick_waypoint(Vec2 from, const Layout& layout, Rng& rng) {
   return site >= 0 ? layout.sample_in_site(site, rng) : layout.sample_in_area(rng);
 }
 
-void init_motion(UeMotion& m, Vec2 pos, const MobilityParams& p, const Layout& layout, Rng& rng) {
+void init_motion(UeMotion& m, Vec2 pos, int region, const MobilityParams& p, const Layout& layout, Rng& rng) {
   m.speed = rng.uniform(p.v_min, p.v_max);
   m.pause_left = 0.0;
+  m.region = region;
   if (p.model == MobilityModel::RandomWaypoint) {
-    m.target = pick_waypoint(pos, layout, rng);
+    m.target = pick_waypoint(pos, region, layout, rng);
   } else {
     m.heading = rng.uniform(-kPi, kPi);
     m.mean_heading = m.heading;
@@ -58,7 +60,7 @@ double advance_waypoint(Vec2& pos, UeMotion& m, const MobilityParams& p, const L
     travelled += dist;
     time_left -= dist / m.speed;
     m.pause_left = p.pause_s;
-    m.target = pick_waypoint(pos, layout, rng);
+    m.target = pick_waypoint(pos, m.region, layout, rng);
     m.speed = rng.uniform(p.v_min, p.v_max);
   }
   return travelled;
@@ -76,7 +78,7 @@ double advance_gauss_markov(Vec2& pos, UeMotion& m, const MobilityParams& p, con
   const double step = m.speed * dt;
   const Vec2 next{pos.x + step * std::cos(m.heading), pos.y + step * std::sin(m.heading)};
   const int next_site = layout.hexagon_of(next, m.site_hint);
-  if (next_site < 0) {
+  if (next_site < 0 || (m.region >= 0 && next_site != m.region)) {
     // Refuse the move and turn around: the UE stays inside the network area.
     m.heading += kPi;
     m.mean_heading += kPi;

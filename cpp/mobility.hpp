@@ -25,16 +25,17 @@ struct UeMotion {
   double heading = 0.0;       // Gauss-Markov: current heading (rad)
   double mean_heading = 0.0;  // Gauss-Markov: mean heading (rad)
   int site_hint = -1;         // hexagon the UE was last seen in (speeds up area checks)
-  int reserved = 0;           // keeps the struct free of padding (it is serialised as raw memory)
+  int region = -1;            // site whose hexagon confines the UE, -1: the whole network area
 };
 
 constexpr double kGaussMarkovMemory = 0.85;
 
-void init_motion(UeMotion& m, Vec2 pos, const MobilityParams& p, const Layout& layout, Rng& rng);
+void init_motion(UeMotion& m, Vec2 pos, int region, const MobilityParams& p, const Layout& layout, Rng& rng);
 // Random-waypoint destination: uniform over the network area, redrawn (up to 16 times) while the
 // straight leg from `from` would cross outside the (possibly non-convex) area; else a point of the
 // hexagon holding `from` (convex, so the leg stays inside).
-Vec2 pick_waypoint(Vec2 from, const Layout& layout, Rng& rng);
+// With region >= 0 the destination is uniform in that site's hexagon.
+Vec2 pick_waypoint(Vec2 from, int region, const Layout& layout, Rng& rng);
 // Moves `pos` by one step of dt seconds; returns the distance travelled.
 double advance_motion(Vec2& pos, UeMotion& m, const MobilityParams& p, const Layout& layout, double dt, Rng& rng);
 

@@ -122,7 +122,8 @@ void Simulator::drop_ues() {
         group_index_[u] = i;
         ue_rng_[u].reseed(mix64(seed_key_ + static_cast<std::uint64_t>(u)));
         pos_[u] = layout_.sample_in_cell(k, cfg_.propagation.d_min, ue_rng_[u]);
-        init_motion(motion_[u], pos_[u], cfg_.mobility[n], layout_, ue_rng_[u]);
+        init_motion(motion_[u], pos_[u], cfg_.roam_home_site ? k / kSectors : -1, cfg_.mobility[n], layout_,
+                    ue_rng_[u]);
       }
   update_links(true);
   // Initial association: strongest cell (RSRP).

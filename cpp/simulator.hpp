@@ -38,6 +38,7 @@ struct SimConfig {
   SliceTraffic traffic;                  // [N]
   MaskParams mask;
   double max_delay_s = 10.0;
+  bool roam_home_site = false;  // UEs stay in their home site's hexagon
   std::vector<double> req_throughput_bps;  // [K*N]
   std::vector<double> req_delay_s;         // [K*N]
   int maxmin_rounds = 3;

@@ -449,8 +449,12 @@ class TrafficConfig:
     """Stationary std of the generated mask noise, in [0, 1]."""
     max_delay_s: float = 10.0
     """Delay cap for starved slices, s, > 0."""
+    roaming: str = "network"
+    """Where UEs move: ``network`` (anywhere in the network area, as in the paper) or ``home-site``
+    (inside their home site's hexagon, so every cell keeps its own users)."""
 
     GENERATED: ClassVar[str] = "generated"
+    ROAMING: ClassVar[tuple[str, ...]] = ("network", "home-site")
 
     def __post_init__(self) -> None:
         if isinstance(self.mask, os.PathLike):
@@ -467,6 +471,7 @@ class TrafficConfig:
         _in_range(f"{path}.mask_ar", self.mask_ar, 0, 0.999)
         _in_range(f"{path}.mask_noise_std", self.mask_noise_std, 0, 1)
         _greater(f"{path}.max_delay_s", self.max_delay_s, 0)
+        _one_of(f"{path}.roaming", self.roaming, self.ROAMING)
 
 
 @dataclass(frozen=True, kw_only=True)

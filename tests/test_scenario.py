@@ -38,7 +38,7 @@ DOC_DEFAULTS: dict[str, dict[str, Any]] = {
                   min_distance_m=35.0, max_distance_m=5000.0, interference_radius_m=math.inf,
                   handover_hysteresis_db=3.0, handover_ttt_s=0.256),
     "traffic": dict(step_seconds=1.0, max_ues_per_slice=32, mask="generated", mask_period_steps=240.0,
-                    mask_ar=0.9, mask_noise_std=0.05, max_delay_s=10.0),
+                    mask_ar=0.9, mask_noise_std=0.05, max_delay_s=10.0, roaming="network"),
 }
 
 SLICE_REQUIRED = dict(name="s", demand_bps=1e5, flow_size_bits=1000.0, mask_base=0.5, mask_amplitude=0.2,
