@@ -175,11 +175,14 @@ class SlicingEnv:
     """
 
     def __init__(self, scenario: Scenario, seed: int = 0, replicas: int = 1, threads: int = 1,
-                 n_neighbours: int = 6) -> None:
+                 n_neighbours: int = 6, same_seed: bool = False) -> None:
         if not isinstance(scenario, Scenario):
             raise TypeError(f"scenario must be a pyslice.Scenario, got {type(scenario).__name__}")
         self.scenario = scenario
         self.replicas = check_int("replicas", replicas, 1)
+        if not isinstance(same_seed, bool):
+            raise TypeError(f"same_seed must be a bool, got {type(same_seed).__name__}")
+        self.same_seed = same_seed
         self.threads = check_int("threads", threads, 1)
         self.seed = self._check_base_seed(seed)
         n_cells = 3 * scenario.layout.n_sites
@@ -276,7 +279,9 @@ class SlicingEnv:
         return seed
 
     def _seeds(self, seed: int) -> list[int]:
-        return [seed + r for r in range(self.replicas)]
+        """Replica r runs seed + r, or ``seed`` for every replica with ``same_seed`` (paired
+        replicas: identical UE drops, mobility and traffic, only the actions differ)."""
+        return [seed] * self.replicas if self.same_seed else [seed + r for r in range(self.replicas)]
 
     def _require_reset(self) -> None:
         if self.last_obs is None:

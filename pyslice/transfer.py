@@ -274,21 +274,6 @@ def _feature_layers(agent: BatchedTD3, layers: Sequence[int]) -> list[int]:
 # ------------------------------------------------------------------------------------------------
 # 2. The transfer experiment
 # ------------------------------------------------------------------------------------------------
-class _PairedEnv(SlicingEnv):
-    """A :class:`SlicingEnv` whose replicas all use the same simulator seed (paired replicas).
-
-    ``SlicingEnv`` gives replica r the seed ``seed + r``; here every replica gets ``seed``."""
-
-    def _seeds(self, seed: int) -> list[int]:
-        return [seed] * self.replicas
-
-
-def _check_paired(env: SlicingEnv) -> None:
-    seeds = list(getattr(env._sim, "seeds", []))
-    if seeds != [env.seed] * env.replicas:  # guards against a change of SlicingEnv's internals
-        raise RuntimeError(f"replicas do not share one simulator seed (seeds {seeds})")
-
-
 @dataclass
 class TransferResult:
     """Curves and summary of :func:`run_transfer`.
@@ -618,8 +603,8 @@ def run_transfer(
     with torch.no_grad():
         others.actor.copy_(pre.actor.detach().repeat(R, 1))
 
-    env = _PairedEnv(scenario, seed=seed, replicas=R, threads=threads, n_neighbours=config.n_neighbours)
-    _check_paired(env)
+    env = SlicingEnv(scenario, seed=seed, replicas=R, threads=threads, n_neighbours=config.n_neighbours,
+                     same_seed=True)
     T = steps + eval_steps
     curves = {name: np.zeros((R, T)) for name in TransferResult._ARRAYS}
     req = env.requirements.throughput_bps[target]

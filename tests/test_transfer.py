@@ -11,7 +11,8 @@ from pyslice import Scenario
 from pyslice.replay import Batch, ReplayBuffers
 from pyslice.td3 import BatchedTD3, TD3Config
 from pyslice.train import Trainer, TrainConfig
-from pyslice.transfer import (RESULT_JSON, RESULT_NPZ, STRATEGIES, TransferResult, _PairedEnv, run_transfer,
+from pyslice.env import SlicingEnv
+from pyslice.transfer import (RESULT_JSON, RESULT_NPZ, STRATEGIES, TransferResult, run_transfer,
                               transfer)
 
 K, D, A, CAP = 4, 16, 4, 50
@@ -290,7 +291,7 @@ def test_model_transfer_acts_like_the_source_in_the_target_cell(run_dir):
     res = run_transfer(run_dir, target, [source], strategy="model", steps=0, eval_steps=T, seed=seed,
                        include_scratch=False)
     scenario, config, pre, _ = _load_run(run_dir)
-    env = _PairedEnv(scenario, seed=seed, n_neighbours=config.n_neighbours)
+    env = SlicingEnv(scenario, seed=seed, n_neighbours=config.n_neighbours, same_seed=True)
     obs = env.reset(seed)
     rewards = []
     for _ in range(T):
@@ -304,7 +305,7 @@ def test_model_transfer_acts_like_the_source_in_the_target_cell(run_dir):
 
 
 def test_replicas_share_one_seed(run_dir):
-    env = _PairedEnv(small(), seed=8, replicas=3)
+    env = SlicingEnv(small(), seed=8, replicas=3, same_seed=True)
     obs = env.reset()
     assert env._sim.seeds == [8, 8, 8]
     for _ in range(3):
