@@ -277,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if args.command in ("train", "reproduce"):
+            print(f"\ninterrupted: finished work is saved; continue with `pyslice {args.command} ... --resume`",
+                  file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
