@@ -101,3 +101,13 @@ def test_similarity_and_transfer_commands(tmp_path, small_toml, capsys):
     assert main(["transfer", "--run", str(run), "--target", "3", "--steps", "10", "--eval-steps", "2"]) == 0
     result = json.loads((run / "transfer" / f"target3_integrated_from{nearest}" / "transfer.json").read_text())
     assert result["sources"] == [nearest] and result["labels"][-1] == "scratch"
+
+
+def test_reproduce_command_validates_before_running(tmp_path, capsys):
+    out = tmp_path / "rep"
+    assert main(["reproduce", "--quick", "--seeds", "0", "--out", str(out), "--quiet"]) == 2
+    assert "--seeds" in capsys.readouterr().err
+    assert not out.exists()
+    with pytest.raises(SystemExit):  # argparse-style exit for a missing scenario file
+        main(["reproduce", "--scenario", str(tmp_path / "nope.toml"), "--out", str(out)])
+    assert not out.exists()
