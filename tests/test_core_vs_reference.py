@@ -21,6 +21,7 @@ from pyslice.core_config import wrap_vectors
 
 sys.path.insert(0, os.path.dirname(__file__))
 import reference as ref  # noqa: E402
+from share_samples import random_shares  # noqa: E402
 
 RTOL = 1e-9
 SETTINGS = settings(max_examples=80, deadline=None)
@@ -67,14 +68,6 @@ def ref_kwargs(sc: Scenario) -> dict:
     )
 
 
-def random_shares(rng: np.random.Generator, K: int, N: int, p_zero: float = 0.25) -> np.ndarray:
-    """Random simplex rows, some entries exactly 0 (and some rows one-hot)."""
-    a = rng.dirichlet(np.ones(N), size=K)
-    a[rng.random((K, N)) < p_zero] = 0.0
-    for k in range(K):
-        if a[k].sum() == 0.0:
-            a[k, rng.integers(N)] = 1.0
-    return a / a.sum(axis=1, keepdims=True)
 
 
 def reference_step(sim: Simulator, prev: dict, post: dict, shares: np.ndarray) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -13,6 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyslice import Scenario, Simulator, SimulatorBatch, StepResult, _core, radio
+
+sys.path.insert(0, os.path.dirname(__file__))
+from share_samples import random_shares  # noqa: E402
 
 PAPER = Scenario.paper()
 ISD = 500.0
@@ -40,13 +44,6 @@ def tiny() -> Scenario:
     return small(sc, 2)
 
 
-def random_shares(rng: np.random.Generator, K: int, N: int, p_zero: float = 0.25) -> np.ndarray:
-    a = rng.dirichlet(np.ones(N), size=K)
-    a[rng.random((K, N)) < p_zero] = 0.0
-    for k in range(K):
-        if a[k].sum() == 0.0:
-            a[k, rng.integers(N)] = 1.0
-    return a / a.sum(axis=1, keepdims=True)
 
 
 def assert_results_equal(a: StepResult, b: StepResult) -> None:
