@@ -2,19 +2,36 @@
 
 #include <math.h>
 
+#include "rng.hpp"
+
 namespace pyslice {
 
-void ar1_update(std::size_t n, const double* __restrict u1, const double* __restrict u2, const double* __restrict moved, const std::uint8_t* __restrict carry,
-                double shadow_dcor, double los_dcor, double* __restrict z_shadow, double* __restrict z_los) {
-  const double inv_s = 1.0 / shadow_dcor, inv_l = 1.0 / los_dcor;
+void ar_coefficients(std::size_t n, const double* __restrict moved, double d_cor, double* __restrict r,
+                     double* __restrict q) {
+  const double inv = 1.0 / d_cor;
   for (std::size_t i = 0; i < n; ++i) {
-    const double r = sqrt(-2.0 * log(u1[i]));
-    const double phase = 6.283185307179586 * u2[i];
+    const double ri = exp(-moved[i] * inv);
+    r[i] = ri;
+    q[i] = sqrt(fmax(0.0, 1.0 - ri * ri));
+  }
+}
+
+void ar1_update_keyed(std::size_t n, const std::uint64_t* __restrict key, std::uint64_t t, const int* __restrict link_ue,
+                      const double* __restrict r_shadow, const double* __restrict q_shadow,
+                      const double* __restrict r_los, const double* __restrict q_los,
+                      const std::uint8_t* __restrict carry, double* __restrict z_shadow, double* __restrict z_los) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t k = key[i] ^ t;
+    const std::uint64_t a = mix64(k), b = mix64(k ^ 0xd1b54a32d192ed03ULL);
+    const double u1 = (static_cast<double>(a >> 11) + 1.0) * 0x1.0p-53;
+    const double u2 = static_cast<double>(b >> 11) * 0x1.0p-53;
+    const double rad = sqrt(-2.0 * log(u1));
+    const double phase = 6.283185307179586 * u2;
     // cos(phase - pi/2) = sin(phase), written so GCC does not fuse it into a scalar sincos call.
-    const double ws = r * cos(phase), wl = r * cos(phase - 1.5707963267948966);
-    const double rs = exp(-moved[i] * inv_s), rl = exp(-moved[i] * inv_l);
-    const double zs = rs * z_shadow[i] + sqrt(fmax(0.0, 1.0 - rs * rs)) * ws;
-    const double zl = rl * z_los[i] + sqrt(fmax(0.0, 1.0 - rl * rl)) * wl;
+    const double ws = rad * cos(phase), wl = rad * cos(phase - 1.5707963267948966);
+    const int u = link_ue[i];
+    const double zs = r_shadow[u] * z_shadow[i] + q_shadow[u] * ws;
+    const double zl = r_los[u] * z_los[i] + q_los[u] * wl;
     z_shadow[i] = carry[i] ? zs : ws;
     z_los[i] = carry[i] ? zl : wl;
   }
@@ -62,6 +79,18 @@ void link_gains(std::size_t n, const double* __restrict dx, const double* __rest
 
 void gather_scale(std::size_t n, const int* __restrict cell, const double* __restrict rho, const double* __restrict pg, double* __restrict out) {
   for (std::size_t j = 0; j < n; ++j) out[j] = rho[cell[j]] * pg[j];
+}
+
+void axpy(std::size_t n, double a, const double* __restrict x, double* __restrict y) {
+  for (std::size_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+void divide(std::size_t n, const double* __restrict num, const double* __restrict den, double* __restrict out) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = num[i] / den[i];
+}
+
+void to_db(std::size_t n, const double* __restrict x, double* __restrict out) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = 10.0 * log10(fmax(x[i], 1e-300));
 }
 
 void spectral_efficiency_batch(std::size_t n, const double* __restrict signal, const double* __restrict interference, double* __restrict se) {

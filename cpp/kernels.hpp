@@ -17,11 +17,16 @@ struct LinkGainParams {
   double boresight_deg[3];
 };
 
-// Gudmundson AR(1) update of the shadowing and LOS processes of n links:
-//   z <- carry ? r z + sqrt(1 - r^2) w : w,  r = exp(-moved / d_cor),
-// with (w_s, w_l) standard normals from the uniforms (u1 in (0, 1], u2 in [0, 1)) by Box-Muller.
-void ar1_update(std::size_t n, const double* u1, const double* u2, const double* moved, const std::uint8_t* carry,
-                double shadow_dcor, double los_dcor, double* z_shadow, double* z_los);
+// AR(1) coefficients of UEs that moved `moved` metres: r = exp(-moved / d_cor), q = sqrt(1 - r^2).
+void ar_coefficients(std::size_t n, const double* moved, double d_cor, double* r, double* q);
+
+// Gudmundson AR(1) update of the shadowing and LOS processes of n links of UEs link_ue:
+//   z <- carry ? r z + q w : w   (r, q of the link's UE, from ar_coefficients),
+// with (w_s, w_l) standard normals drawn by Box-Muller from the counter-based uniforms
+//   a = mix64(key ^ t), b = mix64(key ^ t ^ C):  u1 = (a >> 11 + 1) 2^-53 in (0, 1], u2 = (b >> 11) 2^-53.
+void ar1_update_keyed(std::size_t n, const std::uint64_t* key, std::uint64_t t, const int* link_ue,
+                      const double* r_shadow, const double* q_shadow, const double* r_los, const double* q_los,
+                      const std::uint8_t* carry, double* z_shadow, double* z_los);
 
 // Geometry, LOS state, path loss, shadowing and the 3 sector gains of n (UE, site) links from
 // the displacements (dx, dy) site -> UE. Writes distance, angle (deg), los (0/1), loss_db
@@ -32,6 +37,15 @@ void link_gains(std::size_t n, const double* dx, const double* dy, const double*
 
 // out[j] = rho[cell[j]] * pg[j].
 void gather_scale(std::size_t n, const int* cell, const double* rho, const double* pg, double* out);
+
+// y[i] += a * x[i].
+void axpy(std::size_t n, double a, const double* x, double* y);
+
+// out[i] = num[i] / den[i].
+void divide(std::size_t n, const double* num, const double* den, double* out);
+
+// out[i] = 10 log10(x[i]) for x[i] > 0 (x[i] <= 0 gives -3000: callers map it to -inf).
+void to_db(std::size_t n, const double* x, double* out);
 
 // se[i] = truncated Shannon of signal[i] / interference[i] (0 below -10 dB, capped at 4.4).
 void spectral_efficiency_batch(std::size_t n, const double* signal, const double* interference, double* se);

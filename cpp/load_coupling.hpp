@@ -5,6 +5,7 @@
 // Outage (SINR at full interference below -10 dB) is decided once, before iterating, so F is a
 // monotone, bounded standard interference function and its fixed point is unique.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -55,11 +56,28 @@ class LoadCouplingSolver {
   void solve(const CouplingProblem& p, CouplingResult& result);
   // SINR (linear) of every UE at its serving cell for the loads rho.
   static void sinr_at(const CouplingProblem& p, const std::vector<double>& rho, std::vector<double>& out);
+  // The same as sinr_at for the problem of the last solve() and its fixed point, reusing the
+  // solver's interference matrix for the served UEs (identical values, less work).
+  void sinr_after_solve(const CouplingProblem& p, const std::vector<double>& rho, std::vector<double>& out);
 
  private:
-  // Compact copy of the served UEs: signal, weight d/(MB), cell*N+slice, interferer range.
-  std::vector<int> ue_index_, ue_cellslice_, intf_off_, intf_cell_;
-  std::vector<double> ue_signal_, ue_weight_, intf_pg_, rho_new_, intf_scaled_, ue_interference_, ue_se_;
+  // Served UEs (SINR at full load >= -10 dB), grouped by (cell, slice) so that x[k, n] is a
+  // contiguous sum: served UE i is ue_[i], with its signal and weight d/(MB).
+  void collect_served(const CouplingProblem& p, CouplingResult& r);
+  // Interference (noise included) of every served UE at the loads rho.
+  void interference(const CouplingProblem& p, const std::vector<double>& rho);
+
+  std::vector<int> ue_cellslice_;      // [U] cell*N+slice of a served UE, -1 otherwise
+  std::vector<double> ue_signal_;      // [U]
+  std::vector<int> ue_, segment_, cursor_;  // served UEs grouped by (cell, slice); segment bounds
+  std::vector<double> signal_, weight_, rho_new_, interference_, se_, ratio_;
+  // Interferers: a dense matrix [K][n_served] (serving cell zeroed) when links are dense,
+  // otherwise sparse rows [intf_off_[i], intf_off_[i+1]) of (cell, P g).
+  bool dense_ = false;
+  std::vector<double> dense_pg_;
+  size_t dense_ld_ = 0;  // row stride of dense_pg_
+  std::vector<int> intf_off_, intf_cell_;
+  std::vector<double> intf_pg_, intf_scaled_;
 };
 
 }  // namespace pyslice

@@ -113,6 +113,8 @@ void Simulator::drop_ues() {
   demand_ue_.assign(U, 0.0);
   ue_rng_.assign(U, Rng(0));
   moved_.assign(U, 0.0);
+  ar_shadow_.assign(2 * static_cast<size_t>(U), 0.0);
+  ar_los_.assign(2 * static_cast<size_t>(U), 0.0);
   for (int k = 0; k < K; ++k)
     for (int n = 0; n < N; ++n)
       for (int i = 0; i < G; ++i) {
@@ -139,7 +141,7 @@ void Simulator::drop_ues() {
   }
 }
 
-void Simulator::update_links(bool fresh) {
+void Simulator::rebuild_link_structure(bool fresh) {
   const double radius = cfg_.interference_radius_m > 0.0 ? cfg_.interference_radius_m
                                                           : std::numeric_limits<double>::infinity();
   const TrackedLinks& old = tracked_;
@@ -148,12 +150,9 @@ void Simulator::update_links(bool fresh) {
   nw.site.clear();
   nw.z_shadow.clear();
   nw.z_los.clear();
-  link_dx_.clear();
-  link_dy_.clear();
-  link_u1_.clear();
-  link_u2_.clear();
-  link_moved_.clear();
   link_carry_.clear();
+  link_ue_.clear();
+  link_key_.clear();
   const int U = n_ues();
   for (int u = 0; u < U; ++u) {
     layout_.sites_within(pos_[u], radius, scratch_sites_);
@@ -167,27 +166,55 @@ void Simulator::update_links(bool fresh) {
       nw.z_shadow.push_back(carry ? old.z_shadow[j] : 0.0);
       nw.z_los.push_back(carry ? old.z_los[j] : 0.0);
       link_carry_.push_back(carry ? 1 : 0);
-      link_moved_.push_back(fresh ? 0.0 : moved_[u]);
-      const Vec2 disp = layout_.displacement(site, pos_[u]);
-      link_dx_.push_back(disp.x);
-      link_dy_.push_back(disp.y);
+      link_ue_.push_back(u);
       // Innovations keyed by (seed, UE, site, step): a UE's shadowing does not depend on which
       // other links are tracked (culling radius) or on the order replicas are stepped in.
-      const std::uint64_t key = mix64(ue_key ^ static_cast<std::uint64_t>(site)) ^ static_cast<std::uint64_t>(t_);
-      const std::uint64_t a = mix64(key), b = mix64(key ^ 0xd1b54a32d192ed03ULL);
-      link_u1_.push_back((static_cast<double>(a >> 11) + 1.0) * 0x1.0p-53);
-      link_u2_.push_back(static_cast<double>(b >> 11) * 0x1.0p-53);
+      link_key_.push_back(mix64(ue_key ^ static_cast<std::uint64_t>(site)));
     }
     nw.offset.push_back(static_cast<int>(nw.site.size()));
   }
   const size_t n = nw.site.size();
-  ar1_update(n, link_u1_.data(), link_u2_.data(), link_moved_.data(), link_carry_.data(),
-             cfg_.shadow_decorrelation_m, cfg_.los_decorrelation_m, nw.z_shadow.data(), nw.z_los.data());
   nw.distance.resize(n);
   nw.angle_deg.resize(n);
   nw.los.resize(n);
   links_.gain.resize(kSectors * n);
   links_.cell.resize(kSectors * n);
+  for (size_t i = 0; i < n; ++i)
+    for (int s = 0; s < kSectors; ++s) links_.cell[kSectors * i + s] = nw.site[i] * kSectors + s;
+  links_.offset.resize(nw.offset.size());
+  for (size_t u = 0; u < nw.offset.size(); ++u) links_.offset[u] = kSectors * nw.offset[u];
+  std::swap(tracked_, tracked_next_);
+  // Without culling every UE tracks every site, so the structure never changes again.
+  links_static_ = !std::isfinite(radius);
+  carry_all_ = false;
+}
+
+void Simulator::update_links(bool fresh) {
+  if (fresh || !links_static_) {
+    rebuild_link_structure(fresh);
+  } else if (!carry_all_) {
+    link_carry_.assign(tracked_.site.size(), 1);
+    carry_all_ = true;
+  }
+  TrackedLinks& tl = tracked_;
+  const size_t n = tl.site.size();
+  const int U = n_ues();
+  // AR(1) coefficients depend only on how far the UE moved: one exp per UE, not per link.
+  double* r_shadow = ar_shadow_.data();
+  double* q_shadow = r_shadow + U;
+  double* r_los = ar_los_.data();
+  double* q_los = r_los + U;
+  ar_coefficients(static_cast<size_t>(U), moved_.data(), cfg_.shadow_decorrelation_m, r_shadow, q_shadow);
+  ar_coefficients(static_cast<size_t>(U), moved_.data(), cfg_.los_decorrelation_m, r_los, q_los);
+  ar1_update_keyed(n, link_key_.data(), static_cast<std::uint64_t>(t_), link_ue_.data(), r_shadow, q_shadow, r_los,
+                   q_los, link_carry_.data(), tl.z_shadow.data(), tl.z_los.data());
+  link_dx_.resize(n);
+  link_dy_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Vec2 disp = layout_.displacement(tl.site[i], pos_[link_ue_[i]]);
+    link_dx_[i] = disp.x;
+    link_dy_[i] = disp.y;
+  }
   LinkGainParams gp{&pathloss_,
                     cfg_.propagation.d_min,
                     cfg_.propagation.d_max,
@@ -198,15 +225,9 @@ void Simulator::update_links(bool fresh) {
                     {kBoresightDeg[0], kBoresightDeg[1], kBoresightDeg[2]}};
   link_los_.resize(n);
   link_loss_.resize(n);
-  link_gains(n, link_dx_.data(), link_dy_.data(), nw.z_shadow.data(), nw.z_los.data(), gp, nw.distance.data(),
-             nw.angle_deg.data(), link_los_.data(), link_loss_.data(), links_.gain.data());
-  for (size_t i = 0; i < n; ++i) {
-    nw.los[i] = link_los_[i] > 0.5 ? 1 : 0;
-    for (int s = 0; s < kSectors; ++s) links_.cell[kSectors * i + s] = nw.site[i] * kSectors + s;
-  }
-  links_.offset.resize(nw.offset.size());
-  for (size_t u = 0; u < nw.offset.size(); ++u) links_.offset[u] = kSectors * nw.offset[u];
-  std::swap(tracked_, tracked_next_);
+  link_gains(n, link_dx_.data(), link_dy_.data(), tl.z_shadow.data(), tl.z_los.data(), gp, tl.distance.data(),
+             tl.angle_deg.data(), link_los_.data(), link_loss_.data(), links_.gain.data());
+  for (size_t i = 0; i < n; ++i) tl.los[i] = link_los_[i] > 0.5 ? 1 : 0;
 }
 
 void Simulator::handover() {
@@ -457,9 +478,11 @@ void Simulator::step(const double* shares, SharePolicy policy) {
   out_.mask = tau_;
   out_.time = t_;
   std::vector<double> sinr;
-  LoadCouplingSolver::sinr_at(prob, rho_, sinr);
+  solver_.sinr_after_solve(prob, rho_, sinr);
   out_.sinr_db.resize(sinr.size());
-  for (size_t u = 0; u < sinr.size(); ++u) out_.sinr_db[u] = 10.0 * std::log10(sinr[u]);
+  to_db(sinr.size(), sinr.data(), out_.sinr_db.data());
+  for (size_t u = 0; u < sinr.size(); ++u)
+    if (!(sinr[u] > 0.0)) out_.sinr_db[u] = -std::numeric_limits<double>::infinity();
 }
 
 }  // namespace pyslice
@@ -598,6 +621,7 @@ void Simulator::set_state(const std::string& bytes) {
   active_ = std::move(active);
   demand_ue_ = std::move(demand);
   tracked_ = std::move(tracked);
+  links_static_ = false;  // link keys and UE indices are rebuilt on the next step
   links_ = std::move(links);
   rho_ = std::move(rho);
   backlog_ = std::move(backlog);

@@ -114,8 +114,10 @@ class Simulator {
  private:
   void drop_ues();
   void advance_mobility_and_links();
-  // Re-derives the tracked sites, the AR(1) processes and the link gains of every UE.
+  // Advances the AR(1) processes and re-derives the link gains of every UE.
   void update_links(bool fresh);
+  // Re-derives which sites each UE tracks (culling radius), carrying the processes of kept links.
+  void rebuild_link_structure(bool fresh);
   void handover();
   void update_active();
   void policy_shares(SharePolicy policy, std::vector<double>& shares);
@@ -144,8 +146,13 @@ class Simulator {
   std::vector<double> rho_, backlog_, tau_, moved_;
   std::vector<int> scratch_sites_;
   // Per-link scratch for the vector kernels.
-  std::vector<double> link_dx_, link_dy_, link_u1_, link_u2_, link_moved_, link_los_, link_loss_;
+  std::vector<double> link_dx_, link_dy_, link_los_, link_loss_;
   std::vector<std::uint8_t> link_carry_;
+  std::vector<int> link_ue_;                // per tracked link: its UE
+  std::vector<std::uint64_t> link_key_;     // per tracked link: key of its innovations
+  std::vector<double> ar_shadow_, ar_los_;  // per UE: AR(1) r, then sqrt(1 - r^2) ([2 U])
+  bool links_static_ = false;               // tracked sites fixed (no culling) and structure built
+  bool carry_all_ = false;                  // link_carry_ is all ones
 
   LoadCouplingSolver solver_;
   CouplingResult coupling_;
