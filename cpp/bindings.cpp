@@ -344,7 +344,9 @@ PYBIND11_MODULE(_core, m) {
   m.def("solve_load_coupling",
         [](py::handle gain_obj, py::handle serving_obj, py::handle slice_obj, py::handle demand_obj,
            py::handle shares_obj, py::handle tx_obj, double noise_w, double prb_bw, int n_prb, py::handle rho0_obj,
-           double tol, int max_iter) {
+           double tol, int max_iter, const std::string& matrix) {
+          if (matrix != "auto" && matrix != "dense" && matrix != "sparse")
+            value_error("interference_matrix must be 'auto', 'dense' or 'sparse', got '" + matrix + "'");
           DArray gain = as_doubles(gain_obj, "gain");
           if (gain.ndim() != 2) value_error("gain must have shape (K, U), got " + shape_str(gain));
           const py::ssize_t K = gain.shape(0), U = gain.shape(1);
@@ -412,6 +414,7 @@ PYBIND11_MODULE(_core, m) {
             }
             lt.offset.push_back(static_cast<int>(lt.cell.size()));
           }
+          if (lt.cell.size() == static_cast<size_t>(K * U)) lt.full_cells = static_cast<int>(K);
           std::vector<double> sh = to_vector(shares);
           CouplingProblem p;
           p.n_cells = static_cast<int>(K);
@@ -427,6 +430,10 @@ PYBIND11_MODULE(_core, m) {
           p.n_prb = n_prb;
           p.tol = tol;
           p.max_iter = max_iter;
+          if (matrix == "dense")
+            p.matrix = InterferenceMatrix::Dense;
+          else if (matrix == "sparse")
+            p.matrix = InterferenceMatrix::Sparse;
           LoadCouplingSolver solver;
           {
             py::gil_scoped_release release;
@@ -436,7 +443,8 @@ PYBIND11_MODULE(_core, m) {
         },
         py::arg("gain"), py::arg("serving"), py::arg("slice_of"), py::arg("demand"), py::arg("shares"),
         py::arg("tx_power_w"), py::arg("noise_w"), py::arg("prb_bandwidth_hz"), py::arg("n_prb"),
-        py::arg("rho0") = py::none(), py::arg("tol") = 1e-6, py::arg("max_iter") = 200);
+        py::arg("rho0") = py::none(), py::arg("tol") = 1e-6, py::arg("max_iter") = 200,
+        py::arg("interference_matrix") = "auto");
 
   py::class_<Simulator>(m, "Simulator")
       .def(py::init([](const py::dict& cfg, std::uint64_t seed) {

@@ -81,6 +81,11 @@ void gather_scale(std::size_t n, const int* __restrict cell, const double* __res
   for (std::size_t j = 0; j < n; ++j) out[j] = rho[cell[j]] * pg[j];
 }
 
+void fill_strided(std::size_t n, double a, const double* __restrict x, int stride, const int* __restrict index,
+                  double* __restrict out) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = a * x[static_cast<std::size_t>(index[i]) * stride];
+}
+
 void axpy(std::size_t n, double a, const double* __restrict x, double* __restrict y) {
   for (std::size_t i = 0; i < n; ++i) y[i] += a * x[i];
 }

@@ -38,6 +38,9 @@ void link_gains(std::size_t n, const double* dx, const double* dy, const double*
 // out[j] = rho[cell[j]] * pg[j].
 void gather_scale(std::size_t n, const int* cell, const double* rho, const double* pg, double* out);
 
+// out[i] = a * x[index[i] * stride] (a strided gather).
+void fill_strided(std::size_t n, double a, const double* x, int stride, const int* index, double* out);
+
 // y[i] += a * x[i].
 void axpy(std::size_t n, double a, const double* x, double* y);
 

@@ -16,71 +16,135 @@ void LoadCouplingSolver::collect_served(const CouplingProblem& p, CouplingResult
   const int* cell = lt.cell.data();
   const double* gain = lt.gain.data();
   const double* power = p.tx_power_w;
+  const double mb = p.n_prb * p.prb_bandwidth_hz;
+  const bool full = lt.full_cells == K && p.matrix != InterferenceMatrix::Sparse;
+  // Candidates: the active UEs, grouped by (cell, slice) with a stable counting sort so that
+  // x[k, n] is a contiguous sum in UE order.
   ue_cellslice_.assign(n_ue, -1);
-  ue_signal_.resize(n_ue);
   segment_.assign(static_cast<size_t>(KN) + 1, 0);
   size_t nnz = 0;
   for (int u = 0; u < n_ue; ++u) {
     if (p.active ? !p.active[u] : !(p.demand[u] > 0.0)) continue;
-    const int c = p.serving[u];
-    double signal = 0.0, full_interference = 0.0;
-    for (int j = off[u]; j < off[u + 1]; ++j) {
-      const double pg = power[cell[j]] * gain[j];
-      const bool serves = cell[j] == c;
-      signal += serves ? pg : 0.0;
-      full_interference += serves ? 0.0 : pg;
-    }
-    if (!(signal / (full_interference + p.noise_w) >= kOutageSinr)) {
-      r.outage[u] = 1;
-      continue;
-    }
-    const int ks = c * N + p.slice_of[u];
+    const int ks = p.serving[u] * N + p.slice_of[u];
     ue_cellslice_[u] = ks;
-    ue_signal_[u] = signal;
     ++segment_[ks + 1];
     nnz += static_cast<size_t>(off[u + 1] - off[u]);
   }
-  // Stable counting sort by (cell, slice): x[k, n] becomes a contiguous sum in UE order.
   for (int ks = 0; ks < KN; ++ks) segment_[ks + 1] += segment_[ks];
-  const size_t ns = static_cast<size_t>(segment_[KN]);
+  size_t ns = static_cast<size_t>(segment_[KN]);
   cursor_.assign(segment_.begin(), segment_.end() - 1);
   ue_.resize(ns);
+  for (int u = 0; u < n_ue; ++u)
+    if (ue_cellslice_[u] >= 0) ue_[cursor_[ue_cellslice_[u]]++] = u;
   signal_.resize(ns);
-  weight_.resize(ns);
-  const double mb = p.n_prb * p.prb_bandwidth_hz;
-  for (int u = 0; u < n_ue; ++u) {
-    const int ks = ue_cellslice_[u];
-    if (ks < 0) continue;
-    const int pos = cursor_[ks]++;
-    ue_[pos] = u;
-    signal_[pos] = ue_signal_[u];
-    weight_[pos] = p.demand[u] / mb;
-  }
-  dense_ = static_cast<size_t>(K) * ns <= 2 * nnz + 64;
+  full_interference_.resize(ns);
+  dense_ = p.matrix == InterferenceMatrix::Dense ||
+           (p.matrix == InterferenceMatrix::Auto && (full || static_cast<size_t>(K) * ns <= 2 * nnz + 64));
   if (dense_) {
-    // Row stride padded off multiples of 4 KiB: K rows written in step would share cache sets.
+    // [K][ld] with the row stride padded off multiples of 4 KiB (rows written in step would
+    // otherwise share cache sets); the serving cell's entry is zero.
     dense_ld_ = (ns + 7) / 8 * 8 + 8;
-    dense_pg_.assign(static_cast<size_t>(K) * dense_ld_, 0.0);
-    double* dense = dense_pg_.data();
-    for (size_t pos = 0; pos < ns; ++pos) {
-      const int u = ue_[pos], c = p.serving[u];
-      for (int j = off[u]; j < off[u + 1]; ++j)
-        dense[static_cast<size_t>(cell[j]) * dense_ld_ + pos] = cell[j] == c ? 0.0 : power[cell[j]] * gain[j];
+    dense_pg_.resize(static_cast<size_t>(K) * dense_ld_);
+    if (full) {
+      for (int k = 0; k < K; ++k) {
+        double* row = &dense_pg_[static_cast<size_t>(k) * dense_ld_];
+        fill_strided(ns, power[k], gain + k, K, ue_.data(), row);
+      }
+      for (size_t i = 0; i < ns; ++i) {
+        const int u = ue_[i], c = p.serving[u];
+        double& entry = dense_pg_[static_cast<size_t>(c) * dense_ld_ + i];
+        signal_[i] = entry;
+        entry = 0.0;
+      }
+    } else {
+      std::fill(dense_pg_.begin(), dense_pg_.end(), 0.0);
+      for (size_t i = 0; i < ns; ++i) {
+        const int u = ue_[i], c = p.serving[u];
+        double signal = 0.0;
+        for (int j = off[u]; j < off[u + 1]; ++j) {
+          const double pg = power[cell[j]] * gain[j];
+          const bool serves = cell[j] == c;
+          signal = serves ? pg : signal;
+          dense_pg_[static_cast<size_t>(cell[j]) * dense_ld_ + i] = serves ? 0.0 : pg;
+        }
+        signal_[i] = signal;
+      }
     }
+    // Interference at full load, cells in ascending order (as the sparse sums below).
+    std::fill(full_interference_.begin(), full_interference_.end(), 0.0);
+    for (int k = 0; k < K; ++k)
+      axpy(ns, 1.0, &dense_pg_[static_cast<size_t>(k) * dense_ld_], full_interference_.data());
   } else {
     intf_off_.assign(1, 0);
     intf_cell_.clear();
     intf_pg_.clear();
-    for (size_t pos = 0; pos < ns; ++pos) {
-      const int u = ue_[pos], c = p.serving[u];
+    for (size_t i = 0; i < ns; ++i) {
+      const int u = ue_[i], c = p.serving[u];
+      double signal = 0.0, total = 0.0;
       for (int j = off[u]; j < off[u + 1]; ++j) {
         const double pg = power[cell[j]] * gain[j];
-        if (cell[j] == c || !(pg > 0.0)) continue;
-        intf_cell_.push_back(cell[j]);
-        intf_pg_.push_back(pg);
+        if (cell[j] == c) {
+          signal = pg;
+        } else if (pg > 0.0) {
+          intf_cell_.push_back(cell[j]);
+          intf_pg_.push_back(pg);
+          total += pg;
+        }
       }
+      signal_[i] = signal;
+      full_interference_[i] = total;
       intf_off_.push_back(static_cast<int>(intf_cell_.size()));
     }
+  }
+  // Outage is decided at full load; UEs in outage leave the problem (stable compaction).
+  size_t kept = 0;
+  for (size_t i = 0; i < ns; ++i) {
+    const bool served = signal_[i] / (full_interference_[i] + p.noise_w) >= kOutageSinr;
+    if (!served) r.outage[ue_[i]] = 1;
+    kept += served ? 1 : 0;
+  }
+  if (kept < ns) compact_outage(p, r);
+  weight_.resize(ue_.size());
+  for (size_t i = 0; i < ue_.size(); ++i) weight_[i] = p.demand[ue_[i]] / mb;
+}
+
+void LoadCouplingSolver::compact_outage(const CouplingProblem& p, const CouplingResult& r) {
+  const int K = p.n_cells, KN = K * p.n_slices;
+  const size_t ns = ue_.size();
+  size_t w = 0;
+  std::vector<int>& new_segment = cursor_;
+  new_segment.assign(static_cast<size_t>(KN) + 1, 0);
+  int ks = 0;
+  for (size_t i = 0; i < ns; ++i) {
+    while (static_cast<int>(i) >= segment_[ks + 1]) new_segment[++ks] = static_cast<int>(w);
+    const int u = ue_[i];
+    if (r.outage[u]) {
+      ue_cellslice_[u] = -1;
+      continue;
+    }
+    ue_[w] = u;
+    signal_[w] = signal_[i];
+    if (dense_) {
+      for (int k = 0; k < K; ++k) dense_pg_[static_cast<size_t>(k) * dense_ld_ + w] = dense_pg_[static_cast<size_t>(k) * dense_ld_ + i];
+    } else {
+      const int first = intf_off_[i], last = intf_off_[i + 1];
+      const int start = w == 0 ? 0 : intf_off_[w];
+      for (int j = first; j < last; ++j) {
+        intf_cell_[start + (j - first)] = intf_cell_[j];
+        intf_pg_[start + (j - first)] = intf_pg_[j];
+      }
+      intf_off_[w + 1] = start + (last - first);
+    }
+    ++w;
+  }
+  while (ks < KN) new_segment[++ks] = static_cast<int>(w);
+  segment_.swap(new_segment);
+  ue_.resize(w);
+  signal_.resize(w);
+  if (!dense_) {
+    intf_off_.resize(w + 1);
+    intf_cell_.resize(intf_off_[w]);
+    intf_pg_.resize(intf_off_[w]);
   }
 }
 

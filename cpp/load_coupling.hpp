@@ -16,13 +16,21 @@ struct LinkTable {
   std::vector<int> offset{0};
   std::vector<int> cell;
   std::vector<double> gain;
+  // > 0: the table is dense, every UE has links to all `full_cells` cells in cell order (link
+  // offset[u] + k is cell k), which lets loops run over cells without looking links up.
+  int full_cells = 0;
   void clear() {
     offset.assign(1, 0);
     cell.clear();
     gain.clear();
+    full_cells = 0;
   }
   int n_ues() const { return static_cast<int>(offset.size()) - 1; }
 };
+
+// How the solver stores interferers: chosen by density (Auto), or forced (tests cover all paths;
+// the results are the same sums in the same order either way).
+enum class InterferenceMatrix { Auto = 0, Dense = 1, Sparse = 2 };
 
 struct CouplingProblem {
   int n_cells = 0;
@@ -40,6 +48,7 @@ struct CouplingProblem {
   double n_prb = 0.0;
   double tol = 1e-6;
   int max_iter = 200;
+  InterferenceMatrix matrix = InterferenceMatrix::Auto;
 };
 
 struct CouplingResult {
@@ -64,13 +73,14 @@ class LoadCouplingSolver {
   // Served UEs (SINR at full load >= -10 dB), grouped by (cell, slice) so that x[k, n] is a
   // contiguous sum: served UE i is ue_[i], with its signal and weight d/(MB).
   void collect_served(const CouplingProblem& p, CouplingResult& r);
+  // Drops the UEs marked in r.outage from the grouped arrays, keeping the order.
+  void compact_outage(const CouplingProblem& p, const CouplingResult& r);
   // Interference (noise included) of every served UE at the loads rho.
   void interference(const CouplingProblem& p, const std::vector<double>& rho);
 
   std::vector<int> ue_cellslice_;      // [U] cell*N+slice of a served UE, -1 otherwise
-  std::vector<double> ue_signal_;      // [U]
   std::vector<int> ue_, segment_, cursor_;  // served UEs grouped by (cell, slice); segment bounds
-  std::vector<double> signal_, weight_, rho_new_, interference_, se_, ratio_;
+  std::vector<double> signal_, full_interference_, weight_, rho_new_, interference_, se_, ratio_;
   // Interferers: a dense matrix [K][n_served] (serving cell zeroed) when links are dense,
   // otherwise sparse rows [intf_off_[i], intf_off_[i+1]) of (cell, P g).
   bool dense_ = false;

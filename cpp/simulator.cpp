@@ -186,6 +186,7 @@ void Simulator::rebuild_link_structure(bool fresh) {
   std::swap(tracked_, tracked_next_);
   // Without culling every UE tracks every site, so the structure never changes again.
   links_static_ = !std::isfinite(radius);
+  links_.full_cells = links_static_ ? n_cells() : 0;
   carry_all_ = false;
 }
 

@@ -22,7 +22,8 @@ def spectral_efficiency(sinr: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
 def solve_load_coupling(gain: npt.ArrayLike, serving: npt.ArrayLike, slice_of: npt.ArrayLike, demand: npt.ArrayLike,
                         shares: npt.ArrayLike, tx_power_w: float | npt.ArrayLike, noise_w: float,
                         prb_bandwidth_hz: float, n_prb: int, rho0: npt.ArrayLike | None = None, tol: float = 1e-6,
-                        max_iter: int = 200) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], int]: ...
+                        max_iter: int = 200, interference_matrix: str = "auto",
+                        ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], int]: ...
 
 class Simulator:
     n_cells: int

@@ -233,9 +233,10 @@ def coupling_problem(draw):
 
 
 @settings(max_examples=300, deadline=None)
-@given(p=coupling_problem(), max_iter=st.sampled_from([1, 2, 5, 200]))
-def test_solve_load_coupling_matches_reference(p, max_iter):
-    rho, x, it = radio.solve_load_coupling(**p, max_iter=max_iter)
+@given(p=coupling_problem(), max_iter=st.sampled_from([1, 2, 5, 200]),
+       matrix=st.sampled_from(["auto", "dense", "sparse"]))
+def test_solve_load_coupling_matches_reference(p, max_iter, matrix):
+    rho, x, it = radio.solve_load_coupling(**p, max_iter=max_iter, interference_matrix=matrix)
     r_rho, r_x, r_it, _ = ref.fixed_point(**p, max_iter=max_iter)
     assert it == r_it
     np.testing.assert_allclose(rho, r_rho, rtol=RTOL, atol=1e-15)
