@@ -86,6 +86,63 @@ void fill_strided(std::size_t n, double a, const double* __restrict x, int strid
   for (std::size_t i = 0; i < n; ++i) out[i] = a * x[static_cast<std::size_t>(index[i]) * stride];
 }
 
+void row_argmax(std::size_t n, int m, const double* __restrict x, int* __restrict index, double* __restrict value) {
+  for (std::size_t r = 0; r < n; ++r) {
+    index[r] = -1;
+    value[r] = -1.0;
+  }
+  // Column by column, so that the loop over rows runs on SIMD lanes (strided loads).
+  for (int c = 0; c < m; ++c)
+    for (std::size_t r = 0; r < n; ++r) {
+      const double v = x[r * static_cast<std::size_t>(m) + c];
+      const bool better = v > value[r];
+      value[r] = better ? v : value[r];
+      index[r] = better ? c : index[r];
+    }
+}
+
+namespace {
+// Eight doubles as one value (GCC/Clang vector extension; lowered to whatever SIMD the target has).
+typedef double Lanes8 __attribute__((vector_size(64)));
+
+inline Lanes8 load8(const double* p) {
+  Lanes8 v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline void store8(double* p, Lanes8 v) { __builtin_memcpy(p, &v, sizeof v); }
+}  // namespace
+
+void weighted_row_sum(std::size_t n, int m, const double* __restrict a, const double* __restrict x, std::size_t ld,
+                      double init, double* __restrict out) {
+  // 32 outputs at a time held in registers while the rows stream past.
+  std::size_t i0 = 0;
+  for (; i0 + 32 <= n; i0 += 32) {
+    Lanes8 s0 = {init, init, init, init, init, init, init, init};
+    Lanes8 s1 = s0, s2 = s0, s3 = s0;
+    for (int k = 0; k < m; ++k) {
+      const double ak = a[k];
+      if (ak == 0.0) continue;
+      const double* row = x + static_cast<std::size_t>(k) * ld + i0;
+      s0 += ak * load8(row);
+      s1 += ak * load8(row + 8);
+      s2 += ak * load8(row + 16);
+      s3 += ak * load8(row + 24);
+    }
+    store8(out + i0, s0);
+    store8(out + i0 + 8, s1);
+    store8(out + i0 + 16, s2);
+    store8(out + i0 + 24, s3);
+  }
+  for (std::size_t i = i0; i < n; ++i) {
+    double sum = init;
+    for (int k = 0; k < m; ++k)
+      if (a[k] != 0.0) sum += a[k] * x[static_cast<std::size_t>(k) * ld + i];
+    out[i] = sum;
+  }
+}
+
 void axpy(std::size_t n, double a, const double* __restrict x, double* __restrict y) {
   for (std::size_t i = 0; i < n; ++i) y[i] += a * x[i];
 }

@@ -41,6 +41,14 @@ void gather_scale(std::size_t n, const int* cell, const double* rho, const doubl
 // out[i] = a * x[index[i] * stride] (a strided gather).
 void fill_strided(std::size_t n, double a, const double* x, int stride, const int* index, double* out);
 
+// For each row r of the row-major [n, m] matrix x: index[r] = the first column holding the row's
+// maximum (-1 if no entry exceeds -1) and value[r] = that maximum (-1 if none).
+void row_argmax(std::size_t n, int m, const double* x, int* index, double* value);
+
+// out[i] = init + sum_k a[k] * x[k * ld + i] over k = 0..m-1 in ascending order, skipping a[k] == 0
+// (one pass over the rows of x, blockwise, instead of m AXPYs through out).
+void weighted_row_sum(std::size_t n, int m, const double* a, const double* x, std::size_t ld, double init, double* out);
+
 // y[i] += a * x[i].
 void axpy(std::size_t n, double a, const double* x, double* y);
 

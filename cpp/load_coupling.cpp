@@ -71,9 +71,8 @@ void LoadCouplingSolver::collect_served(const CouplingProblem& p, CouplingResult
       }
     }
     // Interference at full load, cells in ascending order (as the sparse sums below).
-    std::fill(full_interference_.begin(), full_interference_.end(), 0.0);
-    for (int k = 0; k < K; ++k)
-      axpy(ns, 1.0, &dense_pg_[static_cast<size_t>(k) * dense_ld_], full_interference_.data());
+    ones_.assign(K, 1.0);
+    weighted_row_sum(ns, K, ones_.data(), dense_pg_.data(), dense_ld_, 0.0, full_interference_.data());
   } else {
     intf_off_.assign(1, 0);
     intf_cell_.clear();
@@ -150,11 +149,10 @@ void LoadCouplingSolver::compact_outage(const CouplingProblem& p, const Coupling
 
 void LoadCouplingSolver::interference(const CouplingProblem& p, const std::vector<double>& rho) {
   const size_t ns = ue_.size();
-  interference_.assign(ns, p.noise_w);
+  interference_.resize(ns);
   if (dense_) {
     // Cells in ascending order, as the sparse links are: the same sums, in the same order.
-    for (int k = 0; k < p.n_cells; ++k)
-      if (rho[k] != 0.0) axpy(ns, rho[k], &dense_pg_[static_cast<size_t>(k) * dense_ld_], interference_.data());
+    weighted_row_sum(ns, p.n_cells, rho.data(), dense_pg_.data(), dense_ld_, p.noise_w, interference_.data());
     return;
   }
   intf_scaled_.resize(intf_pg_.size());

@@ -86,6 +86,7 @@ class LoadCouplingSolver {
   bool dense_ = false;
   std::vector<double> dense_pg_;
   size_t dense_ld_ = 0;  // row stride of dense_pg_
+  std::vector<double> ones_;
   std::vector<int> intf_off_, intf_cell_;
   std::vector<double> intf_pg_, intf_scaled_;
 };

@@ -233,17 +233,36 @@ void Simulator::update_links(bool fresh) {
 
 void Simulator::handover() {
   const double hysteresis = std::pow(10.0, cfg_.handover_hysteresis_db / 10.0);
-  for (int u = 0; u < n_ues(); ++u) {
-    int best = -1;
-    double best_gain = -1.0, serving_gain = -1.0;
-    for (int j = links_.offset[u]; j < links_.offset[u + 1]; ++j) {
-      if (links_.gain[j] > best_gain) {
-        best_gain = links_.gain[j];
-        best = links_.cell[j];
-      }
-      if (links_.cell[j] == serving_[u]) serving_gain = links_.gain[j];
+  const int U = n_ues();
+  const int full = links_.full_cells;
+  best_cell_.resize(U);
+  best_gain_.resize(U);
+  if (full > 0) {
+    row_argmax(static_cast<size_t>(U), full, links_.gain.data(), best_cell_.data(), best_gain_.data());
+  } else {
+    for (int u = 0; u < U; ++u) {
+      int best = -1;
+      double best_gain = -1.0;
+      for (int j = links_.offset[u]; j < links_.offset[u + 1]; ++j)
+        if (links_.gain[j] > best_gain) {
+          best_gain = links_.gain[j];
+          best = links_.cell[j];
+        }
+      best_cell_[u] = best;
+      best_gain_[u] = best_gain;
     }
+  }
+  for (int u = 0; u < U; ++u) {
+    const int best = best_cell_[u];
     if (best < 0) continue;
+    const double best_gain = best_gain_[u];
+    double serving_gain = -1.0;
+    if (full > 0) {
+      serving_gain = links_.gain[static_cast<size_t>(u) * full + serving_[u]];
+    } else {
+      for (int j = links_.offset[u]; j < links_.offset[u + 1]; ++j)
+        if (links_.cell[j] == serving_[u]) serving_gain = links_.gain[j];
+    }
     if (serving_gain < 0.0) {  // serving site culled: radio link failure, re-establish on the best cell
       serving_[u] = best;
       ho_candidate_[u] = -1;

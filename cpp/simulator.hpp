@@ -153,6 +153,8 @@ class Simulator {
   std::vector<double> ar_shadow_, ar_los_;  // per UE: AR(1) r, then sqrt(1 - r^2) ([2 U])
   bool links_static_ = false;               // tracked sites fixed (no culling) and structure built
   bool carry_all_ = false;                  // link_carry_ is all ones
+  std::vector<int> best_cell_;              // per UE: strongest cell this step (handover)
+  std::vector<double> best_gain_;
 
   LoadCouplingSolver solver_;
   CouplingResult coupling_;
