@@ -84,6 +84,7 @@ const std::set<std::string> kConfigKeys = {
     "min_distance_m", "max_distance_m", "antenna_gain_dbi", "antenna_beamwidth_deg",
     "antenna_max_attenuation_db", "tx_power_dbm", "n_prb", "prb_bandwidth_hz", "noise_density_dbm_hz",
     "noise_figure_db", "shadowing", "shadow_decorrelation_m", "los_decorrelation_m", "interference_radius_m",
+    "link_update_distance_m",
     "handover_hysteresis_db", "handover_ttt_steps", "step_seconds", "ues_per_group", "demand_bps",
     "flow_size_bits", "mobility", "speed_min_mps", "speed_max_mps", "pause_s", "mask_base", "mask_amplitude",
     "mask_phase", "mask_period_steps", "mask_ar", "mask_noise_std", "mask_trace", "max_delay_s", "roaming",
@@ -123,6 +124,7 @@ SimConfig config_from_dict(const py::dict& d) {
   c.shadow_decorrelation_m = f("shadow_decorrelation_m");
   c.los_decorrelation_m = f("los_decorrelation_m");
   c.interference_radius_m = f("interference_radius_m");
+  c.link_update_distance_m = f("link_update_distance_m");
   c.handover_hysteresis_db = f("handover_hysteresis_db");
   c.handover_ttt_steps = i("handover_ttt_steps");
   c.step_seconds = f("step_seconds");

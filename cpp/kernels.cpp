@@ -143,24 +143,21 @@ void weighted_row_sum(std::size_t n, int m, const double* __restrict a, const do
   }
 }
 
-void axpy(std::size_t n, double a, const double* __restrict x, double* __restrict y) {
-  for (std::size_t i = 0; i < n; ++i) y[i] += a * x[i];
-}
-
-void divide(std::size_t n, const double* __restrict num, const double* __restrict den, double* __restrict out) {
-  for (std::size_t i = 0; i < n; ++i) out[i] = num[i] / den[i];
-}
-
 void to_db(std::size_t n, const double* __restrict x, double* __restrict out) {
   for (std::size_t i = 0; i < n; ++i) out[i] = 10.0 * log10(fmax(x[i], 1e-300));
 }
 
-void spectral_efficiency_batch(std::size_t n, const double* __restrict signal, const double* __restrict interference, double* __restrict se) {
+double needed_share(std::size_t n, const double* __restrict weight, const double* __restrict signal,
+                    const double* __restrict interference, double* __restrict se) {
+  double sum = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
     const double g = signal[i] / interference[i];
     const double v = fmin(0.6 * log2(1.0 + g), 4.4);
-    se[i] = g >= 0.1 ? v : 0.0;
+    const double e = g >= 0.1 ? v : 0.0;
+    se[i] = e;
+    sum += weight[i] / e;
   }
+  return sum;
 }
 
 }  // namespace pyslice

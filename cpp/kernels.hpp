@@ -49,16 +49,12 @@ void row_argmax(std::size_t n, int m, const double* x, int* index, double* value
 // (one pass over the rows of x, blockwise, instead of m AXPYs through out).
 void weighted_row_sum(std::size_t n, int m, const double* a, const double* x, std::size_t ld, double init, double* out);
 
-// y[i] += a * x[i].
-void axpy(std::size_t n, double a, const double* x, double* y);
-
-// out[i] = num[i] / den[i].
-void divide(std::size_t n, const double* num, const double* den, double* out);
-
 // out[i] = 10 log10(x[i]) for x[i] > 0 (x[i] <= 0 gives -3000: callers map it to -inf).
 void to_db(std::size_t n, const double* x, double* out);
 
-// se[i] = truncated Shannon of signal[i] / interference[i] (0 below -10 dB, capped at 4.4).
-void spectral_efficiency_batch(std::size_t n, const double* signal, const double* interference, double* se);
+// se[i] = truncated Shannon of signal[i] / interference[i] (0 below -10 dB, capped at 4.4); returns sum_i weight[i] / se[i]
+// (the share a group of served UEs needs; summed on SIMD lanes, so in no fixed order).
+double needed_share(std::size_t n, const double* weight, const double* signal, const double* interference, double* se);
+
 
 }  // namespace pyslice

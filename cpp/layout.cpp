@@ -94,14 +94,6 @@ Vec2 Layout::wrapped_displacement(int site, Vec2 p) const {
   return best;
 }
 
-bool Layout::in_hexagon(Vec2 rel) const {
-  // Voronoi hexagon of the lattice: |rel . u| <= isd/2 for u at 0, 60, 120 degrees.
-  const double h = isd_ / 2.0 * (1.0 + 1e-12);
-  const double c = 0.5, s = kSqrt3 / 2.0;
-  return std::fabs(rel.x) <= h && std::fabs(c * rel.x + s * rel.y) <= h &&
-         std::fabs(-c * rel.x + s * rel.y) <= h;
-}
-
 bool Layout::contains(Vec2 p) const { return hexagon_of(p) >= 0; }
 
 int Layout::hexagon_of(Vec2 p) const {

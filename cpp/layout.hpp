@@ -1,6 +1,7 @@
 // Hexagonal multi-site layout: site positions, sector geometry, the network area (union of the
 // sites' hexagons), uniform drops, wrap-around images and a spatial index of sites.
 #pragma once
+#include <cmath>
 #include <vector>
 
 #include "geometry.hpp"
@@ -55,7 +56,12 @@ class Layout {
   void sites_within(Vec2 p, double radius, std::vector<int>& out) const;
 
  private:
-  bool in_hexagon(Vec2 rel) const;
+  bool in_hexagon(Vec2 rel) const {
+    // Voronoi hexagon of the lattice: |rel . u| <= isd/2 for u at 0, 60, 120 degrees.
+    const double h = isd_ / 2.0 * (1.0 + 1e-12);
+    const double c = 0.5, s = 0.8660254037844386;
+    return std::fabs(rel.x) <= h && std::fabs(c * rel.x + s * rel.y) <= h && std::fabs(-c * rel.x + s * rel.y) <= h;
+  }
   Vec2 wrapped_displacement(int site, Vec2 p) const;
   long bin_key(long ix, long iy) const;
   std::vector<Vec2> sites_;

@@ -176,19 +176,18 @@ void LoadCouplingSolver::solve(const CouplingProblem& p, CouplingResult& r) {
   rho_new_.assign(K, 0.0);
   const size_t ns = ue_.size();
   se_.resize(ns);
-  ratio_.resize(ns);
   int it = 0;
   while (it < p.max_iter) {
     interference(p, rho);
-    spectral_efficiency_batch(ns, signal_.data(), interference_.data(), se_.data());
-    divide(ns, weight_.data(), se_.data(), ratio_.data());
     double max_delta = 0.0;
     for (int k = 0; k < K; ++k) {
       double load = 0.0;
       for (int n = 0; n < N; ++n) {
         const int ks = k * N + n;
-        double x = 0.0;
-        for (int i = segment_[ks]; i < segment_[ks + 1]; ++i) x += ratio_[i];
+        const int first = segment_[ks], count = segment_[ks + 1] - first;
+        const double x = count > 0 ? needed_share(static_cast<size_t>(count), &weight_[first], &signal_[first],
+                                                  &interference_[first], &se_[first])
+                                   : 0.0;
         r.x[ks] = x;
         load += std::min(p.shares[ks], x);
       }

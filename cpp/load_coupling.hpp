@@ -80,7 +80,7 @@ class LoadCouplingSolver {
 
   std::vector<int> ue_cellslice_;      // [U] cell*N+slice of a served UE, -1 otherwise
   std::vector<int> ue_, segment_, cursor_;  // served UEs grouped by (cell, slice); segment bounds
-  std::vector<double> signal_, full_interference_, weight_, rho_new_, interference_, se_, ratio_;
+  std::vector<double> signal_, full_interference_, weight_, rho_new_, interference_, se_;
   // Interferers: a dense matrix [K][n_served] (serving cell zeroed) when links are dense,
   // otherwise sparse rows [intf_off_[i], intf_off_[i+1]) of (cell, P g).
   bool dense_ = false;

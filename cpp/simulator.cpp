@@ -45,6 +45,8 @@ void SimConfig::validate() const {
   require(finite_positive(shadow_decorrelation_m), "shadow_decorrelation_m", "> 0");
   require(finite_positive(los_decorrelation_m), "los_decorrelation_m", "> 0");
   require(!std::isnan(interference_radius_m), "interference_radius_m", "> 0 or inf");
+  require(std::isfinite(link_update_distance_m) && link_update_distance_m >= 0.0, "link_update_distance_m",
+          ">= 0 and finite");
   require(std::isfinite(handover_hysteresis_db) && handover_hysteresis_db >= 0.0, "handover_hysteresis_db", ">= 0");
   require(handover_ttt_steps >= 1, "handover_ttt_steps", ">= 1");
   require(finite_positive(step_seconds), "step_seconds", "> 0");
@@ -113,6 +115,9 @@ void Simulator::drop_ues() {
   demand_ue_.assign(U, 0.0);
   ue_rng_.assign(U, Rng(0));
   moved_.assign(U, 0.0);
+  since_refresh_.assign(U, 0.0);
+  ar_moved_.assign(U, 0.0);
+  refresh_.assign(U, 1);
   ar_shadow_.assign(2 * static_cast<size_t>(U), 0.0);
   ar_los_.assign(2 * static_cast<size_t>(U), 0.0);
   for (int k = 0; k < K; ++k)
@@ -150,21 +155,33 @@ void Simulator::rebuild_link_structure(bool fresh) {
   nw.site.clear();
   nw.z_shadow.clear();
   nw.z_los.clear();
+  nw.distance.clear();
+  nw.angle_deg.clear();
+  nw.los.clear();
+  gain_next_.clear();
   link_carry_.clear();
   link_ue_.clear();
   link_key_.clear();
   const int U = n_ues();
+  structure_changed_.assign(U, fresh ? 1 : 0);
   for (int u = 0; u < U; ++u) {
     layout_.sites_within(pos_[u], radius, scratch_sites_);
     int j = fresh ? 0 : old.offset[u];
     const int end = fresh ? 0 : old.offset[u + 1];
+    if (static_cast<int>(scratch_sites_.size()) != end - j) structure_changed_[u] = 1;
     const std::uint64_t ue_key = mix64(seed_key_ ^ mix64(static_cast<std::uint64_t>(u) << 24));
     for (int site : scratch_sites_) {
       while (j < end && old.site[j] < site) ++j;
       const bool carry = j < end && old.site[j] == site;
+      if (!carry) structure_changed_[u] = 1;
       nw.site.push_back(site);
+      // A kept link keeps its processes and (until the UE's links are next evaluated) its gains.
       nw.z_shadow.push_back(carry ? old.z_shadow[j] : 0.0);
       nw.z_los.push_back(carry ? old.z_los[j] : 0.0);
+      nw.distance.push_back(carry ? old.distance[j] : 0.0);
+      nw.angle_deg.push_back(carry ? old.angle_deg[j] : 0.0);
+      nw.los.push_back(carry ? old.los[j] : 0);
+      for (int s = 0; s < kSectors; ++s) gain_next_.push_back(carry ? links_.gain[kSectors * j + s] : 0.0);
       link_carry_.push_back(carry ? 1 : 0);
       link_ue_.push_back(u);
       // Innovations keyed by (seed, UE, site, step): a UE's shadowing does not depend on which
@@ -174,10 +191,7 @@ void Simulator::rebuild_link_structure(bool fresh) {
     nw.offset.push_back(static_cast<int>(nw.site.size()));
   }
   const size_t n = nw.site.size();
-  nw.distance.resize(n);
-  nw.angle_deg.resize(n);
-  nw.los.resize(n);
-  links_.gain.resize(kSectors * n);
+  links_.gain.swap(gain_next_);
   links_.cell.resize(kSectors * n);
   for (size_t i = 0; i < n; ++i)
     for (int s = 0; s < kSectors; ++s) links_.cell[kSectors * i + s] = nw.site[i] * kSectors + s;
@@ -191,31 +205,38 @@ void Simulator::rebuild_link_structure(bool fresh) {
 }
 
 void Simulator::update_links(bool fresh) {
-  if (fresh || !links_static_) {
+  const bool rebuilt = fresh || !links_static_;
+  if (rebuilt) {
     rebuild_link_structure(fresh);
   } else if (!carry_all_) {
     link_carry_.assign(tracked_.site.size(), 1);
     carry_all_ = true;
   }
   TrackedLinks& tl = tracked_;
-  const size_t n = tl.site.size();
   const int U = n_ues();
-  // AR(1) coefficients depend only on how far the UE moved: one exp per UE, not per link.
+  // Which UEs have their links evaluated this step: all of them in exact mode; with a link update
+  // distance, those whose path since their last evaluation reached it (or whose tracked sites
+  // changed). ar_moved_ is the path length the AR(1) processes advance over.
+  const double update_distance = cfg_.link_update_distance_m;
+  int n_refresh = 0;
+  for (int u = 0; u < U; ++u) {
+    since_refresh_[u] += moved_[u];
+    const bool due = fresh || !(update_distance > 0.0) || since_refresh_[u] >= update_distance ||
+                     (rebuilt && structure_changed_[u]);
+    refresh_[u] = due ? 1 : 0;
+    ar_moved_[u] = since_refresh_[u];
+    if (due) {
+      since_refresh_[u] = 0.0;
+      ++n_refresh;
+    }
+  }
+  if (n_refresh == 0) return;
   double* r_shadow = ar_shadow_.data();
   double* q_shadow = r_shadow + U;
   double* r_los = ar_los_.data();
   double* q_los = r_los + U;
-  ar_coefficients(static_cast<size_t>(U), moved_.data(), cfg_.shadow_decorrelation_m, r_shadow, q_shadow);
-  ar_coefficients(static_cast<size_t>(U), moved_.data(), cfg_.los_decorrelation_m, r_los, q_los);
-  ar1_update_keyed(n, link_key_.data(), static_cast<std::uint64_t>(t_), link_ue_.data(), r_shadow, q_shadow, r_los,
-                   q_los, link_carry_.data(), tl.z_shadow.data(), tl.z_los.data());
-  link_dx_.resize(n);
-  link_dy_.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    const Vec2 disp = layout_.displacement(tl.site[i], pos_[link_ue_[i]]);
-    link_dx_[i] = disp.x;
-    link_dy_[i] = disp.y;
-  }
+  ar_coefficients(static_cast<size_t>(U), ar_moved_.data(), cfg_.shadow_decorrelation_m, r_shadow, q_shadow);
+  ar_coefficients(static_cast<size_t>(U), ar_moved_.data(), cfg_.los_decorrelation_m, r_los, q_los);
   LinkGainParams gp{&pathloss_,
                     cfg_.propagation.d_min,
                     cfg_.propagation.d_max,
@@ -224,11 +245,67 @@ void Simulator::update_links(bool fresh) {
                     cfg_.antenna.max_attenuation_db,
                     cfg_.shadowing,
                     {kBoresightDeg[0], kBoresightDeg[1], kBoresightDeg[2]}};
-  link_los_.resize(n);
-  link_loss_.resize(n);
-  link_gains(n, link_dx_.data(), link_dy_.data(), tl.z_shadow.data(), tl.z_los.data(), gp, tl.distance.data(),
-             tl.angle_deg.data(), link_los_.data(), link_loss_.data(), links_.gain.data());
-  for (size_t i = 0; i < n; ++i) tl.los[i] = link_los_[i] > 0.5 ? 1 : 0;
+  const size_t n = tl.site.size();
+  const std::uint64_t t = static_cast<std::uint64_t>(t_);
+  if (n_refresh == U) {
+    ar1_update_keyed(n, link_key_.data(), t, link_ue_.data(), r_shadow, q_shadow, r_los, q_los, link_carry_.data(),
+                     tl.z_shadow.data(), tl.z_los.data());
+    link_dx_.resize(n);
+    link_dy_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      const Vec2 disp = layout_.displacement(tl.site[i], pos_[link_ue_[i]]);
+      link_dx_[i] = disp.x;
+      link_dy_[i] = disp.y;
+    }
+    link_los_.resize(n);
+    link_loss_.resize(n);
+    link_gains(n, link_dx_.data(), link_dy_.data(), tl.z_shadow.data(), tl.z_los.data(), gp, tl.distance.data(),
+               tl.angle_deg.data(), link_los_.data(), link_loss_.data(), links_.gain.data());
+    for (size_t i = 0; i < n; ++i) tl.los[i] = link_los_[i] > 0.5 ? 1 : 0;
+    return;
+  }
+  // Some UEs hold their links: evaluate the others' links on compact copies.
+  sel_.clear();
+  for (int u = 0; u < U; ++u)
+    if (refresh_[u])
+      for (int i = tl.offset[u]; i < tl.offset[u + 1]; ++i) sel_.push_back(i);
+  const size_t m = sel_.size();
+  sel_key_.resize(m);
+  sel_ue_.resize(m);
+  sel_carry_.resize(m);
+  sel_zs_.resize(m);
+  sel_zl_.resize(m);
+  link_dx_.resize(m);
+  link_dy_.resize(m);
+  for (size_t c = 0; c < m; ++c) {
+    const int i = sel_[c];
+    sel_key_[c] = link_key_[i];
+    sel_ue_[c] = link_ue_[i];
+    sel_carry_[c] = link_carry_[i];
+    sel_zs_[c] = tl.z_shadow[i];
+    sel_zl_[c] = tl.z_los[i];
+    const Vec2 disp = layout_.displacement(tl.site[i], pos_[link_ue_[i]]);
+    link_dx_[c] = disp.x;
+    link_dy_[c] = disp.y;
+  }
+  ar1_update_keyed(m, sel_key_.data(), t, sel_ue_.data(), r_shadow, q_shadow, r_los, q_los, sel_carry_.data(),
+                   sel_zs_.data(), sel_zl_.data());
+  sel_distance_.resize(m);
+  sel_angle_.resize(m);
+  link_los_.resize(m);
+  link_loss_.resize(m);
+  sel_gain_.resize(kSectors * m);
+  link_gains(m, link_dx_.data(), link_dy_.data(), sel_zs_.data(), sel_zl_.data(), gp, sel_distance_.data(),
+             sel_angle_.data(), link_los_.data(), link_loss_.data(), sel_gain_.data());
+  for (size_t c = 0; c < m; ++c) {
+    const int i = sel_[c];
+    tl.z_shadow[i] = sel_zs_[c];
+    tl.z_los[i] = sel_zl_[c];
+    tl.distance[i] = sel_distance_[c];
+    tl.angle_deg[i] = sel_angle_[c];
+    tl.los[i] = link_los_[c] > 0.5 ? 1 : 0;
+    for (int s = 0; s < kSectors; ++s) links_.gain[kSectors * static_cast<size_t>(i) + s] = sel_gain_[kSectors * c + s];
+  }
 }
 
 void Simulator::handover() {
@@ -289,11 +366,12 @@ void Simulator::handover() {
 }
 
 void Simulator::update_active() {
-  const int G = cfg_.ues_per_group;
+  const int G = cfg_.ues_per_group, N = n_slices();
+  int n_active[64];
+  for (int n = 0; n < N; ++n) n_active[n] = static_cast<int>(std::lround(tau_[n] * G));
   for (int u = 0; u < n_ues(); ++u) {
     const int n = slice_[u];
-    const int n_active = static_cast<int>(std::lround(tau_[n] * G));
-    active_[u] = group_index_[u] < n_active ? 1 : 0;
+    active_[u] = group_index_[u] < n_active[n] ? 1 : 0;
     demand_ue_[u] = active_[u] ? cfg_.traffic.demand_bps[n] : 0.0;
   }
 }
@@ -510,7 +588,7 @@ void Simulator::step(const double* shares, SharePolicy policy) {
 namespace pyslice {
 namespace {
 constexpr std::uint64_t kStateMagic = 0x70797331696365ULL;  // "pyslice"
-constexpr std::uint32_t kStateVersion = 1;
+constexpr std::uint32_t kStateVersion = 2;
 
 std::uint64_t config_fingerprint(const Simulator& s) {
   std::uint64_t h = mix64(static_cast<std::uint64_t>(s.n_cells()));
@@ -576,6 +654,7 @@ std::string Simulator::get_state() const {
   w.put_vector(backlog_);
   w.put_vector(tau_);
   w.put_vector(moved_);
+  w.put_vector(since_refresh_);
   put_outputs(w, out_);
   return w.bytes();
 }
@@ -615,13 +694,14 @@ void Simulator::set_state(const std::string& bytes) {
   auto backlog = r.get_vector<double>();
   auto tau = r.get_vector<double>();
   auto moved = r.get_vector<double>();
+  auto since_refresh = r.get_vector<double>();
   StepOutputs out = get_outputs(r);
   const size_t U = static_cast<size_t>(n_ues()), K = static_cast<size_t>(n_cells()), N = static_cast<size_t>(n_slices());
   const bool sizes_ok = r.done() && ue_states.size() == U && noise.size() == N && pos.size() == U &&
                         motion.size() == U && serving.size() == U && ho_candidate.size() == U &&
                         ho_count.size() == U && active.size() == U && demand.size() == U &&
                         tracked.offset.size() == U + 1 && links.offset.size() == U + 1 && rho.size() == K &&
-                        backlog.size() == K * N && tau.size() == N && moved.size() == U &&
+                        backlog.size() == K * N && tau.size() == N && moved.size() == U && since_refresh.size() == U &&
                         tracked.site.size() == static_cast<size_t>(tracked.offset.back()) &&
                         links.cell.size() == static_cast<size_t>(links.offset.back()) &&
                         links.gain.size() == links.cell.size();
@@ -647,6 +727,7 @@ void Simulator::set_state(const std::string& bytes) {
   backlog_ = std::move(backlog);
   tau_ = std::move(tau);
   moved_ = std::move(moved);
+  since_refresh_ = std::move(since_refresh);
   out_ = std::move(out);
 }
 

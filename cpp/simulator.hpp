@@ -30,6 +30,9 @@ struct SimConfig {
   double shadow_decorrelation_m = 50.0;
   double los_decorrelation_m = 50.0;
   double interference_radius_m = 0.0;  // <= 0 or inf: no culling
+  // > 0: a UE's links are re-evaluated only once its path since the last evaluation reaches this
+  // distance (gains held in between); 0: every step (exact).
+  double link_update_distance_m = 0.0;
   double handover_hysteresis_db = 3.0;
   int handover_ttt_steps = 1;
   double step_seconds = 1.0;
@@ -153,6 +156,15 @@ class Simulator {
   std::vector<double> ar_shadow_, ar_los_;  // per UE: AR(1) r, then sqrt(1 - r^2) ([2 U])
   bool links_static_ = false;               // tracked sites fixed (no culling) and structure built
   bool carry_all_ = false;                  // link_carry_ is all ones
+  std::vector<double> since_refresh_;       // per UE: path length since its links were evaluated
+  std::vector<double> ar_moved_;            // per UE: path length the AR(1) processes advance over
+  std::vector<std::uint8_t> refresh_, structure_changed_;  // per UE, this step
+  std::vector<double> gain_next_;           // rebuild scratch
+  // Compact copies of the links evaluated in a step where some UEs hold theirs.
+  std::vector<int> sel_, sel_ue_;
+  std::vector<std::uint64_t> sel_key_;
+  std::vector<std::uint8_t> sel_carry_;
+  std::vector<double> sel_zs_, sel_zl_, sel_distance_, sel_angle_, sel_gain_;
   std::vector<int> best_cell_;              // per UE: strongest cell this step (handover)
   std::vector<double> best_gain_;
 

@@ -73,6 +73,7 @@ def core_config(
         "shadow_decorrelation_m": radio.shadow_decorrelation_m,
         "los_decorrelation_m": radio.los_decorrelation_m,
         "interference_radius_m": radio.interference_radius_m,
+        "link_update_distance_m": radio.link_update_distance_m,
         "handover_hysteresis_db": radio.handover_hysteresis_db,
         "handover_ttt_steps": ttt_steps,
         "step_seconds": traffic.step_seconds,

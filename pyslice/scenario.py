@@ -396,6 +396,9 @@ class RadioConfig:
     """Upper path-loss distance clamp, m, > min_distance_m."""
     interference_radius_m: float = math.inf
     """Sites farther than this from a UE are culled, m, > 0 or inf (exact)."""
+    link_update_distance_m: float = 0.0
+    """A UE's links are re-evaluated once it has moved this far since the last evaluation (gains held
+    in between), m, in [0, 100]; 0 = every step (exact)."""
     handover_hysteresis_db: float = 3.0
     """A3 handover offset, dB, in [0, 20]."""
     handover_ttt_s: float = 0.256
@@ -427,6 +430,7 @@ class RadioConfig:
                 f"and finite, got {self.max_distance_m!r}"
             )
         _greater(f"{path}.interference_radius_m", self.interference_radius_m, 0, allow_inf=True)
+        _in_range(f"{path}.link_update_distance_m", self.link_update_distance_m, 0, 100)
         _in_range(f"{path}.handover_hysteresis_db", self.handover_hysteresis_db, 0, 20)
         _in_range(f"{path}.handover_ttt_s", self.handover_ttt_s, 0, 60)
 

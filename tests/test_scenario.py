@@ -36,6 +36,7 @@ DOC_DEFAULTS: dict[str, dict[str, Any]] = {
                   antenna_gain_dbi=14.0, antenna_beamwidth_deg=70.0, antenna_max_attenuation_db=25.0,
                   shadowing=True, shadow_decorrelation_m=50.0, los_decorrelation_m=50.0,
                   min_distance_m=35.0, max_distance_m=5000.0, interference_radius_m=math.inf,
+                  link_update_distance_m=0.0,
                   handover_hysteresis_db=3.0, handover_ttt_s=0.256),
     "traffic": dict(step_seconds=1.0, max_ues_per_slice=32, mask="generated", mask_period_steps=240.0,
                     mask_ar=0.9, mask_noise_std=0.05, max_delay_s=10.0, roaming="network"),
@@ -195,6 +196,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         shadow_decorrelation_m=f(1e-9, 1e300), los_decorrelation_m=f(1e-300, 1e3), min_distance_m=min_d,
         max_distance_m=f(min_d * (1 + 1e-12) + 1e-9, 1e9),
         interference_radius_m=draw(st.one_of(st.just(math.inf), st.floats(1e-6, 1e12, **finite))),
+        link_update_distance_m=f(0, 100),
         handover_hysteresis_db=f(0, 20), handover_ttt_s=f(0, 60))
     traffic = TrafficConfig(step_seconds=f(0.001, 3600), max_ues_per_slice=draw(st.integers(0, 100000)),
                             mask=draw(st.sampled_from(["generated", "/tmp/some dir/mask \"x\".csv"])),
@@ -316,6 +318,8 @@ def test_partial_toml_file_takes_paper_defaults(tmp_path: Path) -> None:
         ("radio.max_distance_m", 35.0, "radio.max_distance_m"),
         ("radio.interference_radius_m", 0.0, "radio.interference_radius_m"),
         ("radio.interference_radius_m", -math.inf, "radio.interference_radius_m"),
+        ("radio.link_update_distance_m", -0.5, "radio.link_update_distance_m"),
+        ("radio.link_update_distance_m", 101.0, "radio.link_update_distance_m"),
         ("radio.handover_ttt_s", 61.0, "radio.handover_ttt_s"),
         ("traffic.step_seconds", 0.0, "traffic.step_seconds"),
         ("traffic.max_ues_per_slice", -1, "traffic.max_ues_per_slice"),
@@ -357,6 +361,7 @@ def test_error_message_format() -> None:
 @pytest.mark.parametrize(
     "dotted",
     ["layout.isd_m", "layout.bs_height_m", "radio.max_distance_m", "radio.interference_radius_m",
+     "radio.link_update_distance_m",
      "radio.shadow_decorrelation_m", "traffic.mask_period_steps", "slices[1].mask_base",
      "slices[2].speed_max_mps", "slices[0].pause_s", "requirements.profiles[1].delay_s[2]",
      "layout.wrap_vectors_m[0][1]"],
