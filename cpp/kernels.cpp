@@ -81,9 +81,22 @@ void gather_scale(std::size_t n, const int* __restrict cell, const double* __res
   for (std::size_t j = 0; j < n; ++j) out[j] = rho[cell[j]] * pg[j];
 }
 
-void fill_strided(std::size_t n, double a, const double* __restrict x, int stride, const int* __restrict index,
-                  double* __restrict out) {
-  for (std::size_t i = 0; i < n; ++i) out[i] = a * x[static_cast<std::size_t>(index[i]) * stride];
+void transpose_scaled(std::size_t n, int m, const double* __restrict x, const int* __restrict row,
+                      const double* __restrict scale, double* __restrict out, std::size_t ld) {
+  // Blocks of 8 rows: each source row is read once (contiguous), each of the m destination rows
+  // gets 8 consecutive values.
+  std::size_t i0 = 0;
+  for (; i0 + 8 <= n; i0 += 8) {
+    const double* src[8];
+    for (int b = 0; b < 8; ++b) src[b] = x + static_cast<std::size_t>(row[i0 + b]) * m;
+    for (int k = 0; k < m; ++k) {
+      double* dst = out + static_cast<std::size_t>(k) * ld + i0;
+      const double s = scale[k];
+      for (int b = 0; b < 8; ++b) dst[b] = s * src[b][k];
+    }
+  }
+  for (std::size_t i = i0; i < n; ++i)
+    for (int k = 0; k < m; ++k) out[static_cast<std::size_t>(k) * ld + i] = scale[k] * x[static_cast<std::size_t>(row[i]) * m + k];
 }
 
 void row_argmax(std::size_t n, int m, const double* __restrict x, int* __restrict index, double* __restrict value) {

@@ -38,8 +38,10 @@ void link_gains(std::size_t n, const double* dx, const double* dy, const double*
 // out[j] = rho[cell[j]] * pg[j].
 void gather_scale(std::size_t n, const int* cell, const double* rho, const double* pg, double* out);
 
-// out[i] = a * x[index[i] * stride] (a strided gather).
-void fill_strided(std::size_t n, double a, const double* x, int stride, const int* index, double* out);
+// out[k * ld + i] = scale[k] * x[row[i] * m + k] for i < n, k < m: the rows `row` of the row-major
+// [*, m] matrix x, scaled per column and transposed into m rows of stride ld.
+void transpose_scaled(std::size_t n, int m, const double* x, const int* row, const double* scale, double* out,
+                      std::size_t ld);
 
 // For each row r of the row-major [n, m] matrix x: index[r] = the first column holding the row's
 // maximum (-1 if no entry exceeds -1) and value[r] = that maximum (-1 if none).

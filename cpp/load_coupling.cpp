@@ -46,10 +46,7 @@ void LoadCouplingSolver::collect_served(const CouplingProblem& p, CouplingResult
     dense_ld_ = (ns + 7) / 8 * 8 + 8;
     dense_pg_.resize(static_cast<size_t>(K) * dense_ld_);
     if (full) {
-      for (int k = 0; k < K; ++k) {
-        double* row = &dense_pg_[static_cast<size_t>(k) * dense_ld_];
-        fill_strided(ns, power[k], gain + k, K, ue_.data(), row);
-      }
+      transpose_scaled(ns, K, gain, ue_.data(), power, dense_pg_.data(), dense_ld_);
       for (size_t i = 0; i < ns; ++i) {
         const int u = ue_[i], c = p.serving[u];
         double& entry = dense_pg_[static_cast<size_t>(c) * dense_ld_ + i];
