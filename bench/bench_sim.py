@@ -3,6 +3,8 @@
 1. Steps/s of the C++ core vs the plain NumPy reference (tests/reference.py) at paper scale
    (12 cells, 4 slices, 32 UEs per slice per cell, all active, equal shares). The NumPy step starts
    from the simulator's state (gains, fixed point, KPIs) and does no mobility, so it is favoured.
+   The core runs in exact mode and with lazy link evaluation (radio.link_update_distance_m).
+1b. Effect of the link update distance on KPIs (paper scenario as calibrated, traffic-aware).
 2. Scaling: hex_grid layouts from ~1.5k to ~100k UEs with interference culling; per-step time, peak
    RSS (each size in its own process) and the fitted exponent of time vs UEs.
 3. Effect of the culling radius on KPIs (same seeds, radius inf vs finite).
@@ -62,6 +64,13 @@ def time_steps(sim: Simulator, shares: np.ndarray, seconds: float) -> float:
             return elapsed / n
 
 
+LINK_UPDATE_DISTANCES = (2.0, 5.0, 10.0)
+
+
+def with_link_update(sc: Scenario, distance_m: float) -> Scenario:
+    return dataclasses.replace(sc, radio=dataclasses.replace(sc.radio, link_update_distance_m=distance_m))
+
+
 def core_vs_numpy(seconds: float) -> dict[str, float]:
     import reference as ref
 
@@ -69,6 +78,8 @@ def core_vs_numpy(seconds: float) -> dict[str, float]:
     sim = Simulator(sc, seed=1)
     shares = np.full((sim.n_cells, sim.n_slices), 1.0 / sim.n_slices)
     cpp = time_steps(sim, shares, seconds)
+    lazy = {d: time_steps(Simulator(with_link_update(sc, d), seed=1), shares, seconds)
+            for d in LINK_UPDATE_DISTANCES}
     st, sites = sim.state(), sim.site_positions()
     r, lay, tr = sc.radio, sc.layout, sc.traffic
     demand = np.array([s.demand_bps for s in sc.slices])
@@ -85,8 +96,35 @@ def core_vs_numpy(seconds: float) -> dict[str, float]:
                       st["active"], shares, demand, flows, st["backlog"], st["rho"], **kw)
         n += 1
     numpy_step = (time.perf_counter() - start) / n
-    return {"ues": sim.n_ues, "cpp_steps_per_s": 1 / cpp, "numpy_steps_per_s": 1 / numpy_step,
-            "speedup": numpy_step / cpp}
+    out = {"ues": sim.n_ues, "cpp_steps_per_s": 1 / cpp, "numpy_steps_per_s": 1 / numpy_step,
+           "speedup": numpy_step / cpp}
+    for d, t in lazy.items():
+        out[f"lazy{d:g}_steps_per_s"] = 1 / t
+        out[f"lazy{d:g}_speedup"] = numpy_step / t
+    return out
+
+
+def link_update_effect(distances: list[float], seeds: list[int], steps: int) -> list[dict[str, float]]:
+    """Mean KPIs of the calibrated paper scenario under traffic-aware shares per link update distance."""
+    from pyslice.satisfaction import reward
+
+    rows = []
+    for distance in distances:
+        sc = with_link_update(Scenario.paper(), distance)
+        req_t, req_d = sc.requirement_matrices(len(site_positions(sc)))
+        rew, sinr = [], []
+        start = time.perf_counter()
+        for seed in seeds:
+            sim = Simulator(sc, seed=seed)
+            for _ in range(steps):
+                r = sim.step_policy("traffic-aware")
+                rew.append(reward(r.throughput, r.delay, r.users, req_t, req_d))
+                sinr.append(np.median(r.sinr_db))
+        rew_all = np.concatenate(rew)
+        rows.append({"distance_m": distance, "mean_satisfaction": float(rew_all.mean()),
+                     "below_095": float(np.mean(rew_all < 0.95)), "median_sinr_db": float(np.mean(sinr)),
+                     "step_ms": 1e3 * (time.perf_counter() - start) / (steps * len(seeds))})
+    return rows
 
 
 def one_size(rings: int, radius: float, steps: int) -> dict[str, float]:
@@ -166,8 +204,18 @@ def main() -> None:
     quick = args.quick
     print("== C++ core vs NumPy reference (paper scale, all UEs active) ==")
     r = core_vs_numpy(1.0 if quick else 3.0)
-    print(f"UEs {r['ues']}: C++ {r['cpp_steps_per_s']:.0f} steps/s, NumPy {r['numpy_steps_per_s']:.1f} steps/s, "
+    print(f"UEs {r['ues']}: C++ exact {r['cpp_steps_per_s']:.0f} steps/s, NumPy {r['numpy_steps_per_s']:.1f} steps/s, "
           f"ratio {r['speedup']:.1f}x")
+    for d in LINK_UPDATE_DISTANCES:
+        print(f"  link_update_distance_m = {d:>4g}: C++ {r[f'lazy{d:g}_steps_per_s']:.0f} steps/s, "
+              f"ratio {r[f'lazy{d:g}_speedup']:.1f}x")
+
+    print("\n== Link update distance: effect on KPIs (paper scenario, traffic-aware) ==")
+    seeds = [1] if quick else [1, 2, 3]
+    for row in link_update_effect([0.0, *LINK_UPDATE_DISTANCES], seeds, 100 if quick else 400):
+        print(f"distance {row['distance_m']:>4g} m: satisfaction {row['mean_satisfaction']:.4f}, "
+              f"cell-steps below 0.95 {100 * row['below_095']:.1f} %, median SINR {row['median_sinr_db']:.2f} dB, "
+              f"{row['step_ms']:.3f} ms/step")
 
     radius = 1000.0
     rings_list = [1, 2, 3] if quick else [1, 2, 3, 5, 7, 9]
@@ -199,6 +247,8 @@ def main() -> None:
         print(json.dumps({
             "sim: C++ / NumPy reference step rate (paper scale)": r["speedup"],
             "sim: C++ steps/s (paper scale, all active)": r["cpp_steps_per_s"],
+            "sim: C++ steps/s, link_update_distance_m = 5": r["lazy5_steps_per_s"],
+            "sim: C++ (link_update_distance_m = 5) / NumPy reference": r["lazy5_speedup"],
             "sim: exponent of step time vs UEs": slope,
             "sim: exponent of step time vs links": slope_links,
             "sim: SimulatorBatch 2 threads / 1 thread": b["speedup_2_threads"],

@@ -4,7 +4,6 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 namespace pyslice {
 
@@ -13,6 +12,7 @@ SimulatorBatch::SimulatorBatch(const SimConfig& config, const std::vector<std::u
   if (seeds.empty()) throw std::invalid_argument("seeds must hold at least one seed");
   if (threads < 1) throw std::invalid_argument("threads must be >= 1");
   for (std::uint64_t s : seeds) replicas_.push_back(std::make_unique<Simulator>(config, s));
+  pool_ = std::make_unique<WorkerPool>(std::min(threads, size()));
 }
 
 void SimulatorBatch::reset(const std::vector<std::uint64_t>& seeds) {
@@ -34,29 +34,9 @@ void SimulatorBatch::step(const double* shares, SharePolicy policy) {
       }
     }
   }
-  const int n_threads = std::min(threads_, R);
-  auto work = [&](int first, int last) {
-    for (int r = first; r < last; ++r) replicas_[r]->step(shares ? shares + r * stride : nullptr, policy);
-  };
-  if (n_threads <= 1) {
-    work(0, R);
-    return;
-  }
-  std::vector<std::thread> pool;
-  std::vector<std::exception_ptr> errors(n_threads);
-  for (int t = 0; t < n_threads; ++t) {
-    const int first = R * t / n_threads, last = R * (t + 1) / n_threads;
-    pool.emplace_back([&, t, first, last] {
-      try {
-        work(first, last);
-      } catch (...) {
-        errors[t] = std::current_exception();
-      }
-    });
-  }
-  for (auto& th : pool) th.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  // Replicas are independent and each is stepped whole by one thread: the results do not depend
+  // on the thread count or on which thread took which replica.
+  pool_->parallel_for(R, [&](int r) { replicas_[r]->step(shares ? shares + r * stride : nullptr, policy); });
 }
 
 }  // namespace pyslice

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "simulator.hpp"
+#include "worker_pool.hpp"
 
 namespace pyslice {
 
@@ -22,6 +23,7 @@ class SimulatorBatch {
  private:
   std::vector<std::unique_ptr<Simulator>> replicas_;
   int threads_;
+  std::unique_ptr<WorkerPool> pool_;  // threads_ - 1 workers, started once
 };
 
 }  // namespace pyslice

@@ -7,91 +7,48 @@
 #include "pathloss.hpp"
 
 namespace pyslice {
+namespace {
+constexpr size_t kCacheEntries = size_t{1} << 19;  // 4 MiB of doubles
+}  // namespace
 
 void LoadCouplingSolver::collect_served(const CouplingProblem& p, CouplingResult& r) {
   const LinkTable& lt = *p.links;
   const int n_ue = lt.n_ues();
   const int K = p.n_cells, N = p.n_slices, KN = K * N;
-  const int* off = lt.offset.data();
-  const int* cell = lt.cell.data();
-  const double* gain = lt.gain.data();
-  const double* power = p.tx_power_w;
   const double mb = p.n_prb * p.prb_bandwidth_hz;
-  const bool full = lt.full_cells == K && p.matrix != InterferenceMatrix::Sparse;
   // Candidates: the active UEs, grouped by (cell, slice) with a stable counting sort so that
-  // x[k, n] is a contiguous sum in UE order.
+  // x[k, n] is a contiguous sum in UE order (and a cell's UEs are contiguous too).
   ue_cellslice_.assign(n_ue, -1);
   segment_.assign(static_cast<size_t>(KN) + 1, 0);
-  size_t nnz = 0;
   for (int u = 0; u < n_ue; ++u) {
     if (p.active ? !p.active[u] : !(p.demand[u] > 0.0)) continue;
     const int ks = p.serving[u] * N + p.slice_of[u];
     ue_cellslice_[u] = ks;
     ++segment_[ks + 1];
-    nnz += static_cast<size_t>(off[u + 1] - off[u]);
   }
   for (int ks = 0; ks < KN; ++ks) segment_[ks + 1] += segment_[ks];
-  size_t ns = static_cast<size_t>(segment_[KN]);
+  const size_t ns = static_cast<size_t>(segment_[KN]);
   cursor_.assign(segment_.begin(), segment_.end() - 1);
   ue_.resize(ns);
   for (int u = 0; u < n_ue; ++u)
     if (ue_cellslice_[u] >= 0) ue_[cursor_[ue_cellslice_[u]]++] = u;
   signal_.resize(ns);
   full_interference_.resize(ns);
-  dense_ = p.matrix == InterferenceMatrix::Dense ||
-           (p.matrix == InterferenceMatrix::Auto && (full || static_cast<size_t>(K) * ns <= 2 * nnz + 64));
-  if (dense_) {
-    // [K][ld] with the row stride padded off multiples of 4 KiB (rows written in step would
-    // otherwise share cache sets); the serving cell's entry is zero.
-    dense_ld_ = (ns + 7) / 8 * 8 + 8;
-    dense_pg_.resize(static_cast<size_t>(K) * dense_ld_);
-    if (full) {
-      transpose_scaled(ns, K, gain, ue_.data(), power, dense_pg_.data(), dense_ld_);
-      for (size_t i = 0; i < ns; ++i) {
-        const int u = ue_[i], c = p.serving[u];
-        double& entry = dense_pg_[static_cast<size_t>(c) * dense_ld_ + i];
-        signal_[i] = entry;
-        entry = 0.0;
-      }
-    } else {
-      std::fill(dense_pg_.begin(), dense_pg_.end(), 0.0);
-      for (size_t i = 0; i < ns; ++i) {
-        const int u = ue_[i], c = p.serving[u];
-        double signal = 0.0;
-        for (int j = off[u]; j < off[u + 1]; ++j) {
-          const double pg = power[cell[j]] * gain[j];
-          const bool serves = cell[j] == c;
-          signal = serves ? pg : signal;
-          dense_pg_[static_cast<size_t>(cell[j]) * dense_ld_ + i] = serves ? 0.0 : pg;
-        }
-        signal_[i] = signal;
-      }
-    }
-    // Interference at full load, cells in ascending order (as the sparse sums below).
-    ones_.assign(K, 1.0);
-    weighted_row_sum(ns, K, ones_.data(), dense_pg_.data(), dense_ld_, 0.0, full_interference_.data());
-  } else {
-    intf_off_.assign(1, 0);
-    intf_cell_.clear();
-    intf_pg_.clear();
-    for (size_t i = 0; i < ns; ++i) {
-      const int u = ue_[i], c = p.serving[u];
-      double signal = 0.0, total = 0.0;
-      for (int j = off[u]; j < off[u + 1]; ++j) {
-        const double pg = power[cell[j]] * gain[j];
-        if (cell[j] == c) {
-          signal = pg;
-        } else if (pg > 0.0) {
-          intf_cell_.push_back(cell[j]);
-          intf_pg_.push_back(pg);
-          total += pg;
-        }
-      }
-      signal_[i] = signal;
-      full_interference_[i] = total;
-      intf_off_.push_back(static_cast<int>(intf_cell_.size()));
-    }
+  blocked_ = p.matrix != InterferenceMatrix::Sparse;
+  if (blocked_) {
+    const size_t block_entries = plan_blocks(p);
+    size_t links = 0;
+    for (int u : ue_) links += static_cast<size_t>(lt.offset[u + 1] - lt.offset[u]);
+    // Blocks stream without index lookups but hold zeros where a UE lacks a link of its cell's
+    // union; once they outgrow the cache the iterations are bound by memory traffic, and the
+    // lists (12 bytes per link) win unless the blocks are nearly full.
+    if (p.matrix == InterferenceMatrix::Auto && block_entries > kCacheEntries && block_entries * 2 > links * 3)
+      blocked_ = false;
   }
+  if (blocked_)
+    fill_blocks(p);
+  else
+    build_sparse(p);
   // Outage is decided at full load; UEs in outage leave the problem (stable compaction).
   size_t kept = 0;
   for (size_t i = 0; i < ns; ++i) {
@@ -104,15 +61,152 @@ void LoadCouplingSolver::collect_served(const CouplingProblem& p, CouplingResult
   for (size_t i = 0; i < ue_.size(); ++i) weight_[i] = p.demand[ue_[i]] / mb;
 }
 
+size_t LoadCouplingSolver::plan_blocks(const CouplingProblem& p) {
+  // Plans one dense block per serving cell c: columns = c's UEs, rows = the cells any of them has
+  // links to, ascending (c itself, serving them all, is left out, or kept as a zero row when the
+  // rows are all cells). With every cell linked to every UE this is the dense [K][U] matrix cut by
+  // serving cell; with culling it stays near the link count; either way the iterations stream it
+  // without index lookups.
+  const LinkTable& lt = *p.links;
+  const int K = p.n_cells, N = p.n_slices;
+  const int* off = lt.offset.data();
+  const int* cell = lt.cell.data();
+  const bool all_cells = p.matrix == InterferenceMatrix::Dense || lt.full_cells == K;
+  block_cells_.clear();
+  block_cell_off_.assign(static_cast<size_t>(K) + 1, 0);
+  block_off_.assign(static_cast<size_t>(K) + 1, 0);
+  block_ld_.assign(K, 0);
+  row_of_.assign(K, -1);
+  size_t total = 0;
+  for (int c = 0; c < K; ++c) {
+    const int b0 = segment_[c * N], b1 = segment_[(c + 1) * N];
+    if (all_cells) {
+      for (int k = 0; k < K; ++k) block_cells_.push_back(k);
+    } else if (b1 > b0) {
+      const size_t first = block_cells_.size();
+      for (int i = b0; i < b1; ++i) {
+        const int u = ue_[i];
+        for (int j = off[u]; j < off[u + 1]; ++j)
+          if (cell[j] != c && row_of_[cell[j]] < 0) {
+            row_of_[cell[j]] = 0;
+            block_cells_.push_back(cell[j]);
+          }
+      }
+      std::sort(block_cells_.begin() + static_cast<std::ptrdiff_t>(first), block_cells_.end());
+      for (size_t r = first; r < block_cells_.size(); ++r) row_of_[block_cells_[r]] = -1;
+    }
+    block_cell_off_[c + 1] = static_cast<int>(block_cells_.size());
+    // Row stride padded off multiples of 4 KiB: rows written in step would share cache sets.
+    block_ld_[c] = b1 > b0 ? (static_cast<size_t>(b1 - b0) + 7) / 8 * 8 + 8 : 0;
+    total += block_ld_[c] * static_cast<size_t>(block_cell_off_[c + 1] - block_cell_off_[c]);
+    block_off_[c + 1] = total;
+  }
+  return total;
+}
+
+void LoadCouplingSolver::fill_blocks(const CouplingProblem& p) {
+  const LinkTable& lt = *p.links;
+  const int K = p.n_cells, N = p.n_slices;
+  const int* off = lt.offset.data();
+  const int* cell = lt.cell.data();
+  const double* gain = lt.gain.data();
+  const double* power = p.tx_power_w;
+  const bool full = lt.full_cells == K;
+  const size_t total = block_off_[K];
+  block_pg_.resize(total);
+  for (int c = 0; c < K; ++c) {
+    const int b0 = segment_[c * N], b1 = segment_[(c + 1) * N];
+    if (b1 == b0) continue;
+    const size_t n = static_cast<size_t>(b1 - b0), ld = block_ld_[c];
+    double* block = &block_pg_[block_off_[c]];
+    const int* rows = &block_cells_[block_cell_off_[c]];
+    const int n_rows = block_cell_off_[c + 1] - block_cell_off_[c];
+    if (full) {
+      // Contiguous gain rows, transposed; the serving cell's row scaled to zero.
+      scale_.assign(power, power + K);
+      scale_[c] = 0.0;
+      transpose_scaled(n, K, gain, &ue_[b0], scale_.data(), block, ld);
+      for (size_t i = 0; i < n; ++i)
+        signal_[b0 + i] = power[c] * gain[static_cast<size_t>(ue_[b0 + i]) * K + c];
+      continue;
+    }
+    std::fill(block, block + ld * static_cast<size_t>(n_rows), 0.0);
+    for (int r = 0; r < n_rows; ++r) row_of_[rows[r]] = r;
+    for (size_t i = 0; i < n; ++i) {
+      const int u = ue_[b0 + i];
+      double signal = 0.0;
+      for (int j = off[u]; j < off[u + 1]; ++j) {
+        const double pg = power[cell[j]] * gain[j];
+        if (cell[j] == c)
+          signal = pg;
+        else
+          block[static_cast<size_t>(row_of_[cell[j]]) * ld + i] = pg;
+      }
+      signal_[b0 + i] = signal;
+    }
+    for (int r = 0; r < n_rows; ++r) row_of_[rows[r]] = -1;
+  }
+  ones_.assign(K, 1.0);
+  block_interference(p, ones_, 0.0, full_interference_);
+}
+
+void LoadCouplingSolver::build_sparse(const CouplingProblem& p) {
+  const LinkTable& lt = *p.links;
+  const int* off = lt.offset.data();
+  const int* cell = lt.cell.data();
+  const double* gain = lt.gain.data();
+  intf_off_.assign(1, 0);
+  intf_cell_.clear();
+  intf_pg_.clear();
+  for (size_t i = 0; i < ue_.size(); ++i) {
+    const int u = ue_[i], c = p.serving[u];
+    double signal = 0.0, total = 0.0;
+    for (int j = off[u]; j < off[u + 1]; ++j) {
+      const double pg = p.tx_power_w[cell[j]] * gain[j];
+      if (cell[j] == c) {
+        signal = pg;
+      } else if (pg > 0.0) {
+        intf_cell_.push_back(cell[j]);
+        intf_pg_.push_back(pg);
+        total += pg;
+      }
+    }
+    signal_[i] = signal;
+    full_interference_[i] = total;
+    intf_off_.push_back(static_cast<int>(intf_cell_.size()));
+  }
+}
+
+void LoadCouplingSolver::block_interference(const CouplingProblem& p, const std::vector<double>& rho, double init,
+                                            std::vector<double>& out) {
+  const int K = p.n_cells, N = p.n_slices;
+  out.resize(ue_.size());
+  for (int c = 0; c < K; ++c) {
+    const int b0 = segment_[c * N], b1 = segment_[(c + 1) * N];
+    if (b1 == b0) continue;
+    const int* rows = &block_cells_[block_cell_off_[c]];
+    const int n_rows = block_cell_off_[c + 1] - block_cell_off_[c];
+    block_rho_.resize(n_rows);
+    // The serving cell's row is zero (or absent): skipping it adds nothing.
+    for (int r = 0; r < n_rows; ++r) block_rho_[r] = rows[r] == c ? 0.0 : rho[rows[r]];
+    weighted_row_sum(static_cast<size_t>(b1 - b0), n_rows, block_rho_.data(), &block_pg_[block_off_[c]],
+                     block_ld_[c], init, &out[b0]);
+  }
+}
+
 void LoadCouplingSolver::compact_outage(const CouplingProblem& p, const CouplingResult& r) {
-  const int K = p.n_cells, KN = K * p.n_slices;
+  const int K = p.n_cells, N = p.n_slices, KN = K * N;
   const size_t ns = ue_.size();
   size_t w = 0;
   std::vector<int>& new_segment = cursor_;
   new_segment.assign(static_cast<size_t>(KN) + 1, 0);
   int ks = 0;
+  int cell_first_new = 0;  // new position of the first UE of the current cell's block
   for (size_t i = 0; i < ns; ++i) {
-    while (static_cast<int>(i) >= segment_[ks + 1]) new_segment[++ks] = static_cast<int>(w);
+    while (static_cast<int>(i) >= segment_[ks + 1]) {
+      new_segment[++ks] = static_cast<int>(w);
+      if (ks % N == 0) cell_first_new = static_cast<int>(w);
+    }
     const int u = ue_[i];
     if (r.outage[u]) {
       ue_cellslice_[u] = -1;
@@ -120,8 +214,16 @@ void LoadCouplingSolver::compact_outage(const CouplingProblem& p, const Coupling
     }
     ue_[w] = u;
     signal_[w] = signal_[i];
-    if (dense_) {
-      for (int k = 0; k < K; ++k) dense_pg_[static_cast<size_t>(k) * dense_ld_ + w] = dense_pg_[static_cast<size_t>(k) * dense_ld_ + i];
+    full_interference_[w] = full_interference_[i];
+    if (blocked_) {
+      // Columns move left inside their cell's block (blocks keep their row stride).
+      const int c = ks / N;
+      const size_t ld = block_ld_[c];
+      const size_t from = i - static_cast<size_t>(segment_[c * N]), to = w - static_cast<size_t>(cell_first_new);
+      double* block = &block_pg_[block_off_[c]];
+      const int n_rows = block_cell_off_[c + 1] - block_cell_off_[c];
+      if (from != to)
+        for (int row = 0; row < n_rows; ++row) block[static_cast<size_t>(row) * ld + to] = block[static_cast<size_t>(row) * ld + from];
     } else {
       const int first = intf_off_[i], last = intf_off_[i + 1];
       const int start = w == 0 ? 0 : intf_off_[w];
@@ -137,7 +239,8 @@ void LoadCouplingSolver::compact_outage(const CouplingProblem& p, const Coupling
   segment_.swap(new_segment);
   ue_.resize(w);
   signal_.resize(w);
-  if (!dense_) {
+  full_interference_.resize(w);
+  if (!blocked_) {
     intf_off_.resize(w + 1);
     intf_cell_.resize(intf_off_[w]);
     intf_pg_.resize(intf_off_[w]);
@@ -147,9 +250,9 @@ void LoadCouplingSolver::compact_outage(const CouplingProblem& p, const Coupling
 void LoadCouplingSolver::interference(const CouplingProblem& p, const std::vector<double>& rho) {
   const size_t ns = ue_.size();
   interference_.resize(ns);
-  if (dense_) {
+  if (blocked_) {
     // Cells in ascending order, as the sparse links are: the same sums, in the same order.
-    weighted_row_sum(ns, p.n_cells, rho.data(), dense_pg_.data(), dense_ld_, p.noise_w, interference_.data());
+    block_interference(p, rho, p.noise_w, interference_);
     return;
   }
   intf_scaled_.resize(intf_pg_.size());

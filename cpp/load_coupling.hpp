@@ -28,8 +28,9 @@ struct LinkTable {
   int n_ues() const { return static_cast<int>(offset.size()) - 1; }
 };
 
-// How the solver stores interferers: chosen by density (Auto), or forced (tests cover all paths;
-// the results are the same sums in the same order either way).
+// How the solver stores interferers: Auto = one dense block per serving cell over the cells its
+// UEs link to; Dense = the same blocks over all cells; Sparse = per-UE lists. The results are the
+// same sums in the same order either way (tests cover all three).
 enum class InterferenceMatrix { Auto = 0, Dense = 1, Sparse = 2 };
 
 struct CouplingProblem {
@@ -73,20 +74,30 @@ class LoadCouplingSolver {
   // Served UEs (SINR at full load >= -10 dB), grouped by (cell, slice) so that x[k, n] is a
   // contiguous sum: served UE i is ue_[i], with its signal and weight d/(MB).
   void collect_served(const CouplingProblem& p, CouplingResult& r);
+  // Interferers as one dense block per serving cell (rows: linked cells, columns: its UEs):
+  // plan_blocks lays them out and returns their entry count, fill_blocks writes them.
+  size_t plan_blocks(const CouplingProblem& p);
+  void fill_blocks(const CouplingProblem& p);
+  // Interferers as per-UE lists of (cell, P g).
+  void build_sparse(const CouplingProblem& p);
+  // out[i] = init + sum over the block rows of rho[cell] * P g, cells ascending.
+  void block_interference(const CouplingProblem& p, const std::vector<double>& rho, double init,
+                          std::vector<double>& out);
   // Drops the UEs marked in r.outage from the grouped arrays, keeping the order.
   void compact_outage(const CouplingProblem& p, const CouplingResult& r);
   // Interference (noise included) of every served UE at the loads rho.
   void interference(const CouplingProblem& p, const std::vector<double>& rho);
 
-  std::vector<int> ue_cellslice_;      // [U] cell*N+slice of a served UE, -1 otherwise
+  std::vector<int> ue_cellslice_;           // [U] cell*N+slice of a served UE, -1 otherwise
   std::vector<int> ue_, segment_, cursor_;  // served UEs grouped by (cell, slice); segment bounds
   std::vector<double> signal_, full_interference_, weight_, rho_new_, interference_, se_;
-  // Interferers: a dense matrix [K][n_served] (serving cell zeroed) when links are dense,
-  // otherwise sparse rows [intf_off_[i], intf_off_[i+1]) of (cell, P g).
-  bool dense_ = false;
-  std::vector<double> dense_pg_;
-  size_t dense_ld_ = 0;  // row stride of dense_pg_
-  std::vector<double> ones_;
+  bool blocked_ = true;
+  // Blocks: cell c's rows are block_cells_[block_cell_off_[c]..), data at block_pg_[block_off_[c]..)
+  // with row stride block_ld_[c].
+  std::vector<int> block_cells_, block_cell_off_, row_of_;
+  std::vector<size_t> block_off_, block_ld_;
+  std::vector<double> block_pg_, block_rho_, scale_, ones_;
+  // Sparse rows [intf_off_[i], intf_off_[i+1]) of (cell, P g).
   std::vector<int> intf_off_, intf_cell_;
   std::vector<double> intf_pg_, intf_scaled_;
 };

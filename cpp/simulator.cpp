@@ -163,6 +163,7 @@ void Simulator::rebuild_link_structure(bool fresh) {
   link_ue_.clear();
   link_key_.clear();
   const int U = n_ues();
+  const bool hold = cfg_.link_update_distance_m > 0.0 && !fresh;
   structure_changed_.assign(U, fresh ? 1 : 0);
   for (int u = 0; u < U; ++u) {
     layout_.sites_within(pos_[u], radius, scratch_sites_);
@@ -175,13 +176,16 @@ void Simulator::rebuild_link_structure(bool fresh) {
       const bool carry = j < end && old.site[j] == site;
       if (!carry) structure_changed_[u] = 1;
       nw.site.push_back(site);
-      // A kept link keeps its processes and (until the UE's links are next evaluated) its gains.
+      // A kept link keeps its processes and, with lazy evaluation, its geometry and gains until
+      // the UE's links are next evaluated (in exact mode they are all re-evaluated below).
       nw.z_shadow.push_back(carry ? old.z_shadow[j] : 0.0);
       nw.z_los.push_back(carry ? old.z_los[j] : 0.0);
-      nw.distance.push_back(carry ? old.distance[j] : 0.0);
-      nw.angle_deg.push_back(carry ? old.angle_deg[j] : 0.0);
-      nw.los.push_back(carry ? old.los[j] : 0);
-      for (int s = 0; s < kSectors; ++s) gain_next_.push_back(carry ? links_.gain[kSectors * j + s] : 0.0);
+      if (hold) {
+        nw.distance.push_back(carry ? old.distance[j] : 0.0);
+        nw.angle_deg.push_back(carry ? old.angle_deg[j] : 0.0);
+        nw.los.push_back(carry ? old.los[j] : 0);
+        for (int s = 0; s < kSectors; ++s) gain_next_.push_back(carry ? links_.gain[kSectors * j + s] : 0.0);
+      }
       link_carry_.push_back(carry ? 1 : 0);
       link_ue_.push_back(u);
       // Innovations keyed by (seed, UE, site, step): a UE's shadowing does not depend on which
@@ -191,7 +195,14 @@ void Simulator::rebuild_link_structure(bool fresh) {
     nw.offset.push_back(static_cast<int>(nw.site.size()));
   }
   const size_t n = nw.site.size();
-  links_.gain.swap(gain_next_);
+  if (hold) {
+    links_.gain.swap(gain_next_);
+  } else {
+    nw.distance.resize(n);
+    nw.angle_deg.resize(n);
+    nw.los.resize(n);
+    links_.gain.resize(kSectors * n);
+  }
   links_.cell.resize(kSectors * n);
   for (size_t i = 0; i < n; ++i)
     for (int s = 0; s < kSectors; ++s) links_.cell[kSectors * i + s] = nw.site[i] * kSectors + s;
