@@ -35,8 +35,9 @@ void link_gains(std::size_t n, const double* dx, const double* dy, const double*
                 const LinkGainParams& p, double* distance, double* angle_deg, double* los, double* loss_db,
                 double* gain);
 
-// out[j] = rho[cell[j]] * pg[j].
-void gather_scale(std::size_t n, const int* cell, const double* rho, const double* pg, double* out);
+// Sparse rows: out[i] = init + sum_{j in [off[i], off[i+1])} rho[cell[j]] * pg[j], j ascending.
+void sparse_row_sums(std::size_t n, const int* off, const int* cell, const double* pg, const double* rho,
+                     double init, double* out);
 
 // out[k * ld + i] = scale[k] * x[row[i] * m + k] for i < n, k < m: the rows `row` of the row-major
 // [*, m] matrix x, scaled per column and transposed into m rows of stride ld.

@@ -34,14 +34,17 @@ void LoadCouplingSolver::collect_served(const CouplingProblem& p, CouplingResult
     if (ue_cellslice_[u] >= 0) ue_[cursor_[ue_cellslice_[u]]++] = u;
   signal_.resize(ns);
   full_interference_.resize(ns);
+  // Blocks stream without index lookups but hold zeros where a UE lacks a link of its cell's
+  // union; once they outgrow the cache the iterations are bound by memory traffic, and the lists
+  // (12 bytes per link) win unless the blocks are nearly full. Layouts too large for even the
+  // dense matrix to fit go straight to the lists (planning blocks costs a pass over the links).
   blocked_ = p.matrix != InterferenceMatrix::Sparse;
+  if (p.matrix == InterferenceMatrix::Auto && lt.full_cells != K && static_cast<size_t>(K) * ns > kCacheEntries)
+    blocked_ = false;
   if (blocked_) {
     const size_t block_entries = plan_blocks(p);
     size_t links = 0;
     for (int u : ue_) links += static_cast<size_t>(lt.offset[u + 1] - lt.offset[u]);
-    // Blocks stream without index lookups but hold zeros where a UE lacks a link of its cell's
-    // union; once they outgrow the cache the iterations are bound by memory traffic, and the
-    // lists (12 bytes per link) win unless the blocks are nearly full.
     if (p.matrix == InterferenceMatrix::Auto && block_entries > kCacheEntries && block_entries * 2 > links * 3)
       blocked_ = false;
   }
@@ -155,9 +158,13 @@ void LoadCouplingSolver::build_sparse(const CouplingProblem& p) {
   const int* off = lt.offset.data();
   const int* cell = lt.cell.data();
   const double* gain = lt.gain.data();
-  intf_off_.assign(1, 0);
-  intf_cell_.clear();
-  intf_pg_.clear();
+  size_t bound = 0;
+  for (int u : ue_) bound += static_cast<size_t>(off[u + 1] - off[u]);
+  intf_off_.resize(ue_.size() + 1);
+  intf_cell_.resize(bound);
+  intf_pg_.resize(bound);
+  int n = 0;
+  intf_off_[0] = 0;
   for (size_t i = 0; i < ue_.size(); ++i) {
     const int u = ue_[i], c = p.serving[u];
     double signal = 0.0, total = 0.0;
@@ -166,15 +173,18 @@ void LoadCouplingSolver::build_sparse(const CouplingProblem& p) {
       if (cell[j] == c) {
         signal = pg;
       } else if (pg > 0.0) {
-        intf_cell_.push_back(cell[j]);
-        intf_pg_.push_back(pg);
+        intf_cell_[n] = cell[j];
+        intf_pg_[n] = pg;
         total += pg;
+        ++n;
       }
     }
     signal_[i] = signal;
     full_interference_[i] = total;
-    intf_off_.push_back(static_cast<int>(intf_cell_.size()));
+    intf_off_[i + 1] = n;
   }
+  intf_cell_.resize(n);
+  intf_pg_.resize(n);
 }
 
 void LoadCouplingSolver::block_interference(const CouplingProblem& p, const std::vector<double>& rho, double init,
@@ -255,13 +265,8 @@ void LoadCouplingSolver::interference(const CouplingProblem& p, const std::vecto
     block_interference(p, rho, p.noise_w, interference_);
     return;
   }
-  intf_scaled_.resize(intf_pg_.size());
-  gather_scale(intf_pg_.size(), intf_cell_.data(), rho.data(), intf_pg_.data(), intf_scaled_.data());
-  for (size_t i = 0; i < ns; ++i) {
-    double sum = p.noise_w;
-    for (int j = intf_off_[i]; j < intf_off_[i + 1]; ++j) sum += intf_scaled_[j];
-    interference_[i] = sum;
-  }
+  sparse_row_sums(ns, intf_off_.data(), intf_cell_.data(), intf_pg_.data(), rho.data(), p.noise_w,
+                  interference_.data());
 }
 
 void LoadCouplingSolver::solve(const CouplingProblem& p, CouplingResult& r) {

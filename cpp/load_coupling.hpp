@@ -99,7 +99,7 @@ class LoadCouplingSolver {
   std::vector<double> block_pg_, block_rho_, scale_, ones_;
   // Sparse rows [intf_off_[i], intf_off_[i+1]) of (cell, P g).
   std::vector<int> intf_off_, intf_cell_;
-  std::vector<double> intf_pg_, intf_scaled_;
+  std::vector<double> intf_pg_;
 };
 
 }  // namespace pyslice

@@ -325,32 +325,31 @@ void Simulator::handover() {
   const int full = links_.full_cells;
   best_cell_.resize(U);
   best_gain_.resize(U);
+  serving_gain_.resize(U);
   if (full > 0) {
     row_argmax(static_cast<size_t>(U), full, links_.gain.data(), best_cell_.data(), best_gain_.data());
+    for (int u = 0; u < U; ++u) serving_gain_[u] = links_.gain[static_cast<size_t>(u) * full + serving_[u]];
   } else {
     for (int u = 0; u < U; ++u) {
       int best = -1;
-      double best_gain = -1.0;
-      for (int j = links_.offset[u]; j < links_.offset[u + 1]; ++j)
-        if (links_.gain[j] > best_gain) {
-          best_gain = links_.gain[j];
+      double best_gain = -1.0, serving_gain = -1.0;
+      for (int j = links_.offset[u]; j < links_.offset[u + 1]; ++j) {
+        const double g = links_.gain[j];
+        if (g > best_gain) {
+          best_gain = g;
           best = links_.cell[j];
         }
+        if (links_.cell[j] == serving_[u]) serving_gain = g;
+      }
       best_cell_[u] = best;
       best_gain_[u] = best_gain;
+      serving_gain_[u] = serving_gain;
     }
   }
   for (int u = 0; u < U; ++u) {
     const int best = best_cell_[u];
     if (best < 0) continue;
-    const double best_gain = best_gain_[u];
-    double serving_gain = -1.0;
-    if (full > 0) {
-      serving_gain = links_.gain[static_cast<size_t>(u) * full + serving_[u]];
-    } else {
-      for (int j = links_.offset[u]; j < links_.offset[u + 1]; ++j)
-        if (links_.cell[j] == serving_[u]) serving_gain = links_.gain[j];
-    }
+    const double best_gain = best_gain_[u], serving_gain = serving_gain_[u];
     if (serving_gain < 0.0) {  // serving site culled: radio link failure, re-establish on the best cell
       serving_[u] = best;
       ho_candidate_[u] = -1;

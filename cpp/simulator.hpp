@@ -166,7 +166,7 @@ class Simulator {
   std::vector<std::uint8_t> sel_carry_;
   std::vector<double> sel_zs_, sel_zl_, sel_distance_, sel_angle_, sel_gain_;
   std::vector<int> best_cell_;              // per UE: strongest cell this step (handover)
-  std::vector<double> best_gain_;
+  std::vector<double> best_gain_, serving_gain_;
 
   LoadCouplingSolver solver_;
   CouplingResult coupling_;
