@@ -143,18 +143,11 @@ Vec2 Layout::sample_in_area(Rng& rng) const {
   return sample_in_site(site, rng);
 }
 
-void Layout::sites_within(Vec2 p, double radius, std::vector<int>& out) const {
-  out.clear();
-  if (!std::isfinite(radius) || wraps()) {
-    // Wrap-around layouts are small; scan all sites with nearest-image distances.
-    for (int s = 0; s < n_sites(); ++s)
-      if (!std::isfinite(radius) || norm(displacement(s, p)) <= radius) out.push_back(s);
-    return;
-  }
-  long ix0 = static_cast<long>(std::floor((p.x - radius - bin_x0_) / isd_));
-  long ix1 = static_cast<long>(std::floor((p.x + radius - bin_x0_) / isd_));
-  long iy0 = static_cast<long>(std::floor((p.y - radius - bin_y0_) / isd_));
-  long iy1 = static_cast<long>(std::floor((p.y + radius - bin_y0_) / isd_));
+void Layout::sites_in_bins(Vec2 q, double radius, std::vector<int>& out) const {
+  long ix0 = static_cast<long>(std::floor((q.x - radius - bin_x0_) / isd_));
+  long ix1 = static_cast<long>(std::floor((q.x + radius - bin_x0_) / isd_));
+  long iy0 = static_cast<long>(std::floor((q.y - radius - bin_y0_) / isd_));
+  long iy1 = static_cast<long>(std::floor((q.y + radius - bin_y0_) / isd_));
   ix0 = std::max(ix0, 0L);
   iy0 = std::max(iy0, 0L);
   ix1 = std::min(ix1, bins_x_ - 1);
@@ -163,9 +156,29 @@ void Layout::sites_within(Vec2 p, double radius, std::vector<int>& out) const {
   for (long jy = iy0; jy <= iy1; ++jy)
     for (long jx = ix0; jx <= ix1; ++jx)
       for (int s : bins_[static_cast<size_t>(bin_key(jx, jy))]) {
-        Vec2 d = p - sites_[s];
+        Vec2 d = q - sites_[s];
         if (dot(d, d) <= r2) out.push_back(s);
       }
+}
+
+void Layout::sites_within(Vec2 p, double radius, std::vector<int>& out) const {
+  out.clear();
+  if (!std::isfinite(radius)) {
+    for (int s = 0; s < n_sites(); ++s) out.push_back(s);
+    return;
+  }
+  if (wraps()) {
+    // A site is within the radius if one of its images is: query the bins around p shifted by
+    // each image offset (slightly widened), then apply the nearest-image test itself.
+    const double widened = radius * (1.0 + 1e-9) + 1e-6;
+    for (const Vec2& off : images_) sites_in_bins(p - off, widened, out);
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    out.erase(std::remove_if(out.begin(), out.end(), [&](int s) { return !(norm(displacement(s, p)) <= radius); }),
+              out.end());
+    return;
+  }
+  sites_in_bins(p, radius, out);
   std::sort(out.begin(), out.end());
 }
 

@@ -63,6 +63,8 @@ class Layout {
     return std::fabs(rel.x) <= h && std::fabs(c * rel.x + s * rel.y) <= h && std::fabs(-c * rel.x + s * rel.y) <= h;
   }
   Vec2 wrapped_displacement(int site, Vec2 p) const;
+  // Appends the sites whose own (unwrapped) position is within `radius` of q, via the bins.
+  void sites_in_bins(Vec2 q, double radius, std::vector<int>& out) const;
   long bin_key(long ix, long iy) const;
   std::vector<Vec2> sites_;
   double isd_;

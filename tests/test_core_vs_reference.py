@@ -255,6 +255,8 @@ SCENARIOS = {
     "wrap-paper": small(with_layout(PAPER, wrap_around=True)),
     "wrap-hex1": small(with_layout(PAPER, kind="hex", rings=1, wrap_around=True), 2),
     "hex1-culled": small(with_radio(with_layout(PAPER, kind="hex", rings=1), interference_radius_m=800.0), 2),
+    "wrap-hex2-culled": small(with_radio(with_layout(PAPER, kind="hex", rings=2, wrap_around=True),
+                                         interference_radius_m=900.0), 1),
     "radio-params": small(with_layout(with_radio(PAPER, carrier_ghz=3.5, tx_power_dbm=43.0, n_prb=50,
                                                  prb_bandwidth_hz=360e3, noise_figure_db=7.0,
                                                  antenna_gain_dbi=17.0, antenna_beamwidth_deg=65.0,
