@@ -276,11 +276,11 @@ void Simulator::update_links(bool fresh) {
     return;
   }
   // Some UEs hold their links: evaluate the others' links on compact copies.
-  sel_.clear();
+  sel_.resize(n);
+  size_t m = 0;
   for (int u = 0; u < U; ++u)
     if (refresh_[u])
-      for (int i = tl.offset[u]; i < tl.offset[u + 1]; ++i) sel_.push_back(i);
-  const size_t m = sel_.size();
+      for (int i = tl.offset[u]; i < tl.offset[u + 1]; ++i) sel_[m++] = i;
   sel_key_.resize(m);
   sel_ue_.resize(m);
   sel_carry_.resize(m);
