@@ -243,44 +243,74 @@ void Simulator::update_links(bool fresh) {
   }
   if (n_refresh == 0) return;
   double* r_shadow = ar_shadow_.data();
-  double* q_shadow = r_shadow + U;
   double* r_los = ar_los_.data();
-  double* q_los = r_los + U;
-  ar_coefficients(static_cast<size_t>(U), ar_moved_.data(), cfg_.shadow_decorrelation_m, r_shadow, q_shadow);
-  ar_coefficients(static_cast<size_t>(U), ar_moved_.data(), cfg_.los_decorrelation_m, r_los, q_los);
-  LinkGainParams gp{&pathloss_,
-                    cfg_.propagation.d_min,
-                    cfg_.propagation.d_max,
-                    cfg_.antenna.gain_dbi,
-                    cfg_.antenna.beamwidth_deg,
-                    cfg_.antenna.max_attenuation_db,
-                    cfg_.shadowing,
-                    {kBoresightDeg[0], kBoresightDeg[1], kBoresightDeg[2]}};
+  ar_coefficients(static_cast<size_t>(U), ar_moved_.data(), cfg_.shadow_decorrelation_m, r_shadow, r_shadow + U);
+  ar_coefficients(static_cast<size_t>(U), ar_moved_.data(), cfg_.los_decorrelation_m, r_los, r_los + U);
+  // Runs of consecutive UEs being evaluated are done in place (with lazy evaluation, the fast
+  // slices' UEs are evaluated every step and sit in runs of a group); the links of scattered UEs
+  // are gathered into compact copies first.
   const size_t n = tl.site.size();
-  const std::uint64_t t = static_cast<std::uint64_t>(t_);
   if (n_refresh == U) {
-    ar1_update_keyed(n, link_key_.data(), t, link_ue_.data(), r_shadow, q_shadow, r_los, q_los, link_carry_.data(),
-                     tl.z_shadow.data(), tl.z_los.data());
-    link_dx_.resize(n);
-    link_dy_.resize(n);
-    for (size_t i = 0; i < n; ++i) {
-      const Vec2 disp = layout_.displacement(tl.site[i], pos_[link_ue_[i]]);
-      link_dx_[i] = disp.x;
-      link_dy_[i] = disp.y;
-    }
-    link_los_.resize(n);
-    link_loss_.resize(n);
-    link_gains(n, link_dx_.data(), link_dy_.data(), tl.z_shadow.data(), tl.z_los.data(), gp, tl.distance.data(),
-               tl.angle_deg.data(), link_los_.data(), link_loss_.data(), links_.gain.data());
-    for (size_t i = 0; i < n; ++i) tl.los[i] = link_los_[i] > 0.5 ? 1 : 0;
+    evaluate_links(0, n);
     return;
   }
-  // Some UEs hold their links: evaluate the others' links on compact copies.
+  constexpr int kMinRunLinks = 32;
   sel_.resize(n);
   size_t m = 0;
-  for (int u = 0; u < U; ++u)
-    if (refresh_[u])
-      for (int i = tl.offset[u]; i < tl.offset[u + 1]; ++i) sel_[m++] = i;
+  for (int u = 0; u < U;) {
+    if (!refresh_[u]) {
+      ++u;
+      continue;
+    }
+    int end = u;
+    while (end < U && refresh_[end]) ++end;
+    const int first = tl.offset[u], last = tl.offset[end];
+    if (last - first >= kMinRunLinks) {
+      evaluate_links(static_cast<size_t>(first), static_cast<size_t>(last - first));
+    } else {
+      for (int i = first; i < last; ++i) sel_[m++] = i;
+    }
+    u = end;
+  }
+  if (m > 0) evaluate_selected_links(m);
+}
+
+LinkGainParams Simulator::link_gain_params() const {
+  return LinkGainParams{&pathloss_,
+                        cfg_.propagation.d_min,
+                        cfg_.propagation.d_max,
+                        cfg_.antenna.gain_dbi,
+                        cfg_.antenna.beamwidth_deg,
+                        cfg_.antenna.max_attenuation_db,
+                        cfg_.shadowing,
+                        {kBoresightDeg[0], kBoresightDeg[1], kBoresightDeg[2]}};
+}
+
+void Simulator::evaluate_links(size_t first, size_t count) {
+  TrackedLinks& tl = tracked_;
+  const int U = n_ues();
+  const double* r_shadow = ar_shadow_.data();
+  const double* r_los = ar_los_.data();
+  ar1_update_keyed(count, &link_key_[first], static_cast<std::uint64_t>(t_), &link_ue_[first], r_shadow,
+                   r_shadow + U, r_los, r_los + U, &link_carry_[first], &tl.z_shadow[first], &tl.z_los[first]);
+  link_dx_.resize(count);
+  link_dy_.resize(count);
+  for (size_t c = 0; c < count; ++c) {
+    const Vec2 disp = layout_.displacement(tl.site[first + c], pos_[link_ue_[first + c]]);
+    link_dx_[c] = disp.x;
+    link_dy_[c] = disp.y;
+  }
+  link_los_.resize(count);
+  link_loss_.resize(count);
+  link_gains(count, link_dx_.data(), link_dy_.data(), &tl.z_shadow[first], &tl.z_los[first], link_gain_params(),
+             &tl.distance[first], &tl.angle_deg[first], link_los_.data(), link_loss_.data(),
+             &links_.gain[kSectors * first]);
+  for (size_t c = 0; c < count; ++c) tl.los[first + c] = link_los_[c] > 0.5 ? 1 : 0;
+}
+
+void Simulator::evaluate_selected_links(size_t m) {
+  TrackedLinks& tl = tracked_;
+  const int U = n_ues();
   sel_key_.resize(m);
   sel_ue_.resize(m);
   sel_carry_.resize(m);
@@ -299,15 +329,17 @@ void Simulator::update_links(bool fresh) {
     link_dx_[c] = disp.x;
     link_dy_[c] = disp.y;
   }
-  ar1_update_keyed(m, sel_key_.data(), t, sel_ue_.data(), r_shadow, q_shadow, r_los, q_los, sel_carry_.data(),
-                   sel_zs_.data(), sel_zl_.data());
+  const double* r_shadow = ar_shadow_.data();
+  const double* r_los = ar_los_.data();
+  ar1_update_keyed(m, sel_key_.data(), static_cast<std::uint64_t>(t_), sel_ue_.data(), r_shadow, r_shadow + U, r_los,
+                   r_los + U, sel_carry_.data(), sel_zs_.data(), sel_zl_.data());
   sel_distance_.resize(m);
   sel_angle_.resize(m);
   link_los_.resize(m);
   link_loss_.resize(m);
   sel_gain_.resize(kSectors * m);
-  link_gains(m, link_dx_.data(), link_dy_.data(), sel_zs_.data(), sel_zl_.data(), gp, sel_distance_.data(),
-             sel_angle_.data(), link_los_.data(), link_loss_.data(), sel_gain_.data());
+  link_gains(m, link_dx_.data(), link_dy_.data(), sel_zs_.data(), sel_zl_.data(), link_gain_params(),
+             sel_distance_.data(), sel_angle_.data(), link_los_.data(), link_loss_.data(), sel_gain_.data());
   for (size_t c = 0; c < m; ++c) {
     const int i = sel_[c];
     tl.z_shadow[i] = sel_zs_[c];

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels.hpp"
 #include "kpi.hpp"
 #include "layout.hpp"
 #include "load_coupling.hpp"
@@ -121,6 +122,11 @@ class Simulator {
   void update_links(bool fresh);
   // Re-derives which sites each UE tracks (culling radius), carrying the processes of kept links.
   void rebuild_link_structure(bool fresh);
+  // Advances the processes of links [first, first + count) and re-derives their gains, in place.
+  void evaluate_links(size_t first, size_t count);
+  // The same for the m links listed in sel_, through compact copies.
+  void evaluate_selected_links(size_t m);
+  LinkGainParams link_gain_params() const;
   void handover();
   void update_active();
   void policy_shares(SharePolicy policy, std::vector<double>& shares);
