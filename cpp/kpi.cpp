@@ -7,6 +7,9 @@
 namespace pyslice {
 
 void compute_slice_kpis(const KpiInput& in, std::vector<double>& backlog, KpiOutput& out) {
+  std::vector<double>& ue_delay = out.scratch_delay;
+  std::vector<double>& ue_throughput = out.scratch_throughput;
+  std::vector<int>& ue_group = out.scratch_group;
   const int K = in.n_cells, N = in.n_slices;
   const size_t KN = static_cast<size_t>(K) * N;
   out.throughput.assign(KN, 0.0);
@@ -47,17 +50,33 @@ void compute_slice_kpis(const KpiInput& in, std::vector<double>& backlog, KpiOut
     const double ps_flows = util < 1.0 ? util / (1.0 - util) : inf;
     flows[ks] = std::min(ps_flows, D / L * dt) + q1 / L;
   }
+  // Per served UE (a loop without branches, so it runs on SIMD lanes): the delay of a flow at the
+  // UE's peak rate shares[k,n] M B se, stretched by the flows in the system, capped at max_delay_s;
+  // then summed per (cell, slice) in UE order.
   const double mb = in.n_prb * in.prb_bandwidth_hz;
-  for (int u = 0; u < in.n_ues; ++u) {
-    if (!in.active[u] || in.outage[u]) continue;
+  const int U = in.n_ues;
+  ue_delay.resize(U);
+  ue_throughput.resize(U);
+  ue_group.resize(U);
+  const double max_delay = in.max_delay_s;
+  const double* flow_bits = in.traffic->flow_bits.data();
+  for (int u = 0; u < U; ++u) {
     const int n = in.slice_of[u];
-    const size_t ks = static_cast<size_t>(in.serving[u]) * N + n;
-    const double L = in.traffic->flow_bits[n];
+    const int ks = in.serving[u] * N + n;
+    const bool counted = in.active[u] && !in.outage[u];
+    const double L = flow_bits[n];
     const double peak = in.shares[ks] * mb * in.se[u];
-    double delay = peak > 0.0 ? (L / peak) * (1.0 + flows[ks]) : in.max_delay_s;
-    delay = std::min(delay, in.max_delay_s);
-    out.delay[ks] += delay;
-    out.throughput[ks] += L / delay;
+    const double stretched = peak > 0.0 ? (L / peak) * (1.0 + flows[ks]) : max_delay;
+    const double delay = std::min(stretched, max_delay);
+    ue_group[u] = counted ? ks : -1;
+    ue_delay[u] = delay;
+    ue_throughput[u] = L / delay;
+  }
+  for (int u = 0; u < U; ++u) {
+    const int ks = ue_group[u];
+    if (ks < 0) continue;
+    out.delay[ks] += ue_delay[u];
+    out.throughput[ks] += ue_throughput[u];
   }
   for (size_t ks = 0; ks < KN; ++ks) {
     if (n_served[ks] > 0) {

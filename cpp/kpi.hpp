@@ -30,6 +30,8 @@ struct KpiInput {
 struct KpiOutput {
   std::vector<double> throughput, delay, load, demand, served;  // [K*N]
   std::vector<std::int32_t> users, outage;                      // [K*N]
+  std::vector<double> scratch_delay, scratch_throughput;        // [U] per-UE work space
+  std::vector<int> scratch_group;
 };
 
 // backlog [K*N] is read (before the step) and updated in place.

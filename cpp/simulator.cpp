@@ -617,7 +617,7 @@ void Simulator::step(const double* shares, SharePolicy policy) {
   out_.iterations = coupling_.iterations;
   out_.mask = tau_;
   out_.time = t_;
-  std::vector<double> sinr;
+  std::vector<double>& sinr = sinr_scratch_;
   solver_.sinr_after_solve(prob, rho_, sinr);
   out_.sinr_db.resize(sinr.size());
   to_db(sinr.size(), sinr.data(), out_.sinr_db.data());

@@ -173,6 +173,7 @@ class Simulator {
   std::vector<double> sel_zs_, sel_zl_, sel_distance_, sel_angle_, sel_gain_;
   std::vector<int> best_cell_;              // per UE: strongest cell this step (handover)
   std::vector<double> best_gain_, serving_gain_;
+  std::vector<double> sinr_scratch_;         // per UE: linear SINR of the last step
 
   LoadCouplingSolver solver_;
   CouplingResult coupling_;
