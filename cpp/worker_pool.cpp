@@ -1,6 +1,9 @@
 #include "worker_pool.hpp"
 
 #include <chrono>
+#include <new>
+
+#include <unistd.h>
 
 namespace pyslice {
 namespace {
@@ -9,11 +12,33 @@ namespace {
 constexpr std::chrono::microseconds kSpin{200};
 }  // namespace
 
-WorkerPool::WorkerPool(int threads) {
+WorkerPool::WorkerPool(int threads) : owner_(getpid()) { start_workers(threads); }
+
+void WorkerPool::start_workers(int threads) {
   for (int t = 1; t < threads; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
 }
 
+void WorkerPool::restart_after_fork() {
+  const int threads = this->threads();
+  // The thread objects name threads of the parent: leak them (destroying or joining them is not
+  // possible), and rebuild the primitives a parent thread may have held at the fork.
+  new std::vector<std::thread>(std::move(workers_));
+  workers_.clear();
+  new (&mutex_) std::mutex();
+  new (&start_) std::condition_variable();
+  new (&done_) std::condition_variable();
+  generation_.store(0);
+  busy_ = 0;
+  stop_ = false;
+  owner_ = getpid();
+  start_workers(threads);
+}
+
 WorkerPool::~WorkerPool() {
+  if (getpid() != owner_) {
+    new std::vector<std::thread>(std::move(workers_));  // a forked child's copy: nothing to stop
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
@@ -58,6 +83,7 @@ void WorkerPool::worker_loop(int thread) {
 }
 
 void WorkerPool::parallel_for(int n, const std::function<void(int)>& task) {
+  if (getpid() != owner_) restart_after_fork();
   errors_.assign(n, nullptr);
   task_ = &task;
   n_items_ = n;

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/types.h>
+
 namespace pyslice {
 
 class WorkerPool {
@@ -27,9 +29,13 @@ class WorkerPool {
   void parallel_for(int n, const std::function<void(int)>& task);
 
  private:
+  void start_workers(int threads);
   void worker_loop(int thread);
   void run_share(int thread);
+  // After fork() the child has none of the workers: forget them and start new ones.
+  void restart_after_fork();
 
+  pid_t owner_;  // process that started the workers
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable start_, done_;

@@ -351,6 +351,35 @@ def test_reset_reproduces_the_run():
         assert_results_equal(ra, rb)
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX-only")
+def test_threaded_batch_keeps_working_in_a_forked_child():
+    # The worker threads do not survive fork(); the child's first call must start its own
+    # instead of waiting for the parent's forever (an alarm kills the child if it hangs).
+    sc = small()
+    seeds = [3, 4, 5]
+    batch = SimulatorBatch(sc, seeds=seeds, threads=2)
+    twin = SimulatorBatch(sc, seeds=seeds, threads=1)
+    shares = np.stack([random_shares(np.random.default_rng(r), 12, 4) for r in range(3)])
+    batch.step(shares)
+    twin.step(shares)
+    want = twin.step(shares)["throughput"].copy()
+    pid = os.fork()
+    if pid == 0:  # child: report through the exit status only
+        import signal
+
+        signal.alarm(30)
+        try:
+            ok = np.array_equal(batch.step(shares)["throughput"], want)
+            ok = ok and np.array_equal(batch.step(shares)["throughput"], twin.step(shares)["throughput"])
+            os._exit(0 if ok else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    # the parent's pool is untouched
+    np.testing.assert_array_equal(batch.step(shares)["throughput"], want)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_batch_equals_separate_simulators(threads):
     sc = small()
