@@ -5,8 +5,9 @@
    from the simulator's state (gains, fixed point, KPIs) and does no mobility, so it is favoured.
    The core runs in exact mode and with lazy link evaluation (radio.link_update_distance_m).
 1b. Effect of the link update distance on KPIs (paper scenario as calibrated, traffic-aware).
-2. Scaling: hex_grid layouts from ~1.5k to ~100k UEs with interference culling; per-step time, peak
-   RSS (each size in its own process) and the fitted exponent of time vs UEs.
+2. Scaling with interference culling, per-step time, peak RSS (each size in its own process) and the
+   fitted exponent of time vs UEs: (a) UE density from 2.2k to 100k UEs on a 273-cell hex layout,
+   (b) hex layouts from 21 to 813 cells at 32 UEs per slice (2.7k to 104k UEs).
 3. Effect of the culling radius on KPIs (same seeds, radius inf vs finite).
 4. SimulatorBatch: replica-steps/s with 1 and 2 threads over 4 and 8 replicas.
 
@@ -141,31 +142,41 @@ def link_update_effect(distances: list[float], seeds: list[int], steps: int) -> 
     return rows
 
 
-def one_size(rings: int, radius: float, steps: int) -> dict[str, float]:
-    """Runs in a child process: per-step time and peak RSS for one layout."""
+def one_size(rings: int, radius: float, steps: int, ues_per_slice: int = 32) -> dict[str, float]:
+    """Runs in a child process: per-step time and peak RSS for one layout and UE density."""
     import resource
 
-    sc = all_active(hex_scenario(rings, radius))
+    sc = all_active(hex_scenario(rings, radius, ues_per_slice))
     sim = Simulator(sc, seed=1)
     shares = np.full((sim.n_cells, sim.n_slices), 1.0 / sim.n_slices)
     sim._core.step(shares, 0)
-    start = time.perf_counter()
-    for _ in range(steps):
-        sim._core.step(shares, 0)
-    per_step = (time.perf_counter() - start) / steps
+    per_step = best_block_time(lambda: sim._core.step(shares, 0), seconds=0.3 * steps, blocks=steps)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before state() allocates [U, S]
     links = int(np.isfinite(sim.state()["shadow_z"]).sum())
     return {"rings": rings, "cells": sim.n_cells, "ues": sim.n_ues, "links": links, "step_ms": 1e3 * per_step,
             "peak_rss_mb": peak_rss_mb}
 
 
-def scaling(rings_list: list[int], radius: float, steps: int) -> list[dict[str, float]]:
+def scaling(sizes: list[tuple[int, int]], radius: float, steps: int) -> list[dict[str, float]]:
+    """One child process per (rings, UEs per slice), so each size's peak RSS is its own."""
     rows = []
-    for rings in rings_list:
-        out = subprocess.run([sys.executable, __file__, "--one", str(rings), str(radius), str(steps)],
+    for rings, per_slice in sizes:
+        out = subprocess.run([sys.executable, __file__, "--one", str(rings), str(radius), str(steps), str(per_slice)],
                              check=True, capture_output=True, text=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return rows
+
+
+def print_scaling(rows: list[dict[str, float]]) -> tuple[float, float]:
+    """Prints the table; returns the fitted exponents of step time vs UEs and vs tracked links."""
+    print(f"{'rings':>5} {'cells':>6} {'UEs':>8} {'sites/UE':>9} {'ms/step':>9} {'ns/link':>8} {'peak RSS MB':>12}")
+    for row in rows:
+        print(f"{row['rings']:>5} {row['cells']:>6} {row['ues']:>8} {row['links'] / row['ues']:>9.2f} "
+              f"{row['step_ms']:>9.2f} {1e6 * row['step_ms'] / row['links']:>8.1f} {row['peak_rss_mb']:>12.0f}")
+    ues = np.array([row["ues"] for row in rows], dtype=float)
+    links = np.array([row["links"] for row in rows], dtype=float)
+    ms = np.array([row["step_ms"] for row in rows])
+    return float(np.polyfit(np.log(ues), np.log(ms), 1)[0]), float(np.polyfit(np.log(links), np.log(ms), 1)[0])
 
 
 def culling_effect(rings: int, radii: list[float], steps: int) -> list[dict[str, float]]:
@@ -206,10 +217,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes and short timings")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of the measured ratios")
-    parser.add_argument("--one", nargs=3, metavar=("RINGS", "RADIUS", "STEPS"), help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=4, metavar=("RINGS", "RADIUS", "STEPS", "UES_PER_SLICE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one_size(int(args.one[0]), float(args.one[1]), int(args.one[2]))))
+        print(json.dumps(one_size(int(args.one[0]), float(args.one[1]), int(args.one[2]), int(args.one[3]))))
         return
     quick = args.quick
     print("== C++ core vs NumPy reference (paper scale, all UEs active) ==")
@@ -228,19 +239,15 @@ def main() -> None:
               f"{row['step_ms']:.3f} ms/step")
 
     radius = 1000.0
+    print(f"\n== Scaling: UE density on a 273-cell layout (hex rings=5, all active, culling {radius:.0f} m) ==")
+    per_slice = [2, 8, 23] if quick else [2, 8, 23, 46, 92]
+    slope, slope_links = print_scaling(scaling([(5, n) for n in per_slice], radius, 3 if quick else 5))
+    print(f"fitted exponent of time vs UEs: {slope:.2f}; vs tracked (UE, site) links: {slope_links:.2f}")
+
+    print(f"\n== Scaling: layout size (hex_grid, 32 UEs per slice, all active, culling {radius:.0f} m) ==")
     rings_list = [1, 2, 3] if quick else [1, 2, 3, 5, 7, 9]
-    print(f"\n== Scaling (hex_grid, all active, culling radius {radius:.0f} m) ==")
-    rows = scaling(rings_list, radius, 3 if quick else 5)
-    print(f"{'rings':>5} {'cells':>6} {'UEs':>8} {'sites/UE':>9} {'ms/step':>9} {'ns/link':>8} {'peak RSS MB':>12}")
-    for row in rows:
-        print(f"{row['rings']:>5} {row['cells']:>6} {row['ues']:>8} {row['links'] / row['ues']:>9.2f} "
-              f"{row['step_ms']:>9.2f} {1e6 * row['step_ms'] / row['links']:>8.1f} {row['peak_rss_mb']:>12.0f}")
-    ues = np.array([row["ues"] for row in rows], dtype=float)
-    links = np.array([row["links"] for row in rows], dtype=float)
-    ms = np.array([row["step_ms"] for row in rows])
-    slope = np.polyfit(np.log(ues), np.log(ms), 1)[0]
-    slope_links = np.polyfit(np.log(links), np.log(ms), 1)[0]
-    print(f"fitted exponent of time vs UEs: {slope:.2f}; vs tracked (UE, site) links: {slope_links:.2f} "
+    slope_layout, slope_layout_links = print_scaling(scaling([(r, 32) for r in rings_list], radius, 3 if quick else 5))
+    print(f"fitted exponent of time vs UEs: {slope_layout:.2f}; vs tracked (UE, site) links: {slope_layout_links:.2f} "
           "(interior UEs of larger layouts track more sites within the radius)")
 
     print("\n== Culling radius: effect on KPIs (hex rings=2, traffic-aware, same seed) ==")
@@ -262,8 +269,9 @@ def main() -> None:
             "sim: C++ steps/s (paper scale, all active)": r["cpp_steps_per_s"],
             "sim: C++ steps/s, link_update_distance_m = 5": r["lazy5_steps_per_s"],
             "sim: C++ (link_update_distance_m = 5) / NumPy reference": r["lazy5_speedup"],
-            "sim: exponent of step time vs UEs": slope,
-            "sim: exponent of step time vs links": slope_links,
+            "sim: exponent of step time vs UEs (273 cells, 2.2k-100k UEs)": slope,
+            "sim: exponent of step time vs UEs (layouts 21-813 cells)": slope_layout,
+            "sim: exponent of step time vs links (layouts 21-813 cells)": slope_layout_links,
             "sim: SimulatorBatch 2 threads / 1 thread, 4 replicas": batch[4]["speedup_2_threads"],
             "sim: SimulatorBatch 2 threads / 1 thread, 8 replicas": batch[8]["speedup_2_threads"],
         }))
