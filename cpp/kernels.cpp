@@ -16,10 +16,15 @@ void ar_coefficients(std::size_t n, const double* __restrict moved, double d_cor
   }
 }
 
-void ar1_update_keyed(std::size_t n, const std::uint64_t* __restrict key, std::uint64_t t, const int* __restrict link_ue,
-                      const double* __restrict r_shadow, const double* __restrict q_shadow,
-                      const double* __restrict r_los, const double* __restrict q_los,
-                      const std::uint8_t* __restrict carry, double* __restrict z_shadow, double* __restrict z_los) {
+namespace {
+// Shared: the LOS process uses the shadowing coefficients (equal decorrelation distances), which
+// saves two gathers per link.
+template <bool Shared>
+void ar1_update_keyed_impl(std::size_t n, const std::uint64_t* __restrict key, std::uint64_t t,
+                           const int* __restrict link_ue, const double* __restrict r_shadow,
+                           const double* __restrict q_shadow, const double* __restrict r_los,
+                           const double* __restrict q_los, const std::uint8_t* __restrict carry,
+                           double* __restrict z_shadow, double* __restrict z_los) {
   for (std::size_t i = 0; i < n; ++i) {
     const std::uint64_t k = key[i] ^ t;
     const std::uint64_t a = mix64(k), b = mix64(k ^ 0xd1b54a32d192ed03ULL);
@@ -30,11 +35,23 @@ void ar1_update_keyed(std::size_t n, const std::uint64_t* __restrict key, std::u
     // cos(phase - pi/2) = sin(phase), written so GCC does not fuse it into a scalar sincos call.
     const double ws = rad * cos(phase), wl = rad * cos(phase - 1.5707963267948966);
     const int u = link_ue[i];
-    const double zs = r_shadow[u] * z_shadow[i] + q_shadow[u] * ws;
-    const double zl = r_los[u] * z_los[i] + q_los[u] * wl;
+    const double rs = r_shadow[u], qs = q_shadow[u];
+    const double rl = Shared ? rs : r_los[u], ql = Shared ? qs : q_los[u];
+    const double zs = rs * z_shadow[i] + qs * ws;
+    const double zl = rl * z_los[i] + ql * wl;
     z_shadow[i] = carry[i] ? zs : ws;
     z_los[i] = carry[i] ? zl : wl;
   }
+}
+}  // namespace
+
+void ar1_update_keyed(std::size_t n, const std::uint64_t* key, std::uint64_t t, const int* link_ue,
+                      const double* r_shadow, const double* q_shadow, const double* r_los, const double* q_los,
+                      const std::uint8_t* carry, double* z_shadow, double* z_los) {
+  if (r_los == r_shadow && q_los == q_shadow)
+    ar1_update_keyed_impl<true>(n, key, t, link_ue, r_shadow, q_shadow, r_los, q_los, carry, z_shadow, z_los);
+  else
+    ar1_update_keyed_impl<false>(n, key, t, link_ue, r_shadow, q_shadow, r_los, q_los, carry, z_shadow, z_los);
 }
 
 void link_gains(std::size_t n, const double* __restrict dx, const double* __restrict dy,

@@ -24,6 +24,8 @@ void ar_coefficients(std::size_t n, const double* moved, double d_cor, double* r
 //   z <- carry ? r z + q w : w   (r, q of the link's UE, from ar_coefficients),
 // with (w_s, w_l) standard normals drawn by Box-Muller from the counter-based uniforms
 //   a = mix64(key ^ t), b = mix64(key ^ t ^ C):  u1 = (a >> 11 + 1) 2^-53 in (0, 1], u2 = (b >> 11) 2^-53.
+// Passing the shadowing coefficient arrays as the LOS ones too (equal decorrelation distances)
+// takes a faster path.
 void ar1_update_keyed(std::size_t n, const std::uint64_t* key, std::uint64_t t, const int* link_ue,
                       const double* r_shadow, const double* q_shadow, const double* r_los, const double* q_los,
                       const std::uint8_t* carry, double* z_shadow, double* z_los);

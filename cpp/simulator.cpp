@@ -242,10 +242,11 @@ void Simulator::update_links(bool fresh) {
     }
   }
   if (n_refresh == 0) return;
-  double* r_shadow = ar_shadow_.data();
-  double* r_los = ar_los_.data();
-  ar_coefficients(static_cast<size_t>(U), ar_moved_.data(), cfg_.shadow_decorrelation_m, r_shadow, r_shadow + U);
-  ar_coefficients(static_cast<size_t>(U), ar_moved_.data(), cfg_.los_decorrelation_m, r_los, r_los + U);
+  ar_coefficients(static_cast<size_t>(U), ar_moved_.data(), cfg_.shadow_decorrelation_m, ar_shadow_.data(),
+                  ar_shadow_.data() + U);
+  if (cfg_.los_decorrelation_m != cfg_.shadow_decorrelation_m)
+    ar_coefficients(static_cast<size_t>(U), ar_moved_.data(), cfg_.los_decorrelation_m, ar_los_.data(),
+                    ar_los_.data() + U);
   // Runs of consecutive UEs being evaluated are done in place (with lazy evaluation, the fast
   // slices' UEs are evaluated every step and sit in runs of a group); the links of scattered UEs
   // are gathered into compact copies first.
@@ -275,6 +276,10 @@ void Simulator::update_links(bool fresh) {
   if (m > 0) evaluate_selected_links(m);
 }
 
+const double* Simulator::los_coefficients() const {
+  return cfg_.los_decorrelation_m == cfg_.shadow_decorrelation_m ? ar_shadow_.data() : ar_los_.data();
+}
+
 LinkGainParams Simulator::link_gain_params() const {
   return LinkGainParams{&pathloss_,
                         cfg_.propagation.d_min,
@@ -290,15 +295,29 @@ void Simulator::evaluate_links(size_t first, size_t count) {
   TrackedLinks& tl = tracked_;
   const int U = n_ues();
   const double* r_shadow = ar_shadow_.data();
-  const double* r_los = ar_los_.data();
+  const double* r_los = los_coefficients();
   ar1_update_keyed(count, &link_key_[first], static_cast<std::uint64_t>(t_), &link_ue_[first], r_shadow,
                    r_shadow + U, r_los, r_los + U, &link_carry_[first], &tl.z_shadow[first], &tl.z_los[first]);
   link_dx_.resize(count);
   link_dy_.resize(count);
-  for (size_t c = 0; c < count; ++c) {
-    const Vec2 disp = layout_.displacement(tl.site[first + c], pos_[link_ue_[first + c]]);
-    link_dx_[c] = disp.x;
-    link_dy_[c] = disp.y;
+  if (layout_.wraps()) {
+    for (size_t c = 0; c < count; ++c) {
+      const Vec2 disp = layout_.displacement(tl.site[first + c], pos_[link_ue_[first + c]]);
+      link_dx_[c] = disp.x;
+      link_dy_[c] = disp.y;
+    }
+  } else {
+    // Plain differences, in a loop without calls or branches (SIMD lanes).
+    const Vec2* pos = pos_.data();
+    const Vec2* sites = layout_.sites().data();
+    const int* ue = &link_ue_[first];
+    const int* site = &tl.site[first];
+    double* dx = link_dx_.data();
+    double* dy = link_dy_.data();
+    for (size_t c = 0; c < count; ++c) {
+      dx[c] = pos[ue[c]].x - sites[site[c]].x;
+      dy[c] = pos[ue[c]].y - sites[site[c]].y;
+    }
   }
   link_los_.resize(count);
   link_loss_.resize(count);
@@ -330,7 +349,7 @@ void Simulator::evaluate_selected_links(size_t m) {
     link_dy_[c] = disp.y;
   }
   const double* r_shadow = ar_shadow_.data();
-  const double* r_los = ar_los_.data();
+  const double* r_los = los_coefficients();
   ar1_update_keyed(m, sel_key_.data(), static_cast<std::uint64_t>(t_), sel_ue_.data(), r_shadow, r_shadow + U, r_los,
                    r_los + U, sel_carry_.data(), sel_zs_.data(), sel_zl_.data());
   sel_distance_.resize(m);

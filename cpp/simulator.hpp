@@ -127,6 +127,9 @@ class Simulator {
   // The same for the m links listed in sel_, through compact copies.
   void evaluate_selected_links(size_t m);
   LinkGainParams link_gain_params() const;
+  // The LOS process's AR(1) coefficients ([2 U]: r, then q): the shadowing ones when the
+  // decorrelation distances are equal.
+  const double* los_coefficients() const;
   void handover();
   void update_active();
   void policy_shares(SharePolicy policy, std::vector<double>& shares);

@@ -298,6 +298,29 @@ def test_no_ues_at_all():
 # ------------------------------------------------------------------------------------- determinism
 
 
+@pytest.mark.parametrize("d_shadow, d_los", [(50.0, 50.0), (20.0, 120.0)])
+def test_shadowing_and_los_processes_decorrelate_over_their_own_distance(d_shadow, d_los):
+    # Gudmundson AR(1) along the path: E[z_t z_t+1] = exp(-moved / d_cor) for each process, with
+    # its own decorrelation distance, and z stays standard normal.
+    radio_cfg = dataclasses.replace(PAPER.radio, shadow_decorrelation_m=d_shadow, los_decorrelation_m=d_los)
+    sim = Simulator(dataclasses.replace(PAPER, radio=radio_cfg), seed=11)
+    prev = sim.state()
+    products: dict[str, list] = {"shadow_z": [], "los_z": []}
+    expected: dict[str, list] = {"shadow_z": [], "los_z": []}
+    for _ in range(40):
+        sim.step_policy("equal")
+        state = sim.state()
+        moved = np.hypot(*(state["positions"] - prev["positions"]).T)[:, None]
+        for key, d_cor in (("shadow_z", d_shadow), ("los_z", d_los)):
+            products[key].append((prev[key] * state[key]).ravel())
+            expected[key].append(np.broadcast_to(np.exp(-moved / d_cor), prev[key].shape).ravel())
+        prev = state
+    for key in products:
+        got, want = np.concatenate(products[key]).mean(), np.concatenate(expected[key]).mean()
+        assert abs(got - want) < 0.02, (key, got, want)
+        assert abs(prev[key].std() - 1.0) < 0.05 and abs(prev[key].mean()) < 0.05
+
+
 def test_same_seed_bit_identical_1000_steps():
     sc = small()
     a, b = Simulator(sc, 123), Simulator(sc, 123)
