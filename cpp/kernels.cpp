@@ -56,7 +56,7 @@ void ar1_update_keyed(std::size_t n, const std::uint64_t* key, std::uint64_t t, 
 
 void link_gains(std::size_t n, const double* __restrict dx, const double* __restrict dy,
                 const double* __restrict z_shadow, const double* __restrict z_los, const LinkGainParams& p,
-                double* __restrict distance, double* __restrict angle_deg, double* __restrict los,
+                double* __restrict distance, double* __restrict angle_deg, std::uint8_t* __restrict los,
                 double* __restrict loss_db, double* __restrict gain) {
   const PathlossCoefficients& c = *p.pathloss;
   const double rad_to_deg = 57.29577951308232;
@@ -77,7 +77,7 @@ void link_gains(std::size_t n, const double* __restrict dx, const double* __rest
     const double sigma = is_los > 0.5 ? (near ? s1 : s2) : s3;
     distance[i] = d;
     angle_deg[i] = atan2(dy[i], dx[i]) * rad_to_deg;
-    los[i] = is_los;
+    los[i] = is_los > 0.5 ? 1 : 0;
     loss_db[i] = pl + shadow_on * sigma * z_shadow[i];
   }
   // Pass 2 (per link and sector): antenna gain and the linear link gain.

@@ -34,7 +34,7 @@ void ar1_update_keyed(std::size_t n, const std::uint64_t* key, std::uint64_t t, 
 // the displacements (dx, dy) site -> UE. Writes distance, angle (deg), los (0/1), loss_db
 // (path loss + shadowing) and gain[3 n] (linear, sector s of link i at 3 i + s).
 void link_gains(std::size_t n, const double* dx, const double* dy, const double* z_shadow, const double* z_los,
-                const LinkGainParams& p, double* distance, double* angle_deg, double* los, double* loss_db,
+                const LinkGainParams& p, double* distance, double* angle_deg, std::uint8_t* los, double* loss_db,
                 double* gain);
 
 // Sparse rows: out[i] = init + sum_{j in [off[i], off[i+1])} rho[cell[j]] * pg[j], j ascending.

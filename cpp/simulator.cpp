@@ -319,12 +319,10 @@ void Simulator::evaluate_links(size_t first, size_t count) {
       dy[c] = pos[ue[c]].y - sites[site[c]].y;
     }
   }
-  link_los_.resize(count);
   link_loss_.resize(count);
   link_gains(count, link_dx_.data(), link_dy_.data(), &tl.z_shadow[first], &tl.z_los[first], link_gain_params(),
-             &tl.distance[first], &tl.angle_deg[first], link_los_.data(), link_loss_.data(),
+             &tl.distance[first], &tl.angle_deg[first], &tl.los[first], link_loss_.data(),
              &links_.gain[kSectors * first]);
-  for (size_t c = 0; c < count; ++c) tl.los[first + c] = link_los_[c] > 0.5 ? 1 : 0;
 }
 
 void Simulator::evaluate_selected_links(size_t m) {
@@ -354,18 +352,18 @@ void Simulator::evaluate_selected_links(size_t m) {
                    r_los + U, sel_carry_.data(), sel_zs_.data(), sel_zl_.data());
   sel_distance_.resize(m);
   sel_angle_.resize(m);
-  link_los_.resize(m);
+  sel_los_.resize(m);
   link_loss_.resize(m);
   sel_gain_.resize(kSectors * m);
   link_gains(m, link_dx_.data(), link_dy_.data(), sel_zs_.data(), sel_zl_.data(), link_gain_params(),
-             sel_distance_.data(), sel_angle_.data(), link_los_.data(), link_loss_.data(), sel_gain_.data());
+             sel_distance_.data(), sel_angle_.data(), sel_los_.data(), link_loss_.data(), sel_gain_.data());
   for (size_t c = 0; c < m; ++c) {
     const int i = sel_[c];
     tl.z_shadow[i] = sel_zs_[c];
     tl.z_los[i] = sel_zl_[c];
     tl.distance[i] = sel_distance_[c];
     tl.angle_deg[i] = sel_angle_[c];
-    tl.los[i] = link_los_[c] > 0.5 ? 1 : 0;
+    tl.los[i] = sel_los_[c];
     for (int s = 0; s < kSectors; ++s) links_.gain[kSectors * static_cast<size_t>(i) + s] = sel_gain_[kSectors * c + s];
   }
 }

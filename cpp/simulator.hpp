@@ -158,7 +158,7 @@ class Simulator {
   std::vector<double> rho_, backlog_, tau_, moved_;
   std::vector<int> scratch_sites_;
   // Per-link scratch for the vector kernels.
-  std::vector<double> link_dx_, link_dy_, link_los_, link_loss_;
+  std::vector<double> link_dx_, link_dy_, link_loss_;
   std::vector<std::uint8_t> link_carry_;
   std::vector<int> link_ue_;                // per tracked link: its UE
   std::vector<std::uint64_t> link_key_;     // per tracked link: key of its innovations
@@ -172,7 +172,7 @@ class Simulator {
   // Compact copies of the links evaluated in a step where some UEs hold theirs.
   std::vector<int> sel_, sel_ue_;
   std::vector<std::uint64_t> sel_key_;
-  std::vector<std::uint8_t> sel_carry_;
+  std::vector<std::uint8_t> sel_carry_, sel_los_;
   std::vector<double> sel_zs_, sel_zl_, sel_distance_, sel_angle_, sel_gain_;
   std::vector<int> best_cell_;              // per UE: strongest cell this step (handover)
   std::vector<double> best_gain_, serving_gain_;
