@@ -240,7 +240,8 @@ class SlicingEnv:
         if arr.shape != self.action_shape:
             raise ValueError(f"actions must have shape {self.action_shape}, got {arr.shape}")
         self._require_reset()
-        return self._finish(self._sim.step(arr.reshape(self.replicas, self.n_agents, self.n_slices)))
+        # validated above: skip the batch's second Python-side check (the core still checks)
+        return self._finish(self._sim._step_validated(arr.reshape(self.replicas, self.n_agents, self.n_slices)))
 
     def step_policy(self, name: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """Step with a built-in simulator policy ('equal', 'traffic-aware' with perfect knowledge of

@@ -201,7 +201,12 @@ class SimulatorBatch:
         arr = validate_shares(shares, self.n_cells, self.n_slices)
         if arr.shape != (self.size, self.n_cells, self.n_slices):
             raise ValueError(f"shares must have shape ({self.size}, {self.n_cells}, {self.n_slices}), got {arr.shape}")
-        self._core.step(arr, POLICY_CODES["given"], self._out)
+        return self._step_validated(arr)
+
+    def _step_validated(self, shares: np.ndarray) -> dict[str, np.ndarray]:
+        """step() for shares a caller has already put through validate_shares with shape [R, K, N]
+        (the core still checks them, without the Python-side error messages)."""
+        self._core.step(shares, POLICY_CODES["given"], self._out)
         return self._out
 
     def step_policy(self, policy: Policy) -> dict[str, np.ndarray]:
