@@ -416,13 +416,19 @@ class SlicingParallelEnv(ParallelEnv):
         extra = [a for a in actions if a not in self.agents]
         if missing or extra:
             raise ValueError(f"actions must hold one action per live agent (missing {missing}, unknown {extra})")
-        shares = np.empty((self.env.n_agents, self.env.n_slices))
+        box = np.empty((self.env.n_agents, self.env.n_slices))
         for k, agent in enumerate(self.possible_agents):
             a = np.asarray(actions[agent], dtype=np.float64) if _numeric(actions[agent]) else None
             if a is None or a.shape != (self.env.n_slices,):
                 raise ValueError(f"actions[{agent!r}] must be an array of shape ({self.env.n_slices},), got "
                                  f"{getattr(a, 'shape', type(actions[agent]).__name__)}")
-            shares[k] = box_to_simplex(a, name=f"actions[{agent!r}]")
+            box[k] = a
+        try:
+            shares = box_to_simplex(box)  # row by row, all agents at once
+        except ValueError:
+            for k, agent in enumerate(self.possible_agents):  # name the agent whose action is bad
+                box_to_simplex(box[k], name=f"actions[{agent!r}]")
+            raise
         obs, reward, info = self.env.step(shares)
         self.steps += 1
         done = self.steps >= self.max_steps
