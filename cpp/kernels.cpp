@@ -83,14 +83,19 @@ void link_gains(std::size_t n, const double* __restrict dx, const double* __rest
   // Pass 2 (per link and sector): antenna gain and the linear link gain.
   const double ln10_10 = 0.23025850929940458;
   const double inv_bw = 1.0 / p.beamwidth_deg, g_max = p.antenna_gain_dbi, a_max = p.max_attenuation_db;
-  for (int s = 0; s < 3; ++s) {
-    const double b = p.boresight_deg[s];
-    for (std::size_t i = 0; i < n; ++i) {
-      double phi = angle_deg[i] - b;
-      phi = phi > 180.0 ? phi - 360.0 : (phi < -180.0 ? phi + 360.0 : phi);
-      const double q = phi * inv_bw;
-      gain[3 * i + s] = exp((g_max - fmin(12.0 * q * q, a_max) - loss_db[i]) * ln10_10);
-    }
+  const double bs0 = p.boresight_deg[0], bs1 = p.boresight_deg[1], bs2 = p.boresight_deg[2];
+  // All three sectors of a link per iteration, so that the stores to gain[3 i + s] are contiguous
+  // (the vectoriser interleaves the three results with permutes instead of storing lane by lane).
+  for (std::size_t i = 0; i < n; ++i) {
+    const double a = angle_deg[i], base = g_max - loss_db[i];
+    double phi0 = a - bs0, phi1 = a - bs1, phi2 = a - bs2;
+    phi0 = phi0 > 180.0 ? phi0 - 360.0 : (phi0 < -180.0 ? phi0 + 360.0 : phi0);
+    phi1 = phi1 > 180.0 ? phi1 - 360.0 : (phi1 < -180.0 ? phi1 + 360.0 : phi1);
+    phi2 = phi2 > 180.0 ? phi2 - 360.0 : (phi2 < -180.0 ? phi2 + 360.0 : phi2);
+    const double q0 = phi0 * inv_bw, q1 = phi1 * inv_bw, q2 = phi2 * inv_bw;
+    gain[3 * i] = exp((base - fmin(12.0 * q0 * q0, a_max)) * ln10_10);
+    gain[3 * i + 1] = exp((base - fmin(12.0 * q1 * q1, a_max)) * ln10_10);
+    gain[3 * i + 2] = exp((base - fmin(12.0 * q2 * q2, a_max)) * ln10_10);
   }
 }
 
