@@ -54,8 +54,8 @@ struct CouplingProblem {
 
 struct CouplingResult {
   std::vector<double> rho;       // [K], in: warm start, out: fixed point
-  std::vector<double> x;         // [K*N] needed share at the last evaluation
-  std::vector<double> se;        // [U] spectral efficiency at the last evaluation (0 if not served)
+  std::vector<double> x;         // [K*N] needed share at the last sweep's evaluation of cell k
+  std::vector<double> se;        // [U] spectral efficiency at that evaluation (0 if not served)
   std::vector<std::uint8_t> outage;  // [U] 1 if offering traffic but in outage
   int iterations = 0;
 };
@@ -83,14 +83,19 @@ class LoadCouplingSolver {
   // out[i] = init + sum over the block rows of rho[cell] * P g, cells ascending.
   void block_interference(const CouplingProblem& p, const std::vector<double>& rho, double init,
                           std::vector<double>& out);
+  // The same for the UEs served by cell c only (their slots of out).
+  void cell_block_interference(const CouplingProblem& p, const std::vector<double>& rho, int c, double init,
+                               double* out);
   // Drops the UEs marked in r.outage from the grouped arrays, keeping the order.
   void compact_outage(const CouplingProblem& p, const CouplingResult& r);
-  // Interference (noise included) of every served UE at the loads rho.
+  // Interference (noise included) of every served UE at the loads rho (into interference_).
   void interference(const CouplingProblem& p, const std::vector<double>& rho);
+  // The same for the UEs served by cell c only.
+  void cell_interference(const CouplingProblem& p, const std::vector<double>& rho, int c);
 
   std::vector<int> ue_cellslice_;           // [U] cell*N+slice of a served UE, -1 otherwise
   std::vector<int> ue_, segment_, cursor_;  // served UEs grouped by (cell, slice); segment bounds
-  std::vector<double> signal_, full_interference_, weight_, rho_new_, interference_, se_;
+  std::vector<double> signal_, full_interference_, weight_, interference_, se_;
   bool blocked_ = true;
   // Blocks: cell c's rows are block_cells_[block_cell_off_[c]..), data at block_pg_[block_off_[c]..)
   // with row stride block_ld_[c].

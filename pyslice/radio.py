@@ -77,14 +77,15 @@ def solve_load_coupling(
     max_iter: int = 200,
     interference_matrix: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Solve the slice-aware load-coupling fixed point rho = F(rho).
+    """Solve the slice-aware load-coupling fixed point rho = F(rho) by Gauss-Seidel sweeps over
+    the cells (from rho0, zeros if None, until no load changes by tol or more in a sweep).
 
     gain [K, U] linear; serving/slice_of [U] ints; demand [U] bit/s (0: not offering traffic);
     shares [K, N] rows on the simplex; tx_power_w and noise_w per PRB (tx_power_w scalar or [K]).
     UEs whose SINR at full interference is below -10 dB are in outage and left out of x.
     ``interference_matrix`` picks how the solver stores interferers: "dense" (a [K, U] matrix),
     "sparse" (per-UE lists) or "auto" (by density); the results are the same.
-    Returns (rho [K], x [K, N] needed shares, iterations).
+    Returns (rho [K], x [K, N] needed shares of the last sweep, sweeps).
     """
     return _core.solve_load_coupling(
         gain, serving, slice_of, demand, shares, tx_power_w, noise_w, prb_bandwidth_hz, n_prb, rho0, tol, max_iter,

@@ -270,20 +270,9 @@ def sinr(gain, serving, rho, tx_power_w, noise_w) -> np.ndarray:
         return signal / (interference + noise_w)
 
 
-def _x_of_rho(gain, serving, slice_of, demand, K, N, P, noise_w, mb, outage, rho):
-    g = sinr(gain, serving, rho, P, noise_w)
-    se = spectral_efficiency(g)
-    contrib_mask = (~outage) & (demand > 0.0)
-    with np.errstate(divide="ignore"):
-        per_ue = np.where(contrib_mask, demand / (mb * np.where(contrib_mask, se, 1.0)), 0.0)
-    x = np.zeros((K, N), dtype=np.float64)
-    np.add.at(x, (serving, slice_of), per_ue)
-    return x, se, g
-
-
 def fixed_point(gain, serving, slice_of, demand, shares, tx_power_w, noise_w, prb_bandwidth_hz,
                 n_prb, rho0=None, tol: float = 1e-6, max_iter: int = 200):
-    """Load-coupling fixed point rho = F(rho) by Jacobi iteration (docs/model.md section 4).
+    """Load-coupling fixed point rho = F(rho) by Gauss-Seidel sweeps (docs/model.md section 4).
 
     Parameters
     ----------
@@ -293,23 +282,23 @@ def fixed_point(gain, serving, slice_of, demand, shares, tx_power_w, noise_w, pr
     rho0 : [K] start point (zeros if None).
 
     Outage: UE u is in outage iff gamma_u at full interference (rho_i = 1 for all i != c) < 0.1.
-    Outage UEs are left out of x. x[k,n](rho) = sum over non-outage UEs with demand > 0 of
-    d_u / (M B se(gamma_u(rho))); F_k(rho) = sum_n min(a[k,n], x[k,n](rho)).
+    Outage UEs are left out of x. x[k,n](rho) = sum over non-outage UEs of cell k with demand > 0
+    of d_u / (M B se(gamma_u(rho))); F_k(rho) = sum_n min(a[k,n], x[k,n](rho)).
 
-    Iteration: repeat { x = x(rho); rho_new = F(rho); it += 1;
-    if max|rho_new - rho| < tol or it == max_iter: stop; rho = rho_new }.
+    Sweep: for k = 0..K-1 in order { x[k] = x_k(rho); rho_k <- F_k(rho) } (cells after k still hold
+    the previous sweep's loads); it += 1; stop if max_k |change of rho_k| < tol or it == max_iter.
 
     Returns
     -------
-    rho : [K] the last rho_new (= F(rho_prev)).
-    x : [K, N] x(rho_prev), i.e. from the last F evaluation.
-    iterations : int, the number of F evaluations.
+    rho : [K] the loads after the last sweep.
+    x : [K, N] x[k] from cell k's evaluation in the last sweep.
+    iterations : int, the number of sweeps.
     details : dict with
         ``sinr`` [U]       gamma_u(rho) at the returned rho (every UE, at its serving cell),
-        ``sinr_eval`` [U]  gamma_u(rho_prev) of the last F evaluation,
-        ``se`` [U]         se(gamma_u(rho_prev)) (the se that produced x),
+        ``sinr_eval`` [U]  gamma_u at its cell's evaluation in the last sweep,
+        ``se`` [U]         se of sinr_eval (the se that produced x),
         ``sinr_full`` [U]  gamma_u at full interference, ``outage`` [U] bool (sinr_full < 0.1),
-        ``rho_prev`` [K], ``converged`` bool.
+        ``rho_prev`` [K] the loads before the last sweep, ``converged`` bool.
     """
     gain = np.asarray(gain, dtype=np.float64)
     K, U = gain.shape
@@ -327,21 +316,38 @@ def fixed_point(gain, serving, slice_of, demand, shares, tx_power_w, noise_w, pr
 
     sinr_full = sinr(gain, serving, np.ones(K), P, noise_w)
     outage = sinr_full < SE_THRESHOLD
+    contributes = (~outage) & (demand > 0.0)
+    rx = P[:, None] * gain  # [K, U]
+    members = [np.flatnonzero(serving == k) for k in range(K)]
 
     rho = np.zeros(K) if rho0 is None else np.asarray(rho0, dtype=np.float64).reshape(K).copy()
+    x = np.zeros((K, N))
+    g_eval = np.zeros(U)
+    se = np.zeros(U)
     it = 0
     converged = False
     while True:
-        x, se, g_eval = _x_of_rho(gain, serving, slice_of, demand, K, N, P, noise_w, mb, outage, rho)
-        rho_new = np.minimum(shares, x).sum(axis=1)
+        rho_prev = rho.copy()
+        max_change = 0.0
+        for k in range(K):
+            u = members[k]
+            others = rho.copy()
+            others[k] = 0.0  # the serving cell does not interfere with its own UEs
+            with np.errstate(divide="ignore", invalid="ignore"):
+                g = rx[k, u] / (others @ rx[:, u] + noise_w)
+            s = spectral_efficiency(g)
+            use = contributes[u]
+            with np.errstate(divide="ignore"):
+                per_ue = np.where(use, demand[u] / (mb * np.where(use, s, 1.0)), 0.0)
+            x[k] = np.bincount(slice_of[u], weights=per_ue, minlength=N)[:N]
+            g_eval[u], se[u] = g, s
+            new = float(np.minimum(shares[k], x[k]).sum())
+            max_change = max(max_change, abs(new - rho[k]))
+            rho[k] = new
         it += 1
-        if np.max(np.abs(rho_new - rho), initial=0.0) < tol:
-            converged = True
+        converged = max_change < tol
         if converged or it >= max_iter:
-            rho_prev = rho
-            rho = rho_new
             break
-        rho = rho_new
     details = dict(
         sinr=sinr(gain, serving, rho, P, noise_w),
         sinr_eval=g_eval,

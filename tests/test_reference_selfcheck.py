@@ -348,10 +348,16 @@ def test_fixed_point_bookkeeping():
     r1, x1, it1, d1 = solve(gain, serving, slice_of, demand, shares, rho0, tol=1e-6, max_iter=1)
     assert it1 == 1 and not d1["converged"]
     np.testing.assert_array_equal(d1["rho_prev"], rho0)
-    np.testing.assert_array_equal(d1["sinr_eval"], ref.sinr(gain, serving, rho0, P_PRB, NOISE))
+    # Gauss-Seidel: cell k's UEs see this sweep's loads of cells < k and the start's of cells > k
+    for k in range(4):
+        mixed = np.concatenate([r1[:k], rho0[k:]])
+        mine = serving == k
+        np.testing.assert_allclose(d1["sinr_eval"][mine], ref.sinr(gain, serving, mixed, P_PRB, NOISE)[mine],
+                                   rtol=1e-13)
+    assert not np.allclose(d1["sinr_eval"], ref.sinr(gain, serving, rho0, P_PRB, NOISE))  # not Jacobi
     np.testing.assert_array_equal(d1["sinr"], ref.sinr(gain, serving, r1, P_PRB, NOISE))
     np.testing.assert_array_equal(r1, np.minimum(shares, x1).sum(1))
-    # full run: x is x(rho_prev), rho = F(rho_prev)
+    # full run: one sweep from rho_prev reproduces the last sweep
     r, x, it, d = solve(gain, serving, slice_of, demand, shares, rho0, tol=1e-6, max_iter=200)
     r_chk, x_chk, _, _ = solve(gain, serving, slice_of, demand, shares, d["rho_prev"], max_iter=1)
     np.testing.assert_array_equal(x, x_chk)
