@@ -10,6 +10,7 @@
 #include <string>
 
 #include "batch.hpp"
+#include "kernels.hpp"
 #include "layout.hpp"
 #include "load_coupling.hpp"
 #include "pathloss.hpp"
@@ -336,6 +337,45 @@ PYBIND11_MODULE(_core, m) {
         },
         py::arg("phi_deg"), py::arg("gain_dbi") = 14.0, py::arg("beamwidth_deg") = 70.0,
         py::arg("max_attenuation_db") = 25.0);
+  m.def("link_gains",
+        [](py::handle dx_obj, py::handle dy_obj, py::handle zs_obj, py::handle zl_obj, double fc, double h_bs,
+           double h_ut, const std::string& model, double dmin, double dmax, double g, double bw, double am,
+           bool shadowing) {
+          DArray dx = checked(dx_obj, "dx", {-1});
+          const py::ssize_t n = dx.shape(0);
+          DArray dy = checked(dy_obj, "dy", {n});
+          DArray zs = checked(zs_obj, "shadow_z", {n});
+          DArray zl = checked(zl_obj, "los_z", {n});
+          check_finite(dx, "dx");
+          check_finite(dy, "dy");
+          check_finite(zs, "shadow_z");
+          check_finite(zl, "los_z");
+          if (!(bw > 0.0) || !std::isfinite(bw)) value_error("beamwidth_deg must be finite and > 0");
+          if (!(am >= 0.0) || !std::isfinite(am)) value_error("max_attenuation_db must be finite and >= 0");
+          if (!std::isfinite(g)) value_error("gain_dbi must be finite");
+          const PathlossCoefficients coeff(propagation(fc, h_bs, h_ut, model, dmin, dmax));
+          const LinkGainParams params{&coeff, dmin, dmax, g, bw, am, shadowing,
+                                      {kBoresightDeg[0], kBoresightDeg[1], kBoresightDeg[2]}};
+          py::array_t<double> distance(n), angle(n), loss(n), gain(std::vector<py::ssize_t>{n, kSectors});
+          py::array_t<std::uint8_t> los(n);
+          {
+            py::gil_scoped_release release;
+            link_gains(static_cast<std::size_t>(n), dx.data(), dy.data(), zs.data(), zl.data(), params,
+                       distance.mutable_data(), angle.mutable_data(), los.mutable_data(), loss.mutable_data(),
+                       gain.mutable_data());
+          }
+          py::dict out;
+          out["distance"] = distance;
+          out["angle_deg"] = angle;
+          out["los"] = los;
+          out["loss_db"] = loss;
+          out["gain"] = gain;
+          return out;
+        },
+        py::arg("dx"), py::arg("dy"), py::arg("shadow_z"), py::arg("los_z"), py::arg("fc_ghz") = 2.6,
+        py::arg("h_bs") = 25.0, py::arg("h_ut") = 1.5, py::arg("model") = "winner+", py::arg("d_min") = 35.0,
+        py::arg("d_max") = 5000.0, py::arg("gain_dbi") = 14.0, py::arg("beamwidth_deg") = 70.0,
+        py::arg("max_attenuation_db") = 25.0, py::arg("shadowing") = true);
   m.def("spectral_efficiency",
         [](py::handle sinr) {
           DArray s = as_doubles(sinr, "sinr");

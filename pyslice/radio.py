@@ -57,6 +57,33 @@ def antenna_gain_db(
     return _core.antenna_gain_db(np.asarray(phi_deg, dtype=np.float64), gain_dbi, beamwidth_deg, max_attenuation_db)
 
 
+def link_gains(
+    dx: np.ndarray,
+    dy: np.ndarray,
+    shadow_z: np.ndarray,
+    los_z: np.ndarray,
+    *,
+    fc_ghz: float = 2.6,
+    h_bs: float = 25.0,
+    h_ut: float = 1.5,
+    model: PathlossModelName = "winner+",
+    d_min: float = 35.0,
+    d_max: float = 5000.0,
+    gain_dbi: float = 14.0,
+    beamwidth_deg: float = 70.0,
+    max_attenuation_db: float = 25.0,
+    shadowing: bool = True,
+) -> dict[str, np.ndarray]:
+    """The simulator's per-link kernel on explicit links: for n (site, UE) links with displacement
+    (dx, dy) from site to UE (m) and shadowing/LOS states z_S, z_L (standard normal), returns
+    ``distance`` [n], ``angle_deg`` [n] (atan2 of the displacement), ``los`` [n] (uint8:
+    Phi(z_L) < P_LOS(d)), ``loss_db`` [n] (path loss + sigma z_S) and ``gain`` [n, 3] (linear gain
+    of the site's sectors with boresights 30/150/270 degrees)."""
+    arrays = [np.ascontiguousarray(a, dtype=np.float64) for a in (dx, dy, shadow_z, los_z)]
+    return _core.link_gains(*arrays, fc_ghz, h_bs, h_ut, model, d_min, d_max, gain_dbi, beamwidth_deg,
+                            max_attenuation_db, shadowing)
+
+
 def spectral_efficiency(sinr: np.ndarray | float) -> np.ndarray:
     """Truncated Shannon (TR 36.942 A.1): 0 below -10 dB, else min(0.6 log2(1 + sinr), 4.4) bit/s/Hz."""
     return _core.spectral_efficiency(np.asarray(sinr, dtype=np.float64))

@@ -204,6 +204,62 @@ def test_spectral_efficiency(g):
     np.testing.assert_allclose(radio.spectral_efficiency(g), ref.spectral_efficiency(g), rtol=RTOL, atol=0)
 
 
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), params=radio_params(), n=st.integers(1, 300),
+       g=st.floats(0.0, 30.0), bw=st.floats(10.0, 180.0), am=st.floats(0.0, 60.0), shadowing=st.booleans())
+def test_link_gains_kernel(seed, params, n, g, bw, am, shadowing):
+    """The simulator's per-link kernel (radio.link_gains) against reference.link_gains."""
+    rng = np.random.default_rng(seed)
+    r = rng.uniform(0.0, 6500.0, n) * (rng.random(n) < 0.97)  # beyond d_max, and some at the site itself
+    theta = rng.uniform(-np.pi, np.pi, n)
+    dx, dy = r * np.cos(theta), r * np.sin(theta)
+    zs, zl = rng.standard_normal(n), rng.standard_normal(n) * 1.5
+    out = radio.link_gains(dx, dy, zs, zl, gain_dbi=g, beamwidth_deg=bw, max_attenuation_db=am,
+                           shadowing=shadowing, **params)
+    want_gain, want_los, det = ref.link_gains(
+        np.zeros((1, 2)), np.column_stack([dx, dy]), zs[:, None], zl[:, None], g_max=g, beamwidth=bw, a_max=am,
+        shadowing=shadowing, return_details=True, **params)
+    np.testing.assert_array_equal(out["los"] == 1, want_los[:, 0])
+    np.testing.assert_allclose(out["distance"], det["distance"][:, 0], rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(out["gain"], want_gain.T, rtol=RTOL, atol=0)
+    np.testing.assert_allclose(out["loss_db"], det["pathloss_db"][:, 0] + det["shadow_db"][:, 0], rtol=RTOL)
+
+
+def _los_threshold(p: float) -> float:
+    """z with Phi(z) = p (bisection on the reference's normal CDF)."""
+    lo, hi = -40.0, 40.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if ref.normal_cdf(mid) < p else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+@pytest.mark.parametrize("d", [20.0, 35.0, 50.0, 120.0, 400.0, 1500.0, 4900.0])
+def test_los_draw_is_exact_next_to_the_threshold(d):
+    """The kernel screens Phi(z) < P_LOS(d) with a cheap approximation and decides draws close to
+    the threshold exactly: states a hair either side of it must get the exact outcome."""
+    p = float(ref.los_probability(d))
+    z0 = _los_threshold(p)
+    offsets = np.array([1e-12, 1e-10, 1e-9, 1e-8, 3e-8, 1e-7, 3e-7, 1e-6, 3e-6, 1e-4])
+    zl = np.concatenate([z0 - offsets, z0 + offsets])
+    n = zl.size
+    out = radio.link_gains(np.full(n, d), np.zeros(n), np.zeros(n), zl)
+    want = ref.normal_cdf(zl) < p
+    assert want[: offsets.size].all() and not want[offsets.size:].any()  # the offsets straddle the threshold
+    np.testing.assert_array_equal(out["los"] == 1, want)
+
+
+def test_link_gains_rejects_bad_input():
+    with pytest.raises(ValueError, match="dy must have shape"):
+        radio.link_gains(np.zeros(3), np.zeros(2), np.zeros(3), np.zeros(3))
+    with pytest.raises(ValueError, match="los_z must be finite"):
+        radio.link_gains(np.zeros(2), np.zeros(2), np.zeros(2), np.array([0.0, np.nan]))
+    with pytest.raises(ValueError, match="beamwidth_deg"):
+        radio.link_gains(np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2), beamwidth_deg=0.0)
+    with pytest.raises(ValueError, match="model must be"):
+        radio.link_gains(np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2), model="cost231")
+
+
 # ------------------------------------------------------------------------------------- load coupling
 
 P_PRB = float(ref.tx_power_per_prb_w(46.0, 100))
