@@ -208,11 +208,17 @@ void weighted_row_sum(std::size_t n, int m, const double* __restrict a, const do
     store8(out + i0 + 16, s2);
     store8(out + i0 + 24, s3);
   }
-  for (std::size_t i = i0; i < n; ++i) {
-    double sum = init;
-    for (int k = 0; k < m; ++k)
-      if (a[k] != 0.0) sum += a[k] * x[static_cast<std::size_t>(k) * ld + i];
-    out[i] = sum;
+  // The rest, 8 at a time (the rows are readable up to n rounded up to 8).
+  for (; i0 < n; i0 += 8) {
+    Lanes8 s0 = {init, init, init, init, init, init, init, init};
+    for (int k = 0; k < m; ++k) {
+      const double ak = a[k];
+      if (ak == 0.0) continue;
+      s0 += ak * load8(x + static_cast<std::size_t>(k) * ld + i0);
+    }
+    double tail[8];
+    store8(tail, s0);
+    for (std::size_t i = i0; i < n && i < i0 + 8; ++i) out[i] = tail[i - i0];
   }
 }
 

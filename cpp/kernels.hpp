@@ -51,7 +51,8 @@ void transpose_scaled(std::size_t n, int m, const double* x, const int* row, con
 void row_argmax(std::size_t n, int m, const double* x, int* index, double* value);
 
 // out[i] = init + sum_k a[k] * x[k * ld + i] over k = 0..m-1 in ascending order, skipping a[k] == 0
-// (one pass over the rows of x, blockwise, instead of m AXPYs through out).
+// (one pass over the rows of x, blockwise, instead of m AXPYs through out). Each row of x must be
+// readable (finite) up to n rounded up to a multiple of 8, i.e. ld >= that.
 void weighted_row_sum(std::size_t n, int m, const double* a, const double* x, std::size_t ld, double init, double* out);
 
 // out[i] = 10 log10(x[i]) for x[i] > 0 (x[i] <= 0 gives -3000: callers map it to -inf).

@@ -129,6 +129,10 @@ void LoadCouplingSolver::fill_blocks(const CouplingProblem& p) {
       scale_.assign(power, power + K);
       scale_[c] = 0.0;
       transpose_scaled(n, K, gain, &ue_[b0], scale_.data(), block, ld);
+      // weighted_row_sum reads each row up to n rounded up to 8: keep those slots zero.
+      const size_t n8 = (n + 7) / 8 * 8;
+      for (int r = 0; r < n_rows; ++r)
+        std::fill(block + static_cast<size_t>(r) * ld + n, block + static_cast<size_t>(r) * ld + n8, 0.0);
       for (size_t i = 0; i < n; ++i)
         signal_[b0 + i] = power[c] * gain[static_cast<size_t>(ue_[b0 + i]) * K + c];
       continue;
