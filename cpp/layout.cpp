@@ -121,8 +121,12 @@ Vec2 Layout::sample_in_site(int site, Rng& rng) const {
 bool Layout::segment_inside(Vec2 a, Vec2 b) const {
   const double len = norm(b - a);
   const int n = static_cast<int>(std::ceil(len / (isd_ / 20.0)));
-  for (int i = 1; i <= n; ++i)
-    if (!contains(a + (static_cast<double>(i) / n) * (b - a))) return false;
+  // Consecutive points are isd/20 apart, so the previous point's hexagon is checked first.
+  int hint = -1;
+  for (int i = 1; i <= n; ++i) {
+    hint = hexagon_of(a + (static_cast<double>(i) / n) * (b - a), hint);
+    if (hint < 0) return false;
+  }
   return true;
 }
 
