@@ -27,9 +27,9 @@ void ar1_update_keyed_impl(std::size_t n, const std::uint64_t* __restrict key, s
                            double* __restrict z_shadow, double* __restrict z_los) {
   for (std::size_t i = 0; i < n; ++i) {
     const std::uint64_t k = key[i] ^ t;
-    const std::uint64_t a = mix64(k), b = mix64(k ^ 0xd1b54a32d192ed03ULL);
-    const double u1 = (static_cast<double>(a >> 11) + 1.0) * 0x1.0p-53;
-    const double u2 = static_cast<double>(b >> 11) * 0x1.0p-53;
+    const std::uint64_t a = mix64(k);
+    const double u1 = (static_cast<double>(a >> 32) + 1.0) * 0x1.0p-32;
+    const double u2 = static_cast<double>(a & 0xffffffffULL) * 0x1.0p-32;
     const double rad = sqrt(-2.0 * log(u1));
     const double phase = 6.283185307179586 * u2;
     // cos(phase - pi/2) = sin(phase), written so GCC does not fuse it into a scalar sincos call.

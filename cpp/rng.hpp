@@ -15,18 +15,6 @@ inline std::uint64_t mix64(std::uint64_t z) {
   return z ^ (z >> 31);
 }
 
-// Two independent standard normals that depend only on `key` (counter-based, Box-Muller).
-// Used where a draw must not depend on how many other draws happened before it.
-inline void keyed_normals(std::uint64_t key, double& z1, double& z2) {
-  const std::uint64_t a = mix64(key), b = mix64(key ^ 0xd1b54a32d192ed03ULL);
-  const double u1 = (static_cast<double>(a >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]
-  const double u2 = static_cast<double>(b >> 11) * 0x1.0p-53;          // [0, 1)
-  const double r = std::sqrt(-2.0 * std::log(u1));
-  const double phase = 6.283185307179586 * u2;
-  z1 = r * std::cos(phase);
-  z2 = r * std::sin(phase);
-}
-
 class Rng {
  public:
   explicit Rng(std::uint64_t seed = 0) { reseed(seed); }
