@@ -300,12 +300,25 @@ void Simulator::evaluate_links(size_t first, size_t count) {
                    r_shadow + U, r_los, r_los + U, &link_carry_[first], &tl.z_shadow[first], &tl.z_los[first]);
   link_dx_.resize(count);
   link_dy_.resize(count);
+  const size_t sites_per_ue = static_cast<size_t>(layout_.n_sites());
   if (layout_.wraps()) {
     for (size_t c = 0; c < count; ++c) {
       const Vec2 disp = layout_.displacement(tl.site[first + c], pos_[link_ue_[first + c]]);
       link_dx_[c] = disp.x;
       link_dy_[c] = disp.y;
     }
+  } else if (links_static_ && first % sites_per_ue == 0 && count % sites_per_ue == 0) {
+    // Every UE links to every site in site order: no index lookups.
+    const Vec2* pos = pos_.data();
+    const Vec2* sites = layout_.sites().data();
+    const size_t S = sites_per_ue, u0 = first / S, n_ue = count / S;
+    double* dx = link_dx_.data();
+    double* dy = link_dy_.data();
+    for (size_t u = 0; u < n_ue; ++u)
+      for (size_t s = 0; s < S; ++s) {
+        dx[u * S + s] = pos[u0 + u].x - sites[s].x;
+        dy[u * S + s] = pos[u0 + u].y - sites[s].y;
+      }
   } else {
     // Plain differences, in a loop without calls or branches (SIMD lanes).
     const Vec2* pos = pos_.data();
