@@ -249,6 +249,18 @@ def test_los_draw_is_exact_next_to_the_threshold(d):
     np.testing.assert_array_equal(out["los"] == 1, want)
 
 
+@SETTINGS
+@given(d=st.floats(0.0, 6000.0), exponents=st.lists(st.floats(-11.0, -4.0), min_size=1, max_size=20))
+def test_los_draw_is_exact_next_to_the_threshold_anywhere(d, exponents):
+    p = float(ref.los_probability(d))
+    z0 = _los_threshold(p)
+    offsets = 10.0 ** np.array(exponents)
+    zl = np.concatenate([z0 - offsets, z0 + offsets])
+    n = zl.size
+    out = radio.link_gains(np.zeros(n), np.full(n, d), np.zeros(n), zl)
+    np.testing.assert_array_equal(out["los"] == 1, ref.normal_cdf(zl) < p)
+
+
 def test_link_gains_rejects_bad_input():
     with pytest.raises(ValueError, match="dy must have shape"):
         radio.link_gains(np.zeros(3), np.zeros(2), np.zeros(3), np.zeros(3))
