@@ -67,8 +67,8 @@ void link_gains(std::size_t n, const double* __restrict dx, const double* __rest
   // Pass 1 (per link): distance, direction, LOS state, path loss + shadowing. The LOS draw
   // Phi(z) < p_los is screened with Abramowitz & Stegun 7.1.28 for erf (a polynomial, a division and
   // four squarings; absolute error < 3e-7 in erf, so < 1.5e-7 in Phi); draws within kLosGuard of
-  // p_los (about one link in 10^5) are flagged and decided with erfc below, so every outcome is that
-  // of the exact test.
+  // p_los (Phi(z) is uniform: 2 links in 10^6) are flagged and decided with erfc below, so every
+  // outcome is that of the exact test.
   constexpr double kLosGuard = 1e-6;
   int unsure = 0;
   for (std::size_t i = 0; i < n; ++i) {
