@@ -43,10 +43,11 @@ void LoadCouplingSolver::collect_served(const CouplingProblem& p, CouplingResult
     blocked_ = false;
   if (blocked_) {
     const size_t block_entries = plan_blocks(p);
-    size_t links = 0;
-    for (int u : ue_) links += static_cast<size_t>(lt.offset[u + 1] - lt.offset[u]);
-    if (p.matrix == InterferenceMatrix::Auto && block_entries > kCacheEntries && block_entries * 2 > links * 3)
-      blocked_ = false;
+    if (p.matrix == InterferenceMatrix::Auto && block_entries > kCacheEntries) {
+      size_t links = 0;
+      for (int u : ue_) links += static_cast<size_t>(lt.offset[u + 1] - lt.offset[u]);
+      if (block_entries * 2 > links * 3) blocked_ = false;
+    }
   }
   if (blocked_)
     fill_blocks(p);
