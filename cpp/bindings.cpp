@@ -297,6 +297,7 @@ PYBIND11_MODULE(_core, m) {
           DArray dd = as_doubles(d, "d_m");
           check_finite(dd, "d_m");
           DArray ll = as_doubles(los, "los");
+          check_finite(ll, "los");
           if (ll.size() != 1 && ll.size() != dd.size()) value_error("los must be a scalar or match d_m's shape");
           const double* lp = ll.data();
           const bool scalar = ll.size() == 1;
@@ -311,6 +312,7 @@ PYBIND11_MODULE(_core, m) {
           DArray dd = as_doubles(d, "d_m");
           check_finite(dd, "d_m");
           DArray ll = as_doubles(los, "los");
+          check_finite(ll, "los");
           if (ll.size() != 1 && ll.size() != dd.size()) value_error("los must be a scalar or match d_m's shape");
           const double* lp = ll.data();
           const bool scalar = ll.size() == 1;
@@ -379,6 +381,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("spectral_efficiency",
         [](py::handle sinr) {
           DArray s = as_doubles(sinr, "sinr");
+          for (py::ssize_t i = 0; i < s.size(); ++i)
+            if (std::isnan(s.data()[i])) value_error("sinr must not be NaN (+inf is allowed: it gives the 4.4 cap)");
           return map_array(s, [](double v, py::ssize_t) { return spectral_efficiency(v); });
         },
         py::arg("sinr"));

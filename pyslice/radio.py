@@ -13,6 +13,14 @@ from pyslice import _core
 PathlossModelName = Literal["winner+", "3gpp-36.814-uma"]
 
 
+def _floats(value: object, name: str) -> np.ndarray:
+    """``value`` as a contiguous float64 array; TypeError naming ``name`` if it is not numeric."""
+    try:
+        return np.ascontiguousarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be numeric (an array or scalar of numbers), got {value!r:.60}") from exc
+
+
 def pathloss_db(
     d_m: np.ndarray | float,
     los: np.ndarray | bool,
@@ -24,8 +32,8 @@ def pathloss_db(
     d_max: float = 5000.0,
 ) -> np.ndarray:
     """Path loss (dB) at 2-D distance ``d_m`` (clamped to [d_min, d_max]) for LOS/NLOS links."""
-    d = np.asarray(d_m, dtype=np.float64)
-    los_arr = np.broadcast_to(np.asarray(los, dtype=np.float64), d.shape)
+    d = _floats(d_m, "d_m")
+    los_arr = np.broadcast_to(_floats(los, "los"), d.shape)
     return _core.pathloss_db(d, np.ascontiguousarray(los_arr), fc_ghz, h_bs, h_ut, model, d_min, d_max)
 
 
@@ -40,21 +48,21 @@ def shadow_sigma_db(
     d_max: float = 5000.0,
 ) -> np.ndarray:
     """Shadow-fading standard deviation (dB) of the model for LOS/NLOS links."""
-    d = np.asarray(d_m, dtype=np.float64)
-    los_arr = np.broadcast_to(np.asarray(los, dtype=np.float64), d.shape)
+    d = _floats(d_m, "d_m")
+    los_arr = np.broadcast_to(_floats(los, "los"), d.shape)
     return _core.shadow_sigma_db(d, np.ascontiguousarray(los_arr), fc_ghz, h_bs, h_ut, model, d_min, d_max)
 
 
 def los_probability(d_m: np.ndarray | float, d_min: float = 35.0, d_max: float = 5000.0) -> np.ndarray:
     """P_LOS(d) = min(18/d, 1)(1 - exp(-d/63)) + exp(-d/63), d clamped to [d_min, d_max]."""
-    return _core.los_probability(np.asarray(d_m, dtype=np.float64), d_min, d_max)
+    return _core.los_probability(_floats(d_m, "d_m"), d_min, d_max)
 
 
 def antenna_gain_db(
     phi_deg: np.ndarray | float, gain_dbi: float = 14.0, beamwidth_deg: float = 70.0, max_attenuation_db: float = 25.0
 ) -> np.ndarray:
     """3-sector horizontal pattern G(phi) = Gmax - min(12 (phi/phi3dB)^2, Am), phi off boresight."""
-    return _core.antenna_gain_db(np.asarray(phi_deg, dtype=np.float64), gain_dbi, beamwidth_deg, max_attenuation_db)
+    return _core.antenna_gain_db(_floats(phi_deg, "phi_deg"), gain_dbi, beamwidth_deg, max_attenuation_db)
 
 
 def link_gains(
@@ -79,14 +87,14 @@ def link_gains(
     ``distance`` [n], ``angle_deg`` [n] (atan2 of the displacement), ``los`` [n] (uint8:
     Phi(z_L) < P_LOS(d)), ``loss_db`` [n] (path loss + sigma z_S) and ``gain`` [n, 3] (linear gain
     of the site's sectors with boresights 30/150/270 degrees)."""
-    arrays = [np.ascontiguousarray(a, dtype=np.float64) for a in (dx, dy, shadow_z, los_z)]
+    arrays = [_floats(a, name) for a, name in ((dx, "dx"), (dy, "dy"), (shadow_z, "shadow_z"), (los_z, "los_z"))]
     return _core.link_gains(*arrays, fc_ghz, h_bs, h_ut, model, d_min, d_max, gain_dbi, beamwidth_deg,
                             max_attenuation_db, shadowing)
 
 
 def spectral_efficiency(sinr: np.ndarray | float) -> np.ndarray:
     """Truncated Shannon (TR 36.942 A.1): 0 below -10 dB, else min(0.6 log2(1 + sinr), 4.4) bit/s/Hz."""
-    return _core.spectral_efficiency(np.asarray(sinr, dtype=np.float64))
+    return _core.spectral_efficiency(_floats(sinr, "sinr"))
 
 
 def solve_load_coupling(

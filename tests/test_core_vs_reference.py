@@ -272,6 +272,30 @@ def test_link_gains_rejects_bad_input():
         radio.link_gains(np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2), model="cost231")
 
 
+RADIO_CALLS = {
+    "pathloss_db": (lambda x: radio.pathloss_db(x, True), "d_m"),
+    "pathloss_db los": (lambda x: radio.pathloss_db([100.0], x), "los"),
+    "shadow_sigma_db": (lambda x: radio.shadow_sigma_db(x, False), "d_m"),
+    "los_probability": (radio.los_probability, "d_m"),
+    "antenna_gain_db": (radio.antenna_gain_db, "phi_deg"),
+    "spectral_efficiency": (radio.spectral_efficiency, "sinr"),
+    "link_gains": (lambda x: radio.link_gains(x, [0.0], [0.0], [0.0]), "dx"),
+    "link_gains los_z": (lambda x: radio.link_gains([1.0], [0.0], [0.0], x), "los_z"),
+}
+
+
+@pytest.mark.parametrize("call", sorted(RADIO_CALLS))
+def test_radio_functions_reject_bad_input_naming_it(call):
+    fn, name = RADIO_CALLS[call]
+    with pytest.raises(TypeError, match=f"^{name} must be numeric"):
+        fn(["x"])
+    with pytest.raises(ValueError, match=f"^{name} must"):
+        fn([np.nan])
+    if name != "sinr":  # +inf SINR is meaningful (the 4.4 cap)
+        with pytest.raises(ValueError, match=f"^{name} must"):
+            fn([np.inf])
+
+
 # ------------------------------------------------------------------------------------- load coupling
 
 P_PRB = float(ref.tx_power_per_prb_w(46.0, 100))
