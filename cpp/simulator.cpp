@@ -389,8 +389,27 @@ void Simulator::handover() {
   best_gain_.resize(U);
   serving_gain_.resize(U);
   if (full > 0) {
-    row_argmax(static_cast<size_t>(U), full, links_.gain.data(), best_cell_.data(), best_gain_.data());
-    for (int u = 0; u < U; ++u) serving_gain_[u] = links_.gain[static_cast<size_t>(u) * full + serving_[u]];
+    // Best of each site's 3 sectors (contiguous triples), then the best site per UE: the first
+    // maximum over the UE's cells, as one scan would give, with a quarter of the strided loads.
+    const int S = full / kSectors;
+    const size_t n_links = static_cast<size_t>(U) * S;
+    site_best_gain_.resize(n_links);
+    site_best_sector_.resize(n_links);
+    const double* g = links_.gain.data();
+    for (size_t i = 0; i < n_links; ++i) {
+      const double g0 = g[kSectors * i], g1 = g[kSectors * i + 1], g2 = g[kSectors * i + 2];
+      const bool one = g1 > g0;
+      const double b01 = one ? g1 : g0;
+      const bool two = g2 > b01;
+      site_best_gain_[i] = two ? g2 : b01;
+      site_best_sector_[i] = two ? 2 : (one ? 1 : 0);
+    }
+    row_argmax(static_cast<size_t>(U), S, site_best_gain_.data(), best_cell_.data(), best_gain_.data());
+    for (int u = 0; u < U; ++u) {
+      const int site = best_cell_[u];
+      best_cell_[u] = site < 0 ? -1 : site * kSectors + site_best_sector_[static_cast<size_t>(u) * S + site];
+      serving_gain_[u] = links_.gain[static_cast<size_t>(u) * full + serving_[u]];
+    }
   } else {
     for (int u = 0; u < U; ++u) {
       int best = -1;

@@ -158,6 +158,8 @@ class Simulator {
   std::vector<double> rho_, backlog_, tau_, moved_;
   std::vector<int> scratch_sites_;
   // Per-link scratch for the vector kernels.
+  std::vector<double> site_best_gain_;         // handover scratch: best sector gain per (UE, site)
+  std::vector<int> site_best_sector_;
   std::vector<double> link_dx_, link_dy_, link_loss_;
   std::vector<std::uint8_t> link_carry_;
   std::vector<int> link_ue_;                // per tracked link: its UE
