@@ -144,21 +144,34 @@ void sparse_row_sums(std::size_t n, const int* __restrict off, const int* __rest
 }
 
 void transpose_scaled(std::size_t n, int m, const double* __restrict x, const int* __restrict row,
-                      const double* __restrict scale, double* __restrict out, std::size_t ld) {
+                      const double* __restrict scale, double* __restrict out, std::size_t ld,
+                      double* __restrict row_sum) {
   // Blocks of 8 rows: each source row is read once (contiguous), each of the m destination rows
-  // gets 8 consecutive values.
+  // gets 8 consecutive values; the sums add the stored values in ascending k.
   std::size_t i0 = 0;
   for (; i0 + 8 <= n; i0 += 8) {
     const double* src[8];
+    double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     for (int b = 0; b < 8; ++b) src[b] = x + static_cast<std::size_t>(row[i0 + b]) * m;
     for (int k = 0; k < m; ++k) {
       double* dst = out + static_cast<std::size_t>(k) * ld + i0;
       const double s = scale[k];
-      for (int b = 0; b < 8; ++b) dst[b] = s * src[b][k];
+      for (int b = 0; b < 8; ++b) {
+        dst[b] = s * src[b][k];
+        acc[b] += dst[b];
+      }
     }
+    for (int b = 0; b < 8; ++b) row_sum[i0 + b] = acc[b];
   }
-  for (std::size_t i = i0; i < n; ++i)
-    for (int k = 0; k < m; ++k) out[static_cast<std::size_t>(k) * ld + i] = scale[k] * x[static_cast<std::size_t>(row[i]) * m + k];
+  for (std::size_t i = i0; i < n; ++i) {
+    double acc = 0.0;
+    for (int k = 0; k < m; ++k) {
+      const double v = scale[k] * x[static_cast<std::size_t>(row[i]) * m + k];
+      out[static_cast<std::size_t>(k) * ld + i] = v;
+      acc += v;
+    }
+    row_sum[i] = acc;
+  }
 }
 
 void row_argmax(std::size_t n, int m, const double* __restrict x, int* __restrict index, double* __restrict value) {

@@ -43,9 +43,10 @@ void sparse_row_sums(std::size_t n, const int* off, const int* cell, const doubl
                      double init, double* out);
 
 // out[k * ld + i] = scale[k] * x[row[i] * m + k] for i < n, k < m: the rows `row` of the row-major
-// [*, m] matrix x, scaled per column and transposed into m rows of stride ld.
+// [*, m] matrix x, scaled per column and transposed into m rows of stride ld; row_sum[i] = the sum
+// of the values stored for i, in ascending k.
 void transpose_scaled(std::size_t n, int m, const double* x, const int* row, const double* scale, double* out,
-                      std::size_t ld);
+                      std::size_t ld, double* row_sum);
 
 // For each row r of the row-major [n, m] matrix x: index[r] = the first column holding the row's
 // maximum (-1 if no entry exceeds -1) and value[r] = that maximum (-1 if none).

@@ -129,7 +129,8 @@ void LoadCouplingSolver::fill_blocks(const CouplingProblem& p) {
       // Contiguous gain rows, transposed; the serving cell's row scaled to zero.
       scale_.assign(power, power + K);
       scale_[c] = 0.0;
-      transpose_scaled(n, K, gain, &ue_[b0], scale_.data(), block, ld);
+      // The row sums are the interference at full load, for the outage test.
+      transpose_scaled(n, K, gain, &ue_[b0], scale_.data(), block, ld, &full_interference_[b0]);
       // weighted_row_sum reads each row up to n rounded up to 8: keep those slots zero.
       const size_t n8 = (n + 7) / 8 * 8;
       for (int r = 0; r < n_rows; ++r)
@@ -154,6 +155,7 @@ void LoadCouplingSolver::fill_blocks(const CouplingProblem& p) {
     }
     for (int r = 0; r < n_rows; ++r) row_of_[rows[r]] = -1;
   }
+  if (full) return;
   ones_.assign(K, 1.0);
   block_interference(p, ones_, 0.0, full_interference_);
 }
