@@ -378,6 +378,22 @@ PYBIND11_MODULE(_core, m) {
         py::arg("h_bs") = 25.0, py::arg("h_ut") = 1.5, py::arg("model") = "winner+", py::arg("d_min") = 35.0,
         py::arg("d_max") = 5000.0, py::arg("gain_dbi") = 14.0, py::arg("beamwidth_deg") = 70.0,
         py::arg("max_attenuation_db") = 25.0, py::arg("shadowing") = true);
+  m.def("normal_innovations",
+        [](py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast> keys, std::uint64_t t) {
+          if (keys.ndim() != 1) value_error("keys must have shape (n,), got " + shape_str(keys));
+          const py::ssize_t n = keys.shape(0);
+          py::array_t<double> ws(n), wl(n);
+          const std::vector<int> ue(static_cast<size_t>(n), 0);
+          const std::vector<std::uint8_t> carry(static_cast<size_t>(n), 0);
+          const double r = 0.0, q = 1.0;
+          {
+            py::gil_scoped_release release;
+            ar1_update_keyed(static_cast<std::size_t>(n), keys.data(), t, ue.data(), &r, &q, &r, &q, carry.data(),
+                             ws.mutable_data(), wl.mutable_data());
+          }
+          return py::make_tuple(ws, wl);
+        },
+        py::arg("keys"), py::arg("t"));
   m.def("spectral_efficiency",
         [](py::handle sinr) {
           DArray s = as_doubles(sinr, "sinr");

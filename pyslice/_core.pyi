@@ -22,6 +22,8 @@ def link_gains(dx: npt.ArrayLike, dy: npt.ArrayLike, shadow_z: npt.ArrayLike, lo
                fc_ghz: float = 2.6, h_bs: float = 25.0, h_ut: float = 1.5, model: str = "winner+",
                d_min: float = 35.0, d_max: float = 5000.0, gain_dbi: float = 14.0, beamwidth_deg: float = 70.0,
                max_attenuation_db: float = 25.0, shadowing: bool = True) -> dict[str, npt.NDArray[Any]]: ...
+def normal_innovations(keys: npt.ArrayLike, t: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The standard normal pair (shadowing, LOS) the simulator draws for links with these keys at step t."""
 def spectral_efficiency(sinr: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
 def solve_load_coupling(gain: npt.ArrayLike, serving: npt.ArrayLike, slice_of: npt.ArrayLike, demand: npt.ArrayLike,
                         shares: npt.ArrayLike, tx_power_w: float | npt.ArrayLike, noise_w: float,

@@ -177,6 +177,27 @@ def normal_cdf(z) -> np.ndarray:
     return 0.5 * _erfc(-z / math.sqrt(2.0))
 
 
+_MASK64 = (1 << 64) - 1
+
+
+def mix64(z) -> np.ndarray:
+    """splitmix64 finaliser on uint64 arrays (wrapping arithmetic)."""
+    z = np.asarray(z, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def normal_innovations(keys, t: int) -> tuple[np.ndarray, np.ndarray]:
+    """Box-Muller pair from the two 32-bit halves of a = mix64(key ^ t): u1 = (hi + 1) 2^-32,
+    u2 = lo 2^-32, radius sqrt(-2 ln u1); (shadowing, LOS) = radius (cos 2 pi u2, sin 2 pi u2)."""
+    a = mix64(np.asarray(keys, dtype=np.uint64) ^ np.uint64(t))
+    u1 = ((a >> np.uint64(32)).astype(np.float64) + 1.0) * 2.0**-32
+    u2 = (a & np.uint64(0xFFFFFFFF)).astype(np.float64) * 2.0**-32
+    radius = np.sqrt(-2.0 * np.log(u1))
+    return radius * np.cos(2.0 * np.pi * u2), radius * np.sin(2.0 * np.pi * u2)
+
+
 def link_gains(site_xy, ue_xy, shadow_z, los_z, *, fc_ghz: float = 2.6, h_bs: float = 25.0,
                h_ut: float = 1.5, model: str = "winner+", d_min: float = 35.0, d_max: float = 5000.0,
                g_max: float = 14.0, beamwidth: float = 70.0, a_max: float = 25.0,

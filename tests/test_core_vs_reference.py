@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyslice import Scenario, Simulator, radio
+from pyslice import Scenario, Simulator, _core, radio
 from pyslice.core_config import wrap_vectors
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -259,6 +259,70 @@ def test_los_draw_is_exact_next_to_the_threshold_anywhere(d, exponents):
     n = zl.size
     out = radio.link_gains(np.zeros(n), np.full(n, d), np.zeros(n), zl)
     np.testing.assert_array_equal(out["los"] == 1, ref.normal_cdf(zl) < p)
+
+
+def unmix64(a: int) -> int:
+    """Inverse of the splitmix64 finaliser (xor-shifts undone, multipliers inverted mod 2^64)."""
+    mask = ref._MASK64
+
+    def unshift(y: int, s: int) -> int:
+        x = y
+        for _ in range(64 // s + 1):
+            x = y ^ (x >> s)
+        return x
+
+    z = unshift(a, 31)
+    z = unshift(z * pow(0x94D049BB133111EB, -1, 1 << 64) & mask, 27)
+    z = unshift(z * pow(0xBF58476D1CE4E5B9, -1, 1 << 64) & mask, 30)
+    return (z - 0x9E3779B97F4A7C15) & mask
+
+
+def assert_innovations_match(keys, t):
+    ws, wl = _core.normal_innovations(np.asarray(keys, dtype=np.uint64), t)
+    want_s, want_l = ref.normal_innovations(keys, t)
+    np.testing.assert_allclose(ws, want_s, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(wl, want_l, rtol=1e-13, atol=1e-14)
+
+
+@SETTINGS
+@given(keys=st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=100), t=st.integers(0, 2**40))
+def test_normal_innovations_match_reference(keys, t):
+    assert_innovations_match(keys, t)
+
+
+def test_normal_innovations_at_quadrant_edges():
+    # Hashes chosen directly (the finaliser is a bijection): u2 at and next to every eighth of a
+    # turn, where the kernel's sin/cos switch quadrant or polynomial; u1 at both ends.
+    los = [0, 1, 2**32 - 1] + [j * 2**29 + d for j in range(1, 8) for d in (-1, 0, 1)]
+    his = [0, 2**31, 2**32 - 1]
+    t = 12345
+    hashes = [(hi << 32) | lo for hi in his for lo in los]
+    keys = [unmix64(a) ^ t for a in hashes]
+    np.testing.assert_array_equal(ref.mix64(np.array(keys, dtype=np.uint64) ^ np.uint64(t)),
+                                  np.array(hashes, dtype=np.uint64))
+    assert_innovations_match(keys, t)
+    ws, wl = _core.normal_innovations(np.array(keys, dtype=np.uint64), t)
+    radius = np.sqrt(-2.0 * np.log((np.array(hashes, dtype=np.uint64) >> np.uint64(32)).astype(float) * 2.0**-32
+                                   + 2.0**-32))
+    np.testing.assert_allclose(np.hypot(ws, wl), radius, rtol=1e-15)
+
+
+def test_normal_innovations_are_independent_standard_normals():
+    keys = ref.mix64(np.arange(200_000, dtype=np.uint64))
+    ws, wl = _core.normal_innovations(keys, 7)
+    for w in (ws, wl):
+        assert abs(w.mean()) < 0.01 and abs(w.var() - 1.0) < 0.01
+        assert abs(np.mean(w**4) - 3.0) < 0.05
+        # Tail mass beyond 2 sigma: 2 (1 - Phi(2)) = 0.0455
+        assert abs(np.mean(np.abs(w) > 2.0) - 0.0455) < 0.002
+    assert abs(np.corrcoef(ws, wl)[0, 1]) < 0.01
+    ws2, _ = _core.normal_innovations(keys, 8)
+    assert abs(np.corrcoef(ws, ws2)[0, 1]) < 0.01  # a new step draws afresh
+
+
+def test_normal_innovations_rejects_bad_keys():
+    with pytest.raises(ValueError, match="keys must have shape"):
+        _core.normal_innovations(np.zeros((2, 2), dtype=np.uint64), 0)
 
 
 def test_link_gains_rejects_bad_input():
