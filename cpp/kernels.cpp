@@ -42,10 +42,18 @@ inline void sincos_turns(double u, double& sin_out, double& cos_out) {
                                           x2 * (1.0 / 479001600.0 +
                                                 x2 * (-1.0 / 87178291200.0 + x2 * (1.0 / 20922789888000.0))))))));
   // angle = x + q pi/2: q = 1 -> (cos x, -sin x), 2 -> (-sin x, -cos x), 3 -> (-cos x, sin x); 4 is 0.
-  const bool odd = q == 1.0 || q == 3.0;
+  // The quadrant's swap is one select; its signs are XORed into the sign bits (integer lanes, no
+  // masks to juggle).
+  const std::uint64_t quadrant = static_cast<std::uint64_t>(static_cast<std::int64_t>(q)) & 3;
+  const bool odd = (quadrant & 1) != 0;
   const double s = odd ? cp : sp, c = odd ? sp : cp;
-  sin_out = (q == 2.0 || q == 3.0) ? -s : s;
-  cos_out = (q == 1.0 || q == 2.0) ? -c : c;
+  std::uint64_t s_bits, c_bits;
+  __builtin_memcpy(&s_bits, &s, sizeof s);
+  __builtin_memcpy(&c_bits, &c, sizeof c);
+  s_bits ^= (quadrant & 2) << 62;
+  c_bits ^= ((quadrant + 1) & 2) << 62;
+  __builtin_memcpy(&sin_out, &s_bits, sizeof s_bits);
+  __builtin_memcpy(&cos_out, &c_bits, sizeof c_bits);
 }
 
 // Shared: the LOS process uses the shadowing coefficients (equal decorrelation distances), which
