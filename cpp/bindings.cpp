@@ -360,11 +360,13 @@ PYBIND11_MODULE(_core, m) {
                                       {kBoresightDeg[0], kBoresightDeg[1], kBoresightDeg[2]}};
           py::array_t<double> distance(n), angle(n), loss(n), gain(std::vector<py::ssize_t>{n, kSectors});
           py::array_t<std::uint8_t> los(n);
+          std::vector<double> best_gain(static_cast<size_t>(n));
+          std::vector<std::uint8_t> best_sector(static_cast<size_t>(n));
           {
             py::gil_scoped_release release;
             link_gains(static_cast<std::size_t>(n), dx.data(), dy.data(), zs.data(), zl.data(), params,
                        distance.mutable_data(), angle.mutable_data(), los.mutable_data(), loss.mutable_data(),
-                       gain.mutable_data());
+                       gain.mutable_data(), best_gain.data(), best_sector.data());
           }
           py::dict out;
           out["distance"] = distance;

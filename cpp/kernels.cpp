@@ -96,7 +96,8 @@ void ar1_update_keyed(std::size_t n, const std::uint64_t* key, std::uint64_t t, 
 void link_gains(std::size_t n, const double* __restrict dx, const double* __restrict dy,
                 const double* __restrict z_shadow, const double* __restrict z_los, const LinkGainParams& p,
                 double* __restrict distance, double* __restrict angle_deg, std::uint8_t* __restrict los,
-                double* __restrict loss_db, double* __restrict gain) {
+                double* __restrict loss_db, double* __restrict gain, double* __restrict best_gain,
+                std::uint8_t* __restrict best_sector) {
   const PathlossCoefficients& c = *p.pathloss;
   const double rad_to_deg = 57.29577951308232;
   const double dmin = p.d_min, dmax = p.d_max, bp = c.breakpoint;
@@ -164,9 +165,17 @@ void link_gains(std::size_t n, const double* __restrict dx, const double* __rest
     phi1 = phi1 > 180.0 ? phi1 - 360.0 : (phi1 < -180.0 ? phi1 + 360.0 : phi1);
     phi2 = phi2 > 180.0 ? phi2 - 360.0 : (phi2 < -180.0 ? phi2 + 360.0 : phi2);
     const double q0 = phi0 * inv_bw, q1 = phi1 * inv_bw, q2 = phi2 * inv_bw;
-    gain[3 * i] = exp((base - fmin(12.0 * q0 * q0, a_max)) * ln10_10);
-    gain[3 * i + 1] = exp((base - fmin(12.0 * q1 * q1, a_max)) * ln10_10);
-    gain[3 * i + 2] = exp((base - fmin(12.0 * q2 * q2, a_max)) * ln10_10);
+    const double g0 = exp((base - fmin(12.0 * q0 * q0, a_max)) * ln10_10);
+    const double g1 = exp((base - fmin(12.0 * q1 * q1, a_max)) * ln10_10);
+    const double g2 = exp((base - fmin(12.0 * q2 * q2, a_max)) * ln10_10);
+    gain[3 * i] = g0;
+    gain[3 * i + 1] = g1;
+    gain[3 * i + 2] = g2;
+    const bool one = g1 > g0;
+    const double best01 = one ? g1 : g0;
+    const bool two = g2 > best01;
+    best_gain[i] = two ? g2 : best01;
+    best_sector[i] = two ? 2 : (one ? 1 : 0);
   }
 }
 

@@ -33,10 +33,12 @@ void ar1_update_keyed(std::size_t n, const std::uint64_t* key, std::uint64_t t, 
 
 // Geometry, LOS state, path loss, shadowing and the 3 sector gains of n (UE, site) links from
 // the displacements (dx, dy) site -> UE. Writes distance, angle (deg), los (0/1), loss_db
-// (path loss + shadowing) and gain[3 n] (linear, sector s of link i at 3 i + s).
+// (path loss + shadowing), gain[3 n] (linear, sector s of link i at 3 i + s) and, for the
+// handover, best_gain[i] / best_sector[i]: the largest of link i's 3 gains and the first sector
+// holding it.
 void link_gains(std::size_t n, const double* dx, const double* dy, const double* z_shadow, const double* z_los,
                 const LinkGainParams& p, double* distance, double* angle_deg, std::uint8_t* los, double* loss_db,
-                double* gain);
+                double* gain, double* best_gain, std::uint8_t* best_sector);
 
 // Sparse rows: out[i] = init + sum_{j in [off[i], off[i+1])} rho[cell[j]] * pg[j], j ascending.
 void sparse_row_sums(std::size_t n, const int* off, const int* cell, const double* pg, const double* rho,

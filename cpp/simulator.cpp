@@ -203,6 +203,9 @@ void Simulator::rebuild_link_structure(bool fresh) {
     nw.los.resize(n);
     links_.gain.resize(kSectors * n);
   }
+  site_best_gain_.resize(n);
+  site_best_sector_.resize(n);
+  site_best_stale_ = true;
   links_.cell.resize(kSectors * n);
   for (size_t i = 0; i < n; ++i)
     for (int s = 0; s < kSectors; ++s) links_.cell[kSectors * i + s] = nw.site[i] * kSectors + s;
@@ -335,7 +338,7 @@ void Simulator::evaluate_links(size_t first, size_t count) {
   link_loss_.resize(count);
   link_gains(count, link_dx_.data(), link_dy_.data(), &tl.z_shadow[first], &tl.z_los[first], link_gain_params(),
              &tl.distance[first], &tl.angle_deg[first], &tl.los[first], link_loss_.data(),
-             &links_.gain[kSectors * first]);
+             &links_.gain[kSectors * first], &site_best_gain_[first], &site_best_sector_[first]);
 }
 
 void Simulator::evaluate_selected_links(size_t m) {
@@ -368,8 +371,11 @@ void Simulator::evaluate_selected_links(size_t m) {
   sel_los_.resize(m);
   link_loss_.resize(m);
   sel_gain_.resize(kSectors * m);
+  sel_best_gain_.resize(m);
+  sel_best_sector_.resize(m);
   link_gains(m, link_dx_.data(), link_dy_.data(), sel_zs_.data(), sel_zl_.data(), link_gain_params(),
-             sel_distance_.data(), sel_angle_.data(), sel_los_.data(), link_loss_.data(), sel_gain_.data());
+             sel_distance_.data(), sel_angle_.data(), sel_los_.data(), link_loss_.data(), sel_gain_.data(),
+             sel_best_gain_.data(), sel_best_sector_.data());
   for (size_t c = 0; c < m; ++c) {
     const int i = sel_[c];
     tl.z_shadow[i] = sel_zs_[c];
@@ -378,6 +384,8 @@ void Simulator::evaluate_selected_links(size_t m) {
     tl.angle_deg[i] = sel_angle_[c];
     tl.los[i] = sel_los_[c];
     for (int s = 0; s < kSectors; ++s) links_.gain[kSectors * static_cast<size_t>(i) + s] = sel_gain_[kSectors * c + s];
+    site_best_gain_[i] = sel_best_gain_[c];
+    site_best_sector_[i] = sel_best_sector_[c];
   }
 }
 
@@ -392,17 +400,19 @@ void Simulator::handover() {
     // Best of each site's 3 sectors (contiguous triples), then the best site per UE: the first
     // maximum over the UE's cells, as one scan would give, with a quarter of the strided loads.
     const int S = full / kSectors;
-    const size_t n_links = static_cast<size_t>(U) * S;
-    site_best_gain_.resize(n_links);
-    site_best_sector_.resize(n_links);
-    const double* g = links_.gain.data();
-    for (size_t i = 0; i < n_links; ++i) {
-      const double g0 = g[kSectors * i], g1 = g[kSectors * i + 1], g2 = g[kSectors * i + 2];
-      const bool one = g1 > g0;
-      const double b01 = one ? g1 : g0;
-      const bool two = g2 > b01;
-      site_best_gain_[i] = two ? g2 : b01;
-      site_best_sector_[i] = two ? 2 : (one ? 1 : 0);
+    if (site_best_stale_) {
+      // After a rebuild, links not evaluated since hold gains from before it.
+      const size_t n_links = static_cast<size_t>(U) * S;
+      const double* g = links_.gain.data();
+      for (size_t i = 0; i < n_links; ++i) {
+        const double g0 = g[kSectors * i], g1 = g[kSectors * i + 1], g2 = g[kSectors * i + 2];
+        const bool one = g1 > g0;
+        const double b01 = one ? g1 : g0;
+        const bool two = g2 > b01;
+        site_best_gain_[i] = two ? g2 : b01;
+        site_best_sector_[i] = two ? 2 : (one ? 1 : 0);
+      }
+      site_best_stale_ = false;
     }
     row_argmax(static_cast<size_t>(U), S, site_best_gain_.data(), best_cell_.data(), best_gain_.data());
     for (int u = 0; u < U; ++u) {

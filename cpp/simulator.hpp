@@ -158,8 +158,11 @@ class Simulator {
   std::vector<double> rho_, backlog_, tau_, moved_;
   std::vector<int> scratch_sites_;
   // Per-link scratch for the vector kernels.
-  std::vector<double> site_best_gain_;         // handover scratch: best sector gain per (UE, site)
-  std::vector<int> site_best_sector_;
+  // Per tracked link: its best sector's gain and index (written with the gains by link_gains);
+  // stale after the link structure is rebuilt until the handover recomputes them all.
+  std::vector<double> site_best_gain_;
+  std::vector<std::uint8_t> site_best_sector_;
+  bool site_best_stale_ = true;
   std::vector<double> link_dx_, link_dy_, link_loss_;
   std::vector<std::uint8_t> link_carry_;
   std::vector<int> link_ue_;                // per tracked link: its UE
@@ -175,7 +178,8 @@ class Simulator {
   std::vector<int> sel_, sel_ue_;
   std::vector<std::uint64_t> sel_key_;
   std::vector<std::uint8_t> sel_carry_, sel_los_;
-  std::vector<double> sel_zs_, sel_zl_, sel_distance_, sel_angle_, sel_gain_;
+  std::vector<double> sel_zs_, sel_zl_, sel_distance_, sel_angle_, sel_gain_, sel_best_gain_;
+  std::vector<std::uint8_t> sel_best_sector_;
   std::vector<int> best_cell_;              // per UE: strongest cell this step (handover)
   std::vector<double> best_gain_, serving_gain_;
   std::vector<double> sinr_scratch_;         // per UE: linear SINR of the last step
