@@ -281,6 +281,20 @@ def test_slice_without_active_ues_reports_finite_zeros(how):
         check_invariants(sc, res, sim.state())
 
 
+def test_step_result_holds_exactly_its_fields():
+    # Simulator.step builds StepResult from the core's dict without __init__: the dict must hold
+    # exactly the dataclass's fields, and the result must behave like a constructed one.
+    sim = Simulator(small(), 3)
+    res = sim.step(np.full((12, 4), 0.25))
+    values = sim._core.result()
+    assert set(values) == {f.name for f in dataclasses.fields(StepResult)}
+    built = StepResult(**values)
+    for f in dataclasses.fields(StepResult):
+        assert np.array_equal(getattr(res, f.name), getattr(built, f.name)), f.name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.time = 0  # type: ignore[misc]
+
+
 def test_no_ues_at_all():
     sc = small(ues=0)
     sim = Simulator(sc, 1)
