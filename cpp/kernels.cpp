@@ -6,11 +6,41 @@
 
 namespace pyslice {
 
+namespace {
+// exp(x) without a library call, so that it inlines into the SIMD loops (libmvec's exp is a call
+// per 8 lanes, around which the loop spills its live registers): x = k ln 2 + r with
+// |r| <= ln(2)/2 (Cody-Waite split of ln 2), the Taylor polynomial of degree 12 for e^r (remainder
+// < 2.5e-16 relative) and 2^k put into the exponent bits. Within ~3e-15 of the correctly rounded
+// value (SIMD reassociation included); 0 below -708 (where exp is subnormal or zero).
+inline double exp_inline(double x) {
+  const double xc = fmin(fmax(x, -708.0), 709.0);
+  const double k = __builtin_nearbyint(xc * 1.4426950408889634);
+  const double r = (xc - k * 0.6931471803691238) - k * 1.9082149292705877e-10;
+  double p = 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  const std::uint64_t bits = static_cast<std::uint64_t>(static_cast<std::int64_t>(k) + 1023) << 52;
+  double scale;
+  __builtin_memcpy(&scale, &bits, sizeof scale);
+  return x < -708.0 ? 0.0 : p * scale;
+}
+}  // namespace
+
 void ar_coefficients(std::size_t n, const double* __restrict moved, double d_cor, double* __restrict r,
                      double* __restrict q) {
   const double inv = 1.0 / d_cor;
   for (std::size_t i = 0; i < n; ++i) {
-    const double ri = exp(-moved[i] * inv);
+    const double ri = exp_inline(-moved[i] * inv);
     r[i] = ri;
     q[i] = sqrt(fmax(0.0, 1.0 - ri * ri));
   }
@@ -114,7 +144,7 @@ void link_gains(std::size_t n, const double* __restrict dx, const double* __rest
   for (std::size_t i = 0; i < n; ++i) {
     const double d = sqrt(dx[i] * dx[i] + dy[i] * dy[i]);
     const double dc = fmin(fmax(d, dmin), dmax);
-    const double e = exp(-dc / 63.0);
+    const double e = exp_inline(-dc / 63.0);
     const double p_los = fmin(18.0 / dc, 1.0) * (1.0 - e) + e;
     const double z = z_los[i];
     const double x = fabs(z) * 0.7071067811865476;
@@ -141,7 +171,7 @@ void link_gains(std::size_t n, const double* __restrict dx, const double* __rest
     for (std::size_t i = 0; i < n; ++i) {
       if (los[i] != 2) continue;
       const double dc = fmin(fmax(distance[i], dmin), dmax);
-      const double e = exp(-dc / 63.0);
+      const double e = exp_inline(-dc / 63.0);
       const double p_los = fmin(18.0 / dc, 1.0) * (1.0 - e) + e;
       const bool is_los = 0.5 * erfc(-z_los[i] * 0.7071067811865476) < p_los;
       const double lg = log10(dc);
@@ -165,9 +195,9 @@ void link_gains(std::size_t n, const double* __restrict dx, const double* __rest
     phi1 = phi1 > 180.0 ? phi1 - 360.0 : (phi1 < -180.0 ? phi1 + 360.0 : phi1);
     phi2 = phi2 > 180.0 ? phi2 - 360.0 : (phi2 < -180.0 ? phi2 + 360.0 : phi2);
     const double q0 = phi0 * inv_bw, q1 = phi1 * inv_bw, q2 = phi2 * inv_bw;
-    const double g0 = exp((base - fmin(12.0 * q0 * q0, a_max)) * ln10_10);
-    const double g1 = exp((base - fmin(12.0 * q1 * q1, a_max)) * ln10_10);
-    const double g2 = exp((base - fmin(12.0 * q2 * q2, a_max)) * ln10_10);
+    const double g0 = exp_inline((base - fmin(12.0 * q0 * q0, a_max)) * ln10_10);
+    const double g1 = exp_inline((base - fmin(12.0 * q1 * q1, a_max)) * ln10_10);
+    const double g2 = exp_inline((base - fmin(12.0 * q2 * q2, a_max)) * ln10_10);
     gain[3 * i] = g0;
     gain[3 * i + 1] = g1;
     gain[3 * i + 2] = g2;
