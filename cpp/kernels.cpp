@@ -34,6 +34,35 @@ inline double exp_inline(double x) {
   __builtin_memcpy(&scale, &bits, sizeof scale);
   return x < -708.0 ? 0.0 : p * scale;
 }
+
+// log(x) for normal x > 0 without a library call (libmvec's vector log is about twice as slow
+// as this here; its log10 and log2 are not): x = 2^e m with m in [sqrt(1/2), sqrt(2)), and
+// log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.172, by its series to s^19 (remainder
+// < 3e-17 relative). Within ~5e-16 relative (and 2e-13 absolute) of the correctly rounded value.
+inline double log_inline(double x) {
+  std::uint64_t bits;
+  __builtin_memcpy(&bits, &x, sizeof bits);
+  const std::int64_t e0 = static_cast<std::int64_t>(bits >> 52) - 1023;
+  const std::uint64_t mbits = (bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+  double m;
+  __builtin_memcpy(&m, &mbits, sizeof m);
+  const bool big = m > 1.4142135623730951;
+  m = big ? 0.5 * m : m;
+  const double e = static_cast<double>(e0) + (big ? 1.0 : 0.0);
+  const double s = (m - 1.0) / (m + 1.0);
+  const double s2 = s * s;
+  double p = 1.0 / 19.0;
+  p = p * s2 + 1.0 / 17.0;
+  p = p * s2 + 1.0 / 15.0;
+  p = p * s2 + 1.0 / 13.0;
+  p = p * s2 + 1.0 / 11.0;
+  p = p * s2 + 1.0 / 9.0;
+  p = p * s2 + 1.0 / 7.0;
+  p = p * s2 + 1.0 / 5.0;
+  p = p * s2 + 1.0 / 3.0;
+  const double log_m = 2.0 * s + 2.0 * s * s2 * p;
+  return e * 0.6931471803691238 + (log_m + e * 1.9082149292705877e-10);
+}
 }  // namespace
 
 void ar_coefficients(std::size_t n, const double* __restrict moved, double d_cor, double* __restrict r,
@@ -99,7 +128,7 @@ void ar1_update_keyed_impl(std::size_t n, const std::uint64_t* __restrict key, s
     const std::uint64_t a = mix64(k);
     const double u1 = (static_cast<double>(a >> 32) + 1.0) * 0x1.0p-32;
     const double u2 = static_cast<double>(a & 0xffffffffULL) * 0x1.0p-32;
-    const double rad = sqrt(-2.0 * log(u1));
+    const double rad = sqrt(-2.0 * log_inline(u1));
     double sin_2pi_u2, cos_2pi_u2;
     sincos_turns(u2, sin_2pi_u2, cos_2pi_u2);
     const double ws = rad * cos_2pi_u2, wl = rad * sin_2pi_u2;
