@@ -353,7 +353,7 @@ double needed_share(std::size_t n, const double* __restrict weight, const double
   double sum = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
     const double g = signal[i] / interference[i];
-    const double v = fmin(0.6 * log2(1.0 + g), 4.4);
+    const double v = fmin((0.6 * 1.4426950408889634) * log_inline(1.0 + g), 4.4);
     const double e = g >= 0.1 ? v : 0.0;
     se[i] = e;
     sum += weight[i] / e;
