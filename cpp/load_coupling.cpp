@@ -62,7 +62,8 @@ void LoadCouplingSolver::collect_served(const CouplingProblem& p, CouplingResult
   }
   if (kept < ns) compact_outage(p, r);
   weight_.resize(ue_.size());
-  for (size_t i = 0; i < ue_.size(); ++i) weight_[i] = p.demand[ue_[i]] / mb;
+  const double inv_mb = 1.0 / mb;
+  for (size_t i = 0; i < ue_.size(); ++i) weight_[i] = p.demand[ue_[i]] * inv_mb;
 }
 
 size_t LoadCouplingSolver::plan_blocks(const CouplingProblem& p) {
