@@ -1,18 +1,25 @@
-// The vector-math floor of one exact paper-scale step: the time of the transcendental calls that
+// The vector-math floor of one exact paper-scale step: the time of the elementary functions that
 // the link evaluation makes per step (6,144 (UE, site) links, 1,536 UEs), each in its own SIMD
 // loop over L1-resident data, with nothing else around them. bench_sim.py's exact step cannot go
 // below this without changing the model (or the precision of the math).
 //
-//   g++ -O3 -march=native -ffast-math bench/vector_math_floor.cpp -o /tmp/vmf -lmvec -lm && /tmp/vmf
+// Each row times the core's own branch-free version (cpp/simd_math.hpp, inlined into the loop)
+// and glibc's libmvec (one call per 8 lanes), and prints their ratio, measured in the same run.
+// The core uses the inline versions for their speed and because their loop bodies and scalar
+// tails round alike (a link's values do not depend on the links evaluated with it).
 //
-// The flags are those of cpp/kernels.cpp (glibc's libmvec provides the SIMD exp, log, cos, log10
-// and atan2). Prints microseconds per step, the fastest of many repetitions.
+//   g++ -O3 -march=native -ffast-math -Icpp bench/vector_math_floor.cpp -o /tmp/vmf -lmvec -lm && /tmp/vmf
+//
+// The flags are those of cpp/kernels.cpp. Prints microseconds per step, the fastest of many
+// repetitions.
 #include <math.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <vector>
+
+#include "simd_math.hpp"
 
 namespace {
 
@@ -21,20 +28,50 @@ constexpr int kUes = 1536;
 
 using Loop = void (*)(int, const double*, const double*, double*);
 
-__attribute__((noinline)) void loop_exp(int n, const double* a, const double*, double* out) {
-  for (int i = 0; i < n; ++i) out[i] = exp(a[i]);
+__attribute__((noinline)) void libm_exp(int n, const double* a, const double*, double* out) {
+  for (int i = 0; i < n; ++i) out[i] = exp(-60.0 * a[i]);
 }
-__attribute__((noinline)) void loop_log(int n, const double* a, const double*, double* out) {
+__attribute__((noinline)) void core_exp(int n, const double* a, const double*, double* out) {
+  for (int i = 0; i < n; ++i) out[i] = pyslice::simd::exp(-60.0 * a[i]);
+}
+__attribute__((noinline)) void libm_log(int n, const double* a, const double*, double* out) {
   for (int i = 0; i < n; ++i) out[i] = log(a[i]);
 }
-__attribute__((noinline)) void loop_cos(int n, const double* a, const double*, double* out) {
-  for (int i = 0; i < n; ++i) out[i] = cos(a[i]);
+__attribute__((noinline)) void core_log(int n, const double* a, const double*, double* out) {
+  for (int i = 0; i < n; ++i) out[i] = pyslice::simd::log(a[i]);
 }
-__attribute__((noinline)) void loop_sqrt(int n, const double* a, const double*, double* out) {
+// Box-Muller's pair: two cos calls (GCC's vectoriser reaches no vector sincos) against one
+// quarter-turn-reduced sincos.
+__attribute__((noinline)) void libm_sincos(int n, const double* a, const double*, double* out) {
+  for (int i = 0; i < n; ++i) {
+    const double phase = 6.283185307179586 * a[i];
+    out[i] = cos(phase) + cos(phase - 1.5707963267948966);
+  }
+}
+__attribute__((noinline)) void core_sincos(int n, const double* a, const double*, double* out) {
+  for (int i = 0; i < n; ++i) {
+    double s, c;
+    pyslice::simd::sincos_turns(a[i], s, c);
+    out[i] = c + s;
+  }
+}
+__attribute__((noinline)) void libm_log10(int n, const double* a, const double*, double* out) {
+  for (int i = 0; i < n; ++i) out[i] = log10(5000.0 * a[i]);
+}
+__attribute__((noinline)) void core_log10(int n, const double* a, const double*, double* out) {
+  for (int i = 0; i < n; ++i) out[i] = pyslice::simd::log10(5000.0 * a[i]);
+}
+__attribute__((noinline)) void libm_atan2(int n, const double* a, const double* b, double* out) {
+  for (int i = 0; i < n; ++i) out[i] = atan2(a[i] - 0.5, b[i] - 0.5);
+}
+__attribute__((noinline)) void core_atan2(int n, const double* a, const double* b, double* out) {
+  for (int i = 0; i < n; ++i) out[i] = pyslice::simd::atan2(a[i] - 0.5, b[i] - 0.5);
+}
+__attribute__((noinline)) void hw_sqrt(int n, const double* a, const double*, double* out) {
   for (int i = 0; i < n; ++i) out[i] = sqrt(a[i]);
 }
 // The LOS screen of cpp/kernels.cpp: Phi(z) by Abramowitz & Stegun 7.1.28 (no library call).
-__attribute__((noinline)) void loop_los_screen(int n, const double* a, const double*, double* out) {
+__attribute__((noinline)) void los_screen(int n, const double* a, const double*, double* out) {
   for (int i = 0; i < n; ++i) {
     const double x = fabs(a[i]) * 0.7071067811865476;
     const double poly =
@@ -43,12 +80,6 @@ __attribute__((noinline)) void loop_los_screen(int n, const double* a, const dou
     const double p2 = poly * poly, p4 = p2 * p2, p8 = p4 * p4;
     out[i] = 0.5 / (p8 * p8);
   }
-}
-__attribute__((noinline)) void loop_log10(int n, const double* a, const double*, double* out) {
-  for (int i = 0; i < n; ++i) out[i] = log10(a[i]);
-}
-__attribute__((noinline)) void loop_atan2(int n, const double* a, const double* b, double* out) {
-  for (int i = 0; i < n; ++i) out[i] = atan2(a[i], b[i]);
 }
 
 double best_us(Loop f, int n, const double* a, const double* b, double* out) {
@@ -72,26 +103,33 @@ int main() {
   }
   struct Row {
     const char* what;
-    Loop f;
+    Loop core, libm;
     int n, calls;
   };
   const Row rows[] = {
-      {"exp: p_los + 3 sector gains per link", loop_exp, kLinks, 4},
-      {"exp: AR(1) coefficient per UE", loop_exp, kUes, 1},
-      {"log: Box-Muller radius per link", loop_log, kLinks, 1},
-      {"cos: Box-Muller pair per link", loop_cos, kLinks, 2},
-      {"sqrt: Box-Muller radius + distance per link", loop_sqrt, kLinks, 2},
-      {"sqrt: AR(1) innovation weight per UE", loop_sqrt, kUes, 1},
-      {"LOS screen (polynomial bound on Phi) per link", loop_los_screen, kLinks, 1},
-      {"log10: path loss per link", loop_log10, kLinks, 1},
-      {"atan2: direction per link", loop_atan2, kLinks, 1},
+      {"exp: p_los + 3 sector gains per link", core_exp, libm_exp, kLinks, 4},
+      {"exp: AR(1) coefficient per UE", core_exp, libm_exp, kUes, 1},
+      {"log: Box-Muller radius per link", core_log, libm_log, kLinks, 1},
+      {"sin+cos: Box-Muller pair per link", core_sincos, libm_sincos, kLinks, 1},
+      {"log10: path loss per link", core_log10, libm_log10, kLinks, 1},
+      {"atan2: direction per link", core_atan2, libm_atan2, kLinks, 1},
+      {"sqrt: Box-Muller radius + distance per link", hw_sqrt, nullptr, kLinks, 2},
+      {"sqrt: AR(1) innovation weight per UE", hw_sqrt, nullptr, kUes, 1},
+      {"LOS screen (polynomial bound on Phi) per link", los_screen, nullptr, kLinks, 1},
   };
-  double total = 0.0;
+  std::printf("%-46s %9s %9s %7s\n", "per step", "core us", "libmvec", "ratio");
+  double total_core = 0.0, total_libm = 0.0;
   for (const Row& r : rows) {
-    const double us = r.calls * best_us(r.f, r.n, a.data(), b.data(), out.data());
-    total += us;
-    std::printf("%-50s %7.1f us\n", r.what, us);
+    const double core = r.calls * best_us(r.core, r.n, a.data(), b.data(), out.data());
+    const double libm = r.libm ? r.calls * best_us(r.libm, r.n, a.data(), b.data(), out.data()) : core;
+    total_core += core;
+    total_libm += libm;
+    if (r.libm)
+      std::printf("%-46s %9.1f %9.1f %7.2f\n", r.what, core, libm, libm / core);
+    else
+      std::printf("%-46s %9.1f %9s %7s\n", r.what, core, "-", "-");
   }
-  std::printf("%-50s %7.1f us per step (%d links, %d UEs)\n", "total vector-math floor", total, kLinks, kUes);
+  std::printf("%-46s %9.1f %9.1f %7.2f   (%d links, %d UEs)\n", "total vector-math floor", total_core, total_libm,
+              total_libm / total_core, kLinks, kUes);
   return 0;
 }

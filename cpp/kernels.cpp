@@ -3,118 +3,21 @@
 #include <math.h>
 
 #include "rng.hpp"
+#include "simd_math.hpp"
 
 namespace pyslice {
-
-namespace {
-// exp(x) without a library call, so that it inlines into the SIMD loops (libmvec's exp is a call
-// per 8 lanes, around which the loop spills its live registers): x = k ln 2 + r with
-// |r| <= ln(2)/2 (Cody-Waite split of ln 2), the Taylor polynomial of degree 12 for e^r (remainder
-// < 2.5e-16 relative) and 2^k put into the exponent bits. Within ~3e-15 of the correctly rounded
-// value (SIMD reassociation included); 0 below -708 (where exp is subnormal or zero).
-inline double exp_inline(double x) {
-  const double xc = fmin(fmax(x, -708.0), 709.0);
-  const double k = __builtin_nearbyint(xc * 1.4426950408889634);
-  const double r = (xc - k * 0.6931471803691238) - k * 1.9082149292705877e-10;
-  double p = 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
-  const std::uint64_t bits = static_cast<std::uint64_t>(static_cast<std::int64_t>(k) + 1023) << 52;
-  double scale;
-  __builtin_memcpy(&scale, &bits, sizeof scale);
-  return x < -708.0 ? 0.0 : p * scale;
-}
-
-// log(x) for normal x > 0 without a library call (libmvec's vector log is about twice as slow
-// as this here; its log10 and log2 are not): x = 2^e m with m in [sqrt(1/2), sqrt(2)), and
-// log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.172, by its series to s^19 (remainder
-// < 3e-17 relative). Within ~5e-16 relative (and 2e-13 absolute) of the correctly rounded value.
-inline double log_inline(double x) {
-  std::uint64_t bits;
-  __builtin_memcpy(&bits, &x, sizeof bits);
-  const std::int64_t e0 = static_cast<std::int64_t>(bits >> 52) - 1023;
-  const std::uint64_t mbits = (bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
-  double m;
-  __builtin_memcpy(&m, &mbits, sizeof m);
-  const bool big = m > 1.4142135623730951;
-  m = big ? 0.5 * m : m;
-  const double e = static_cast<double>(e0) + (big ? 1.0 : 0.0);
-  const double s = (m - 1.0) / (m + 1.0);
-  const double s2 = s * s;
-  double p = 1.0 / 19.0;
-  p = p * s2 + 1.0 / 17.0;
-  p = p * s2 + 1.0 / 15.0;
-  p = p * s2 + 1.0 / 13.0;
-  p = p * s2 + 1.0 / 11.0;
-  p = p * s2 + 1.0 / 9.0;
-  p = p * s2 + 1.0 / 7.0;
-  p = p * s2 + 1.0 / 5.0;
-  p = p * s2 + 1.0 / 3.0;
-  const double log_m = 2.0 * s + 2.0 * s * s2 * p;
-  return e * 0.6931471803691238 + (log_m + e * 1.9082149292705877e-10);
-}
-}  // namespace
 
 void ar_coefficients(std::size_t n, const double* __restrict moved, double d_cor, double* __restrict r,
                      double* __restrict q) {
   const double inv = 1.0 / d_cor;
   for (std::size_t i = 0; i < n; ++i) {
-    const double ri = exp_inline(-moved[i] * inv);
+    const double ri = simd::exp(-moved[i] * inv);
     r[i] = ri;
     q[i] = sqrt(fmax(0.0, 1.0 - ri * ri));
   }
 }
 
 namespace {
-// sin(2 pi u) and cos(2 pi u) for u in [0, 1), branch-free so that loops over it run on SIMD
-// lanes (GCC's vectoriser reaches libmvec's cos but no vector sincos). u is split into a quarter
-// turn q / 4 (q = nearest integer to 4 u) and a remainder r = u - q / 4 in [-1/8, 1/8] (exact:
-// u has 32 significant bits); x = 2 pi r lies in [-pi/4, pi/4], where Taylor polynomials to x^15
-// and x^16 are within 7e-17 of sin and cos, and the quadrant swaps and negates them.
-inline void sincos_turns(double u, double& sin_out, double& cos_out) {
-  const double q = __builtin_nearbyint(4.0 * u);
-  const double x = 6.283185307179586 * (u - 0.25 * q);
-  const double x2 = x * x;
-  const double sp =
-      x + x * x2 *
-              (-1.0 / 6.0 +
-               x2 * (1.0 / 120.0 +
-                     x2 * (-1.0 / 5040.0 +
-                           x2 * (1.0 / 362880.0 +
-                                 x2 * (-1.0 / 39916800.0 + x2 * (1.0 / 6227020800.0 + x2 * (-1.0 / 1307674368000.0)))))));
-  const double cp =
-      1.0 + x2 * (-0.5 +
-                  x2 * (1.0 / 24.0 +
-                        x2 * (-1.0 / 720.0 +
-                              x2 * (1.0 / 40320.0 +
-                                    x2 * (-1.0 / 3628800.0 +
-                                          x2 * (1.0 / 479001600.0 +
-                                                x2 * (-1.0 / 87178291200.0 + x2 * (1.0 / 20922789888000.0))))))));
-  // angle = x + q pi/2: q = 1 -> (cos x, -sin x), 2 -> (-sin x, -cos x), 3 -> (-cos x, sin x); 4 is 0.
-  // The quadrant's swap is one select; its signs are XORed into the sign bits (integer lanes, no
-  // masks to juggle).
-  const std::uint64_t quadrant = static_cast<std::uint64_t>(static_cast<std::int64_t>(q)) & 3;
-  const bool odd = (quadrant & 1) != 0;
-  const double s = odd ? cp : sp, c = odd ? sp : cp;
-  std::uint64_t s_bits, c_bits;
-  __builtin_memcpy(&s_bits, &s, sizeof s);
-  __builtin_memcpy(&c_bits, &c, sizeof c);
-  s_bits ^= (quadrant & 2) << 62;
-  c_bits ^= ((quadrant + 1) & 2) << 62;
-  __builtin_memcpy(&sin_out, &s_bits, sizeof s_bits);
-  __builtin_memcpy(&cos_out, &c_bits, sizeof c_bits);
-}
-
 // Shared: the LOS process uses the shadowing coefficients (equal decorrelation distances), which
 // saves two gathers per link.
 template <bool Shared>
@@ -128,9 +31,9 @@ void ar1_update_keyed_impl(std::size_t n, const std::uint64_t* __restrict key, s
     const std::uint64_t a = mix64(k);
     const double u1 = (static_cast<double>(a >> 32) + 1.0) * 0x1.0p-32;
     const double u2 = static_cast<double>(a & 0xffffffffULL) * 0x1.0p-32;
-    const double rad = sqrt(-2.0 * log_inline(u1));
+    const double rad = sqrt(-2.0 * simd::log(u1));
     double sin_2pi_u2, cos_2pi_u2;
-    sincos_turns(u2, sin_2pi_u2, cos_2pi_u2);
+    simd::sincos_turns(u2, sin_2pi_u2, cos_2pi_u2);
     const double ws = rad * cos_2pi_u2, wl = rad * sin_2pi_u2;
     const int u = link_ue[i];
     const double rs = r_shadow[u], qs = q_shadow[u];
@@ -173,7 +76,7 @@ void link_gains(std::size_t n, const double* __restrict dx, const double* __rest
   for (std::size_t i = 0; i < n; ++i) {
     const double d = sqrt(dx[i] * dx[i] + dy[i] * dy[i]);
     const double dc = fmin(fmax(d, dmin), dmax);
-    const double e = exp_inline(-dc / 63.0);
+    const double e = simd::exp(-dc / 63.0);
     const double p_los = fmin(18.0 / dc, 1.0) * (1.0 - e) + e;
     const double z = z_los[i];
     const double x = fabs(z) * 0.7071067811865476;
@@ -186,12 +89,12 @@ void link_gains(std::size_t n, const double* __restrict dx, const double* __rest
     const double gap = phi - p_los;
     const bool flag = fabs(gap) < kLosGuard;
     const double is_los = gap < 0.0 ? 1.0 : 0.0;
-    const double lg = log10(dc);
+    const double lg = simd::log10(dc);
     const bool near = dc < bp;
     const double pl = is_los > 0.5 ? (near ? a1 + b1 * lg : a2 + b2 * lg) : a3 + b3 * lg;
     const double sigma = is_los > 0.5 ? (near ? s1 : s2) : s3;
     distance[i] = d;
-    angle_deg[i] = atan2(dy[i], dx[i]) * rad_to_deg;
+    angle_deg[i] = simd::atan2(dy[i], dx[i]) * rad_to_deg;
     los[i] = flag ? 2 : (is_los > 0.5 ? 1 : 0);
     loss_db[i] = pl + shadow_on * sigma * z_shadow[i];
     unsure |= flag ? 1 : 0;
@@ -200,10 +103,10 @@ void link_gains(std::size_t n, const double* __restrict dx, const double* __rest
     for (std::size_t i = 0; i < n; ++i) {
       if (los[i] != 2) continue;
       const double dc = fmin(fmax(distance[i], dmin), dmax);
-      const double e = exp_inline(-dc / 63.0);
+      const double e = simd::exp(-dc / 63.0);
       const double p_los = fmin(18.0 / dc, 1.0) * (1.0 - e) + e;
       const bool is_los = 0.5 * erfc(-z_los[i] * 0.7071067811865476) < p_los;
-      const double lg = log10(dc);
+      const double lg = simd::log10(dc);
       const bool near = dc < bp;
       const double pl = is_los ? (near ? a1 + b1 * lg : a2 + b2 * lg) : a3 + b3 * lg;
       const double sigma = is_los ? (near ? s1 : s2) : s3;
@@ -224,9 +127,9 @@ void link_gains(std::size_t n, const double* __restrict dx, const double* __rest
     phi1 = phi1 > 180.0 ? phi1 - 360.0 : (phi1 < -180.0 ? phi1 + 360.0 : phi1);
     phi2 = phi2 > 180.0 ? phi2 - 360.0 : (phi2 < -180.0 ? phi2 + 360.0 : phi2);
     const double q0 = phi0 * inv_bw, q1 = phi1 * inv_bw, q2 = phi2 * inv_bw;
-    const double g0 = exp_inline((base - fmin(12.0 * q0 * q0, a_max)) * ln10_10);
-    const double g1 = exp_inline((base - fmin(12.0 * q1 * q1, a_max)) * ln10_10);
-    const double g2 = exp_inline((base - fmin(12.0 * q2 * q2, a_max)) * ln10_10);
+    const double g0 = simd::exp((base - fmin(12.0 * q0 * q0, a_max)) * ln10_10);
+    const double g1 = simd::exp((base - fmin(12.0 * q1 * q1, a_max)) * ln10_10);
+    const double g2 = simd::exp((base - fmin(12.0 * q2 * q2, a_max)) * ln10_10);
     gain[3 * i] = g0;
     gain[3 * i + 1] = g1;
     gain[3 * i + 2] = g2;
@@ -345,7 +248,7 @@ void weighted_row_sum(std::size_t n, int m, const double* __restrict a, const do
 }
 
 void to_db(std::size_t n, const double* __restrict x, double* __restrict out) {
-  for (std::size_t i = 0; i < n; ++i) out[i] = 10.0 * log10(fmax(x[i], 1e-300));
+  for (std::size_t i = 0; i < n; ++i) out[i] = 10.0 * simd::log10(fmax(x[i], 1e-300));
 }
 
 double needed_share(std::size_t n, const double* __restrict weight, const double* __restrict signal,
@@ -353,7 +256,7 @@ double needed_share(std::size_t n, const double* __restrict weight, const double
   double sum = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
     const double g = signal[i] / interference[i];
-    const double v = fmin((0.6 * 1.4426950408889634) * log_inline(1.0 + g), 4.4);
+    const double v = fmin((0.6 * 1.4426950408889634) * simd::log(1.0 + g), 4.4);
     const double e = g >= 0.1 ? v : 0.0;
     se[i] = e;
     sum += weight[i] / e;

@@ -1,6 +1,7 @@
-// Vectorisable inner loops over flat arrays. kernels.cpp is compiled with -ffast-math (and linked
-// with glibc's libmvec where available) so that exp/log/atan2/erfc/sincos run on SIMD lanes; the
-// functions here take and return only finite values and do no NaN/inf checks of their own.
+// Vectorisable inner loops over flat arrays. kernels.cpp is compiled with -ffast-math; its loops
+// use the branch-free elementary functions of simd_math.hpp (and libmvec, where glibc has it, for
+// the rare exact LOS decisions); the functions here take and return only finite values and do no
+// NaN/inf checks of their own.
 #pragma once
 #include <cstddef>
 #include <cstdint>
