@@ -96,4 +96,53 @@ double advance_motion(Vec2& pos, UeMotion& m, const MobilityParams& p, const Lay
   return advance_gauss_markov(pos, m, p, layout, dt, rng);
 }
 
+namespace {
+
+// The first leg of advance_waypoint for every UE: a UE that is not pausing, does not reach its
+// waypoint and stays in its hint's hexagon gets its next position and walks_on[u] = the distance
+// walked (its whole step); the others get -1. No branches, no masked loads (the hint is clamped,
+// not selected), so the loop runs on SIMD lanes.
+void walk_on_pass(std::size_t n, const Vec2* __restrict pos, const UeMotion* __restrict motion,
+                  const int* __restrict slice_of, const MobilityParams* __restrict params, const Vec2* __restrict sites,
+                  int n_sites, double half_width, double dt, double* __restrict next_x, double* __restrict next_y,
+                  double* __restrict walks_on) {
+  for (std::size_t u = 0; u < n; ++u) {
+    const UeMotion& m = motion[u];
+    const double px = pos[u].x, py = pos[u].y;
+    const double tx = m.target.x - px, ty = m.target.y - py;
+    const double dist = std::sqrt(tx * tx + ty * ty);
+    const double reach = m.speed * dt;
+    const double f = reach / dist;
+    const double nx = px + f * tx, ny = py + f * ty;
+    const int hint = m.site_hint;
+    const bool hint_ok = (hint >= 0) & (hint < n_sites);
+    const int h = std::min(std::max(hint, 0), n_sites - 1);
+    const bool walking = (params[slice_of[u]].model == MobilityModel::RandomWaypoint) & !(m.pause_left > 0.0);
+    const bool inside = in_centered_hexagon(Vec2{nx - sites[h].x, ny - sites[h].y}, half_width);
+    next_x[u] = nx;
+    next_y[u] = ny;
+    walks_on[u] = (walking & (reach < dist) & hint_ok & inside) ? reach : -1.0;
+  }
+}
+
+}  // namespace
+
+void advance_motions(std::size_t n, Vec2* pos, UeMotion* motion, const int* slice_of, const MobilityParams* params,
+                     const Layout& layout, double dt, Rng* rng, double* moved, std::vector<double>& scratch) {
+  scratch.resize(3 * n);
+  double* next_x = scratch.data();
+  double* next_y = next_x + n;
+  double* walks_on = next_y + n;
+  walk_on_pass(n, pos, motion, slice_of, params, layout.sites().data(), layout.n_sites(), layout.hexagon_half_width(),
+               dt, next_x, next_y, walks_on);
+  for (std::size_t u = 0; u < n; ++u) {
+    if (walks_on[u] >= 0.0) {
+      pos[u] = Vec2{next_x[u], next_y[u]};
+      moved[u] = walks_on[u];
+    } else {
+      moved[u] = advance_motion(pos[u], motion[u], params[slice_of[u]], layout, dt, rng[u]);
+    }
+  }
+}
+
 }  // namespace pyslice

@@ -616,8 +616,8 @@ void Simulator::policy_shares(SharePolicy policy, std::vector<double>& shares) {
 
 void Simulator::advance_mobility_and_links() {
   const double dt = cfg_.step_seconds;
-  for (int u = 0; u < n_ues(); ++u)
-    moved_[u] = advance_motion(pos_[u], motion_[u], cfg_.mobility[slice_[u]], layout_, dt, ue_rng_[u]);
+  advance_motions(static_cast<size_t>(n_ues()), pos_.data(), motion_.data(), slice_.data(), cfg_.mobility.data(),
+                  layout_, dt, ue_rng_.data(), moved_.data(), motion_scratch_);
   update_links(false);
 }
 
@@ -689,7 +689,7 @@ void Simulator::step(const double* shares, SharePolicy policy) {
 namespace pyslice {
 namespace {
 constexpr std::uint64_t kStateMagic = 0x70797331696365ULL;  // "pyslice"
-constexpr std::uint32_t kStateVersion = 2;
+constexpr std::uint32_t kStateVersion = 3;  // 3: UeMotion padded to 64 bytes
 
 std::uint64_t config_fingerprint(const Simulator& s) {
   std::uint64_t h = mix64(static_cast<std::uint64_t>(s.n_cells()));

@@ -150,6 +150,7 @@ class Simulator {
 
   std::vector<Vec2> pos_;
   std::vector<UeMotion> motion_;
+  std::vector<double> motion_scratch_;
   std::vector<int> home_, slice_, group_index_, serving_, ho_candidate_, ho_count_;
   std::vector<std::uint8_t> active_;
   std::vector<double> demand_ue_;
