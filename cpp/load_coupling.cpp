@@ -344,7 +344,11 @@ void LoadCouplingSolver::sinr_after_solve(const CouplingProblem& p, const std::v
     out[u] = signal / interference;
   }
   interference(p, rho);
-  for (size_t i = 0; i < ue_.size(); ++i) out[ue_[i]] = signal_[i] / interference_[i];
+  // The ratios on SIMD lanes first, then the scatter (a scatter of divisions runs scalar).
+  const size_t ns = ue_.size();
+  served_sinr_.resize(ns);
+  for (size_t i = 0; i < ns; ++i) served_sinr_[i] = signal_[i] / interference_[i];
+  for (size_t i = 0; i < ns; ++i) out[ue_[i]] = served_sinr_[i];
 }
 
 void LoadCouplingSolver::sinr_at(const CouplingProblem& p, const std::vector<double>& rho, std::vector<double>& out) {

@@ -95,7 +95,7 @@ class LoadCouplingSolver {
 
   std::vector<int> ue_cellslice_;           // [U] cell*N+slice of a served UE, -1 otherwise
   std::vector<int> ue_, segment_, cursor_;  // served UEs grouped by (cell, slice); segment bounds
-  std::vector<double> signal_, full_interference_, weight_, interference_, se_;
+  std::vector<double> signal_, full_interference_, weight_, interference_, se_, served_sinr_;
   bool blocked_ = true;
   // Blocks: cell c's rows are block_cells_[block_cell_off_[c]..), data at block_pg_[block_off_[c]..)
   // with row stride block_ld_[c].

@@ -437,32 +437,22 @@ void Simulator::handover() {
       serving_gain_[u] = serving_gain;
     }
   }
+  // A3 with time-to-trigger, without branches (which cell is best flips unpredictably at cell
+  // borders): a UE whose serving site was culled re-establishes on the best cell at once; a better
+  // cell (by the hysteresis) must stay the candidate for handover_ttt_steps steps in a row.
+  const int ttt = cfg_.handover_ttt_steps;
   for (int u = 0; u < U; ++u) {
-    const int best = best_cell_[u];
-    if (best < 0) continue;
-    const double best_gain = best_gain_[u], serving_gain = serving_gain_[u];
-    if (serving_gain < 0.0) {  // serving site culled: radio link failure, re-establish on the best cell
-      serving_[u] = best;
-      ho_candidate_[u] = -1;
-      ho_count_[u] = 0;
-      continue;
-    }
-    if (best != serving_[u] && best_gain > serving_gain * hysteresis) {
-      if (ho_candidate_[u] == best) {
-        ++ho_count_[u];
-      } else {
-        ho_candidate_[u] = best;
-        ho_count_[u] = 1;
-      }
-      if (ho_count_[u] >= cfg_.handover_ttt_steps) {
-        serving_[u] = best;
-        ho_candidate_[u] = -1;
-        ho_count_[u] = 0;
-      }
-    } else {
-      ho_candidate_[u] = -1;
-      ho_count_[u] = 0;
-    }
+    const int best = best_cell_[u], serving = serving_[u], candidate = ho_candidate_[u];
+    const double serving_gain = serving_gain_[u];
+    const bool valid = best >= 0;
+    const bool lost = serving_gain < 0.0;
+    const bool better = !lost & (best != serving) & (best_gain_[u] > serving_gain * hysteresis);
+    const int count = candidate == best ? ho_count_[u] + 1 : 1;
+    const bool switch_now = lost | (better & (count >= ttt));
+    const bool wait = better & !switch_now;
+    serving_[u] = valid & switch_now ? best : serving;
+    ho_candidate_[u] = valid ? (wait ? best : -1) : candidate;
+    ho_count_[u] = valid ? (wait ? count : 0) : ho_count_[u];
   }
 }
 
