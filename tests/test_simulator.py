@@ -281,6 +281,38 @@ def test_slice_without_active_ues_reports_finite_zeros(how):
         check_invariants(sc, res, sim.state())
 
 
+@pytest.mark.parametrize(("ttt_s", "hysteresis_db"), [(0.256, 3.0), (3.0, 1.0), (2.0, 0.0)])
+def test_handover_follows_a3_with_time_to_trigger(ttt_s, hysteresis_db):
+    # NumPy replay of the rule on the gains each step used: the strongest cell (first maximum)
+    # must beat the serving one by the hysteresis for ceil(TTT / step) steps in a row, with the
+    # same candidate; a change of candidate restarts the count.
+    slices = tuple(dataclasses.replace(sl, speed_min_mps=8.0, speed_max_mps=20.0, pause_s=0.0) for sl in PAPER.slices)
+    radio_cfg = dataclasses.replace(PAPER.radio, handover_ttt_s=ttt_s, handover_hysteresis_db=hysteresis_db)
+    sim = Simulator(dataclasses.replace(small(ues=6), slices=slices, radio=radio_cfg), seed=21)
+    ttt = max(1, math.ceil(ttt_s / PAPER.traffic.step_seconds - 1e-9))
+    hysteresis = 10.0 ** (hysteresis_db / 10.0)
+    serving = sim.state()["serving"].copy()
+    ues = np.arange(serving.size)
+    candidate, count = np.full(serving.size, -1), np.zeros(serving.size, dtype=int)
+    handovers = waits = 0
+    for _ in range(80):
+        sim.step_policy("equal")
+        gains = sim.gains()
+        best = np.argmax(gains, axis=0)
+        better = (best != serving) & (gains[best, ues] > gains[serving, ues] * hysteresis)
+        count_now = np.where(candidate == best, count + 1, 1)
+        switch = better & (count_now >= ttt)
+        wait = better & ~switch
+        new_serving = np.where(switch, best, serving)
+        np.testing.assert_array_equal(sim.state()["serving"], new_serving)
+        candidate, count = np.where(wait, best, -1), np.where(wait, count_now, 0)
+        handovers += int(switch.sum())
+        waits += int(wait.sum())
+        serving = new_serving
+    assert handovers > 5
+    assert (waits > 0) == (ttt > 1)
+
+
 def test_step_result_holds_exactly_its_fields():
     # Simulator.step builds StepResult from the core's dict without __init__: the dict must hold
     # exactly the dataclass's fields, and the result must behave like a constructed one.
