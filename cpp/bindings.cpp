@@ -3,7 +3,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <map>
 #include <set>
@@ -289,6 +291,11 @@ PYBIND11_MODULE(_core, m) {
   m.def("hex_wrap_vectors", [](int rings, double isd) { return points_array(hex_wrap_vectors(rings, isd)); },
         py::arg("rings"), py::arg("isd_m") = 500.0);
   m.attr("BORESIGHTS_DEG") = py::make_tuple(kBoresightDeg[0], kBoresightDeg[1], kBoresightDeg[2]);
+#ifdef __FMA__
+  m.attr("BUILT_WITH_FMA") = true;  // simd_math.hpp's exp reduces its argument with fmas
+#else
+  m.attr("BUILT_WITH_FMA") = false;
+#endif
 
   m.def("pathloss_db",
         [](py::handle d, py::handle los, double fc, double h_bs, double h_ut, const std::string& model,
@@ -396,6 +403,29 @@ PYBIND11_MODULE(_core, m) {
           return py::make_tuple(ws, wl);
         },
         py::arg("keys"), py::arg("t"));
+  m.def("elementary_function",
+        [](const std::string& name, py::handle a_obj, py::handle b_obj) {
+          DArray a = checked(a_obj, "a", {-1});
+          check_finite(a, "a");
+          const py::ssize_t n = a.shape(0);
+          std::vector<double> b(static_cast<size_t>(n), 0.0);
+          if (name == "atan2") {
+            DArray bb = checked(b_obj, "b", {n});
+            check_finite(bb, "b");
+            std::copy(bb.data(), bb.data() + n, b.begin());
+          }
+          if ((name == "log" || name == "log10") && n > 0 &&
+              !(*std::min_element(a.data(), a.data() + n) >= std::numeric_limits<double>::min()))
+            value_error(name + " needs a >= 2.2250738585072014e-308 (normal, positive)");
+          if ((name == "sin_turns" || name == "cos_turns") && n > 0 &&
+              (*std::min_element(a.data(), a.data() + n) < 0.0 || *std::max_element(a.data(), a.data() + n) >= 1.0))
+            value_error(name + " needs a in [0, 1)");
+          py::array_t<double> out(n);
+          if (!elementary_function(name, static_cast<size_t>(n), a.data(), b.data(), out.mutable_data()))
+            value_error("name must be one of 'exp', 'log', 'log10', 'atan2', 'sin_turns', 'cos_turns', got '" + name + "'");
+          return out;
+        },
+        py::arg("name"), py::arg("a"), py::arg("b") = py::none());
   m.def("spectral_efficiency",
         [](py::handle sinr) {
           DArray s = as_doubles(sinr, "sinr");

@@ -2,6 +2,8 @@
 
 #include <math.h>
 
+#include <string>
+
 #include "rng.hpp"
 #include "simd_math.hpp"
 
@@ -305,6 +307,29 @@ double needed_share(std::size_t n, const double* __restrict weight, const double
     sum += weight[i] / e;
   }
   return sum;
+}
+
+bool elementary_function(const std::string& name, std::size_t n, const double* __restrict a,
+                         const double* __restrict b, double* __restrict out) {
+  if (name == "exp") {
+    for (std::size_t i = 0; i < n; ++i) out[i] = simd::exp(a[i]);
+  } else if (name == "log") {
+    for (std::size_t i = 0; i < n; ++i) out[i] = simd::log(a[i]);
+  } else if (name == "log10") {
+    for (std::size_t i = 0; i < n; ++i) out[i] = simd::log10(a[i]);
+  } else if (name == "atan2") {
+    for (std::size_t i = 0; i < n; ++i) out[i] = simd::atan2(a[i], b[i]);
+  } else if (name == "sin_turns" || name == "cos_turns") {
+    const bool want_sin = name == "sin_turns";
+    for (std::size_t i = 0; i < n; ++i) {
+      double s, c;
+      simd::sincos_turns(a[i], s, c);
+      out[i] = want_sin ? s : c;
+    }
+  } else {
+    return false;
+  }
+  return true;
 }
 
 }  // namespace pyslice

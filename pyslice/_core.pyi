@@ -5,6 +5,7 @@ import numpy as np
 import numpy.typing as npt
 
 BORESIGHTS_DEG: tuple[float, float, float]
+BUILT_WITH_FMA: bool
 
 def paper_sites(isd_m: float = 500.0) -> npt.NDArray[np.float64]: ...
 def hex_grid_sites(rings: int, isd_m: float = 500.0) -> npt.NDArray[np.float64]: ...
@@ -24,6 +25,8 @@ def link_gains(dx: npt.ArrayLike, dy: npt.ArrayLike, shadow_z: npt.ArrayLike, lo
                max_attenuation_db: float = 25.0, shadowing: bool = True) -> dict[str, npt.NDArray[Any]]: ...
 def normal_innovations(keys: npt.ArrayLike, t: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """The standard normal pair (shadowing, LOS) the simulator draws for links with these keys at step t."""
+def elementary_function(name: str, a: npt.ArrayLike, b: npt.ArrayLike | None = None) -> npt.NDArray[np.float64]:
+    """The core's inline elementary function (exp, log, log10, atan2(a, b), sin_turns, cos_turns) as its kernels compile it."""
 def spectral_efficiency(sinr: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
 def solve_load_coupling(gain: npt.ArrayLike, serving: npt.ArrayLike, slice_of: npt.ArrayLike, demand: npt.ArrayLike,
                         shares: npt.ArrayLike, tx_power_w: float | npt.ArrayLike, noise_w: float,

@@ -351,6 +351,49 @@ def test_normal_innovations_rejects_bad_keys():
         _core.normal_innovations(np.zeros((2, 2), dtype=np.uint64), 0)
 
 
+def _elementary_cases(rng):
+    """(name, args, NumPy value, rtol, atol) over each function's whole range, with the edges."""
+    x = np.concatenate([rng.uniform(-708.0, 709.0, 50_000), [-708.0, -700.0, -1e-300, 0.0, 1e-300, 1.0, 709.0]])
+    yield "exp", (x,), np.exp(x), 1e-15 if _core.BUILT_WITH_FMA else 2e-13, 0.0
+    pos = np.concatenate([10.0 ** rng.uniform(-307.0, 307.0, 50_000), 1.0 + rng.uniform(-1e-3, 1e-3, 5_000),
+                          [2.2250738585072014e-308, 0.7071067811865475, 0.7071067811865476, 1.0,
+                           1.4142135623730951, 1.4142135623730954, 1.7976931348623157e308]])
+    yield "log", (pos,), np.log(pos), 2e-15, 0.0
+    yield "log10", (pos,), np.log10(pos), 3e-15, 0.0
+    r, theta = 10.0 ** rng.uniform(-3.0, 4.0, 50_000), rng.uniform(-np.pi, np.pi, 50_000)
+    axes = np.array([0.0, -0.0, 1.0, -1.0, 1e-300, -1e-300, 3.0])
+    y = np.concatenate([r * np.sin(theta), np.repeat(axes, axes.size)])
+    xx = np.concatenate([r * np.cos(theta), np.tile(axes, axes.size)])
+    yield "atan2", (y, xx), np.arctan2(y, xx), 2e-15, 1e-15
+    u = np.concatenate([rng.integers(0, 2**32, 50_000) * 2.0**-32, np.arange(0, 8) / 8.0,
+                        np.arange(1, 8) / 8.0 - 2.0**-32, np.arange(0, 8) / 8.0 + 2.0**-32])
+    yield "sin_turns", (u,), np.sin(2.0 * np.pi * u), 0.0, 1e-15
+    yield "cos_turns", (u,), np.cos(2.0 * np.pi * u), 0.0, 1e-15
+
+
+def test_inline_elementary_functions_are_within_a_few_ulp_of_numpy():
+    """cpp/simd_math.hpp's branch-free exp, log, log10, atan2 and sin/cos, as the kernels compile
+    them (-ffast-math, SIMD), against NumPy (libm) over their ranges."""
+    for name, args, want, rtol, atol in _elementary_cases(np.random.default_rng(5)):
+        got = _core.elementary_function(name, *args)
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=name)
+    assert _core.elementary_function("exp", [-708.5, -1000.0])[1] == 0.0  # below -708: 0
+    assert np.array_equal(np.signbit(_core.elementary_function("atan2", [-0.0, -0.0], [0.0, -0.0])), [True, True])
+
+
+def test_inline_elementary_functions_reject_bad_input():
+    with pytest.raises(ValueError, match="name must be one of"):
+        _core.elementary_function("tan", [0.5])
+    with pytest.raises(ValueError, match="log needs a >= "):
+        _core.elementary_function("log", [1.0, 0.0])
+    with pytest.raises(ValueError, match=r"sin_turns needs a in \[0, 1\)"):
+        _core.elementary_function("sin_turns", [1.0])
+    with pytest.raises(ValueError, match="a must be finite"):
+        _core.elementary_function("exp", [np.nan])
+    with pytest.raises(ValueError, match="b must have shape"):
+        _core.elementary_function("atan2", [1.0, 2.0], [1.0])
+
+
 def test_link_gains_rejects_bad_input():
     with pytest.raises(ValueError, match="dy must have shape"):
         radio.link_gains(np.zeros(3), np.zeros(2), np.zeros(3), np.zeros(3))
