@@ -14,6 +14,14 @@
 namespace pyslice {
 namespace simd {
 
+// c[0] x^(N-1) + c[1] x^(N-2) + ... + c[N-1] by Horner's rule (unrolled: N is a constant).
+template <int N>
+inline double horner(double x, const double (&c)[N]) {
+  double p = c[0];
+  for (int i = 1; i < N; ++i) p = p * x + c[i];
+  return p;
+}
+
 // exp(x) without a library call, so that it inlines into the SIMD loops (libmvec's exp is a call
 // per 8 lanes, around which the loop spills its live registers): x = k ln 2 + r with
 // |r| <= ln(2)/2 (Cody-Waite split of ln 2), the Taylor polynomial of degree 12 for e^r (remainder
@@ -29,19 +37,11 @@ inline double exp(double x) {
 #else
   const double r = (xc - k * 0.6931471803691238) - k * 1.9082149292705877e-10;
 #endif
-  double p = 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
+  static constexpr double kTaylor[] = {1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0,
+                                       1.0 / 40320.0,     1.0 / 5040.0,     1.0 / 720.0,     1.0 / 120.0,
+                                       1.0 / 24.0,        1.0 / 6.0,        0.5,             1.0,
+                                       1.0};
+  const double p = horner(r, kTaylor);
   const std::uint64_t bits = static_cast<std::uint64_t>(static_cast<std::int64_t>(k) + 1023) << 52;
   double scale;
   __builtin_memcpy(&scale, &bits, sizeof scale);
@@ -64,15 +64,9 @@ inline double log(double x) {
   const double e = static_cast<double>(e0) + (big ? 1.0 : 0.0);
   const double s = (m - 1.0) / (m + 1.0);
   const double s2 = s * s;
-  double p = 1.0 / 19.0;
-  p = p * s2 + 1.0 / 17.0;
-  p = p * s2 + 1.0 / 15.0;
-  p = p * s2 + 1.0 / 13.0;
-  p = p * s2 + 1.0 / 11.0;
-  p = p * s2 + 1.0 / 9.0;
-  p = p * s2 + 1.0 / 7.0;
-  p = p * s2 + 1.0 / 5.0;
-  p = p * s2 + 1.0 / 3.0;
+  static constexpr double kAtanh[] = {1.0 / 19.0, 1.0 / 17.0, 1.0 / 15.0, 1.0 / 13.0, 1.0 / 11.0,
+                                      1.0 / 9.0,  1.0 / 7.0,  1.0 / 5.0,  1.0 / 3.0};
+  const double p = horner(s2, kAtanh);
   const double log_m = 2.0 * s + 2.0 * s * s2 * p;
   return e * 0.6931471803691238 + (log_m + e * 1.9082149292705877e-10);
 }
@@ -89,19 +83,10 @@ inline double atan2(double y, double x) {
   const bool upper = t > 0.2679491924311227;
   const double u = upper ? (1.7320508075688772 * t - 1.0) / (t + 1.7320508075688772) : t;
   const double u2 = u * u;
-  double p = -1.0 / 27.0;
-  p = p * u2 + 1.0 / 25.0;
-  p = p * u2 - 1.0 / 23.0;
-  p = p * u2 + 1.0 / 21.0;
-  p = p * u2 - 1.0 / 19.0;
-  p = p * u2 + 1.0 / 17.0;
-  p = p * u2 - 1.0 / 15.0;
-  p = p * u2 + 1.0 / 13.0;
-  p = p * u2 - 1.0 / 11.0;
-  p = p * u2 + 1.0 / 9.0;
-  p = p * u2 - 1.0 / 7.0;
-  p = p * u2 + 1.0 / 5.0;
-  p = p * u2 - 1.0 / 3.0;
+  static constexpr double kAtan[] = {-1.0 / 27.0, 1.0 / 25.0, -1.0 / 23.0, 1.0 / 21.0, -1.0 / 19.0,
+                                     1.0 / 17.0,  -1.0 / 15.0, 1.0 / 13.0, -1.0 / 11.0, 1.0 / 9.0,
+                                     -1.0 / 7.0,  1.0 / 5.0,  -1.0 / 3.0};
+  const double p = horner(u2, kAtan);
   const double atan_u = u + u * u2 * p;
   double a = upper ? 0.5235987755982988 + atan_u : atan_u;
   a = ay > ax ? 1.5707963267948966 - a : a;
@@ -123,21 +108,13 @@ inline void sincos_turns(double u, double& sin_out, double& cos_out) {
   const double q = __builtin_nearbyint(4.0 * u);
   const double x = 6.283185307179586 * (u - 0.25 * q);
   const double x2 = x * x;
-  const double sp =
-      x + x * x2 *
-              (-1.0 / 6.0 +
-               x2 * (1.0 / 120.0 +
-                     x2 * (-1.0 / 5040.0 +
-                           x2 * (1.0 / 362880.0 +
-                                 x2 * (-1.0 / 39916800.0 + x2 * (1.0 / 6227020800.0 + x2 * (-1.0 / 1307674368000.0)))))));
-  const double cp =
-      1.0 + x2 * (-0.5 +
-                  x2 * (1.0 / 24.0 +
-                        x2 * (-1.0 / 720.0 +
-                              x2 * (1.0 / 40320.0 +
-                                    x2 * (-1.0 / 3628800.0 +
-                                          x2 * (1.0 / 479001600.0 +
-                                                x2 * (-1.0 / 87178291200.0 + x2 * (1.0 / 20922789888000.0))))))));
+  static constexpr double kSin[] = {-1.0 / 1307674368000.0, 1.0 / 6227020800.0, -1.0 / 39916800.0, 1.0 / 362880.0,
+                                     -1.0 / 5040.0,          1.0 / 120.0,        -1.0 / 6.0};
+  static constexpr double kCos[] = {1.0 / 20922789888000.0, -1.0 / 87178291200.0, 1.0 / 479001600.0,
+                                    -1.0 / 3628800.0,       1.0 / 40320.0,        -1.0 / 720.0,
+                                    1.0 / 24.0,             -0.5,                 1.0};
+  const double sp = x + x * x2 * horner(x2, kSin);
+  const double cp = horner(x2, kCos);
   // angle = x + q pi/2: q = 1 -> (cos x, -sin x), 2 -> (-sin x, -cos x), 3 -> (-cos x, sin x); 4 is 0.
   // The quadrant's swap is one select; its signs are XORed into the sign bits (integer lanes, no
   // masks to juggle).
