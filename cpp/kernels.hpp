@@ -68,7 +68,6 @@ void to_db(std::size_t n, const double* x, double* out);
 // (the share a group of served UEs needs; summed on SIMD lanes, so in no fixed order).
 double needed_share(std::size_t n, const double* weight, const double* signal, const double* interference, double* se);
 
-
 // out[i] = the inline elementary function `name` of simd_math.hpp, as the kernels compile it:
 // "exp", "log", "log10" (of a), "atan2" (a = y, b = x), "sin_turns"/"cos_turns" (sin/cos of 2 pi a,
 // a in [0, 1)). Returns false for an unknown name. For tests and benchmarks.
