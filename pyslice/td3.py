@@ -15,18 +15,25 @@ of agent k's parameters is exactly agent k's gradient. Adam is implemented here 
 tensors with per-agent (and per-layer) step counts and moments, so resetting, copying or freezing
 one agent never touches another.
 
-Simplex head
+Action heads
 ------------
-The action is a PRB share vector on the probability simplex (paper eq. 1). The actor ends in a
-softmax: it is smooth everywhere (the deterministic policy gradient dQ/da · da/dθ always exists and
-is informative), it never leaves the simplex, and it has full support, so every slice gets some
-share. A Euclidean projection head would instead be piecewise linear with zero gradient for every
-coordinate clipped to 0, which stalls learning of those coordinates. Noise is different: Gaussian
-exploration noise (std ``exploration_noise``, absolute, i.e. in units of the [0, 1] share range)
-and clipped Gaussian target-smoothing noise are added to the softmax output and the result is put
-back on the simplex by Euclidean projection (``project_to_simplex``) — the closest valid action,
-which, unlike renormalising, needs no positivity fix-up and can reach the simplex faces (a share of
-exactly 0) that a softmax only approaches.
+The action is a PRB share vector on the probability simplex (paper eq. 1). How the actor reaches the
+simplex is ``TD3Config.actor_head`` (the paper is silent; chosen by the controlled ablation in
+``bench/learning_ablation.py``, numbers in docs/learning.md):
+
+* ``"tanh-box"`` (default): standard TD3 on the Box action space [0, 1]^N, exactly as TD3's
+  reference implementation and Stable-Baselines3 treat a Box: the actor ends in tanh, its output
+  ``u ∈ [-1, 1]^N`` is the agent's action (what the critic sees and the replay buffer stores), and the
+  environment's documented Box map turns it into shares, ``b = (u + 1) / 2``, ``a = b / Σb`` (equal
+  shares if Σb = 0; :func:`pyslice.env.box_to_simplex`). Exploration noise (std ``exploration_noise``)
+  and target-policy smoothing noise (std ``policy_noise`` clipped at ``noise_clip``) are added in
+  u-space and clipped to [-1, 1]; the warm-up phase draws u uniformly from the Box.
+* ``"softmax"`` (the learner before issue 11, kept for the ablation): the actor ends in a softmax and
+  its action is the share vector itself. Noise is put back on the simplex either by Euclidean
+  projection (``"projected"``) or multiplicatively through the logits (``"logit"``).
+
+Every head has full support at the greedy action (tanh and softmax never reach their bounds), so
+every slice with users gets some share.
 """
 from __future__ import annotations
 
@@ -41,6 +48,8 @@ import torch
 from pyslice.replay import Batch
 
 __all__ = [
+    "ACTOR_HEADS",
+    "LEGACY_TD3",
     "TD3Config",
     "BatchedTD3",
     "project_to_simplex",
@@ -75,20 +84,28 @@ class TD3Config:
     tau: float = 0.005
     """Polyak rate of the target networks: target <- target + tau * (online - target)."""
     policy_noise: float = 0.2
-    """Std of the Gaussian target-policy smoothing noise added to the target action."""
+    """Std of the Gaussian target-policy smoothing noise added to the target action (in the units of
+    ``target_smoothing``)."""
     noise_clip: float = 0.5
-    """The smoothing noise is clipped to [-noise_clip, noise_clip] before projection."""
-    exploration_noise: float = 0.3
-    """Std of the Gaussian exploration noise of ``act(explore=True)``: in softmax-logit units for
-    ``exploration="logit"`` (default 0.3: each share is scaled by about e^±0.3), in share units for
-    ``exploration="projected"`` (the paper's set-up is 0.1 there)."""
-    exploration: str = "logit"
-    """``"logit"`` (default): noise added to the log-shares, then softmax — multiplicative, every
-    share stays positive. ``"projected"`` (DESIGN.md's literal reading): noise added to the shares,
-    then Euclidean projection onto the simplex. Projection sets small shares to exactly 0, and one
-    starved slice makes the eq. 2 reward 0, so with it the training-phase reward stays near 0.65
-    while the greedy policy reaches 0.93; with logit noise it climbs to 0.87 for the same greedy
-    result (paper scenario, seed 0)."""
+    """The smoothing noise is clipped to [-noise_clip, noise_clip] before it is applied."""
+    exploration_noise: float = 0.1
+    """Std of the Gaussian exploration noise of training steps (paper §V-2: 0.1), in the units of
+    ``exploration``: Box units of u ∈ [-1, 1] for ``"box"``, share units for ``"projected"``,
+    log-share units for ``"logit"``."""
+    actor_head: str = "tanh-box"
+    """How the actor's output reaches the simplex: ``"tanh-box"`` (default) or ``"softmax"``; see the
+    module docstring."""
+    exploration: str = "box"
+    """How exploration noise is applied: ``"box"`` (tanh-box head: add to u, clip to [-1, 1]);
+    ``"projected"`` (softmax head: add to the shares, Euclidean projection onto the simplex; small
+    shares become exactly 0) or ``"logit"`` (softmax head: add to the log-shares, softmax)."""
+    target_smoothing: str = "box"
+    """How target-policy smoothing noise is applied, with the same choices and head rules as
+    ``exploration``."""
+    warmup: str = "box-uniform"
+    """Action distribution of the warm-up (exploration-phase) steps: ``"box-uniform"`` (uniform in
+    the Box [0, 1]^N, then the Box map: the standard TD3 warm-up) or ``"dirichlet"`` (uniform on the
+    simplex, Dirichlet(1): a slice often gets ~0 share and the eq. 2 reward is then 0)."""
     policy_delay: int = 2
     """Actor and target networks are updated once every ``policy_delay`` critic updates."""
     seed: int = 0
@@ -106,8 +123,11 @@ class TD3Config:
             raise ValueError("gamma must be in [0, 1)")
         if not 0 < self.tau <= 1:
             raise ValueError("tau must be in (0, 1]")
-        if self.exploration not in ("projected", "logit"):
-            raise ValueError(f"exploration must be 'projected' or 'logit', got {self.exploration!r}")
+        _check_choice("actor_head", self.actor_head, ACTOR_HEADS)
+        _check_choice("warmup", self.warmup, WARMUPS)
+        allowed = NOISE_MODES[self.actor_head]
+        for name in ("exploration", "target_smoothing"):
+            _check_choice(name, getattr(self, name), allowed, f" with actor_head={self.actor_head!r}")
         if self.policy_delay < 1 or self.batch_size < 1:
             raise ValueError("policy_delay and batch_size must be >= 1")
         if any(h < 1 for h in (*self.actor_hidden, *self.critic_hidden)):
@@ -115,6 +135,21 @@ class TD3Config:
         object.__setattr__(self, "actor_hidden", tuple(int(h) for h in self.actor_hidden))
         object.__setattr__(self, "critic_hidden", tuple(int(h) for h in self.critic_hidden))
         object.__setattr__(self, "adam_betas", tuple(float(b) for b in self.adam_betas))
+
+
+def _check_choice(name: str, value: object, allowed: Sequence[str], context: str = "") -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}{context}, got {value!r}")
+
+
+ACTOR_HEADS = ("tanh-box", "softmax")
+#: Noise modes each head supports (exploration and target smoothing).
+NOISE_MODES = {"tanh-box": ("box",), "softmax": ("projected", "logit")}
+WARMUPS = ("box-uniform", "dirichlet")
+#: The learner's settings before issue 11 (softmax head, logit exploration 0.3, projected target
+#: smoothing, Dirichlet warm-up): configs saved without ``actor_head`` are read with these.
+LEGACY_TD3 = {"actor_head": "softmax", "exploration": "logit", "exploration_noise": 0.3,
+              "target_smoothing": "projected", "warmup": "dirichlet"}
 
 
 def use_one_thread() -> int:
@@ -245,6 +280,7 @@ class BatchedTD3:
 
     def __init__(self, n_agents: int, obs_dim: int, act_dim: int, config: TD3Config | None = None):
         self.cfg = config = config if config is not None else TD3Config()
+        self._box = config.actor_head == "tanh-box"
         if n_agents < 1 or obs_dim < 1 or act_dim < 2:
             raise ValueError("need n_agents >= 1, obs_dim >= 1, act_dim >= 2")
         self.n_agents, self.obs_dim, self.act_dim = K, D, A = int(n_agents), int(obs_dim), int(act_dim)
@@ -281,10 +317,11 @@ class BatchedTD3:
     def _target(self, part: str) -> torch.Tensor:
         return self.actor_target if part == "actor" else self.critic_target
 
-    @staticmethod
-    def _policy(obs: torch.Tensor, views) -> torch.Tensor:
-        """Actor: MLP then softmax. ``obs [K, B, D] -> action [K, B, A]`` on the simplex."""
-        return torch.softmax(_mlp(obs, *views), dim=-1)
+    def _policy(self, obs: torch.Tensor, views) -> torch.Tensor:
+        """Actor: MLP then the head. ``obs [K, B, D] -> action [K, B, A]`` in the agent's action
+        space (u ∈ [-1, 1]^A for ``tanh-box``, shares for ``softmax``)."""
+        z = _mlp(obs, *views)
+        return torch.tanh(z) if self._box else torch.softmax(z, dim=-1)
 
     def _twin_q(self, obs: torch.Tensor, act: torch.Tensor, views) -> torch.Tensor:
         """Both critics in one pass: ``[K, B, D], [K, B, A] -> [K, 2, B]``."""
@@ -293,39 +330,85 @@ class BatchedTD3:
         x = x.unsqueeze(1).expand(K, 2, B, x.shape[-1]).reshape(2 * K, B, x.shape[-1])
         return _mlp(x, *views).view(K, 2, B)
 
-    @torch.no_grad()
-    def act(self, obs, explore: bool = False, rng: np.random.Generator | None = None) -> np.ndarray:
-        """Actions for all agents: ``obs [K, D]`` (or ``[K, B, D]``) -> float64 ``[K, A]`` (``[K, B, A]``)
-        on the simplex. ``explore=True`` adds N(0, exploration_noise²) to each share and projects
-        back onto the simplex, drawing from ``rng`` (default: the agent's own generator)."""
+    def _obs(self, obs) -> tuple[torch.Tensor, bool]:
         obs = torch.as_tensor(np.asarray(obs), dtype=torch.float32)
         squeeze = obs.dim() == 2
         if squeeze:
             obs = obs.unsqueeze(1)
         if obs.shape[0] != self.n_agents or obs.shape[-1] != self.obs_dim or obs.dim() != 3:
             raise ValueError(f"obs: expected [{self.n_agents}, {self.obs_dim}], got {tuple(obs.shape)}")
+        return obs, squeeze
+
+    @torch.no_grad()
+    def policy_actions(self, obs, explore: bool = False, rng: np.random.Generator | None = None) -> np.ndarray:
+        """The agents' actions in their own action space (what the replay buffer stores):
+        ``obs [K, D]`` (or ``[K, B, D]``) -> float64 ``[K, A]`` (``[K, B, A]``). ``explore=True``
+        applies exploration noise drawn from ``rng`` (default: the agent's own generator) by
+        :meth:`perturb`. Map them to PRB shares with :meth:`to_shares`."""
+        obs, squeeze = self._obs(obs)
         a = self._policy(obs, self._actor_nograd).numpy().astype(np.float64)
         if squeeze:
             a = a[:, 0]
         if explore and self.cfg.exploration_noise > 0:
             rng = self.np_rng if rng is None else rng
-            noise = self.cfg.exploration_noise * rng.standard_normal(a.shape)
-            if self.cfg.exploration == "logit":
-                z = np.log(np.maximum(a, 1e-30)) + noise
-                z -= z.max(axis=-1, keepdims=True)
-                a = np.exp(z)
-                a /= a.sum(-1, keepdims=True)
-            else:
-                a = project_to_simplex_np(a + noise)
-        else:
-            a = a / a.sum(-1, keepdims=True)  # exact float64 renormalisation of the float32 softmax
+            a = self.perturb(a, rng.standard_normal(a.shape))
         return a
+
+    def perturb(self, actions: np.ndarray, noise: np.ndarray) -> np.ndarray:
+        """Exploration: actions (agent space) with ``exploration_noise * noise`` applied the
+        ``exploration`` way (``noise`` standard normal, same shape); the result is a valid action."""
+        a = np.asarray(actions, dtype=np.float64)
+        eps = self.cfg.exploration_noise * np.asarray(noise, dtype=np.float64)
+        if self.cfg.exploration == "box":
+            return np.clip(a + eps, -1.0, 1.0)
+        if self.cfg.exploration == "logit":
+            z = np.log(np.maximum(a, 1e-30)) + eps
+            z -= z.max(axis=-1, keepdims=True)
+            a = np.exp(z)
+            return a / a.sum(-1, keepdims=True)
+        return project_to_simplex_np(a + eps)
+
+    def random_actions(self, rng: np.random.Generator, size: int | tuple[int, ...] | None = None) -> np.ndarray:
+        """Warm-up actions (agent space) from the ``warmup`` distribution: float64 ``[*size, A]``
+        (default size: one per agent, ``[K, A]``)."""
+        size = (self.n_agents,) if size is None else ((size,) if isinstance(size, int) else tuple(size))
+        A = self.act_dim
+        box = rng.uniform(0.0, 1.0, (*size, A)) if self.cfg.warmup == "box-uniform" else rng.dirichlet(np.ones(A), size)
+        if self._box:
+            return 2.0 * box - 1.0
+        total = box.sum(-1, keepdims=True)
+        return np.where(total > 1e-12, box / np.where(total > 1e-12, total, 1.0), 1.0 / A)
+
+    def to_shares(self, actions: np.ndarray) -> np.ndarray:
+        """PRB shares (float64, rows on the simplex) of agent-space actions ``[..., A]``: the Box map
+        ``b = (u + 1) / 2``, ``b / Σb`` (equal shares if Σb < 1e-12) for ``tanh-box``; an exact
+        float64 renormalisation for ``softmax``."""
+        a = np.asarray(actions, dtype=np.float64)
+        b = np.clip(0.5 * (a + 1.0), 0.0, 1.0) if self._box else a
+        total = b.sum(-1, keepdims=True)
+        small = total < 1e-12
+        return np.where(small, 1.0 / self.act_dim, b / np.where(small, 1.0, total))
+
+    def act(self, obs, explore: bool = False, rng: np.random.Generator | None = None) -> np.ndarray:
+        """PRB shares for all agents: ``obs [K, D]`` (or ``[K, B, D]``) -> float64 ``[K, A]``
+        (``[K, B, A]``) on the simplex; :meth:`policy_actions` mapped by :meth:`to_shares`."""
+        return self.to_shares(self.policy_actions(obs, explore=explore, rng=rng))
+
+    def _smooth(self, action: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """Target-policy smoothing: clipped noise ``eps`` applied the ``target_smoothing`` way."""
+        mode = self.cfg.target_smoothing
+        if mode == "box":
+            return (action + eps).clamp(-1.0, 1.0)
+        if mode == "logit":
+            return torch.softmax(torch.log(action.clamp_min(1e-30)) + eps, dim=-1)
+        return project_to_simplex(action + eps)
 
     # -- the update ------------------------------------------------------------------------------
     def update(self, batch: Batch | Mapping[str, Any], noise: torch.Tensor | None = None) -> dict[str, np.ndarray]:
         """One TD3 step for all agents on ``batch`` (tensors ``[K, B, ·]``, see :class:`Batch`).
 
-        Critic: ``y = r + gamma * min_i Q_i'(s', proj(pi'(s') + clip(policy_noise * eps, ±noise_clip)))``,
+        Critic: ``y = r + gamma * min_i Q_i'(s', smooth(pi'(s'), clip(policy_noise * eps, ±noise_clip)))``
+        (``smooth``: the ``target_smoothing`` way, :meth:`_smooth`),
         loss ``mean_B (Q_1 - y)² + mean_B (Q_2 - y)²`` per agent. Every ``policy_delay``-th call also
         the actor (loss ``-mean_B Q_1(s, pi(s))``) and a Polyak update of all targets.
 
@@ -349,7 +432,7 @@ class BatchedTD3:
         # critic: clipped double-Q target with target-policy smoothing
         with torch.no_grad():
             eps = (cfg.policy_noise * noise).clamp(-cfg.noise_clip, cfg.noise_clip)
-            next_act = project_to_simplex(self._policy(next_obs, self._actor_target_v) + eps)
+            next_act = self._smooth(self._policy(next_obs, self._actor_target_v), eps)
             q_next = self._twin_q(next_obs, next_act, self._critic_target_v).amin(1)  # [K, B]
             y = (rew + cfg.gamma * q_next).unsqueeze(1)  # [K, 1, B]
         q = self._twin_q(obs, act, Lc.views(self.critic, 2 * K))  # [K, 2, B]

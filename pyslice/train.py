@@ -1,7 +1,7 @@
 """Coordinated MADRL training with the paper's schedule (paper §IV-A, §V-2; DESIGN.md §5).
 
-One run: ``exploration_steps`` with uniformly random shares (Dirichlet(1) per cell) that fill the
-replay buffers, ``training_steps`` with the actors plus exploration noise and one batched TD3 update
+One run: ``exploration_steps`` with random actions from the learner's warm-up distribution
+(``TD3Config.warmup``; default uniform in the Box action space) that fill the replay buffers, ``training_steps`` with the actors plus exploration noise and one batched TD3 update
 per step, then ``evaluation_steps`` with the greedy actors and no updates. Every step's reward and
 per-slice satisfaction of every agent go to ``train_log.csv``. Every ``checkpoint_every`` steps a
 checkpoint (networks, optimiser states, replay buffers, RNG states and the simulator state) is
@@ -26,7 +26,7 @@ from pyslice.env import SlicingEnv
 from pyslice.replay import ReplayBuffers
 from pyslice.satisfaction import max_slice_delay, min_throughput_satisfaction
 from pyslice.scenario import Scenario
-from pyslice.td3 import BatchedTD3, TD3Config
+from pyslice.td3 import LEGACY_TD3, BatchedTD3, TD3Config
 
 CHECKPOINT = "checkpoint.pt"
 POLICY = "policy.pt"
@@ -88,6 +88,8 @@ class TrainConfig:
         d = dict(d)
         td3 = d.pop("td3", {})
         td3 = {k: tuple(v) if isinstance(v, list) else v for k, v in td3.items()}
+        if "actor_head" not in td3:  # saved before issue 11: the learner of that time
+            td3 = {**LEGACY_TD3, **td3}
         return cls(td3=TD3Config(**td3), **d)
 
 
@@ -167,9 +169,10 @@ class Trainer:
     # ---- the loop ----------------------------------------------------------------------------------
 
     def _act(self, phase: str) -> np.ndarray:
+        """The agents' actions (their own action space, what the replay stores) for this phase."""
         if phase == "explore":
-            return self.rng.dirichlet(np.ones(self.env.n_slices), size=self.env.n_agents)
-        return self.agent.act(self.obs, explore=phase == "train", rng=self.rng)
+            return self.agent.random_actions(self.rng)
+        return self.agent.policy_actions(self.obs, explore=phase == "train", rng=self.rng)
 
     def run(self, stop_after: int | None = None, progress: Callable[[int, str, float], None] | None = None) -> dict:
         """Run to the end of the schedule (or until ``stop_after`` total steps, for tests of resume).
@@ -184,7 +187,7 @@ class Trainer:
                 t0 = time.perf_counter()
                 action = self._act(phase)
                 t1 = time.perf_counter()
-                next_obs, reward, info = self.env.step(action)
+                next_obs, reward, info = self.env.step(self.agent.to_shares(action))
                 t2 = time.perf_counter()
                 if phase != "eval":
                     self.replay.add(self.obs, action, reward, next_obs)

@@ -50,15 +50,16 @@ Choices (paper §V-2/3 where it says, ours where it does not):
   target's knowledge alone.
 * **TL learners**: after the transfer, ``steps`` training steps (paper: 4000) *without* an
   exploration phase ("knowledge transfer saves the time for exploration"): the target acts with
-  its actor plus the exploration noise of the run's :class:`TD3Config` (Gaussian, projected on the
-  simplex) and does ``updates_per_step`` TD3 updates per step (the run's value, paper: 1) as soon as
+  its actor plus the exploration noise of the run's :class:`TD3Config` (applied the run's
+  ``exploration`` way; ``exploration_noise`` may lower its std for the TL learners) and does ``updates_per_step`` TD3 updates per step (the run's value, paper: 1) as soon as
   its buffer holds a minibatch (at once with transferred instances); then ``eval_steps`` greedy
   steps without updates (paper: 250).
 * **DRL from scratch** (``include_scratch``): the same new cell with fresh networks and an empty
   buffer, following paper Fig. 4 whose DRL curve over the same first 4000 steps includes its
   exploration phase: ``scratch_exploration_steps`` (default: the run's ``exploration_steps``, paper
-  3000, capped at ``steps``) steps with uniformly random shares (Dirichlet(1), as the trainer),
-  then training as the TL learners until ``steps``, then the same greedy evaluation.
+  3000, capped at ``steps``) steps with warm-up actions from the run's ``TD3Config.warmup``, then
+  training until ``steps`` with exactly the pretraining learner (the run's TD3 settings and
+  exploration noise, never the TL override), then the same greedy evaluation.
 * **Replay capacity** of every learner: ``max(run buffer_capacity, transferred + steps)``, so no
   transferred instance is overwritten during fine-tuning.
 * **Fresh networks**: every learner (TL and scratch) starts from the *same* random networks (a
@@ -72,7 +73,7 @@ Choices (paper §V-2/3 where it says, ours where it does not):
   little more than one (the simulator steps all replicas in one call, the learners are one
   batched network).
 * **Curves**: the per-step rewards are those of the applied actions, so training steps include
-  the exploration noise (``exploration_noise`` overrides the run's std for the learners) and the
+  the exploration noise (``exploration_noise`` overrides the run's std for the TL learners) and the
   scratch curve includes its random exploration phase; the last ``eval_steps`` are greedy.
 * **Seed**: ``seed=None`` uses the run's training seed + 1 — a deployment the pretrained agents
   have not seen (the pretraining used the training seed).
@@ -93,7 +94,7 @@ from pyslice.env import SlicingEnv
 from pyslice.replay import Batch, ReplayBuffers
 from pyslice.satisfaction import max_slice_delay, min_throughput_satisfaction
 from pyslice.scenario import Scenario
-from pyslice.td3 import BatchedTD3, TD3Config, project_to_simplex_np
+from pyslice.td3 import BatchedTD3, TD3Config
 
 __all__ = [
     "STRATEGIES",
@@ -465,14 +466,14 @@ class _Learners:
                      for _ in range(n)]
 
     def act(self, obs: np.ndarray, phase: str) -> np.ndarray:
-        """Actions [n, A] for the learners' observations [n, D] in phase explore/train/eval."""
-        A = self.agent.act_dim
+        """Agent-space actions [n, A] for the learners' observations [n, D] in phase
+        explore/train/eval: the learner's own warm-up distribution, exploration noise and greedy
+        policy (:class:`BatchedTD3`), each learner drawing from its own generator."""
         if phase == "explore":
-            return np.stack([rng.dirichlet(np.ones(A)) for rng in self.rngs])
-        a = self.agent.act(obs)
+            return np.concatenate([self.agent.random_actions(rng, 1) for rng in self.rngs])
+        a = self.agent.policy_actions(obs)
         if phase == "train" and self.cfg.exploration_noise > 0:
-            noise = np.stack([rng.standard_normal(A) for rng in self.rngs])
-            a = project_to_simplex_np(a + self.cfg.exploration_noise * noise)
+            a = self.agent.perturb(a, np.stack([rng.standard_normal(a.shape[-1]) for rng in self.rngs]))
         return a
 
     def update(self) -> None:
@@ -524,8 +525,10 @@ def run_transfer(
         scratch_exploration_steps: random-action steps of the scratch run (default: the run's
             ``exploration_steps`` capped at ``steps``).
         feature_layers, n_instances: passed to :func:`transfer`.
-        exploration_noise: std of the learners' Gaussian exploration noise in training steps
-            (default: the run's ``TD3Config.exploration_noise``, paper set-up 0.1).
+        exploration_noise: std of the TL learners' Gaussian exploration noise in training steps, in
+            the units of the run's ``TD3Config.exploration`` (default: the run's
+            ``exploration_noise``). The DRL-from-scratch learner always uses the run's own learner
+            settings, so it is the pretraining learner on the pretraining schedule.
         out_dir: if given, ``transfer.npz`` and ``transfer.json`` are written there atomically at
             the end (FileExistsError up front if it already holds a result).
         threads: C++ threads stepping the simulator replicas.
@@ -581,14 +584,13 @@ def run_transfer(
     if n_instances is not None:
         transferred = min(transferred, int(n_instances))
     capacity = max(config.buffer_capacity, transferred + steps, 1)
-    td3 = replace(config.td3, seed=seed)
-    if exploration_noise is not None:
-        td3 = replace(td3, exploration_noise=float(exploration_noise))
+    td3 = replace(config.td3, seed=seed)  # the scratch learner: exactly the pretraining learner
+    tl_td3 = td3 if exploration_noise is None else replace(td3, exploration_noise=float(exploration_noise))
     template = BatchedTD3(1, D, A, td3)  # the new cell's fresh random networks, shared by all learners
     groups: list[tuple[_Learners, slice, bool]] = []  # (learners, replica rows, is the scratch run)
     reports: list[TransferReport] = []
     if S:
-        tl = _Learners(S, D, A, td3, capacity, seed, target)
+        tl = _Learners(S, D, A, tl_td3, capacity, seed, target)
         for j, s in enumerate(sources):
             reports.append(transfer(tl.agent, tl.replay, s, j, strategy, source_agent=pre, source_replay=pre_replay,
                                     feature_layers=feature_layers, n_instances=n_instances, fresh_from=(template, 0)))
@@ -612,6 +614,7 @@ def run_transfer(
     t_setup = time.perf_counter()
 
     obs = env.reset(seed).reshape(R, K, D)
+    raw_actions = np.zeros((R, A))  # the target learners' agent-space actions (what their replay stores)
     for t in range(T):
         t0 = time.perf_counter()
         actions = others.act(obs.reshape(R * K, D)).reshape(R, K, A)
@@ -619,7 +622,9 @@ def run_transfer(
         for group, rows, is_scratch in groups:
             phase = "eval" if t >= steps else ("explore" if is_scratch and t < scratch_exploration_steps else "train")
             phases.append(phase)
-            actions[rows, target] = group.act(obs[rows, target], phase)
+            raw = group.act(obs[rows, target], phase)
+            raw_actions[rows] = raw
+            actions[rows, target] = group.agent.to_shares(raw)
         t1 = time.perf_counter()
         next_obs, reward, info = env.step(actions if R > 1 else actions[0])
         t2 = time.perf_counter()
@@ -627,7 +632,7 @@ def run_transfer(
         for (group, rows, _), phase in zip(groups, phases):
             if phase == "eval":
                 continue
-            group.replay.add(obs[rows, target], actions[rows, target], reward[rows, target], next_obs[rows, target])
+            group.replay.add(obs[rows, target], raw_actions[rows], reward[rows, target], next_obs[rows, target])
             if phase == "train" and len(group.replay) >= group.cfg.batch_size:
                 for _ in range(config.updates_per_step):
                     group.update()

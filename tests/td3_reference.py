@@ -1,9 +1,10 @@
 """A plain, deliberately simple single-agent TD3 (Fujimoto et al. 2018) used as the test reference.
 
 Written from the algorithm, not from ``pyslice.td3``: ``torch.nn.Linear`` layers, one
-``torch.optim.Adam`` for the actor and one for both critics, a softmax actor head, and Euclidean
-simplex projection of noisy actions done by a brute-force search over support sizes (not the
-sort/cumsum trick). One instance per agent. It imports nothing from ``pyslice``.
+``torch.optim.Adam`` for the actor and one for both critics, and one of two actor heads: ``"tanh"``
+(Fujimoto et al.'s Box head: target-smoothing noise added and clipped to [-1, 1]) or ``"softmax"``
+(noisy target actions put back by a Euclidean simplex projection done by a brute-force search over
+support sizes, not the sort/cumsum trick). One instance per agent. It imports nothing from ``pyslice``.
 """
 from __future__ import annotations
 
@@ -40,17 +41,19 @@ def simplex_projection_bruteforce(y: torch.Tensor) -> torch.Tensor:
 
 
 class MLP(nn.Module):
-    def __init__(self, sizes, softmax: bool):
+    def __init__(self, sizes, head: str | None):
         super().__init__()
         self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
-        self.softmax = softmax
+        self.head = head
 
     def forward(self, x):
         for i, layer in enumerate(self.layers):
             x = layer(x)
             if i < len(self.layers) - 1:
                 x = torch.relu(x)
-        return torch.softmax(x, dim=-1) if self.softmax else x
+        if self.head == "softmax":
+            return torch.softmax(x, dim=-1)
+        return torch.tanh(x) if self.head == "tanh" else x
 
 
 class ReferenceTD3:
@@ -69,10 +72,12 @@ class ReferenceTD3:
         policy_noise=0.2,
         noise_clip=0.5,
         policy_delay=2,
+        head="tanh",
     ):
-        self.actor = MLP([obs_dim, *actor_hidden, act_dim], softmax=True)
-        self.critic1 = MLP([obs_dim + act_dim, *critic_hidden, 1], softmax=False)
-        self.critic2 = MLP([obs_dim + act_dim, *critic_hidden, 1], softmax=False)
+        self.head = head
+        self.actor = MLP([obs_dim, *actor_hidden, act_dim], head=head)
+        self.critic1 = MLP([obs_dim + act_dim, *critic_hidden, 1], head=None)
+        self.critic2 = MLP([obs_dim + act_dim, *critic_hidden, 1], head=None)
         self.actor_target = copy.deepcopy(self.actor)
         self.critic1_target = copy.deepcopy(self.critic1)
         self.critic2_target = copy.deepcopy(self.critic2)
@@ -128,7 +133,10 @@ class ReferenceTD3:
         out = {"critic_loss": float("nan"), "actor_loss": float("nan")}
         with torch.no_grad():
             smoothing = (noise * self.policy_noise).clamp(-self.noise_clip, self.noise_clip)
-            next_action = simplex_projection_bruteforce(self.actor_target(next_obs) + smoothing)
+            if self.head == "tanh":
+                next_action = (self.actor_target(next_obs) + smoothing).clamp(-1.0, 1.0)
+            else:
+                next_action = simplex_projection_bruteforce(self.actor_target(next_obs) + smoothing)
             target_in = torch.cat([next_obs, next_action], 1)
             target_q = torch.min(self.critic1_target(target_in), self.critic2_target(target_in))
             target_q = rew.unsqueeze(1) + self.gamma * target_q

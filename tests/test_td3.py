@@ -63,11 +63,16 @@ def assert_bitwise(a: dict, b: dict, what=""):
 # ------------------------------------------------------------------------------------------------
 # Batched TD3 == K separate reference TD3 instances
 # ------------------------------------------------------------------------------------------------
+HEAD_CONFIGS = {"tanh": {}, "softmax": {"actor_head": "softmax", "exploration": "projected",
+                                         "target_smoothing": "projected"}}
+
+
+@pytest.mark.parametrize("head", list(HEAD_CONFIGS))
 @pytest.mark.parametrize("freeze", [False, True])
-def test_batched_equals_reference(freeze):
-    cfg = TD3Config(seed=3)
+def test_batched_equals_reference(freeze, head):
+    cfg = TD3Config(seed=3, **HEAD_CONFIGS[head])
     agent = BatchedTD3(K, D, A, cfg)
-    refs = [ReferenceTD3(D, A) for _ in range(K)]
+    refs = [ReferenceTD3(D, A, head=head) for _ in range(K)]
     for k in range(K):
         refs[k].load(agent.agent_parameters(k))
     if freeze:  # feature-transfer semantics: frozen layers get no Adam steps in either model
@@ -237,9 +242,10 @@ def test_freeze_layers():
     explore=st.booleans(),
     noise=st.sampled_from([0.0, 0.1, 3.0, 1e5]),
     seed=st.integers(0, 2**32 - 1),
+    head=st.sampled_from(list(HEAD_CONFIGS)),
 )
-def test_actions_on_simplex(obs, explore, noise, seed):
-    agent = BatchedTD3(K, D, A, TD3Config(seed=seed % 7, exploration_noise=noise))
+def test_actions_on_simplex(obs, explore, noise, seed, head):
+    agent = BatchedTD3(K, D, A, TD3Config(seed=seed % 7, exploration_noise=noise, **HEAD_CONFIGS[head]))
     a = agent.act(obs, explore=explore, rng=np.random.default_rng(seed))
     assert a.shape == (K, A) and np.isfinite(a).all()
     assert (a >= 0).all()
@@ -247,6 +253,55 @@ def test_actions_on_simplex(obs, explore, noise, seed):
     batch = agent.act(np.stack([obs, obs], 1), explore=explore, rng=np.random.default_rng(seed))
     assert batch.shape == (K, 2, A) and (batch >= 0).all()
     np.testing.assert_allclose(batch.sum(-1), 1.0, atol=1e-9)
+    raw = agent.policy_actions(obs, explore=explore, rng=np.random.default_rng(seed))
+    if head == "tanh":  # the agent's own action stays in its Box [-1, 1]^A
+        assert (np.abs(raw) <= 1).all()
+    np.testing.assert_array_equal(agent.to_shares(raw), a)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    obs=hnp.arrays(np.float32, (K, D), elements=st.floats(0, 4, width=32)),
+    seed=st.integers(0, 2**32 - 1),
+    head=st.sampled_from(list(HEAD_CONFIGS)),
+)
+def test_greedy_shares_have_full_support(obs, seed, head):
+    """Inside the observation Box every head gives every slice a positive share (no slice starved
+    by construction), and the shares sum to 1."""
+    agent = BatchedTD3(K, D, A, TD3Config(seed=seed % 11, **HEAD_CONFIGS[head]))
+    a = agent.act(obs)
+    assert (a > 0).all()
+    np.testing.assert_allclose(a.sum(-1), 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("head", list(HEAD_CONFIGS))
+@pytest.mark.parametrize("warmup", ["box-uniform", "dirichlet"])
+def test_warmup_actions(head, warmup):
+    """Warm-up actions are valid agent actions from the named distribution: box-uniform shares have
+    the normalised-uniform law (mean 1/A, every share > 0, fewer near-zero shares than Dirichlet(1))."""
+    agent = BatchedTD3(K, D, A, TD3Config(warmup=warmup, **HEAD_CONFIGS[head]))
+    raw = agent.random_actions(np.random.default_rng(0), (4000,))
+    assert raw.shape == (4000, A)
+    if head == "tanh":
+        assert (np.abs(raw) <= 1).all()
+    shares = agent.to_shares(raw)
+    np.testing.assert_allclose(shares.sum(-1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(shares.mean(0), 1 / A, atol=0.02)
+    small = (shares.min(-1) < 0.02).mean()
+    # P(min share < 0.02), A = 4: Dirichlet(1) 1 - (1 - 4 * 0.02)^3 = 0.221 (closed form); normalised
+    # uniform 0.120 (10^6-draw Monte Carlo). 4000 draws: std <= 0.007.
+    assert (0.19 < small < 0.25) if warmup == "dirichlet" else (0.095 < small < 0.145), small
+    np.testing.assert_array_equal(agent.random_actions(np.random.default_rng(0), (4000,)), raw)  # seeded
+
+
+def test_box_head_maps_like_the_env_box():
+    """The tanh-box head's share map is the env's documented Box map applied to (u + 1) / 2."""
+    from pyslice.env import box_to_simplex
+
+    agent = BatchedTD3(K, D, A)
+    u = np.random.default_rng(1).uniform(-1, 1, (50, A))
+    u[0] = -1.0  # the zero Box vector: equal shares
+    np.testing.assert_allclose(agent.to_shares(u), box_to_simplex((u + 1) / 2), rtol=0, atol=1e-15)
 
 
 def check_kkt(y: np.ndarray, p: np.ndarray, tol: float):
@@ -299,7 +354,8 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def test_td3_learns_contextual_simplex_task(one_thread):
+@pytest.mark.parametrize("head", list(HEAD_CONFIGS))
+def test_td3_learns_contextual_simplex_task(one_thread, head):
     """3 agents, 3 contexts (one-hot obs), reward -||a - a*(agent, context)||_1 (optimum 0, random
     policy about -0.6); contexts i.i.d., gamma 0.1. The greedy policy must reach -0.05 everywhere."""
     n_ctx, n_act = 3, 3
@@ -313,7 +369,8 @@ def test_td3_learns_contextual_simplex_task(one_thread):
     def reward(ctx, a):
         return -np.abs(a - astar[agents, ctx]).sum(-1)
 
-    cfg = TD3Config(seed=0, actor_hidden=(32,), critic_hidden=(64, 32), actor_lr=1e-3, critic_lr=2e-3, batch_size=64)
+    cfg = TD3Config(seed=0, actor_hidden=(32,), critic_hidden=(64, 32), actor_lr=1e-3, critic_lr=2e-3, batch_size=64,
+                    **HEAD_CONFIGS[head])
     agent = BatchedTD3(K, n_ctx, n_act, cfg)
     buf = ReplayBuffers(K, 10_000, n_ctx, n_act, seed=0)
     rng = np.random.default_rng(0)
@@ -326,9 +383,9 @@ def test_td3_learns_contextual_simplex_task(one_thread):
     ctx = rng.integers(0, n_ctx, K)
     for t in range(2500):
         obs = eye[ctx]
-        a = rng.dirichlet(np.ones(n_act), K) if t < 300 else agent.act(obs, explore=True, rng=rng)
+        raw = agent.random_actions(rng) if t < 300 else agent.policy_actions(obs, explore=True, rng=rng)
         nxt = rng.integers(0, n_ctx, K)
-        buf.add(obs, a, reward(ctx, a), eye[nxt])
+        buf.add(obs, raw, reward(ctx, agent.to_shares(raw)), eye[nxt])
         ctx = nxt
         if t >= 100:
             agent.update(buf.sample(cfg.batch_size, rng))
@@ -382,10 +439,17 @@ def test_config_validation_and_defaults():
     cfg = TD3Config()
     assert (cfg.actor_hidden, cfg.critic_hidden) == ((48, 24), (64, 24))
     assert (cfg.actor_lr, cfg.critic_lr, cfg.batch_size, cfg.gamma, cfg.tau) == (5e-4, 1e-3, 32, 0.1, 0.005)
-    assert (cfg.policy_noise, cfg.noise_clip, cfg.exploration_noise, cfg.policy_delay) == (0.2, 0.5, 0.3, 2)
-    assert cfg.exploration == "logit"
+    assert (cfg.policy_noise, cfg.noise_clip, cfg.exploration_noise, cfg.policy_delay) == (0.2, 0.5, 0.1, 2)
+    assert (cfg.actor_head, cfg.exploration, cfg.target_smoothing, cfg.warmup) == ("tanh-box", "box", "box", "box-uniform")
     for bad in ({"gamma": 1.0}, {"tau": 0.0}, {"policy_delay": 0}, {"actor_lr": -1.0}, {"actor_hidden": (0,)}):
         with pytest.raises(ValueError):
+            TD3Config(**bad)
+    # the learner's choices: unknown names and head/noise mismatches name the option
+    for bad, field in (({"actor_head": "sigmoid"}, "actor_head"), ({"warmup": "gaussian"}, "warmup"),
+                       ({"exploration": "logit"}, "exploration"), ({"target_smoothing": "projected"}, "target_smoothing"),
+                       ({"actor_head": "softmax", "exploration": "box", "target_smoothing": "logit"}, "exploration"),
+                       ({"actor_head": "softmax", "exploration": "logit"}, "target_smoothing")):
+        with pytest.raises(ValueError, match=field):
             TD3Config(**bad)
     agent = BatchedTD3(K, D, A)
     with pytest.raises(ValueError):
@@ -508,7 +572,8 @@ def test_replay_add_agent_exact_samples_and_agent_ops():
 def test_logit_exploration_keeps_every_share_positive():
     from pyslice.td3 import BatchedTD3, TD3Config
 
-    agent = BatchedTD3(3, 5, 4, TD3Config(exploration="logit", exploration_noise=2.0, seed=1))
+    agent = BatchedTD3(3, 5, 4, TD3Config(actor_head="softmax", exploration="logit", target_smoothing="logit",
+                                          exploration_noise=2.0, seed=1))
     obs = np.random.default_rng(0).normal(size=(3, 5))
     rng = np.random.default_rng(2)
     greedy = agent.act(obs)
