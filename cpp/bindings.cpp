@@ -90,7 +90,7 @@ const std::set<std::string> kConfigKeys = {
     "link_update_distance_m",
     "handover_hysteresis_db", "handover_ttt_steps", "step_seconds", "ues_per_group", "demand_bps",
     "flow_size_bits", "mobility", "speed_min_mps", "speed_max_mps", "pause_s", "mask_base", "mask_amplitude",
-    "mask_phase", "mask_period_steps", "mask_ar", "mask_noise_std", "mask_trace", "max_delay_s", "roaming",
+    "mask_phase", "mask_period_steps", "mask_ar", "mask_noise_std", "mask_trace", "max_delay_s", "buffer_s", "roaming",
     "req_throughput_bps", "req_delay_s", "maxmin_rounds", "tolerance", "max_iterations"};
 
 SimConfig config_from_dict(const py::dict& d) {
@@ -151,6 +151,7 @@ SimConfig config_from_dict(const py::dict& d) {
   c.mask.noise_std = f("mask_noise_std");
   c.mask.trace = vec("mask_trace");
   c.max_delay_s = f("max_delay_s");
+  c.buffer_s = f("buffer_s");
   const int roaming = i("roaming");
   if (roaming != 0 && roaming != 1) value_error("roaming must be 0 (network) or 1 (home-site)");
   c.roam_home_site = roaming == 1;

@@ -41,13 +41,22 @@ void compute_slice_kpis(const KpiInput& in, std::vector<double>& backlog, KpiOut
     const double a = in.shares[ks], x = in.x[ks], D = out.demand[ks];
     const double util = x > 0.0 ? (a > 0.0 ? x / a : inf) : 0.0;
     const double capacity = x > 0.0 ? D * a / x : D;
+    const double ps_flows = util < 1.0 ? util / (1.0 - util) : inf;
+    if (in.buffer_s > 0.0) {
+      // Finite buffer: it holds at most buffer_s of the slice's service (capacity * buffer_s bits),
+      // so at most that many bits' worth of flows share the server; overload is dropped.
+      const double buffered_flows = capacity * in.buffer_s / L;
+      backlog[ks] = 0.0;
+      out.served[ks] = std::min(D, capacity);
+      flows[ks] = std::min(std::min(ps_flows, D / L * dt), buffered_flows);
+      continue;
+    }
     const double q0 = backlog[ks];
     const double served = std::min(D + q0 / dt, capacity);
     // No served UE left in the slice: the backlog of departed users is dropped.
     const double q1 = D > 0.0 ? std::max(0.0, q0 + (D - served) * dt) : 0.0;
     backlog[ks] = q1;
     out.served[ks] = served;
-    const double ps_flows = util < 1.0 ? util / (1.0 - util) : inf;
     flows[ks] = std::min(ps_flows, D / L * dt) + q1 / L;
   }
   // Per served UE (a loop without branches, so it runs on SIMD lanes): the delay of a flow at the

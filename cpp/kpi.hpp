@@ -1,5 +1,6 @@
-// Per-slice KPIs from the load-coupling solution: finite-horizon M/G/1 processor sharing with a
-// fluid backlog that carries overload from step to step (docs/model.md section 4).
+// Per-slice KPIs from the load-coupling solution: finite-horizon M/G/1 processor sharing with either
+// a finite per-slice buffer that drops overload, or a fluid backlog that carries it from step to step
+// (docs/model.md section 4).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -23,6 +24,7 @@ struct KpiInput {
   const SliceTraffic* traffic = nullptr;
   double step_seconds = 1.0;
   double max_delay_s = 10.0;
+  double buffer_s = 0.0;  // > 0: finite buffer of buffer_s of service, no backlog; 0: fluid backlog
   double n_prb = 100.0;
   double prb_bandwidth_hz = 180e3;
 };

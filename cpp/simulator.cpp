@@ -68,6 +68,7 @@ void SimConfig::validate() const {
   for (double v : mask.trace) require(std::isfinite(v) && v >= 0.0 && v <= 1.0, "mask trace", "values in [0, 1]");
   require(finite_positive(mask.period_steps), "mask_period_steps", "> 0");
   require(finite_positive(max_delay_s), "max_delay_s", "> 0");
+  require(std::isfinite(buffer_s) && buffer_s >= 0.0, "buffer_s", ">= 0 and finite");
   const size_t KN = sites.size() * kSectors * static_cast<size_t>(N);
   require(req_throughput_bps.size() == KN && req_delay_s.size() == KN, "requirements", "[K, N] matrices");
   for (size_t i = 0; i < KN; ++i)
@@ -651,6 +652,7 @@ void Simulator::step(const double* shares, SharePolicy policy) {
   in.traffic = &cfg_.traffic;
   in.step_seconds = cfg_.step_seconds;
   in.max_delay_s = cfg_.max_delay_s;
+  in.buffer_s = cfg_.buffer_s;
   in.n_prb = cfg_.n_prb;
   in.prb_bandwidth_hz = cfg_.prb_bandwidth_hz;
   compute_slice_kpis(in, backlog_, kpi_);

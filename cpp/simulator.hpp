@@ -42,6 +42,9 @@ struct SimConfig {
   SliceTraffic traffic;                  // [N]
   MaskParams mask;
   double max_delay_s = 10.0;
+  // > 0: finite per-slice buffer holding buffer_s of service, overload dropped (no state across
+  // steps); 0: fluid backlog carried from step to step (docs/model.md section 4).
+  double buffer_s = 0.05;
   bool roam_home_site = false;  // UEs stay in their home site's hexagon
   std::vector<double> req_throughput_bps;  // [K*N]
   std::vector<double> req_delay_s;         // [K*N]

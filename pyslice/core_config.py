@@ -92,6 +92,7 @@ def core_config(
         "mask_noise_std": traffic.mask_noise_std,
         "mask_trace": np.zeros((0, n_slices)) if trace is None else np.asarray(trace, dtype=float),
         "max_delay_s": traffic.max_delay_s,
+        "buffer_s": traffic.buffer_s if traffic.delay_model == "finite-buffer" else 0.0,
         "roaming": 1 if traffic.roaming == "home-site" else 0,
         "req_throughput_bps": req_tput,
         "req_delay_s": req_delay,

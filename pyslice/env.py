@@ -193,6 +193,7 @@ class SlicingEnv:
         self.neighbours = neighbours_from_coupling(self.coupling, self.n_neighbours)
         self.requirements = Requirements(*scenario.requirement_matrices())
         self.max_ues_per_slice = scenario.traffic.max_ues_per_slice
+        self._drops = scenario.traffic.delay_model == "finite-buffer"
         self.observation_low = np.zeros(self.obs_dim, dtype=np.float32)
         self.observation_high = np.repeat(np.asarray(OBS_CLIP, dtype=np.float32), self.n_slices)
         self._sim = SimulatorBatch(scenario, self._seeds(self.seed), threads=self.threads)
@@ -294,6 +295,9 @@ class SlicingEnv:
         reward = np.minimum(t_term, d_term).min(axis=-1)  # paper eq. 2, from the terms computed once
         info["throughput_term"], info["delay_term"] = t_term, d_term
         info["coordination"] = _neighbour_mean(info["load"], self.neighbours)
+        # traffic the finite buffer dropped this step (bit/s); the fluid-backlog model queues it instead
+        info["dropped"] = (np.maximum(info["demand"] - info["served"], 0.0) if self._drops
+                           else np.zeros_like(info["demand"]))
         obs = observation(info["throughput"], info["load"], info["users"], req_t, self.max_ues_per_slice,
                           self.neighbours)
         self.time += 1

@@ -83,7 +83,7 @@ def learning_report(agent: object, baseline: object, exploration_steps: int, tra
         "collapse_windows": collapse_windows(a[train], b[train], window).tolist(),
         "steps_to_95pct_baseline": steps_to_reach(a[train], b[train], 0.95, window).tolist(),
         "training_mean": float(a[train].mean()),
-        "min_window_mean": float(window_means(a[train], window).min()),
+        "min_window_mean": float(window_means(a[train], window).min()),  # worst cell, worst window
     }
     if ev.start < a.shape[0]:
         out["eval_agent"] = a[ev].mean(axis=0).tolist()

@@ -453,12 +453,20 @@ class TrafficConfig:
     """Stationary std of the generated mask noise, in [0, 1]."""
     max_delay_s: float = 10.0
     """Delay cap for starved slices, s, > 0."""
+    delay_model: str = "finite-buffer"
+    """What overload does (docs/model.md §4): ``finite-buffer`` (each slice's buffer holds at most
+    ``buffer_s`` of its service; traffic beyond the slice's capacity is dropped, nothing carries over
+    to the next step) or ``fluid-backlog`` (unserved traffic is queued and carried to later steps,
+    unbounded; the model before issue 12)."""
+    buffer_s: float = 0.05
+    """Per-slice buffer of the ``finite-buffer`` model, in seconds of the slice's service, > 0; 50 ms is a PDCP discard timer of the 3GPP range (TS 38.323: 10 ms-1.5 s)."""
     roaming: str = "network"
     """Where UEs move: ``network`` (anywhere in the network area, as in the paper) or ``home-site``
     (inside their home site's hexagon, so every cell keeps its own users)."""
 
     GENERATED: ClassVar[str] = "generated"
     ROAMING: ClassVar[tuple[str, ...]] = ("network", "home-site")
+    DELAY_MODELS: ClassVar[tuple[str, ...]] = ("finite-buffer", "fluid-backlog")
 
     def __post_init__(self) -> None:
         if isinstance(self.mask, os.PathLike):
@@ -475,6 +483,8 @@ class TrafficConfig:
         _in_range(f"{path}.mask_ar", self.mask_ar, 0, 0.999)
         _in_range(f"{path}.mask_noise_std", self.mask_noise_std, 0, 1)
         _greater(f"{path}.max_delay_s", self.max_delay_s, 0)
+        _one_of(f"{path}.delay_model", self.delay_model, self.DELAY_MODELS)
+        _greater(f"{path}.buffer_s", self.buffer_s, 0)
         _one_of(f"{path}.roaming", self.roaming, self.ROAMING)
 
 

@@ -386,7 +386,7 @@ def fixed_point(gain, serving, slice_of, demand, shares, tx_power_w, noise_w, pr
 
 def slice_kpis(serving, slice_of, active, outage, se, shares, x, demand_bps, flow_size_bits,
                backlog_bits, step_seconds: float = 1.0, max_delay_s: float = 10.0,
-               n_prb: int = 100, prb_bandwidth_hz: float = 180e3) -> dict:
+               n_prb: int = 100, prb_bandwidth_hz: float = 180e3, buffer_s: float = 0.0) -> dict:
     """Per-(cell, slice) KPIs of one step (docs/model.md section 4).
 
     Parameters
@@ -400,6 +400,8 @@ def slice_kpis(serving, slice_of, active, outage, se, shares, x, demand_bps, flo
       lambda = D / L; rho_s = x / a (inf if a = 0 < x, 0 if x = 0); Cap = D a / x (D if x = 0);
       served = min(D + Q/dt, Cap); Q' = max(0, Q + (D - served) dt), 0 if D = 0;
       Nf = min(rho_s/(1 - rho_s) [inf if rho_s >= 1], lambda dt) + Q'/L;
+    and with a finite buffer (``buffer_s`` > 0) instead: served = min(D, Cap), Q' = 0,
+      Nf = min(rho_s/(1 - rho_s), lambda dt, Cap buffer_s / L);
       C_u = a M B se_u; T_u = min((L/C_u)(1 + Nf), max_delay) (max_delay if C_u = 0); phi_u = L/T_u.
 
     Returns dict of [K, N] arrays:
@@ -446,6 +448,10 @@ def slice_kpis(serving, slice_of, active, outage, se, shares, x, demand_bps, flo
     with np.errstate(divide="ignore", invalid="ignore"):
         ps_mean = np.where(rho_s >= 1.0, np.inf, rho_s / (1.0 - np.where(rho_s >= 1.0, 0.0, rho_s)))
     nflows = np.minimum(ps_mean, lam * dt) + Q_after / Lk
+    if buffer_s > 0:  # finite buffer: overload dropped, nothing carried, at most buffer_s of service queued
+        served = np.minimum(D, cap)
+        Q_after = np.zeros((K, N))
+        nflows = np.minimum(np.minimum(ps_mean, lam * dt), cap * buffer_s / Lk)
 
     # per-UE
     k_u, n_u = serving, slice_of
@@ -525,7 +531,7 @@ def step_kpis(site_xy, ue_xy, shadow_z, los_z, serving, slice_of, active, shares
               interference_radius_m: float = math.inf, tx_power_dbm=46.0,
               noise_density_dbm_hz: float = -174.0, noise_figure_db: float = 9.0,
               n_prb: int = 100, prb_bandwidth_hz: float = 180e3, step_seconds: float = 1.0,
-              max_delay_s: float = 10.0, tol: float = 1e-6, max_iter: int = 200) -> dict:
+              max_delay_s: float = 10.0, tol: float = 1e-6, max_iter: int = 200, buffer_s: float = 0.0) -> dict:
     """One step from positions and states: link_gains -> fixed_point -> slice_kpis.
 
     demand_u = demand_bps[slice_of[u]] for active UEs, 0 otherwise. ``backlog_bits`` defaults to
@@ -555,7 +561,7 @@ def step_kpis(site_xy, ue_xy, shadow_z, los_z, serving, slice_of, active, shares
                                   prb_bandwidth_hz, n_prb, rho0, tol=tol, max_iter=max_iter)
     kpi = slice_kpis(serving, slice_of, active, det["outage"], det["se"], shares, x, demand_n,
                      flow_size_bits, backlog_bits, step_seconds, max_delay_s, n_prb,
-                     prb_bandwidth_hz)
+                     prb_bandwidth_hz, buffer_s)
     with np.errstate(divide="ignore"):
         sinr_db = 10.0 * np.log10(det["sinr"])
     kpi.update(gain=gain, los=los, rho=rho, cell_load=rho, x=x, iterations=it, sinr=det["sinr"],

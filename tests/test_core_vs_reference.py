@@ -65,6 +65,7 @@ def ref_kwargs(sc: Scenario) -> dict:
         tx_power_dbm=r.tx_power_dbm, noise_density_dbm_hz=r.noise_density_dbm_hz,
         noise_figure_db=r.noise_figure_db, n_prb=r.n_prb, prb_bandwidth_hz=r.prb_bandwidth_hz,
         step_seconds=t.step_seconds, max_delay_s=t.max_delay_s,
+        buffer_s=t.buffer_s if t.delay_model == "finite-buffer" else 0.0,
     )
 
 
@@ -492,7 +493,12 @@ SCENARIOS = {
     "overload": small(with_traffic(
         dataclasses.replace(PAPER, slices=tuple(dataclasses.replace(s, demand_bps=s.demand_bps * 8)
                                                 for s in PAPER.slices)),
-        step_seconds=0.25, max_delay_s=0.02), 6),
+        step_seconds=0.25, max_delay_s=0.02, delay_model="fluid-backlog"), 6),
+    # the same overload with a finite 10 ms buffer: drops instead of a backlog, bounded delays
+    "overload-buffer": small(with_traffic(
+        dataclasses.replace(PAPER, slices=tuple(dataclasses.replace(s, demand_bps=s.demand_bps * 8)
+                                                for s in PAPER.slices)),
+        step_seconds=0.25, max_delay_s=0.5, delay_model="finite-buffer", buffer_s=0.01), 6),
     "gauss-markov": small(dataclasses.replace(
         PAPER, slices=tuple(dataclasses.replace(s, mobility="gauss-markov") for s in PAPER.slices))),
 }
@@ -540,6 +546,30 @@ def test_overload_scenario_exercises_backlog_and_cap():
         seen_backlog |= bool((prev["backlog"] > 0).any() and (res.backlog > 0).any())
         seen_cap |= bool(np.any(res.delay == sc.traffic.max_delay_s))
     assert seen_backlog and seen_cap
+
+
+def test_finite_buffer_drops_overload_and_bounds_delay():
+    """Finite buffer: no backlog ever, overloaded slices drop (served = capacity < demand), and a
+    served UE's delay is at most its flow's own transfer time plus the buffer (L/C_u + buffer_s Cap/C_u
+    with Cap/C_u <= max over the slice's UEs of se ratios): here simply below max_delay_s."""
+    sc = SCENARIOS["overload-buffer"]
+    sim = Simulator(sc, 3)
+    rng = np.random.default_rng(0)
+    K, N = sim.n_cells, sim.n_slices
+    seen_drop = False
+    for _ in range(6):
+        prev = sim.state()
+        shares = random_shares(rng, K, N)
+        res = sim.step(shares)
+        assert_step_matches(sim, prev, sim.state(), res, shares)
+        assert (res.backlog == 0).all()
+        assert (res.served <= res.demand * (1 + 1e-12)).all()
+        over = (res.load > shares * (1 + 1e-9)) & (res.demand > 0)
+        # overload: served = D a / x exactly (the share's capacity), the rest dropped
+        np.testing.assert_allclose(res.served[over], res.demand[over] * shares[over] / res.load[over], rtol=1e-12)
+        seen_drop |= bool(over.any())
+        assert (res.delay[shares > 0] < sc.traffic.max_delay_s).all()
+    assert seen_drop
 
 
 @settings(max_examples=60, deadline=None)

@@ -84,8 +84,11 @@ def test_shapes_attributes_and_reset_convention():
     obs2, reward, info2 = env.step(np.full((K, N), 0.25))
     assert reward.shape == (K,) and env.time == 2 and info2["time"] == 2
     for name in ("throughput", "delay", "load", "demand", "shares", "throughput_term", "delay_term",
-                 "coordination", "served", "backlog"):
+                 "coordination", "served", "backlog", "dropped"):
         assert info2[name].shape == (K, N), name
+    # the default finite buffer drops what it cannot serve and carries nothing over
+    np.testing.assert_allclose(info2["dropped"], info2["demand"] - info2["served"], rtol=0, atol=1e-6)
+    assert (info2["backlog"] == 0).all() and (info2["dropped"] >= 0).all()
     assert info2["users"].shape == info2["outage"].shape == (K, N)
     assert info2["cell_load"].shape == (K,) and info2["mask"].shape == (N,)
     assert isinstance(info2["iterations"], int)

@@ -39,7 +39,8 @@ DOC_DEFAULTS: dict[str, dict[str, Any]] = {
                   link_update_distance_m=0.0,
                   handover_hysteresis_db=3.0, handover_ttt_s=0.256),
     "traffic": dict(step_seconds=1.0, max_ues_per_slice=32, mask="generated", mask_period_steps=240.0,
-                    mask_ar=0.9, mask_noise_std=0.05, max_delay_s=10.0, roaming="network"),
+                    mask_ar=0.9, mask_noise_std=0.05, max_delay_s=10.0, delay_model="finite-buffer",
+                    buffer_s=0.05, roaming="network"),
 }
 
 SLICE_REQUIRED = dict(name="s", demand_bps=1e5, flow_size_bits=1000.0, mask_base=0.5, mask_amplitude=0.2,
@@ -201,7 +202,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     traffic = TrafficConfig(step_seconds=f(0.001, 3600), max_ues_per_slice=draw(st.integers(0, 100000)),
                             mask=draw(st.sampled_from(["generated", "/tmp/some dir/mask \"x\".csv"])),
                             mask_period_steps=f(1 + 1e-9, 1e9), mask_ar=f(0, 0.999), mask_noise_std=f(0, 1),
-                            max_delay_s=f(1e-12, 1e6))
+                            max_delay_s=f(1e-12, 1e6),
+                            delay_model=draw(st.sampled_from(TrafficConfig.DELAY_MODELS)),
+                            buffer_s=f(1e-9, 1e6))
     n = draw(st.integers(1, 16))
     names = draw(st.lists(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8),
                           min_size=n, max_size=n, unique=True))
@@ -327,6 +330,9 @@ def test_partial_toml_file_takes_paper_defaults(tmp_path: Path) -> None:
         ("traffic.mask_period_steps", 1.0, "traffic.mask_period_steps"),
         ("traffic.mask_ar", 1.0, "traffic.mask_ar"),
         ("traffic.max_delay_s", 0.0, "traffic.max_delay_s"),
+        ("traffic.delay_model", "infinite-queue", "traffic.delay_model"),
+        ("traffic.buffer_s", 0.0, "traffic.buffer_s"),
+        ("traffic.buffer_s", math.inf, "traffic.buffer_s"),
         ("slices", [], "slices"),
         ("slices[2].demand_bps", -1.0, "slices[2].demand_bps"),
         ("slices[0].flow_size_bits", 0.5, "slices[0].flow_size_bits"),
