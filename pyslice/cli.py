@@ -246,8 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--measure", default="vae-kl")
     tr.add_argument("--steps", type=int, default=4000)
     tr.add_argument("--eval-steps", type=int, default=250)
-    tr.add_argument("--exploration-noise", type=float, default=0.05,
-                    help="exploration noise of the new cell's learner (a transferred policy needs little)")
+    tr.add_argument("--exploration-noise", type=float, default=None,
+                    help="exploration noise of the new cell's TL learner (default: the run's own, as in the paper)")
     tr.add_argument("--no-scratch", action="store_true", help="skip the DRL-from-scratch comparison replica")
     tr.add_argument("--out", help="result folder (default: RUN/transfer/target<K>_<strategy>_from<I>)")
     tr.set_defaults(func=cmd_transfer)

@@ -47,6 +47,8 @@ def write_report(path: Path, scenario: Scenario, cfg: Any, results: dict[str, An
         f"| TL gain over DRL at equal steps (mean reward over the {cfg.tl_steps} TL steps) | TL vs new-cell DRL | "
         f"{100 * paper['tl_gain_over_drl']:.0f} % | {_ms(t['tl_gain_over_drl'], True)} |",
         f"| TL gain over DRL, first {cfg.early_window} steps | TL vs new-cell DRL | — | {_ms(t['tl_early_gain_over_drl'], True)} |",
+        f"| new-cell DRL / baseline satisfaction, final window (worst seed and target: "
+        f"{t['scratch_over_baseline']['min']:.3f}) | DRL (new cell) | — | {_ms(t['scratch_over_baseline'])} |",
         f"| nearest vs farthest source, first {cfg.early_window} steps | TL | ≈ {100 * paper['nearest_vs_farthest_early_gain']:.0f} % | "
         f"{_ms(t['nearest_vs_farthest_early_gain'], True)} |",
         f"| VAE distance within / across requirement groups | — | within < across | "

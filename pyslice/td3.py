@@ -32,8 +32,9 @@ simplex is ``TD3Config.actor_head`` (the paper is silent; chosen by the controll
   its action is the share vector itself. Noise is put back on the simplex either by Euclidean
   projection (``"projected"``) or multiplicatively through the logits (``"logit"``).
 
-Every head has full support at the greedy action (tanh and softmax never reach their bounds), so
-every slice with users gets some share.
+Both heads give every slice a positive greedy share while the actor's pre-activations stay finite
+in float32 terms: tanh rounds to -1 only below about -9, softmax underflows only for logit gaps
+above about 100. No slice is starved by construction.
 """
 from __future__ import annotations
 

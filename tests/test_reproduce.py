@@ -46,7 +46,12 @@ def test_quick_run_produces_every_figure_and_finite_table(quick_run):
             assert math.isfinite(table[metric][policy]["mean"]), (metric, policy)
     for key in ("tl_gain_over_drl", "nearest_vs_farthest_early_gain", "within_group_distance", "across_group_distance"):
         assert math.isfinite(table[key]["mean"]), key
-    assert len(results["claims"]) == 7 and all(isinstance(c["holds"], bool) for c in results["claims"])
+    assert len(results["claims"]) == 8 and all(isinstance(c["holds"], bool) for c in results["claims"])
+    # the new-cell DRL / baseline ratio: per (seed, target) from the evaluation windows, min <= mean
+    ratio = table["scratch_over_baseline"]
+    per = [t["eval"]["drl_scratch"]["mean_min_throughput_satisfaction"] / t["eval"]["baseline"]["mean_min_throughput_satisfaction"]
+           for r in results["per_seed"] for t in r["targets"].values()]
+    assert ratio["min"] == pytest.approx(min(per)) and ratio["min"] <= ratio["mean"] + 1e-12
     assert set(results["ablation_strategies"]) == {"integrated", "scratch", "model", "feature", "instance"}
     for m in results["ablation_measures"].values():
         assert math.isfinite(m["regret"]["mean"]) and m["regret"]["mean"] >= 0
