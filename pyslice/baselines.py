@@ -183,7 +183,7 @@ def run_policy_in_env(env: Any, policy: Policy | str, steps: int, *, seed: int |
         rewards.append(reward)
         tput_sat.append(min_throughput_satisfaction(info["throughput"], info["users"],
                                                     env.requirements.throughput_bps))
-        delays.append(max_slice_delay(info["delay"], info["users"]))
+        delays.append(max_slice_delay(info["delay"], info["users"], info["outage"], env.scenario.traffic.max_delay_s))
         shares.append(info["shares"])
     k_shape = (*env.observation_shape[:-1],)
     stack = (lambda xs, extra=(): np.stack(xs) if xs else np.zeros((0, *k_shape, *extra)))

@@ -236,14 +236,15 @@ def build_parser() -> argparse.ArgumentParser:
     simp.add_argument("--samples", type=int, default=500, help="samples per agent under equal shares")
     simp.add_argument("--epochs", type=int, default=300, help="VAE training epochs")
     simp.add_argument("--seed", type=int, default=1000)
-    simp.add_argument("--measure", default="vae-kl", help="measure used for the printed ranking")
+    simp.add_argument("--measure", default="vae-kl-equal-sigma",
+                      help="measure used for the printed ranking (default: the paper's eqs. 7 + 9)")
     simp.set_defaults(func=cmd_similarity)
     tr = sub.add_parser("transfer", help="transfer to a new agent in one cell of a trained run (vs DRL from scratch)")
     tr.add_argument("--run", required=True, help="a finished training run directory")
     tr.add_argument("--target", type=int, required=True, help="target cell (0-based)")
     tr.add_argument("--source", default="auto", help="source cell (0-based) or 'auto' (nearest by --measure)")
     tr.add_argument("--strategy", default="integrated", help="integrated | model | feature | instance")
-    tr.add_argument("--measure", default="vae-kl")
+    tr.add_argument("--measure", default="vae-kl-equal-sigma", help="measure of --source auto (default: eqs. 7 + 9)")
     tr.add_argument("--steps", type=int, default=4000)
     tr.add_argument("--eval-steps", type=int, default=250)
     tr.add_argument("--exploration-noise", type=float, default=None,

@@ -120,12 +120,13 @@ def phase_pretrain(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
 
 
 def phase_similarity(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path) -> None:
-    from pyslice.similarity import MEASURES, analyse, collect_default_samples
+    from pyslice.similarity import MEASURES, analyse_with_latents, collect_default_samples, posterior_variance_stats
 
     samples = collect_default_samples(scenario, cfg.samples_per_agent, seed=seed + 1000, replicas=4,
                                       n_neighbours=cfg.train.n_neighbours, threads=1)
-    matrices = analyse(samples, replace(cfg.vae, seed=seed), MEASURES)
+    matrices, latents = analyse_with_latents(samples, replace(cfg.vae, seed=seed), MEASURES)
     write_npz(folder / "distances.npz", **{m.replace("-", "_"): D for m, D in matrices.items()})
+    write_json(folder / "posterior.json", posterior_variance_stats(latents))
 
 
 def load_distances(folder: Path) -> dict[str, np.ndarray]:
@@ -135,9 +136,10 @@ def load_distances(folder: Path) -> dict[str, np.ndarray]:
 
 def phase_transfer(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path, run_dir: Path,
                    distances: dict[str, np.ndarray], targets: tuple[int, ...]) -> None:
+    from pyslice.similarity import HEADLINE_MEASURE
     from pyslice.transfer import run_transfer
 
-    D = distances["vae-kl"]
+    D = distances[HEADLINE_MEASURE]
     K = D.shape[0]
     for target in targets:
         sweep_dir = folder / f"target{target}" / "integrated"
@@ -166,7 +168,7 @@ def phase_evaluate(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
                    tl_seed: int) -> None:
     """Baseline and converged DRL on the TL evaluation window (same seed and steps as the TL runs)."""
     from pyslice.env import SlicingEnv
-    from pyslice.satisfaction import max_slice_delay, min_throughput_satisfaction
+    from pyslice.satisfaction import drop_rate, max_slice_delay, min_throughput_satisfaction
     from pyslice.train import load_policy
 
     agent, _, _ = load_policy(run_dir)
@@ -176,14 +178,17 @@ def phase_evaluate(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
         obs = env.reset(tl_seed)
         T = cfg.tl_steps + cfg.train.evaluation_steps
         rew, sat, delay = (np.zeros((T, env.n_agents)) for _ in range(3))
+        drops = np.zeros((T, env.n_agents, env.n_slices))
         for t in range(T):
             if label == "baseline":
                 obs, rew[t], info = env.step_policy("traffic-aware")
             else:
                 obs, rew[t], info = env.step(agent.act(obs, explore=False))
             sat[t] = min_throughput_satisfaction(info["throughput"], info["users"], env.requirements.throughput_bps)
-            delay[t] = 1e3 * max_slice_delay(info["delay"], info["users"])
+            delay[t] = 1e3 * max_slice_delay(info["delay"], info["users"], info["outage"], scenario.traffic.max_delay_s)
+            drops[t] = drop_rate(info["dropped"], info["demand"])
         out[f"{label}_reward"], out[f"{label}_satisfaction"], out[f"{label}_delay_ms"] = rew, sat, delay
+        out[f"{label}_drop_rate"] = drops
     write_npz(folder / "evaluation.npz", **out)
 
 
@@ -339,7 +344,7 @@ def _mean_std(values: list[float]) -> dict[str, float]:
 def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds: list[dict[str, float]] | None = None,
               wall: float | None = None) -> dict[str, Any]:
     """Numbers, claims, ablations, figures and ``report.md`` from the per-seed folders."""
-    from pyslice.similarity import MEASURES
+    from pyslice.similarity import HEADLINE_MEASURE, MEASURES
     from pyslice.train import read_log
     from pyslice.transfer import TransferResult
 
@@ -356,10 +361,13 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
         root = out / f"seed{s}"
         evaluation = dict(np.load(root / "evaluate" / "evaluation.npz"))
         distances = load_distances(root / "similarity")
-        D = distances["vae-kl"]
+        D = distances[HEADLINE_MEASURE]
         within, across = _group_distance(D, groups)
         row: dict[str, Any] = {"seed": s, "within_group_distance": within, "across_group_distance": across,
                                "targets": {}}
+        posterior = root / "similarity" / "posterior.json"
+        if posterior.is_file():  # Lemma 1's premise (absent in runs saved before it was recorded)
+            row["posterior_variance"] = json.loads(posterior.read_text())
         log = read_log(root / "pretrain" / "train_log.csv")
         with np.load(root / "baseline" / "baseline.npz") as z:
             baseline_curve = z["reward"]  # the pretraining timeline, like the DRL curve
@@ -379,10 +387,14 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
                 "tl_gain_over_drl": float(train_gain[nearest]),
                 "tl_early_gain_over_drl": float(gains_early[nearest]),
                 "eval": {
-                    "baseline": _window_stats(evaluation["baseline_satisfaction"][ev, k], evaluation["baseline_delay_ms"][ev, k]),
-                    "drl": _window_stats(evaluation["drl_satisfaction"][ev, k], evaluation["drl_delay_ms"][ev, k]),
-                    "drl_scratch": _window_stats(sweep.throughput_satisfaction[-1, ev], sweep.max_delay_ms[-1, ev]),
-                    "tl": _window_stats(sweep.throughput_satisfaction[nearest, ev], sweep.max_delay_ms[nearest, ev]),
+                    "baseline": _window_stats(evaluation["baseline_satisfaction"][ev, k], evaluation["baseline_delay_ms"][ev, k],
+                                              _drops(evaluation, "baseline", ev, k)),
+                    "drl": _window_stats(evaluation["drl_satisfaction"][ev, k], evaluation["drl_delay_ms"][ev, k],
+                                         _drops(evaluation, "drl", ev, k)),
+                    "drl_scratch": _window_stats(sweep.throughput_satisfaction[-1, ev], sweep.max_delay_ms[-1, ev],
+                                                 None if sweep.drop_rate is None else sweep.drop_rate[-1, ev]),
+                    "tl": _window_stats(sweep.throughput_satisfaction[nearest, ev], sweep.max_delay_ms[nearest, ev],
+                                        None if sweep.drop_rate is None else sweep.drop_rate[nearest, ev]),
                 },
                 "measures": {},
                 "strategies": {"integrated": {"early_reward": float(early[nearest]),
@@ -435,9 +447,21 @@ def _group_distance(D: np.ndarray, groups: list[list[int]]) -> tuple[float, floa
     return tuple(float(v) for v in group_separation(D, groups))  # type: ignore[return-value]
 
 
-def _window_stats(sat: np.ndarray, delay_ms: np.ndarray) -> dict[str, float]:
-    return {"mean_min_throughput_satisfaction": float(np.mean(sat)), "share_below_0.95": float(np.mean(sat < 0.95)),
-            "mean_max_slice_delay_ms": float(np.mean(delay_ms))}
+def _drops(evaluation: dict[str, np.ndarray], label: str, ev: slice, k: int) -> np.ndarray | None:
+    key = f"{label}_drop_rate"
+    return evaluation[key][ev, k] if key in evaluation else None  # absent in runs saved before issue 12
+
+
+def _window_stats(sat: np.ndarray, delay_ms: np.ndarray, drop: np.ndarray | None = None) -> dict[str, Any]:
+    from pyslice.satisfaction import delay_statistics
+
+    out: dict[str, Any] = {"mean_min_throughput_satisfaction": float(np.mean(sat)),
+                           "share_below_0.95": float(np.mean(sat < 0.95)),
+                           **delay_statistics(1e-3 * np.asarray(delay_ms))}
+    if drop is not None:  # [T, N] per-slice drop rates of the window
+        out["drop_rate_per_slice"] = np.asarray(drop, dtype=float).mean(axis=0).tolist()
+        out["mean_drop_rate"] = float(np.mean(drop))
+    return out
 
 
 def _summarise(per_seed: list[dict[str, Any]], targets: tuple[int, ...], cfg: ReproduceConfig) -> dict[str, Any]:
@@ -448,8 +472,10 @@ def _summarise(per_seed: list[dict[str, Any]], targets: tuple[int, ...], cfg: Re
         return _mean_std([float(np.mean([fn(r["targets"][k]) for k in targets])) for r in per_seed])
 
     table: dict[str, Any] = {}
-    for metric in ("mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms"):
-        table[metric] = {p: over(lambda t, p=p, m=metric: t["eval"][p][m]) for p in ("baseline", "drl", "drl_scratch", "tl")}
+    for metric in ("mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms",
+                   "median_max_slice_delay_ms", "p95_max_slice_delay_ms", "mean_drop_rate"):
+        table[metric] = {p: over(lambda t, p=p, m=metric: t["eval"][p].get(m, float("nan")))
+                         for p in ("baseline", "drl", "drl_scratch", "tl")}
     # DRL from scratch in the new cell against the baseline on the same final window, per (seed,
     # target): the learner must reach at least 0.8 of the baseline (issue 11)
     def scratch_ratio(t: dict[str, Any]) -> float:
@@ -462,6 +488,8 @@ def _summarise(per_seed: list[dict[str, Any]], targets: tuple[int, ...], cfg: Re
     table["tl_early_gain_over_drl"] = over(lambda t: t["tl_early_gain_over_drl"])
     table["nearest_vs_farthest_early_gain"] = over(lambda t: t["nearest_vs_farthest_early_gain"])
     table["within_group_distance"] = _mean_std([r["within_group_distance"] for r in per_seed])
+    table["posterior_sigma2_median"] = _mean_std([r.get("posterior_variance", {}).get("sigma2_median", float("nan"))
+                                                   for r in per_seed])
     table["across_group_distance"] = _mean_std([r["across_group_distance"] for r in per_seed])
     m = lambda name, p: table[name][p]["mean"]  # noqa: E731
     claims = [
@@ -510,7 +538,7 @@ def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list
              pooled: dict[str, list[np.ndarray]], curves: dict[int, dict[str, list[np.ndarray]]],
              targets: tuple[int, ...]) -> dict[str, Path]:
     from pyslice import figures
-    from pyslice.similarity import plot_distance_matrix
+    from pyslice.similarity import HEADLINE_MEASURE, plot_distance_matrix
 
     fig_dir = out / "figures"
     figs: dict[str, Path] = {}
@@ -534,9 +562,9 @@ def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list
     figs["fig6_delay_cdf"] = figures.cdf(
         {labels[p]: np.maximum(np.concatenate(pooled[f"delay_{p}"]), 1e-3) for p in ("baseline", "drl", "scratch", "tl")},
         fig_dir / "fig6_delay_cdf.png", "maximum per-slice delay (ms)", "CDF of max-slice delay (target cells, evaluation)")
-    figs["fig7_distance"] = plot_distance_matrix(load_distances(out / "seed0" / "similarity")["vae-kl"],
+    figs["fig7_distance"] = plot_distance_matrix(load_distances(out / "seed0" / "similarity")[HEADLINE_MEASURE],
                                                  fig_dir / "fig7_distance.png",
-                                                 title="Inter-agent distance D[source, target] (VAE, eq. 7), seed 0")
+                                                 title="Inter-agent distance D[source, target] (VAE, eqs. 7 + 9), seed 0")
     from pyslice.transfer import TransferResult
 
     sweep = TransferResult.load(out / "seed0" / "transfer" / f"target{targets[0]}" / "integrated")

@@ -41,7 +41,29 @@ def min_throughput_satisfaction(throughput, users, req_throughput) -> np.ndarray
     return term.min(axis=-1)
 
 
-def max_slice_delay(delay, users) -> np.ndarray:
-    """Maximum over slices with users of the mean delay (paper Fig. 6), [..., K]; 0 if no users."""
-    d = np.where(np.asarray(users) > 0, np.asarray(delay, dtype=float), 0.0)
+def max_slice_delay(delay, users, outage=None, unserved_delay_s: float | None = None) -> np.ndarray:
+    """Maximum over slices with users of the mean delay (paper Fig. 6), [..., K]; 0 if no users.
+
+    One convention with eq. 2, which counts a slice whose users are all in outage as unsatisfied:
+    given ``outage`` counts and ``unserved_delay_s`` (the scenario's ``max_delay_s``, the delay a
+    starved slice reports), such a slice's delay counts as ``unserved_delay_s`` instead of the 0 the
+    core reports for a slice without served UEs."""
+    users = np.asarray(users)
+    d = np.where(users > 0, np.asarray(delay, dtype=float), 0.0)
+    if outage is not None and unserved_delay_s is not None:
+        d = np.where((users > 0) & (np.asarray(outage) >= users), float(unserved_delay_s), d)
     return d.max(axis=-1)
+
+
+def drop_rate(dropped, demand) -> np.ndarray:
+    """Share of the offered traffic that was dropped, per (cell, slice) [..., K, N]; 0 where a slice
+    offers nothing."""
+    demand = np.asarray(demand, dtype=float)
+    return np.where(demand > 0, np.asarray(dropped, dtype=float) / np.where(demand > 0, demand, 1.0), 0.0)
+
+
+def delay_statistics(max_delay_s) -> dict[str, float]:
+    """Mean, median and 95th percentile (ms) of max-slice delays (s, any shape)."""
+    d = 1e3 * np.asarray(max_delay_s, dtype=float).ravel()
+    return {"mean_max_slice_delay_ms": float(d.mean()), "median_max_slice_delay_ms": float(np.median(d)),
+            "p95_max_slice_delay_ms": float(np.percentile(d, 95))}

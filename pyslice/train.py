@@ -24,7 +24,7 @@ import torch
 from pyslice.atomic import atomic_open, write_json
 from pyslice.env import SlicingEnv
 from pyslice.replay import ReplayBuffers
-from pyslice.satisfaction import max_slice_delay, min_throughput_satisfaction
+from pyslice.satisfaction import delay_statistics, drop_rate, max_slice_delay, min_throughput_satisfaction
 from pyslice.scenario import Scenario
 from pyslice.td3 import LEGACY_TD3, BatchedTD3, TD3Config
 
@@ -266,7 +266,7 @@ def evaluate(scenario: Scenario, policy: str | BatchedTD3, steps: int = 250, see
     steps of the same policy; returns reward, satisfaction and delay statistics."""
     env = SlicingEnv(scenario, seed=seed, n_neighbours=n_neighbours)
     obs = env.reset(seed)
-    rewards, tput_sat, delay = [], [], []
+    rewards, tput_sat, delay, drops = [], [], [], []
     for t in range(warmup + steps):
         if isinstance(policy, str):
             obs, reward, info = env.step_policy(policy)
@@ -275,11 +275,14 @@ def evaluate(scenario: Scenario, policy: str | BatchedTD3, steps: int = 250, see
         if t >= warmup:
             rewards.append(reward)
             tput_sat.append(min_throughput_satisfaction(info["throughput"], info["users"], env.requirements.throughput_bps))
-            delay.append(max_slice_delay(info["delay"], info["users"]))
+            delay.append(max_slice_delay(info["delay"], info["users"], info["outage"], scenario.traffic.max_delay_s))
+            drops.append(drop_rate(info["dropped"], info["demand"]))
     r, s, d = np.array(rewards), np.array(tput_sat), np.array(delay)
+    per_slice_drop = np.array(drops).mean(axis=(0, 1))
     return {"steps": steps, "mean_reward": float(r.mean()), "share_reward_below_0.95": float((r < 0.95).mean()),
             "mean_min_throughput_satisfaction": float(s.mean()), "share_min_throughput_below_0.95": float((s < 0.95).mean()),
-            "mean_max_slice_delay_ms": float(1e3 * d.mean()), "median_max_slice_delay_ms": float(1e3 * np.median(d))}
+            **delay_statistics(d), "drop_rate_per_slice": per_slice_drop.tolist(),
+            "mean_drop_rate": float(per_slice_drop.mean())}
 
 
 def summary_json(summary: dict[str, Any]) -> str:

@@ -92,7 +92,7 @@ import torch
 from pyslice.atomic import write_json, write_npz
 from pyslice.env import SlicingEnv
 from pyslice.replay import Batch, ReplayBuffers
-from pyslice.satisfaction import max_slice_delay, min_throughput_satisfaction
+from pyslice.satisfaction import drop_rate, max_slice_delay, min_throughput_satisfaction
 from pyslice.scenario import Scenario
 from pyslice.td3 import BatchedTD3, TD3Config
 
@@ -308,6 +308,9 @@ class TransferResult:
     """[R, T] the target's maximum per-slice mean delay in ms (paper Fig. 6 quantity)."""
     wall_seconds: float = 0.0
     timing: dict[str, float] = field(default_factory=dict)
+    drop_rate: np.ndarray | None = None
+    """[R, T, N] share of each of the target's slices' offered traffic that was dropped (None in
+    results saved before drops were recorded)."""
 
     # -- views ------------------------------------------------------------------------------------
     @property
@@ -400,6 +403,8 @@ class TransferResult:
         arrays = {name: getattr(self, name) for name in self._ARRAYS}
         if self.distance is not None:
             arrays["distance"] = self.distance
+        if self.drop_rate is not None:
+            arrays["drop_rate"] = self.drop_rate
         write_npz(out / RESULT_NPZ, **arrays)
         write_json(out / RESULT_JSON, self.summary())
         return out
@@ -412,9 +417,10 @@ class TransferResult:
         with np.load(out / RESULT_NPZ) as z:
             arrays = {name: z[name] for name in cls._ARRAYS}
             distance = z["distance"] if "distance" in z.files else None
+            drops = z["drop_rate"] if "drop_rate" in z.files else None
         keys = ("run_dir", "target", "sources", "strategy", "steps", "eval_steps", "seed", "include_scratch",
                 "scratch_exploration_steps", "feature_layers", "n_instances", "wall_seconds", "timing")
-        return cls(distance=distance, **{k: meta[k] for k in keys}, **arrays)
+        return cls(distance=distance, drop_rate=drops, **{k: meta[k] for k in keys}, **arrays)
 
 
 def _load_run(run_dir: Path) -> tuple[Scenario, Any, BatchedTD3, ReplayBuffers]:
@@ -609,6 +615,7 @@ def run_transfer(
                      same_seed=True)
     T = steps + eval_steps
     curves = {name: np.zeros((R, T)) for name in TransferResult._ARRAYS}
+    drops = np.zeros((R, T, A))
     req = env.requirements.throughput_bps[target]
     timing = {"simulator": 0.0, "policy": 0.0, "update": 0.0}
     t_setup = time.perf_counter()
@@ -643,7 +650,10 @@ def run_transfer(
         curves["target_reward"][:, t] = reward[:, target]
         curves["network_reward"][:, t] = reward.mean(axis=1)
         curves["throughput_satisfaction"][:, t] = min_throughput_satisfaction(tput, users, req)
-        curves["max_delay_ms"][:, t] = 1e3 * max_slice_delay(delay, users)
+        outage = np.reshape(info["outage"], (R, K, A))[:, target]
+        curves["max_delay_ms"][:, t] = 1e3 * max_slice_delay(delay, users, outage, scenario.traffic.max_delay_s)
+        drops[:, t] = drop_rate(np.reshape(info["dropped"], (R, K, A))[:, target],
+                                np.reshape(info["demand"], (R, K, A))[:, target])
         obs = next_obs
         timing["policy"] += t1 - t0
         timing["simulator"] += t2 - t1
@@ -660,7 +670,7 @@ def run_transfer(
         feature_layers=list(_feature_layers(pre, feature_layers)) if strategy == "feature" else [],
         n_instances=[r.n_instances for r in reports],
         distance=None if dist is None else dist[np.asarray(sources, dtype=np.int64)],
-        wall_seconds=round(time.perf_counter() - t_start, 4), timing=timing, **curves)
+        wall_seconds=round(time.perf_counter() - t_start, 4), timing=timing, drop_rate=drops, **curves)
     if out_dir is not None:
         result.save(out_dir)
     return result

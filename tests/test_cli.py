@@ -93,10 +93,12 @@ def test_similarity_and_transfer_commands(tmp_path, small_toml, capsys):
     assert not (run / "transfer").exists()
     capsys.readouterr()
     assert main(["similarity", "--run", str(run), "--samples", "24", "--epochs", "3"]) == 0
-    D = np.loadtxt(run / "similarity" / "distance_vae_kl.csv", delimiter=",", skiprows=1, usecols=range(1, 13))
+    # --source auto picks by the paper's measure (eqs. 7 + 9)
+    D = np.loadtxt(run / "similarity" / "distance_vae_kl_equal_sigma.csv", delimiter=",", skiprows=1,
+                   usecols=range(1, 13))
     assert D.shape == (12, 12) and np.all(np.diag(D) == 0) and np.isfinite(D).all()
     ranked = json.loads((run / "similarity" / "ranked_sources.json").read_text())
-    nearest = ranked["vae-kl"]["3"][0]
+    nearest = ranked["vae-kl-equal-sigma"]["3"][0]
     assert nearest != 3 and D[nearest, 3] == min(D[i, 3] for i in range(12) if i != 3)
     assert main(["transfer", "--run", str(run), "--target", "3", "--steps", "10", "--eval-steps", "2"]) == 0
     result = json.loads((run / "transfer" / f"target3_integrated_from{nearest}" / "transfer.json").read_text())

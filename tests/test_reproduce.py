@@ -44,6 +44,11 @@ def test_quick_run_produces_every_figure_and_finite_table(quick_run):
     for metric in ("mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms"):
         for policy in ("baseline", "drl", "drl_scratch", "tl"):
             assert math.isfinite(table[metric][policy]["mean"]), (metric, policy)
+    for metric in ("median_max_slice_delay_ms", "p95_max_slice_delay_ms", "mean_drop_rate"):
+        for policy in ("baseline", "drl", "drl_scratch", "tl"):
+            value = table[metric][policy]["mean"]
+            assert math.isfinite(value) and value >= 0, (metric, policy)
+        assert table["mean_drop_rate"][policy]["mean"] <= 1
     for key in ("tl_gain_over_drl", "nearest_vs_farthest_early_gain", "within_group_distance", "across_group_distance"):
         assert math.isfinite(table[key]["mean"]), key
     assert len(results["claims"]) == 8 and all(isinstance(c["holds"], bool) for c in results["claims"])
@@ -60,6 +65,8 @@ def test_quick_run_produces_every_figure_and_finite_table(quick_run):
     assert not bad, bad[:5]
     report = (out / "report.md").read_text()
     assert "| mean min-slice throughput satisfaction | traffic-aware baseline | 0.87 |" in report
+    assert "| 95th percentile max-slice delay (ms) | traffic-aware baseline | — |" in report
+    assert "| dropped share of offered traffic | DRL (converged) | — |" in report
     for name, rel in results["figures"].items():
         assert f"]({rel})" in report
     assert sum(results["phase_seconds"].values()) > 0

@@ -349,3 +349,17 @@ def test_bad_input_raises_value_error_naming_the_argument() -> None:
         collect_default_samples(SMALL, replicas=0)
     with pytest.raises(ValueError, match="warmup"):
         collect_default_samples(SMALL, warmup=-1)
+
+
+def test_posterior_variance_stats_closed_form():
+    """Lemma 1's premise is read from every posterior variance: here σ² = 1e-6 for one agent and
+    1e-2 for the other, half the values each."""
+    from pyslice.similarity import Latents, posterior_variance_stats
+
+    mu = np.zeros((2, 10, 4))
+    logvar = np.stack([np.full((10, 4), np.log(1e-6)), np.full((10, 4), np.log(1e-2))])
+    s = posterior_variance_stats(Latents(mu, logvar))
+    assert s["share_below_1e-5"] == 0.5
+    assert s["sigma2_mean"] == pytest.approx((1e-6 + 1e-2) / 2)
+    assert s["sigma2_median"] == pytest.approx((1e-6 + 1e-2) / 2)  # between the two halves
+    assert s["sigma2_p05"] == pytest.approx(1e-6) and s["sigma2_p95"] == pytest.approx(1e-2)
