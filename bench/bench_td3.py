@@ -23,7 +23,7 @@ import torch
 from pyslice.replay import Batch
 from pyslice.scenario import Scenario
 from pyslice.train import Trainer, TrainConfig
-from pyslice.td3 import BatchedTD3, TD3Config, project_to_simplex, project_to_simplex_np, use_one_thread
+from pyslice.td3 import BatchedTD3, TD3Config, project_to_simplex, use_one_thread
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import td3_reference  # noqa: E402
@@ -107,7 +107,9 @@ def main() -> None:
             for _ in range(m):
                 for k, agent in enumerate(separate):
                     a = agent.act(torch.from_numpy(obs[k])).numpy().astype(np.float64)
-                    project_to_simplex_np(a + cfg.exploration_noise * rng.standard_normal(a.shape))
+                    u = np.clip(a + cfg.exploration_noise * rng.standard_normal(a.shape), -1.0, 1.0)  # Box noise
+                    b = 0.5 * (u + 1.0)
+                    b / b.sum()  # the Box map onto the simplex
 
     m = 2000
     a_b = best_of(act_batched, m, args.repeats)
