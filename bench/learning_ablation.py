@@ -14,7 +14,7 @@ traffic), and pyslice.learning_curves scores each run:
 * training-phase mean reward, greedy evaluation mean, cells whose greedy reward is >= the baseline's.
 
     python bench/learning_ablation.py [--seeds 0,1,2] [--variants all|i,j,...] [--workers 2] [--out DIR]
-                                      [--delay-model finite-buffer|fluid-backlog]
+                                      [--delay-model finite-buffer|fluid-backlog] [--observation log|clipped]
 """
 from __future__ import annotations
 
@@ -67,7 +67,8 @@ def one(job: tuple[str, int, dict]) -> tuple[str, int, dict]:
     use_one_thread()
     name, seed, base = job
     sc = scenario(base["delay_model"])
-    config = TrainConfig(seed=seed, checkpoint_every=0, td3=TD3Config(seed=seed, **VARIANTS[name]))
+    config = TrainConfig(seed=seed, checkpoint_every=0, td3=TD3Config(seed=seed, **VARIANTS[name]),
+                         observation=base["observation"])
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         Trainer(sc, config, tmp).run()
@@ -106,6 +107,8 @@ def main() -> None:
     ap.add_argument("--variants", default="all", help="'all' or comma-separated indices into the variant list")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default="runs/learning_ablation")
+    ap.add_argument("--observation", default="log", choices=("log", "clipped"),
+                    help="the env's state normalisation (TrainConfig.observation)")
     ap.add_argument("--delay-model", default=None, choices=("finite-buffer", "fluid-backlog"),
                     help="the scenario's traffic.delay_model (default: the paper scenario's)")
     args = ap.parse_args()
@@ -115,7 +118,8 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers) as pool:
         bases = dict(zip(seeds, pool.map(baseline_rewards, seeds, [total] * len(seeds),
                                          [args.delay_model] * len(seeds))))
-        jobs = [(n, s, {"rewards": bases[s].tolist(), "delay_model": args.delay_model}) for n in names for s in seeds]
+        jobs = [(n, s, {"rewards": bases[s].tolist(), "delay_model": args.delay_model,
+                         "observation": args.observation}) for n in names for s in seeds]
         results = list(pool.map(one, jobs))
     by_variant: dict[str, list[dict]] = {}
     for name, seed, report in results:

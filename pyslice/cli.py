@@ -81,13 +81,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.policy in POLICIES:
         scenario = load_scenario(args.scenario)
         policy: object = args.policy
-        n_neighbours = 6
+        n_neighbours, observation = 6, "log"
     else:
         agent, trained_on, train_cfg = load_policy(args.policy)
         scenario = trained_on if args.scenario == "trained" else load_scenario(args.scenario)
-        policy, n_neighbours = agent, train_cfg["n_neighbours"]
+        policy, n_neighbours, observation = agent, train_cfg["n_neighbours"], train_cfg["observation"]
     result = evaluate(scenario, policy, steps=args.steps, seed=args.seed, warmup=args.warmup,
-                      n_neighbours=n_neighbours)
+                      n_neighbours=n_neighbours, observation=observation)
     print(json.dumps(result, indent=2))
     if args.out:
         from pyslice.atomic import write_json
@@ -113,7 +113,11 @@ def cmd_similarity(args: argparse.Namespace) -> int:
     scenario = _run_scenario(run)
     if args.samples < 2:
         raise ValueError(f"--samples must be >= 2, got {args.samples}")
-    samples = collect_default_samples(scenario, args.samples, seed=args.seed, replicas=4)
+    from pyslice.train import TrainConfig
+
+    train_cfg = TrainConfig.from_dict(json.loads((run / "run.json").read_text())["train"])
+    samples = collect_default_samples(scenario, args.samples, seed=args.seed, replicas=4,
+                                      n_neighbours=train_cfg.n_neighbours, observation=train_cfg.observation)
     matrices = analyse(samples, VAEConfig(epochs=args.epochs, seed=args.seed), MEASURES)
     out = run / "similarity"
     ranked = {}

@@ -12,17 +12,23 @@ slice in each block::
 
     obs[k] = [ throughput[0..N) | load[0..N) | users[0..N) | coordination[0..N) ]
 
-normalised (float32) as
+normalised (float32) by ``observation`` (:data:`OBSERVATIONS`):
 
-* throughput: φ[k,n] / φ*[k,n], clipped to [0, 2];
-* load: l[k,n] = x[k,n] (the PRB share the slice needs, may exceed its share), clipped to [0, 2];
-* users: u[k,n] / max(max_ues_per_slice, 1), clipped to [0, 4] (handovers can bring more UEs than
-  the group size into a cell);
-* coordination: mean of the *clipped* loads of the neighbours, so in [0, 2].
+``"log"`` (default; nothing saturates in normal operation)
+    * throughput: log2(1 + φ[k,n] / φ*[k,n]) — 1 at the requirement, 0 for nothing, growing slowly
+      above (a slice at 10× its requirement gives 3.46), so every requirement group stays visible;
+    * load: log2(1 + l[k,n]), l = x the PRB share the slice needs (may exceed its share);
+    * users: u[k,n] / max(max_ues_per_slice, 1), clipped to [0, 4] (handovers can bring more UEs than
+      the group size into a cell; the clip is never reached in the paper scenario);
+    * coordination: log2(1 + c_k), c_k eq. 5's mean of the neighbours' raw loads.
+``"clipped"`` (the observation before issue 12)
+    φ/φ* clipped to [0, 2], l clipped to [0, 2], users as above, and the mean of the neighbours'
+    clipped loads. In the paper scenario φ/φ* sits at the clip for slices 2-4 in 72-100 % of
+    default-action samples, which erases the requirement-dependent features.
 
-These bounds are :data:`OBS_CLIP` (``SlicingEnv.observation_low/high``) and are the Box bounds of
-the standard wrappers. ``info`` keeps the raw values (bit/s, s, counts); ``info["coordination"]`` is
-eq. 5 on the raw (unclipped) loads.
+``SlicingEnv.observation_low/high`` are the Box bounds of the standard wrappers (+inf where a
+feature is unbounded). ``info`` keeps the raw values (bit/s, s, counts); ``info["coordination"]``
+is eq. 5 on the raw loads.
 
 Neighbours K_k are the ``n_neighbours`` cells with the highest mean interference coupling into k
 (:mod:`pyslice.neighbours`). ``n_neighbours`` is clipped to K − 1; ``n_neighbours = 0`` gives
@@ -74,6 +80,7 @@ from pyslice.simulator import SimulatorBatch, _check_seed, validate_shares
 __all__ = [
     "BUILTIN_POLICIES",
     "OBS_CLIP",
+    "OBSERVATIONS",
     "Requirements",
     "SlicingEnv",
     "SlicingParallelEnv",
@@ -82,8 +89,12 @@ __all__ = [
     "observation",
 ]
 
-#: Upper clip of each observation block (throughput/φ*, load, users/G, coordination); lower bound 0.
+#: Upper clip of each observation block (throughput/φ*, load, users/G, coordination) of the
+#: ``"clipped"`` observation; lower bound 0.
 OBS_CLIP = (2.0, 2.0, 4.0, 2.0)
+#: Upper bound of each block of the ``"log"`` observation (users keep their clip).
+OBS_LOG_HIGH = (np.inf, np.inf, OBS_CLIP[2], np.inf)
+OBSERVATIONS = ("log", "clipped")
 BUILTIN_POLICIES = ("equal", "traffic-aware", "max-min")
 ZERO_SUM = 1e-12
 INFO_FIELDS = ("throughput", "delay", "load", "users", "outage", "demand", "served", "backlog", "shares",
@@ -98,13 +109,19 @@ class Requirements(NamedTuple):
 
 
 def observation(throughput: np.ndarray, load: np.ndarray, users: np.ndarray, req_throughput: np.ndarray,
-                max_ues_per_slice: int, neighbours: np.ndarray) -> np.ndarray:
+                max_ues_per_slice: int, neighbours: np.ndarray, mode: str = "log") -> np.ndarray:
     """Normalised state [..., K, 4N] (float32) from raw KPIs [..., K, N] (see the module docstring)."""
-    tput = np.clip(np.asarray(throughput, dtype=float) / req_throughput, 0.0, OBS_CLIP[0])
-    load = np.clip(np.asarray(load, dtype=float), 0.0, OBS_CLIP[1])
+    if mode not in OBSERVATIONS:
+        raise ValueError(f"observation must be one of {', '.join(map(repr, OBSERVATIONS))}, got {mode!r}")
+    ratio = np.maximum(np.asarray(throughput, dtype=float) / req_throughput, 0.0)
+    load = np.maximum(np.asarray(load, dtype=float), 0.0)
     users = np.clip(np.asarray(users, dtype=float) / max(int(max_ues_per_slice), 1), 0.0, OBS_CLIP[2])
-    coord = _neighbour_mean(load, neighbours)
-    return np.concatenate([tput, load, users, np.clip(coord, 0.0, OBS_CLIP[3])], axis=-1).astype(np.float32)
+    if mode == "log":
+        blocks = [np.log2(1.0 + ratio), np.log2(1.0 + load), users, np.log2(1.0 + _neighbour_mean(load, neighbours))]
+    else:
+        load = np.minimum(load, OBS_CLIP[1])
+        blocks = [np.minimum(ratio, OBS_CLIP[0]), load, users, np.minimum(_neighbour_mean(load, neighbours), OBS_CLIP[3])]
+    return np.concatenate(blocks, axis=-1).astype(np.float32)
 
 
 def _neighbour_mean(values: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
@@ -139,7 +156,7 @@ class _Factory:
     instance (``env.parallel_env(...)``: a *new* environment with the instance's scenario, seed and
     neighbour count unless given)."""
 
-    INHERITED = ("scenario", "seed", "n_neighbours")
+    INHERITED = ("scenario", "seed", "n_neighbours", "observation")
 
     def __init__(self, func: Callable[..., Any]) -> None:
         self.func = func
@@ -174,9 +191,12 @@ class SlicingEnv:
     """
 
     def __init__(self, scenario: Scenario, seed: int = 0, replicas: int = 1, threads: int = 1,
-                 n_neighbours: int = 6, same_seed: bool = False) -> None:
+                 n_neighbours: int = 6, same_seed: bool = False, observation: str = "log") -> None:
         if not isinstance(scenario, Scenario):
             raise TypeError(f"scenario must be a pyslice.Scenario, got {type(scenario).__name__}")
+        if observation not in OBSERVATIONS:
+            raise ValueError(f"observation must be one of {', '.join(map(repr, OBSERVATIONS))}, got {observation!r}")
+        self.observation = observation
         self.scenario = scenario
         self.replicas = check_int("replicas", replicas, 1)
         if not isinstance(same_seed, bool):
@@ -195,7 +215,8 @@ class SlicingEnv:
         self.max_ues_per_slice = scenario.traffic.max_ues_per_slice
         self._drops = scenario.traffic.delay_model == "finite-buffer"
         self.observation_low = np.zeros(self.obs_dim, dtype=np.float32)
-        self.observation_high = np.repeat(np.asarray(OBS_CLIP, dtype=np.float32), self.n_slices)
+        high = OBS_LOG_HIGH if observation == "log" else OBS_CLIP
+        self.observation_high = np.repeat(np.asarray(high, dtype=np.float32), self.n_slices)
         self._sim = SimulatorBatch(scenario, self._seeds(self.seed), threads=self.threads)
         self._batch_shape = () if self.replicas == 1 else (self.replicas,)
         self.time = 0
@@ -299,7 +320,7 @@ class SlicingEnv:
         info["dropped"] = (np.maximum(info["demand"] - info["served"], 0.0) if self._drops
                            else np.zeros_like(info["demand"]))
         obs = observation(info["throughput"], info["load"], info["users"], req_t, self.max_ues_per_slice,
-                          self.neighbours)
+                          self.neighbours, self.observation)
         self.time += 1
         if self.replicas == 1:
             obs, reward = obs[0], reward[0]
@@ -313,22 +334,23 @@ class SlicingEnv:
 
     @_Factory
     def parallel_env(scenario: Scenario | None = None, seed: int = 0, *, n_neighbours: int = 6,
-                     max_steps: int = 1000) -> SlicingParallelEnv:
+                     max_steps: int = 1000, observation: str = "log") -> SlicingParallelEnv:
         """A PettingZoo ``ParallelEnv`` over a new one-replica env (paper scenario by default).
 
         Called on an instance, the new env takes the instance's scenario, seed and n_neighbours
         unless given.
         """
-        return SlicingParallelEnv(scenario, seed=seed, n_neighbours=n_neighbours, max_steps=max_steps)
+        return SlicingParallelEnv(scenario, seed=seed, n_neighbours=n_neighbours, max_steps=max_steps,
+                                  observation=observation)
 
     @_Factory
     def single_cell_env(k: int, others: Any = "equal", scenario: Scenario | None = None, seed: int = 0, *,
-                        n_neighbours: int = 6, max_steps: int = 1000) -> SingleCellEnv:
+                        n_neighbours: int = 6, max_steps: int = 1000, observation: str = "log") -> SingleCellEnv:
         """A Gymnasium ``Env`` for cell ``k``, the other cells driven by ``others`` (see
         :class:`SingleCellEnv`). Called on an instance, the new env takes the instance's scenario,
         seed and n_neighbours unless given."""
         return SingleCellEnv(k, others=others, scenario=scenario, seed=seed, n_neighbours=n_neighbours,
-                             max_steps=max_steps)
+                             max_steps=max_steps, observation=observation)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -371,8 +393,8 @@ class _EpisodeSeeds:
 
 
 class SlicingParallelEnv(ParallelEnv):
-    """PettingZoo parallel environment: agents ``cell_0 … cell_{K-1}``, Box observations [0, OBS_CLIP]
-    (4N, float32), Box actions [0, 1]^N mapped onto the simplex by :func:`box_to_simplex`.
+    """PettingZoo parallel environment: agents ``cell_0 … cell_{K-1}``, Box observations
+    [observation_low, observation_high] (4N, float32), Box actions [0, 1]^N mapped onto the simplex by :func:`box_to_simplex`.
 
     Episodes truncate (all agents together) after ``max_steps`` steps and never terminate. Infos
     hold the cell's raw KPI rows (see :class:`SlicingEnv`).
@@ -381,12 +403,12 @@ class SlicingParallelEnv(ParallelEnv):
     metadata = {"name": "pyslice_slicing_v0", "render_modes": []}
 
     def __init__(self, scenario: Scenario | None = None, seed: int = 0, n_neighbours: int = 6,
-                 max_steps: int = 1000, render_mode: None = None) -> None:
+                 max_steps: int = 1000, render_mode: None = None, observation: str = "log") -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode must be None (no rendering), got {render_mode!r}")
         self.render_mode = None
         self.env = SlicingEnv(Scenario.paper() if scenario is None else scenario, seed=seed,
-                              n_neighbours=n_neighbours)
+                              n_neighbours=n_neighbours, observation=observation)
         self.max_steps = check_int("max_steps", max_steps, 1)
         self._seeds = _EpisodeSeeds(seed)
         self.possible_agents = [f"cell_{k}" for k in range(self.env.n_agents)]
@@ -475,7 +497,7 @@ class SingleCellEnv(gymnasium.Env):
     * a policy object with ``act(obs[K, 4N], info) -> shares[K, N]`` or a callable
       ``obs[K, 4N] -> shares[K, N]`` (rows on the simplex; row k is replaced by the agent's action).
 
-    Observation: cell k's state (4N, float32, Box [0, OBS_CLIP]). Action: Box [0, 1]^N mapped onto the
+    Observation: cell k's state (4N, float32, Box [observation_low, observation_high]). Action: Box [0, 1]^N mapped onto the
     simplex by :func:`box_to_simplex`. Reward: cell k's eq. 2 satisfaction. ``info``: cell k's raw
     KPI rows plus ``reward_all`` [K] (every cell's reward). Truncates after ``max_steps`` steps.
     """
@@ -483,12 +505,13 @@ class SingleCellEnv(gymnasium.Env):
     metadata = {"render_modes": []}
 
     def __init__(self, k: int, others: Any = "equal", scenario: Scenario | None = None, seed: int = 0,
-                 n_neighbours: int = 6, max_steps: int = 1000, render_mode: None = None) -> None:
+                 n_neighbours: int = 6, max_steps: int = 1000, render_mode: None = None,
+                 observation: str = "log") -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode must be None (no rendering), got {render_mode!r}")
         self.render_mode = None
         self.env = SlicingEnv(Scenario.paper() if scenario is None else scenario, seed=seed,
-                              n_neighbours=n_neighbours)
+                              n_neighbours=n_neighbours, observation=observation)
         k = check_int("k", k, 0)
         if k >= self.env.n_agents:
             raise ValueError(f"k must be a cell index in [0, {self.env.n_agents - 1}], got {k}")

@@ -123,7 +123,8 @@ def phase_similarity(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder
     from pyslice.similarity import MEASURES, analyse_with_latents, collect_default_samples, posterior_variance_stats
 
     samples = collect_default_samples(scenario, cfg.samples_per_agent, seed=seed + 1000, replicas=4,
-                                      n_neighbours=cfg.train.n_neighbours, threads=1)
+                                      n_neighbours=cfg.train.n_neighbours, threads=1,
+                                      observation=cfg.train.observation)
     matrices, latents = analyse_with_latents(samples, replace(cfg.vae, seed=seed), MEASURES)
     write_npz(folder / "distances.npz", **{m.replace("-", "_"): D for m, D in matrices.items()})
     write_json(folder / "posterior.json", posterior_variance_stats(latents))
@@ -174,7 +175,8 @@ def phase_evaluate(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
     agent, _, _ = load_policy(run_dir)
     out: dict[str, np.ndarray] = {}
     for label in ("baseline", "drl"):
-        env = SlicingEnv(scenario, seed=tl_seed, n_neighbours=cfg.train.n_neighbours)
+        env = SlicingEnv(scenario, seed=tl_seed, n_neighbours=cfg.train.n_neighbours,
+                         observation=cfg.train.observation)
         obs = env.reset(tl_seed)
         T = cfg.tl_steps + cfg.train.evaluation_steps
         rew, sat, delay = (np.zeros((T, env.n_agents)) for _ in range(3))

@@ -116,7 +116,8 @@ class Latents(NamedTuple):
 # Sample collection under the default action a' (equal shares)
 # ------------------------------------------------------------------------------------------------
 def collect_default_samples(scenario: Scenario, n_samples: int = 500, seed: int = 0, replicas: int = 1,
-                            warmup: int = 0, n_neighbours: int = 6, threads: int | None = None) -> np.ndarray:
+                            warmup: int = 0, n_neighbours: int = 6, threads: int | None = None,
+                            observation: str = "log") -> np.ndarray:
     """Samples x = [s, r] of every cell under equal shares: float64 [K, n_samples, 4N+1].
 
     The env is reset (which already runs its one warm-up step), stepped ``warmup`` more times with
@@ -129,7 +130,8 @@ def collect_default_samples(scenario: Scenario, n_samples: int = 500, seed: int 
     of R one-replica runs with seeds seed, seed + 1, …, each of T samples — replicas only make the
     collection faster (R samples per C++ call) and the samples less correlated in time.
     ``threads``: C++ threads stepping the replicas (default min(replicas, CPU count)); it does not
-    change the samples.
+    change the samples. ``observation``: the env's state normalisation (:mod:`pyslice.env`); the VAE
+    sees x = [s, r] with s so normalised (paper §IV-B: x ∈ R^(4N+1)).
     """
     from pyslice.env import SlicingEnv
 
@@ -138,7 +140,8 @@ def collect_default_samples(scenario: Scenario, n_samples: int = 500, seed: int 
     warmup = _check_count("warmup", warmup, 0)
     if threads is None:
         threads = max(1, min(replicas, os.cpu_count() or 1))
-    env = SlicingEnv(scenario, seed=seed, replicas=replicas, threads=threads, n_neighbours=n_neighbours)
+    env = SlicingEnv(scenario, seed=seed, replicas=replicas, threads=threads, n_neighbours=n_neighbours,
+                     observation=observation)
     obs = env.reset()
     for _ in range(warmup):
         obs, _, _ = env.step_policy("equal")

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from pyslice.atomic import atomic_open, write_json
-from pyslice.env import SlicingEnv
+from pyslice.env import OBSERVATIONS, SlicingEnv
 from pyslice.replay import ReplayBuffers
 from pyslice.satisfaction import delay_statistics, drop_rate, max_slice_delay, min_throughput_satisfaction
 from pyslice.scenario import Scenario
@@ -54,6 +54,9 @@ class TrainConfig:
     """Seeds the simulator, the networks, exploration and replay sampling."""
     n_neighbours: int = 6
     """Neighbours whose mean load forms the coordination feature (paper eq. 5)."""
+    observation: str = "log"
+    """How the state is normalised for the networks: ``"log"`` (default) or ``"clipped"`` (before
+    issue 12); see :mod:`pyslice.env`."""
     td3: TD3Config = field(default_factory=TD3Config)
 
     def __post_init__(self) -> None:
@@ -67,6 +70,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         if self.total_steps < 1:
             raise ValueError("the schedule must have at least one step")
+        if self.observation not in OBSERVATIONS:
+            raise ValueError(f"observation must be one of {', '.join(map(repr, OBSERVATIONS))}, got {self.observation!r}")
         if self.td3.seed != self.seed:
             object.__setattr__(self, "td3", replace(self.td3, seed=self.seed))
 
@@ -90,6 +95,7 @@ class TrainConfig:
         td3 = {k: tuple(v) if isinstance(v, list) else v for k, v in td3.items()}
         if "actor_head" not in td3:  # saved before issue 11: the learner of that time
             td3 = {**LEGACY_TD3, **td3}
+        d.setdefault("observation", "clipped")  # saved before issue 12: the observation of that time
         return cls(td3=TD3Config(**td3), **d)
 
 
@@ -115,7 +121,8 @@ class Trainer:
 
     def __init__(self, scenario: Scenario, config: TrainConfig, out_dir: str | Path, resume: bool = False) -> None:
         self.scenario, self.config, self.out = scenario, config, Path(out_dir)
-        self.env = SlicingEnv(scenario, seed=config.seed, n_neighbours=config.n_neighbours)
+        self.env = SlicingEnv(scenario, seed=config.seed, n_neighbours=config.n_neighbours,
+                              observation=config.observation)
         K, N, D = self.env.n_agents, self.env.n_slices, self.env.obs_dim
         self.agent = BatchedTD3(K, D, N, config.td3)
         self.replay = ReplayBuffers(K, config.buffer_capacity, D, N, seed=config.seed)
@@ -261,10 +268,11 @@ def load_policy(path: str | Path) -> tuple[BatchedTD3, Scenario, dict[str, Any]]
 
 
 def evaluate(scenario: Scenario, policy: str | BatchedTD3, steps: int = 250, seed: int = 0, warmup: int = 0,
-             n_neighbours: int = 6) -> dict[str, Any]:
+             n_neighbours: int = 6, observation: str = "log") -> dict[str, Any]:
     """Run a built-in policy name or trained agents (greedy) for ``steps`` steps after ``warmup``
-    steps of the same policy; returns reward, satisfaction and delay statistics."""
-    env = SlicingEnv(scenario, seed=seed, n_neighbours=n_neighbours)
+    steps of the same policy; returns reward, satisfaction, delay and drop statistics. Trained agents
+    need the ``n_neighbours`` and ``observation`` they were trained with."""
+    env = SlicingEnv(scenario, seed=seed, n_neighbours=n_neighbours, observation=observation)
     obs = env.reset(seed)
     rewards, tput_sat, delay, drops = [], [], [], []
     for t in range(warmup + steps):

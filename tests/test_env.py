@@ -16,7 +16,7 @@ from hypothesis.extra import numpy as hnp
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from pyslice import Scenario, Simulator, radio
-from pyslice.env import OBS_CLIP, SingleCellEnv, SlicingEnv, SlicingParallelEnv, box_to_simplex, observation
+from pyslice.env import OBS_CLIP, OBS_LOG_HIGH, SingleCellEnv, SlicingEnv, SlicingParallelEnv, box_to_simplex, observation
 from pyslice.neighbours import coupling_matrix, interference_neighbours, neighbours_from_coupling
 
 PAPER = Scenario.paper()
@@ -80,7 +80,7 @@ def test_shapes_attributes_and_reset_convention():
     info = env.last_info
     for name in ("throughput", "delay", "load", "users", "shares"):
         np.testing.assert_array_equal(info[name], getattr(ref, name), err_msg=name)
-    np.testing.assert_allclose(obs[:, :N], np.clip(ref.throughput / req_t, 0, 2), rtol=1e-6)
+    np.testing.assert_allclose(obs[:, :N], np.log2(1 + ref.throughput / req_t), rtol=1e-6)
     obs2, reward, info2 = env.step(np.full((K, N), 0.25))
     assert reward.shape == (K,) and env.time == 2 and info2["time"] == 2
     for name in ("throughput", "delay", "load", "demand", "shares", "throughput_term", "delay_term",
@@ -94,17 +94,23 @@ def test_shapes_attributes_and_reset_convention():
     assert isinstance(info2["iterations"], int)
 
 
-def test_obs_layout_normalisation_and_coordination():
-    env = SlicingEnv(SMALL, seed=5)
+@pytest.mark.parametrize("mode", ["log", "clipped"])
+def test_obs_layout_normalisation_and_coordination(mode):
+    env = SlicingEnv(SMALL, seed=5, observation=mode)
     req_t = env.requirements.throughput_bps
     env.reset()
     rng = np.random.default_rng(0)
     for _ in range(40):
         obs, _, info = env.step(random_simplex(rng, (K, N)))
-        tput = np.clip(info["throughput"] / req_t, 0.0, 2.0)
-        load = np.clip(info["load"], 0.0, 2.0)
         users = np.clip(info["users"] / G, 0.0, 4.0)
-        coord = np.stack([load[env.neighbours[k]].mean(axis=0) for k in range(K)])
+        if mode == "log":  # log2(1 + ·) of the raw ratio, load and eq. 5 mean: nothing clipped
+            tput = np.log2(1 + info["throughput"] / req_t)
+            load = np.log2(1 + info["load"])
+            coord = np.log2(1 + np.stack([info["load"][env.neighbours[k]].mean(axis=0) for k in range(K)]))
+        else:
+            tput = np.clip(info["throughput"] / req_t, 0.0, 2.0)
+            load = np.clip(info["load"], 0.0, 2.0)
+            coord = np.stack([load[env.neighbours[k]].mean(axis=0) for k in range(K)])
         np.testing.assert_allclose(obs[:, 0:N], tput, rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(obs[:, N:2 * N], load, rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(obs[:, 2 * N:3 * N], users, rtol=1e-6, atol=1e-7)
@@ -119,20 +125,32 @@ def test_observation_clipping_rule():
     load = np.array([[5.0, 0.5], [1.0, 0.0], [3.0, 0.25]])
     users = np.array([[100, 2], [0, 8], [1, 4]])
     nb = np.array([[1, 2], [0, 2], [0, 1]])
-    obs = observation(tput, load, users, req, 4, nb)
+    obs = observation(tput, load, users, req, 4, nb, "clipped")
     assert obs.dtype == np.float32 and obs.shape == (3, 8)
     np.testing.assert_allclose(obs[:, 0:2], [[2.0, 0.5], [0.5, 0.0], [2.0, 1.0]])
     np.testing.assert_allclose(obs[:, 2:4], [[2.0, 0.5], [1.0, 0.0], [2.0, 0.25]])
     np.testing.assert_allclose(obs[:, 4:6], [[4.0, 0.5], [0.0, 2.0], [0.25, 1.0]])
     # coordination: neighbour mean of the clipped loads (cell 1: (2 + 2)/2, not (5 + 3)/2)
     np.testing.assert_allclose(obs[:, 6:8], [[1.5, 0.125], [2.0, 0.375], [1.5, 0.25]])
-    np.testing.assert_array_equal(observation(tput, load, users, req, 0, nb)[:, 4:6], [[4, 2], [0, 4], [1, 4]])
+    np.testing.assert_array_equal(observation(tput, load, users, req, 0, nb, "clipped")[:, 4:6],
+                                  [[4, 2], [0, 4], [1, 4]])
+    # the default log observation keeps what the clip erased: 12 Mbit/s against 4 Mbit/s is log2(4) = 2,
+    # and a 3 Mbit/s slice in the same group gives log2(1 + 3/4), both distinct and unsaturated
+    log = observation(tput, load, users, req, 4, nb)
+    np.testing.assert_allclose(log[:, 0:2], np.log2(1 + tput / req), rtol=1e-6)
+    np.testing.assert_allclose(log[:, 2:4], np.log2(1 + load), rtol=1e-6)
+    np.testing.assert_allclose(log[:, 6:8], np.log2(1 + np.array([[2.0, 0.125], [4.0, 0.375], [3.0, 0.25]])),
+                               rtol=1e-6)  # eq. 5 on the raw loads, then log2(1 + ·)
+    with pytest.raises(ValueError, match="observation"):
+        observation(tput, load, users, req, 4, nb, "sqrt")
+    with pytest.raises(ValueError, match="observation"):
+        SlicingEnv(SMALL, observation="raw")
 
 
 def test_coordination_uses_clipped_loads_in_an_overloaded_network():
     heavy = dataclasses.replace(SMALL, slices=tuple(dataclasses.replace(s, demand_bps=100 * s.demand_bps)
                                                     for s in SMALL.slices))
-    env = SlicingEnv(heavy, seed=0)
+    env = SlicingEnv(heavy, seed=0, observation="clipped")
     env.reset()
     over = 0
     for _ in range(5):
@@ -145,10 +163,11 @@ def test_coordination_uses_clipped_loads_in_an_overloaded_network():
     assert over > 0
 
 
-def test_obs_within_bounds_over_300_random_steps():
-    env = SlicingEnv(small(ues=8), seed=11)
+@pytest.mark.parametrize("mode", ["log", "clipped"])
+def test_obs_within_bounds_over_300_random_steps(mode):
+    env = SlicingEnv(small(ues=8), seed=11, observation=mode)
     obs = env.reset()
-    high = np.repeat(np.array(OBS_CLIP, dtype=np.float32), N)
+    high = np.repeat(np.array(OBS_CLIP if mode == "clipped" else OBS_LOG_HIGH, dtype=np.float32), N)
     np.testing.assert_array_equal(env.observation_high, high)
     rng = np.random.default_rng(1)
     seen_max = np.zeros(4 * N)
@@ -439,7 +458,7 @@ def test_parallel_env_semantics():
     env = SlicingEnv.parallel_env(SMALL, seed=3, max_steps=3)
     assert env.possible_agents == [f"cell_{k}" for k in range(K)]
     space = env.observation_space("cell_0")
-    np.testing.assert_array_equal(space.high, np.repeat(np.array(OBS_CLIP, np.float32), N))
+    np.testing.assert_array_equal(space.high, np.repeat(np.array(OBS_LOG_HIGH, np.float32), N))
     assert env.action_space("cell_5").shape == (N,)
     obs, infos = env.reset()
     # the first unseeded reset uses the constructor seed: same as the array API

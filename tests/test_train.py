@@ -97,8 +97,10 @@ def test_configs_saved_before_issue_11_load_as_the_legacy_learner():
     for key in ("actor_head", "target_smoothing", "warmup"):
         del d["td3"][key]
     d["td3"]["exploration"], d["td3"]["exploration_noise"] = "logit", 0.3
+    del d["observation"]
     old = TrainConfig.from_dict(d)
     assert {k: getattr(old.td3, k) for k in LEGACY_TD3} == LEGACY_TD3
+    assert old.observation == "clipped"  # and the observation of before issue 12
     assert TrainConfig.from_dict(CFG.to_dict()) == CFG  # today's configs round-trip unchanged
 
 
