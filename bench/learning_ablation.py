@@ -107,7 +107,7 @@ def main() -> None:
     ap.add_argument("--variants", default="all", help="'all' or comma-separated indices into the variant list")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default="runs/learning_ablation")
-    ap.add_argument("--observation", default="log", choices=("log", "clipped"),
+    ap.add_argument("--observation", default="clipped", choices=("log", "clipped"),
                     help="the env's state normalisation (TrainConfig.observation)")
     ap.add_argument("--delay-model", default=None, choices=("finite-buffer", "fluid-backlog"),
                     help="the scenario's traffic.delay_model (default: the paper scenario's)")

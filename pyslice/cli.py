@@ -81,7 +81,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.policy in POLICIES:
         scenario = load_scenario(args.scenario)
         policy: object = args.policy
-        n_neighbours, observation = 6, "log"
+        n_neighbours, observation = 6, "clipped"
     else:
         agent, trained_on, train_cfg = load_policy(args.policy)
         scenario = trained_on if args.scenario == "trained" else load_scenario(args.scenario)
@@ -117,7 +117,7 @@ def cmd_similarity(args: argparse.Namespace) -> int:
 
     train_cfg = TrainConfig.from_dict(json.loads((run / "run.json").read_text())["train"])
     samples = collect_default_samples(scenario, args.samples, seed=args.seed, replicas=4,
-                                      n_neighbours=train_cfg.n_neighbours, observation=train_cfg.observation)
+                                      n_neighbours=train_cfg.n_neighbours, observation=args.observation)
     matrices = analyse(samples, VAEConfig(epochs=args.epochs, seed=args.seed), MEASURES)
     out = run / "similarity"
     ranked = {}
@@ -238,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     simp = sub.add_parser("similarity", help="VAE distance matrix between a trained run's agents (paper Fig. 7)")
     simp.add_argument("--run", required=True, help="a training run directory")
     simp.add_argument("--samples", type=int, default=500, help="samples per agent under equal shares")
+    simp.add_argument("--observation", default="log", choices=("log", "clipped"),
+                      help="state normalisation of the VAE's samples (default log: nothing clipped)")
     simp.add_argument("--epochs", type=int, default=300, help="VAE training epochs")
     simp.add_argument("--seed", type=int, default=1000)
     simp.add_argument("--measure", default="vae-kl-equal-sigma",

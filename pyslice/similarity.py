@@ -117,7 +117,7 @@ class Latents(NamedTuple):
 # ------------------------------------------------------------------------------------------------
 def collect_default_samples(scenario: Scenario, n_samples: int = 500, seed: int = 0, replicas: int = 1,
                             warmup: int = 0, n_neighbours: int = 6, threads: int | None = None,
-                            observation: str = "log") -> np.ndarray:
+                            observation: str = "clipped") -> np.ndarray:
     """Samples x = [s, r] of every cell under equal shares: float64 [K, n_samples, 4N+1].
 
     The env is reset (which already runs its one warm-up step), stepped ``warmup`` more times with

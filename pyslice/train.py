@@ -54,9 +54,9 @@ class TrainConfig:
     """Seeds the simulator, the networks, exploration and replay sampling."""
     n_neighbours: int = 6
     """Neighbours whose mean load forms the coordination feature (paper eq. 5)."""
-    observation: str = "log"
-    """How the state is normalised for the networks: ``"log"`` (default) or ``"clipped"`` (before
-    issue 12); see :mod:`pyslice.env`."""
+    observation: str = "clipped"
+    """How the state is normalised for the networks: ``"clipped"`` (default) or ``"log"``; see
+    :mod:`pyslice.env` and docs/learning.md."""
     td3: TD3Config = field(default_factory=TD3Config)
 
     def __post_init__(self) -> None:
@@ -268,7 +268,7 @@ def load_policy(path: str | Path) -> tuple[BatchedTD3, Scenario, dict[str, Any]]
 
 
 def evaluate(scenario: Scenario, policy: str | BatchedTD3, steps: int = 250, seed: int = 0, warmup: int = 0,
-             n_neighbours: int = 6, observation: str = "log") -> dict[str, Any]:
+             n_neighbours: int = 6, observation: str = "clipped") -> dict[str, Any]:
     """Run a built-in policy name or trained agents (greedy) for ``steps`` steps after ``warmup``
     steps of the same policy; returns reward, satisfaction, delay and drop statistics. Trained agents
     need the ``n_neighbours`` and ``observation`` they were trained with."""

@@ -80,7 +80,7 @@ def test_shapes_attributes_and_reset_convention():
     info = env.last_info
     for name in ("throughput", "delay", "load", "users", "shares"):
         np.testing.assert_array_equal(info[name], getattr(ref, name), err_msg=name)
-    np.testing.assert_allclose(obs[:, :N], np.log2(1 + ref.throughput / req_t), rtol=1e-6)
+    np.testing.assert_allclose(obs[:, :N], np.clip(ref.throughput / req_t, 0, 2), rtol=1e-6)
     obs2, reward, info2 = env.step(np.full((K, N), 0.25))
     assert reward.shape == (K,) and env.time == 2 and info2["time"] == 2
     for name in ("throughput", "delay", "load", "demand", "shares", "throughput_term", "delay_term",
@@ -136,7 +136,7 @@ def test_observation_clipping_rule():
                                   [[4, 2], [0, 4], [1, 4]])
     # the default log observation keeps what the clip erased: 12 Mbit/s against 4 Mbit/s is log2(4) = 2,
     # and a 3 Mbit/s slice in the same group gives log2(1 + 3/4), both distinct and unsaturated
-    log = observation(tput, load, users, req, 4, nb)
+    log = observation(tput, load, users, req, 4, nb, "log")
     np.testing.assert_allclose(log[:, 0:2], np.log2(1 + tput / req), rtol=1e-6)
     np.testing.assert_allclose(log[:, 2:4], np.log2(1 + load), rtol=1e-6)
     np.testing.assert_allclose(log[:, 6:8], np.log2(1 + np.array([[2.0, 0.125], [4.0, 0.375], [3.0, 0.25]])),
@@ -458,7 +458,9 @@ def test_parallel_env_semantics():
     env = SlicingEnv.parallel_env(SMALL, seed=3, max_steps=3)
     assert env.possible_agents == [f"cell_{k}" for k in range(K)]
     space = env.observation_space("cell_0")
-    np.testing.assert_array_equal(space.high, np.repeat(np.array(OBS_LOG_HIGH, np.float32), N))
+    np.testing.assert_array_equal(space.high, np.repeat(np.array(OBS_CLIP, np.float32), N))
+    log_space = SlicingEnv.parallel_env(SMALL, seed=3, observation="log").observation_space("cell_0")
+    np.testing.assert_array_equal(log_space.high, np.repeat(np.array(OBS_LOG_HIGH, np.float32), N))
     assert env.action_space("cell_5").shape == (N,)
     obs, infos = env.reset()
     # the first unseeded reset uses the constructor seed: same as the array API

@@ -97,6 +97,8 @@ def test_configs_saved_before_issue_11_load_as_the_legacy_learner():
     for key in ("actor_head", "target_smoothing", "warmup"):
         del d["td3"][key]
     d["td3"]["exploration"], d["td3"]["exploration_noise"] = "logit", 0.3
+    d["observation"] = "log"
+    assert TrainConfig.from_dict(d).observation == "log"
     del d["observation"]
     old = TrainConfig.from_dict(d)
     assert {k: getattr(old.td3, k) for k in LEGACY_TD3} == LEGACY_TD3
