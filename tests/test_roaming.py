@@ -37,7 +37,8 @@ def test_home_site_roaming_confines_ues(mobility):
 def test_network_roaming_lets_ues_leave_their_site():
     sc = Scenario.paper()
     slices = tuple(dataclasses.replace(s, speed_min_mps=5.0, speed_max_mps=15.0) for s in sc.slices)
-    sc = dataclasses.replace(sc, slices=slices, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=3))
+    sc = dataclasses.replace(sc, slices=slices,
+                             traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=3, roaming="network"))
     sim = Simulator(sc, seed=4)
     sites = sim.site_positions()
     left = False
@@ -51,6 +52,7 @@ def test_network_roaming_lets_ues_leave_their_site():
 def test_roaming_is_validated_and_round_trips(tmp_path):
     with pytest.raises(ValueError, match="traffic.roaming"):
         Scenario.from_dict({"traffic": {"roaming": "everywhere"}})
-    sc = Scenario.from_dict({"traffic": {"roaming": "home-site"}})
+    assert Scenario.paper().traffic.roaming == "home-site"  # the mask scales each cell's own UEs (§V-1)
+    sc = Scenario.from_dict({"traffic": {"roaming": "network"}})
     sc.to_toml(tmp_path / "s.toml")
-    assert Scenario.from_toml(tmp_path / "s.toml").traffic.roaming == "home-site"
+    assert Scenario.from_toml(tmp_path / "s.toml").traffic.roaming == "network"

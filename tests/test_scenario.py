@@ -40,7 +40,7 @@ DOC_DEFAULTS: dict[str, dict[str, Any]] = {
                   handover_hysteresis_db=3.0, handover_ttt_s=0.256),
     "traffic": dict(step_seconds=1.0, max_ues_per_slice=32, mask="generated", mask_period_steps=240.0,
                     mask_ar=0.9, mask_noise_std=0.05, max_delay_s=10.0, delay_model="finite-buffer",
-                    buffer_s=0.05, roaming="network"),
+                    buffer_s=0.05, roaming="home-site"),
 }
 
 SLICE_REQUIRED = dict(name="s", demand_bps=1e5, flow_size_bits=1000.0, mask_base=0.5, mask_amplitude=0.2,
@@ -81,7 +81,7 @@ def test_paper_defaults_match_documented_values() -> None:
     assert s.n_slices == 4
     assert s.slices == PAPER_SLICES
     assert [sl.name for sl in s.slices] == ["embb", "video", "v2x", "iot"]
-    assert [sl.demand_bps for sl in s.slices] == [250e3, 150e3, 100e3, 50e3]
+    assert [sl.demand_bps for sl in s.slices] == [375e3, 225e3, 150e3, 75e3]
     assert [sl.flow_size_bits for sl in s.slices] == [3000, 1500, 500, 250]
     assert [(sl.speed_min_mps, sl.speed_max_mps) for sl in s.slices] == [(0.5, 1.5), (0.5, 1.5), (5, 15),
                                                                         (0.5, 1.5)]
