@@ -164,7 +164,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else run / "transfer" / f"target{args.target}_{args.strategy}_from{sources[0]}"
     result = run_transfer(run, args.target, sources, args.strategy, args.steps, args.eval_steps,
                           include_scratch=not args.no_scratch, distance=distance, out_dir=out,
-                          exploration_noise=args.exploration_noise)
+                          exploration_noise=args.exploration_noise, instance_rewards=args.instance_rewards)
     summary = result.summary()
     print(json.dumps({"sources": summary["sources"], "eval": summary["eval"],
                       "mean_reward": summary["mean_reward"], "gain_over_scratch": summary.get("gain_over_scratch")},
@@ -255,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--eval-steps", type=int, default=250)
     tr.add_argument("--exploration-noise", type=float, default=None,
                     help="exploration noise of the new cell's TL learner (default: the run's own, as in the paper)")
+    tr.add_argument("--instance-rewards", choices=("source", "target"), default="source",
+                    help="transferred instances keep the source's rewards (paper) or are relabelled under the "
+                         "target's requirements")
     tr.add_argument("--no-scratch", action="store_true", help="skip the DRL-from-scratch comparison replica")
     tr.add_argument("--out", help="result folder (default: RUN/transfer/target<K>_<strategy>_from<I>)")
     tr.set_defaults(func=cmd_transfer)

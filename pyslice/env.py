@@ -90,6 +90,7 @@ __all__ = [
     "SingleCellEnv",
     "box_to_simplex",
     "observation",
+    "throughput_feature",
 ]
 
 #: Upper clip of each observation block (throughput/φ*, load, users/G, coordination) of the
@@ -114,17 +115,24 @@ class Requirements(NamedTuple):
 def observation(throughput: np.ndarray, load: np.ndarray, users: np.ndarray, req_throughput: np.ndarray,
                 max_ues_per_slice: int, neighbours: np.ndarray, mode: str = "clipped") -> np.ndarray:
     """Normalised state [..., K, 4N] (float32) from raw KPIs [..., K, N] (see the module docstring)."""
-    if mode not in OBSERVATIONS:
-        raise ValueError(f"observation must be one of {', '.join(map(repr, OBSERVATIONS))}, got {mode!r}")
-    ratio = np.maximum(np.asarray(throughput, dtype=float) / req_throughput, 0.0)
+    tput = throughput_feature(throughput, req_throughput, mode)
     load = np.maximum(np.asarray(load, dtype=float), 0.0)
     users = np.clip(np.asarray(users, dtype=float) / max(int(max_ues_per_slice), 1), 0.0, OBS_CLIP[2])
     if mode == "log":
-        blocks = [np.log2(1.0 + ratio), np.log2(1.0 + load), users, np.log2(1.0 + _neighbour_mean(load, neighbours))]
+        blocks = [tput, np.log2(1.0 + load), users, np.log2(1.0 + _neighbour_mean(load, neighbours))]
     else:
         load = np.minimum(load, OBS_CLIP[1])
-        blocks = [np.minimum(ratio, OBS_CLIP[0]), load, users, np.minimum(_neighbour_mean(load, neighbours), OBS_CLIP[3])]
+        blocks = [tput, load, users, np.minimum(_neighbour_mean(load, neighbours), OBS_CLIP[3])]
     return np.concatenate(blocks, axis=-1).astype(np.float32)
+
+
+def throughput_feature(throughput: np.ndarray, req_throughput: np.ndarray, mode: str = "clipped") -> np.ndarray:
+    """The observation's first block, the only requirement-dependent one: φ/φ* normalised by ``mode``
+    (float64, same shape as ``throughput``)."""
+    if mode not in OBSERVATIONS:
+        raise ValueError(f"observation must be one of {', '.join(map(repr, OBSERVATIONS))}, got {mode!r}")
+    ratio = np.maximum(np.asarray(throughput, dtype=float) / req_throughput, 0.0)
+    return np.log2(1.0 + ratio) if mode == "log" else np.minimum(ratio, OBS_CLIP[0])
 
 
 def _neighbour_mean(values: np.ndarray, neighbours: np.ndarray) -> np.ndarray:

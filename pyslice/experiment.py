@@ -42,7 +42,13 @@ class ReproduceConfig:
     tl_steps: int = 4000
     """TL training steps (paper: 4000) before ``train.evaluation_steps`` greedy steps."""
     samples_per_agent: int = 500
-    """Samples under the default action per cell for the similarity analysis."""
+    """Samples under the default action per source cell for the similarity analysis."""
+    target_samples: int | None = 100
+    """Samples under the default action of each target cell (paper §IV-B: the target is newly
+    deployed, with "very limited" samples; the sources contribute a subset of theirs). The target
+    cells keep the first ``target_samples`` of their samples in the VAE's training set and in every
+    distance; ``None``: as many as the sources (the analysis before issue 12). One VAE per seed
+    serves all targets (the other targets are sources with few samples)."""
     similarity_observation: str = "log"
     """How the state s in the VAE's samples x = [s, r] is normalised (``pyslice.env`` modes). The
     paper's s is [φ, l, u, c] without a clip; the agents' clipped state (``train.observation``) hides
@@ -56,6 +62,12 @@ class ReproduceConfig:
     """Steps over which the early TL gain is measured (paper: 200)."""
     ablations: bool = True
     """Run the strategy ablation (model, feature, instance from the nearest source)."""
+    source_measure: str = "vae-kl-equal-sigma"
+    """The distance that picks each target's sources (eq. 10): the paper's eqs. 7 + 9
+    (``pyslice.similarity.HEADLINE_MEASURE``); any of ``pyslice.similarity.MEASURES`` as an ablation."""
+    instance_rewards: str = "source"
+    """Rewards of the transferred instances: ``"source"`` (the paper: as the source stored them,
+    under its own requirements) or ``"target"`` (relabelled under the target's, :mod:`pyslice.relabel`)."""
     tl_exploration_noise: float | None = None
     """Exploration noise of the new cell's TL learners, in the units of ``train.td3.exploration``;
     ``None`` (default): the pretraining's ``train.td3.exploration_noise`` (paper §V-2: "for TL
@@ -67,7 +79,24 @@ class ReproduceConfig:
         """A short schedule, one seed, small sweeps (the CI smoke run; under 2 minutes)."""
         return cls(seeds=1, train=TrainConfig(exploration_steps=150, training_steps=250, evaluation_steps=50,
                                               checkpoint_every=100),
-                   tl_steps=250, samples_per_agent=60, vae=VAEConfig(epochs=30), early_window=50)
+                   tl_steps=250, samples_per_agent=60, target_samples=30, vae=VAEConfig(epochs=30), early_window=50)
+
+    def __post_init__(self) -> None:
+        from pyslice.relabel import INSTANCE_REWARDS
+
+        if self.target_samples is not None and (isinstance(self.target_samples, bool)
+                                                or not isinstance(self.target_samples, int)
+                                                or not 2 <= self.target_samples <= self.samples_per_agent):
+            raise ValueError(f"target_samples must be None or an int in [2, samples_per_agent = "
+                             f"{self.samples_per_agent}], got {self.target_samples!r}")
+        from pyslice.similarity import MEASURES
+
+        if self.source_measure not in MEASURES:
+            raise ValueError(f"source_measure must be one of {', '.join(map(repr, MEASURES))}, "
+                             f"got {self.source_measure!r}")
+        if self.instance_rewards not in INSTANCE_REWARDS:
+            raise ValueError(f"instance_rewards must be one of {', '.join(map(repr, INSTANCE_REWARDS))}, "
+                             f"got {self.instance_rewards!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,9 +160,15 @@ def phase_similarity(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder
     samples = collect_default_samples(scenario, cfg.samples_per_agent, seed=seed + 1000, replicas=4,
                                       n_neighbours=cfg.train.n_neighbours, threads=1,
                                       observation=cfg.similarity_observation)
-    matrices, latents = analyse_with_latents(samples, replace(cfg.vae, seed=seed), MEASURES)
+    agents = few_target_samples(samples, cfg.targets or default_targets(scenario), cfg.target_samples)
+    matrices, latents = analyse_with_latents(agents, replace(cfg.vae, seed=seed), MEASURES)
     write_npz(folder / "distances.npz", **{m.replace("-", "_"): D for m, D in matrices.items()})
     write_json(folder / "posterior.json", posterior_variance_stats(latents))
+
+
+def few_target_samples(samples: np.ndarray, targets: tuple[int, ...], n: int | None) -> list[np.ndarray]:
+    """Every cell's samples [n_k, D], the target cells' cut to their first ``n`` (None: all)."""
+    return [a[:n] if n is not None and k in targets else a for k, a in enumerate(samples)]
 
 
 def load_distances(folder: Path) -> dict[str, np.ndarray]:
@@ -143,10 +178,9 @@ def load_distances(folder: Path) -> dict[str, np.ndarray]:
 
 def phase_transfer(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path, run_dir: Path,
                    distances: dict[str, np.ndarray], targets: tuple[int, ...]) -> None:
-    from pyslice.similarity import HEADLINE_MEASURE
     from pyslice.transfer import run_transfer
 
-    D = distances[HEADLINE_MEASURE]
+    D = distances[cfg.source_measure]
     K = D.shape[0]
     for target in targets:
         sweep_dir = folder / f"target{target}" / "integrated"
@@ -154,7 +188,8 @@ def phase_transfer(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
             t0 = time.perf_counter()
             sources = sorted((i for i in range(K) if i != target), key=lambda i: (D[i, target], i))
             result = run_transfer(run_dir, target, sources, "integrated", cfg.tl_steps, cfg.train.evaluation_steps,
-                                  distance=D, exploration_noise=cfg.tl_exploration_noise)
+                                  distance=D, exploration_noise=cfg.tl_exploration_noise,
+                                  instance_rewards=cfg.instance_rewards)
             result.save(sweep_dir)
             _mark_done(sweep_dir, time.perf_counter() - t0)
         if not cfg.ablations:
@@ -166,7 +201,8 @@ def phase_transfer(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
                 continue
             t0 = time.perf_counter()
             result = run_transfer(run_dir, target, [nearest], strategy, cfg.tl_steps, cfg.train.evaluation_steps,
-                                  include_scratch=False, distance=D, exploration_noise=cfg.tl_exploration_noise)
+                                  include_scratch=False, distance=D, exploration_noise=cfg.tl_exploration_noise,
+                                  instance_rewards=cfg.instance_rewards)
             result.save(sdir)
             _mark_done(sdir, time.perf_counter() - t0)
 
@@ -258,6 +294,9 @@ def config_from_dict(d: dict[str, Any]) -> ReproduceConfig:
     vae = d.pop("vae")
     vae = VAEConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in vae.items()})
     targets = d.pop("targets")
+    d.setdefault("target_samples", None)  # runs saved before issue 12 item 5: targets kept every sample
+    d.setdefault("instance_rewards", "source")
+    d.setdefault("source_measure", "vae-kl-equal-sigma")
     return ReproduceConfig(train=train, vae=vae, targets=None if targets is None else tuple(targets), **d)
 
 
@@ -352,7 +391,7 @@ def _mean_std(values: list[float]) -> dict[str, float]:
 def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds: list[dict[str, float]] | None = None,
               wall: float | None = None) -> dict[str, Any]:
     """Numbers, claims, ablations, figures and ``report.md`` from the per-seed folders."""
-    from pyslice.similarity import HEADLINE_MEASURE, MEASURES
+    from pyslice.similarity import MEASURES, source_group_accuracy
     from pyslice.train import read_log
     from pyslice.transfer import TransferResult
 
@@ -369,10 +408,12 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
         root = out / f"seed{s}"
         evaluation = dict(np.load(root / "evaluate" / "evaluation.npz"))
         distances = load_distances(root / "similarity")
-        D = distances[HEADLINE_MEASURE]
+        D = distances[cfg.source_measure]
         within, across = _group_distance(D, groups)
         row: dict[str, Any] = {"seed": s, "within_group_distance": within, "across_group_distance": across,
-                               "targets": {}}
+                               "targets": {},
+                               "pick_accuracy_all_cells": {m: source_group_accuracy(distances[m], groups)
+                                                           for m in MEASURES}}
         posterior = root / "similarity" / "posterior.json"
         if posterior.is_file():  # Lemma 1's premise (absent in runs saved before it was recorded)
             row["posterior_variance"] = json.loads(posterior.read_text())
@@ -382,7 +423,10 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
         for k in targets:
             sweep = TransferResult.load(root / "transfer" / f"target{k}" / "integrated")
             S = len(sweep.sources)
-            nearest, farthest = 0, S - 1  # sources were ordered by increasing distance
+            # rows of the sweep by this run's distances (ties by cell index, as phase_transfer orders
+            # them), so a run re-analysed with other distances reads its own nearest and farthest
+            order = sorted(range(S), key=lambda j: (D[sweep.sources[j], k], sweep.sources[j]))
+            nearest, farthest = order[0], order[-1]
             early = sweep.mean_reward(w)
             gains_early = sweep.gain_over_scratch(w)
             train_gain = sweep.gain_over_scratch((0, cfg.tl_steps)) if cfg.tl_steps else np.full(S, np.nan)
@@ -415,7 +459,8 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
                 picked = int(np.argmin(dm))
                 t["measures"][m] = {"spearman_distance_vs_gain": spearman(dm, gains_early),
                                     "regret": float(gains_early.max() - gains_early[picked]),
-                                    "picked_source": int(sweep.sources[picked])}
+                                    "picked_source": int(sweep.sources[picked]),
+                                    "picked_in_group": float(_same_group(groups, int(sweep.sources[picked]), k))}
             if cfg.ablations:
                 for strategy in ABLATION_STRATEGIES:
                     r = TransferResult.load(root / "transfer" / f"target{k}" / strategy)
@@ -447,6 +492,10 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
 
     write_report(out / "report.md", scenario, cfg, results)
     return results
+
+
+def _same_group(groups: list[list[int]], a: int, b: int) -> bool:
+    return any(a in g and b in g for g in groups)
 
 
 def _group_distance(D: np.ndarray, groups: list[list[int]]) -> tuple[float, float]:
@@ -484,6 +533,10 @@ def _summarise(per_seed: list[dict[str, Any]], targets: tuple[int, ...], cfg: Re
                    "median_max_slice_delay_ms", "p95_max_slice_delay_ms", "mean_drop_rate"):
         table[metric] = {p: over(lambda t, p=p, m=metric: t["eval"][p].get(m, float("nan")))
                          for p in ("baseline", "drl", "drl_scratch", "tl")}
+    table["drop_rate_per_slice"] = {
+        p: [float(v) for v in np.nanmean([[t["eval"][p].get("drop_rate_per_slice", [float("nan")])
+                                          for t in r["targets"].values()] for r in per_seed], axis=(0, 1))]
+        for p in ("baseline", "drl", "drl_scratch", "tl")}
     # DRL from scratch in the new cell against the baseline on the same final window, per (seed,
     # target): the learner must reach at least 0.8 of the baseline (issue 11)
     def scratch_ratio(t: dict[str, Any]) -> float:
@@ -522,7 +575,10 @@ def _summarise(per_seed: list[dict[str, Any]], targets: tuple[int, ...], cfg: Re
          "holds": table["within_group_distance"]["mean"] < table["across_group_distance"]["mean"]},
     ]
     measures = {name: {"spearman_distance_vs_gain": over(lambda t, n=name: t["measures"][n]["spearman_distance_vs_gain"]),
-                       "regret": over(lambda t, n=name: t["measures"][n]["regret"])} for name in MEASURES}
+                       "regret": over(lambda t, n=name: t["measures"][n]["regret"]),
+                       "picked_in_group": over(lambda t, n=name: t["measures"][n]["picked_in_group"]),
+                       "pick_accuracy_all_cells": _mean_std([r["pick_accuracy_all_cells"][name] for r in per_seed])}
+                for name in MEASURES}
     strategies = {}
     names = ["integrated", "scratch"] + (list(ABLATION_STRATEGIES) if cfg.ablations else [])
     for name in names:
@@ -546,7 +602,7 @@ def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list
              pooled: dict[str, list[np.ndarray]], curves: dict[int, dict[str, list[np.ndarray]]],
              targets: tuple[int, ...]) -> dict[str, Path]:
     from pyslice import figures
-    from pyslice.similarity import HEADLINE_MEASURE, plot_distance_matrix
+    from pyslice.similarity import plot_distance_matrix
 
     fig_dir = out / "figures"
     figs: dict[str, Path] = {}
@@ -570,7 +626,7 @@ def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list
     figs["fig6_delay_cdf"] = figures.cdf(
         {labels[p]: np.maximum(np.concatenate(pooled[f"delay_{p}"]), 1e-3) for p in ("baseline", "drl", "scratch", "tl")},
         fig_dir / "fig6_delay_cdf.png", "maximum per-slice delay (ms)", "CDF of max-slice delay (target cells, evaluation)")
-    figs["fig7_distance"] = plot_distance_matrix(load_distances(out / "seed0" / "similarity")[HEADLINE_MEASURE],
+    figs["fig7_distance"] = plot_distance_matrix(load_distances(out / "seed0" / "similarity")[cfg.source_measure],
                                                  fig_dir / "fig7_distance.png",
                                                  title="Inter-agent distance D[source, target] (VAE, eqs. 7 + 9), seed 0")
     from pyslice.transfer import TransferResult

@@ -48,6 +48,11 @@ def write_report(path: Path, scenario: Scenario, cfg: Any, results: dict[str, An
             pv = paper.get(metric, {}).get(p)
             pv_s = "—" if pv is None else (f"{100 * pv:.0f} %" if pct else f"{pv}")
             lines.append(f"| {label} | {names[p]} | {pv_s} | {_ms(t[metric][p], pct)} |")
+    if "drop_rate_per_slice" in t:
+        for p in ("baseline", "drl", "drl_scratch", "tl"):
+            per = " / ".join(f"{100 * v:.2f}" for v in t["drop_rate_per_slice"][p])
+            lines.append(f"| dropped share per slice, % (slices 1-{len(t['drop_rate_per_slice'][p])}) | {names[p]} | — | "
+                         f"{per} |")
     lines += [
         f"| TL gain over DRL at equal steps (mean reward over the {cfg.tl_steps} TL steps) | TL vs new-cell DRL | "
         f"{100 * paper['tl_gain_over_drl']:.0f} % | {_ms(t['tl_gain_over_drl'], True)} |",
@@ -56,7 +61,7 @@ def write_report(path: Path, scenario: Scenario, cfg: Any, results: dict[str, An
         f"{t['scratch_over_baseline']['min']:.3f}) | DRL (new cell) | — | {_ms(t['scratch_over_baseline'])} |",
         f"| nearest vs farthest source, first {cfg.early_window} steps | TL | ≈ {100 * paper['nearest_vs_farthest_early_gain']:.0f} % | "
         f"{_ms(t['nearest_vs_farthest_early_gain'], True)} |",
-        f"| VAE distance (eqs. 7 + 9, the paper's source pick) within / across requirement groups | — | within < across | "
+        f"| distance of the source pick ({cfg.source_measure}) within / across requirement groups | — | within < across | "
         f"{_ms(t['within_group_distance'])} / {_ms(t['across_group_distance'])} |",
         f"| VAE posterior variance σ², median (Lemma 1's premise) | — | below 1e-5 | "
         f"{t['posterior_sigma2_median']['mean']:.2e} |",
@@ -73,11 +78,15 @@ def write_report(path: Path, scenario: Scenario, cfg: Any, results: dict[str, An
     lines += ["", "## Ablation: similarity measures as predictors of the TL gain", "",
               f"Spearman correlation between a measure's distance and the measured early TL gain over the "
               f"{len(results['per_seed'][0]['targets'][results['targets'][0]]['sources'])} sources of each target "
-              "(negative is good: nearer sources gain more), and the regret of the source it picks (best gain − "
-              "gain of the picked source).", "",
-              "| measure | Spearman(distance, gain) | regret |", "|---|---|---|"]
+              "(negative is good: nearer sources gain more), the regret of the source it picks (best gain − "
+              "gain of the picked source), and how often eq. 10's pick is in the target's requirement group, "
+              "for the study's targets and for every cell of the distance matrix as target (chance: 5 of 11).", "",
+              "| measure | Spearman(distance, gain) | regret | pick in group: targets | all cells |",
+              "|---|---|---|---|---|"]
     for name, m in results["ablation_measures"].items():
-        lines.append(f"| {name} | {_ms(m['spearman_distance_vs_gain'])} | {_ms(m['regret'], True)} |")
+        lines.append(f"| {name} | {_ms(m['spearman_distance_vs_gain'])} | {_ms(m['regret'], True)} | "
+                     f"{_ms(m['picked_in_group'], True) if 'picked_in_group' in m else '—'} | "
+                     f"{_ms(m['pick_accuracy_all_cells'], True) if 'pick_accuracy_all_cells' in m else '—'} |")
     lines += ["", "## Figures", ""]
     for name, rel in results["figures"].items():
         lines += [f"### {name}", "", f"![{name}]({rel})", ""]

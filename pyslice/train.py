@@ -24,6 +24,7 @@ import torch
 from pyslice.atomic import atomic_open, write_json
 from pyslice.env import OBSERVATIONS, SlicingEnv
 from pyslice.replay import ReplayBuffers
+from pyslice.relabel import kpi_dim, kpi_record
 from pyslice.satisfaction import delay_statistics, drop_rate, max_slice_delay, min_throughput_satisfaction
 from pyslice.scenario import Scenario
 from pyslice.td3 import LEGACY_TD3, BatchedTD3, TD3Config
@@ -125,7 +126,8 @@ class Trainer:
                               observation=config.observation)
         K, N, D = self.env.n_agents, self.env.n_slices, self.env.obs_dim
         self.agent = BatchedTD3(K, D, N, config.td3)
-        self.replay = ReplayBuffers(K, config.buffer_capacity, D, N, seed=config.seed)
+        # the raw KPIs ride along so instance transfer can relabel rewards (pyslice.relabel)
+        self.replay = ReplayBuffers(K, config.buffer_capacity, D, N, seed=config.seed, kpi_dim=kpi_dim(N))
         self.rng = np.random.default_rng(config.seed)
         self.step = 0
         self.timing = {"simulator": 0.0, "policy": 0.0, "update": 0.0}
@@ -163,6 +165,10 @@ class Trainer:
             raise ValueError(f"{path} belongs to another scenario or training config; resume with the same ones")
         self.step = int(ck["step"])
         self.agent.load_state_dict(ck["agent"])
+        if ReplayBuffers.state_kpi_dim(ck["replay"]) != self.replay.kpi_dim:  # saved before KPIs were kept
+            r = self.replay
+            self.replay = ReplayBuffers(r.n_agents, r.capacity, r.obs_dim, r.act_dim, seed=self.config.seed,
+                                        kpi_dim=ReplayBuffers.state_kpi_dim(ck["replay"]))
         self.replay.load_state_dict(ck["replay"])
         self.rng.bit_generator.state = ck["rng"]
         self.env.set_state(ck["env"])
@@ -194,10 +200,12 @@ class Trainer:
                 t0 = time.perf_counter()
                 action = self._act(phase)
                 t1 = time.perf_counter()
+                prev_info = self.env.last_info
                 next_obs, reward, info = self.env.step(self.agent.to_shares(action))
                 t2 = time.perf_counter()
                 if phase != "eval":
-                    self.replay.add(self.obs, action, reward, next_obs)
+                    kpi = kpi_record(prev_info, info) if self.replay.kpi_dim else None
+                    self.replay.add(self.obs, action, reward, next_obs, kpi)
                 if phase == "train" and len(self.replay) >= cfg.td3.batch_size:
                     for _ in range(cfg.updates_per_step):
                         self.agent.update(self.replay.sample(cfg.td3.batch_size, self.rng))

@@ -26,6 +26,8 @@ freeze masks, replay buffer) is discarded, and then
   as paper §IV-C says. Fresh Adam state; empty replay buffer.
 * ``"instance"``: fresh random networks and Adam state; the replay buffer holds exactly the source's
   stored transitions — all of them (``n_instances=None``) or the most recent ``n_instances``,
+  as the source stored them (the paper) or relabelled under the target's requirements
+  (``relabel``; :mod:`pyslice.relabel`),
   oldest first, as :meth:`ReplayBuffers.agent_data` orders them (if more than the buffer capacity,
   only the last ``capacity`` stay, as with sequential adds).
 * ``"integrated"`` (the paper's): ``"model"`` + ``"instance"`` — the source's networks, fresh Adam
@@ -91,6 +93,7 @@ import torch
 
 from pyslice.atomic import write_json, write_npz
 from pyslice.env import SlicingEnv
+from pyslice.relabel import INSTANCE_REWARDS, relabel_instances
 from pyslice.replay import Batch, ReplayBuffers
 from pyslice.satisfaction import drop_rate, max_slice_delay, min_throughput_satisfaction
 from pyslice.scenario import Scenario
@@ -148,6 +151,7 @@ def transfer(
     feature_layers: Sequence[int] = (0,),
     n_instances: int | None = None,
     fresh_from: tuple[BatchedTD3, int] | None = None,
+    relabel: tuple[Any, Any, str] | None = None,
 ) -> TransferReport:
     """Make agent ``target`` of ``agent`` a newly deployed agent initialised by ``strategy``.
 
@@ -166,11 +170,14 @@ def transfer(
             ``n_instances`` of the source (None: all it holds; more than it holds: all).
         fresh_from: ``(model, index)`` whose weights are the target's "fresh random networks"
             instead of ``agent.reset_agent(target)``.
+        relabel: ``(φ* [N], d* [N], observation mode)`` of the target: the moved instances' rewards
+            and φ/φ* features are recomputed under these requirements (:func:`pyslice.relabel.
+            relabel_instances`; the source buffer must keep KPIs). None: moved as stored (the paper).
 
     Raises:
         ValueError: unknown strategy, index out of range, ``source == target`` within the same
-            model/buffer, missing buffers, mismatched sizes or bad ``feature_layers`` / ``n_instances``
-            — always before anything changes.
+            model/buffer, missing buffers, mismatched sizes, bad ``feature_layers`` / ``n_instances``
+            or a relabel the source's buffer cannot serve — always before anything changes.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown transfer strategy {strategy!r}; expected one of {STRATEGIES}")
@@ -229,6 +236,8 @@ def transfer(
         data = src_replay.agent_data(source)
         if n_instances is not None:
             data = {key: value[len(value) - min(int(n_instances), len(value)):] for key, value in data.items()}
+        if relabel is not None:
+            data = relabel_instances(data, *relabel)
 
     # 1. a newly deployed agent: fresh networks, fresh Adam state, nothing frozen
     if strategy == "model" or strategy == "integrated":
@@ -255,7 +264,8 @@ def transfer(
     if replay is not None:
         replay.reset_agent(target)
         if data is not None and len(data["rew"]):
-            replay.add_agent(target, data["obs"], data["act"], data["rew"], data["next_obs"])
+            replay.add_agent(target, data["obs"], data["act"], data["rew"], data["next_obs"],
+                             data.get("kpi") if replay.kpi_dim else None)
     return TransferReport(strategy=strategy, source=None if strategy == "none" else int(source), target=target,
                           n_instances=0 if data is None else len(data["rew"]), frozen=agent.frozen_layers(target))
 
@@ -311,6 +321,8 @@ class TransferResult:
     drop_rate: np.ndarray | None = None
     """[R, T, N] share of each of the target's slices' offered traffic that was dropped (None in
     results saved before drops were recorded)."""
+    instance_rewards: str = "source"
+    """Whose requirements the transferred instances' rewards use (``run_transfer``)."""
 
     # -- views ------------------------------------------------------------------------------------
     @property
@@ -387,6 +399,7 @@ class TransferResult:
             "strategy": self.strategy, "steps": self.steps, "eval_steps": self.eval_steps, "seed": self.seed,
             "include_scratch": self.include_scratch, "scratch_exploration_steps": self.scratch_exploration_steps,
             "feature_layers": list(self.feature_layers), "n_instances": list(self.n_instances),
+            "instance_rewards": self.instance_rewards,
             "distance": None if self.distance is None else [float(d) for d in self.distance],
             "labels": self.labels, "wall_seconds": self.wall_seconds, "timing": dict(self.timing),
             "eval": self.eval_metrics(),
@@ -420,7 +433,8 @@ class TransferResult:
             drops = z["drop_rate"] if "drop_rate" in z.files else None
         keys = ("run_dir", "target", "sources", "strategy", "steps", "eval_steps", "seed", "include_scratch",
                 "scratch_exploration_steps", "feature_layers", "n_instances", "wall_seconds", "timing")
-        return cls(distance=distance, drop_rate=drops, **{k: meta[k] for k in keys}, **arrays)
+        return cls(distance=distance, drop_rate=drops, instance_rewards=meta.get("instance_rewards", "source"),
+                   **{k: meta[k] for k in keys}, **arrays)
 
 
 def _load_run(run_dir: Path) -> tuple[Scenario, Any, BatchedTD3, ReplayBuffers]:
@@ -436,7 +450,8 @@ def _load_run(run_dir: Path) -> tuple[Scenario, Any, BatchedTD3, ReplayBuffers]:
     if int(ck["step"]) < config.total_steps:
         raise ValueError(f"the run at {run_dir} is not finished (step {ck['step']} of {config.total_steps})")
     agent = restore_agent(ck["agent"], config)
-    replay = ReplayBuffers(agent.n_agents, config.buffer_capacity, agent.obs_dim, agent.act_dim, seed=config.seed)
+    replay = ReplayBuffers(agent.n_agents, config.buffer_capacity, agent.obs_dim, agent.act_dim, seed=config.seed,
+                           kpi_dim=ReplayBuffers.state_kpi_dim(ck["replay"]))
     replay.load_state_dict(ck["replay"])
     return scenario, config, agent, replay
 
@@ -508,6 +523,7 @@ def run_transfer(
     feature_layers: Sequence[int] = (0,),
     n_instances: int | None = None,
     exploration_noise: float | None = None,
+    instance_rewards: str = "source",
     out_dir: str | Path | None = None,
     threads: int = 1,
     progress: Callable[[int, int], None] | None = None,
@@ -535,6 +551,9 @@ def run_transfer(
             the units of the run's ``TD3Config.exploration`` (default: the run's
             ``exploration_noise``). The DRL-from-scratch learner always uses the run's own learner
             settings, so it is the pretraining learner on the pretraining schedule.
+        instance_rewards: ``"source"`` (the paper: transferred instances keep the rewards computed
+            under the source's requirements) or ``"target"`` (relabelled under the target's,
+            :mod:`pyslice.relabel`; the run must have kept KPIs in its replay buffers).
         out_dir: if given, ``transfer.npz`` and ``transfer.json`` are written there atomically at
             the end (FileExistsError up front if it already holds a result).
         threads: C++ threads stepping the simulator replicas.
@@ -556,6 +575,9 @@ def run_transfer(
     threads = _int_arg("threads", threads, 1)
     if n_instances is not None:
         _int_arg("n_instances", n_instances, 0)
+    if instance_rewards not in INSTANCE_REWARDS:
+        raise ValueError(f"instance_rewards must be one of {', '.join(map(repr, INSTANCE_REWARDS))}, "
+                         f"got {instance_rewards!r}")
     if out_dir is not None and (Path(out_dir) / RESULT_JSON).exists():
         raise FileExistsError(f"{out_dir} already holds a transfer result")
     scenario, config, pre, pre_replay = _load_run(run_dir)
@@ -593,13 +615,21 @@ def run_transfer(
     td3 = replace(config.td3, seed=seed)  # the scratch learner: exactly the pretraining learner
     tl_td3 = td3 if exploration_noise is None else replace(td3, exploration_noise=float(exploration_noise))
     template = BatchedTD3(1, D, A, td3)  # the new cell's fresh random networks, shared by all learners
+    relabel = None
+    if instance_rewards == "target" and strategy in ("instance", "integrated"):
+        if not pre_replay.kpi_dim:
+            raise ValueError(f"instance_rewards='target' needs the raw KPIs in the run's replay buffers; {run_dir} "
+                             "was saved before they were kept (retrain it, or use instance_rewards='source')")
+        req_t, req_d = scenario.requirement_matrices()
+        relabel = (req_t[target], req_d[target], config.observation)
     groups: list[tuple[_Learners, slice, bool]] = []  # (learners, replica rows, is the scratch run)
     reports: list[TransferReport] = []
     if S:
         tl = _Learners(S, D, A, tl_td3, capacity, seed, target)
         for j, s in enumerate(sources):
             reports.append(transfer(tl.agent, tl.replay, s, j, strategy, source_agent=pre, source_replay=pre_replay,
-                                    feature_layers=feature_layers, n_instances=n_instances, fresh_from=(template, 0)))
+                                    feature_layers=feature_layers, n_instances=n_instances, fresh_from=(template, 0),
+                                    relabel=relabel))
         groups.append((tl, slice(0, S), False))
     if include_scratch:
         sc = _Learners(1, D, A, td3, max(config.buffer_capacity, steps, 1), seed, target)
@@ -671,7 +701,8 @@ def run_transfer(
         feature_layers=list(_feature_layers(pre, feature_layers)) if strategy == "feature" else [],
         n_instances=[r.n_instances for r in reports],
         distance=None if dist is None else dist[np.asarray(sources, dtype=np.int64)],
-        wall_seconds=round(time.perf_counter() - t_start, 4), timing=timing, drop_rate=drops, **curves)
+        wall_seconds=round(time.perf_counter() - t_start, 4), timing=timing, drop_rate=drops,
+        instance_rewards=instance_rewards, **curves)
     if out_dir is not None:
         result.save(out_dir)
     return result

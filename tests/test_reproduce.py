@@ -90,3 +90,45 @@ def test_spearman_closed_forms():
     assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
     assert spearman([1, 2, 3], [1, 3, 2]) == pytest.approx(0.5)
     assert math.isnan(spearman([1, 1, 1], [1, 2, 3]))
+
+
+def test_pick_statistics_are_shares_and_consistent(quick_run):
+    """Each measure's in-group pick share is a mean of 0/1 picks of the study's targets."""
+    out, cfg, results = quick_run
+    for name, m in results["ablation_measures"].items():
+        assert 0.0 <= m["picked_in_group"]["mean"] <= 1.0 and 0.0 <= m["pick_accuracy_all_cells"]["mean"] <= 1.0
+        picks = [t["measures"][name]["picked_in_group"] for r in results["per_seed"] for t in r["targets"].values()]
+        assert set(picks) <= {0.0, 1.0}
+        assert m["picked_in_group"]["mean"] == pytest.approx(sum(picks) / len(picks))
+
+
+def test_target_cells_keep_only_their_few_samples():
+    import numpy as np
+
+    from pyslice.experiment import few_target_samples
+
+    samples = np.arange(4 * 10 * 2, dtype=float).reshape(4, 10, 2)
+    agents = few_target_samples(samples, (1, 3), 4)
+    assert [a.shape[0] for a in agents] == [10, 4, 10, 4]
+    np.testing.assert_array_equal(agents[1], samples[1, :4])  # the first samples, in time order
+    assert [a.shape[0] for a in few_target_samples(samples, (1, 3), None)] == [10] * 4
+
+
+@pytest.mark.parametrize("field, value, match", [
+    ("target_samples", 1, "target_samples"), ("target_samples", 501, "target_samples"),
+    ("target_samples", 2.5, "target_samples"), ("instance_rewards", "mine", "instance_rewards"),
+    ("source_measure", "cosine", "source_measure")])
+def test_config_rejects_bad_study_options(field, value, match):
+    with pytest.raises(ValueError, match=match):
+        ReproduceConfig(**{field: value})
+
+
+def test_config_from_old_runs_keeps_their_analysis():
+    """A reproduce.json written before these options existed resumes with the old behaviour."""
+    from pyslice.experiment import config_from_dict
+
+    d = ReproduceConfig().to_dict()
+    for key in ("target_samples", "instance_rewards", "source_measure"):
+        d.pop(key)
+    cfg = config_from_dict(d)
+    assert (cfg.target_samples, cfg.instance_rewards, cfg.source_measure) == (None, "source", "vae-kl-equal-sigma")
