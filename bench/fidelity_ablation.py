@@ -129,8 +129,8 @@ def table(results: dict[str, Any]) -> str:
         m = r["ablation_measures"][r.get("source_measure", "vae-kl-equal-sigma")]
         pick = f"{100 * m['picked_in_group']['mean']:.0f} % / {100 * m['pick_accuracy_all_cells']['mean']:.0f} %"
         near = _fmt(t["nearest_vs_farthest_early_gain"], pct=True)
-        verdicts = {c["claim"]: c["holds"] for c in r["claims"]}
-        cells = ["holds" if verdicts.get(c) else "no" for c in claims]
+        verdicts = {c["claim"]: c.get("verdict", "holds" if c["holds"] else "does not hold") for c in r["claims"]}
+        cells = [verdicts.get(c, "—") for c in claims]
         label = "default (today)" if name == "default" else VARIANTS[name][0]
         lines.append(f"| {label} | {sat} | {low} | {delay} | {pick} | {near} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

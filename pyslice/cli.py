@@ -173,6 +173,19 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_targets(text: str, n_cells: int) -> tuple[int, ...]:
+    """``--targets``: ``all`` or 1-based cell labels ``1,4`` → 0-based indices (sorted, unique)."""
+    if text.strip() == "all":
+        return tuple(range(n_cells))
+    try:
+        labels = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"--targets must be 'all' or comma-separated cell labels in 1..{n_cells}, got {text!r}") from None
+    if not labels or any(not 1 <= c <= n_cells for c in labels):
+        raise ValueError(f"--targets must be 'all' or comma-separated cell labels in 1..{n_cells}, got {text!r}")
+    return tuple(sorted({c - 1 for c in labels}))
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
@@ -185,10 +198,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         if args.seeds < 1:
             raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
         cfg = replace(cfg, seeds=args.seeds)
+    if args.targets is not None:
+        cfg = replace(cfg, targets=parse_targets(args.targets, 3 * scenario.layout.n_sites))
     executor = SerialExecutor() if args.workers == 1 else LocalExecutor(args.workers)
     results = reproduce(scenario, cfg, args.out, executor=executor, resume=args.resume, progress=not args.quiet)
     for claim in results["claims"]:
-        print(f"[{'holds' if claim['holds'] else 'does not hold'}] {claim['claim']}")
+        print(f"[{claim.get('verdict', 'holds' if claim['holds'] else 'does not hold')}] {claim['claim']}")
     print("phase wall time (s, summed over seeds): " +
           ", ".join(f"{k} {v:.1f}" for k, v in results["phase_seconds"].items()) + f"; total {results['wall_seconds']:.1f}")
     print(f"wrote {args.out}/report.md, results.json and figures/")
@@ -264,6 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("reproduce", help="the paper's whole study: baseline, MADRL, similarity, transfer, report")
     rep.add_argument("--scenario", default="paper", help="'paper' or a scenario TOML file")
     rep.add_argument("--seeds", type=int, default=None, help="number of seeds (default 3; 1 with --quick)")
+    rep.add_argument("--targets", default=None,
+                     help="target cells, paper labels (1-based): 'all' or a comma list like 1,4 (default: the first "
+                          "cell of each requirement profile)")
     rep.add_argument("--quick", action="store_true", help="short schedule, one seed, small sweeps (< 2 minutes)")
     rep.add_argument("--out", default="runs/reproduce")
     rep.add_argument("--resume", action="store_true", help="continue an interrupted run without redoing finished phases")

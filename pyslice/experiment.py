@@ -91,6 +91,13 @@ class ReproduceConfig:
                              f"{self.samples_per_agent}], got {self.target_samples!r}")
         from pyslice.similarity import MEASURES
 
+        if self.targets is not None:
+            t = tuple(self.targets)
+            if (not t or len(set(t)) != len(t)
+                    or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0 for k in t)):
+                raise ValueError(f"targets must be None or distinct cell indices >= 0, got {self.targets!r}")
+        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
+            raise ValueError(f"seeds must be an int >= 1, got {self.seeds!r}")
         if self.source_measure not in MEASURES:
             raise ValueError(f"source_measure must be one of {', '.join(map(repr, MEASURES))}, "
                              f"got {self.source_measure!r}")
@@ -321,6 +328,9 @@ def reproduce(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, executo
     from pyslice.executor import LocalExecutor
 
     out = Path(out)
+    n_cells = 3 * scenario.layout.n_sites
+    if cfg.targets is not None and max(cfg.targets) >= n_cells:
+        raise ValueError(f"targets must be cells in [0, {n_cells - 1}] of the scenario, got {list(cfg.targets)}")
     marker = out / "reproduce.json"
     if marker.exists() and not resume:
         raise FileExistsError(f"{out} already holds a reproduce run; pass --resume to continue it or choose another --out")
@@ -438,6 +448,7 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
                 "nearest_vs_farthest_early_gain": float(early[nearest] / early[farthest] - 1.0),
                 "tl_gain_over_drl": float(train_gain[nearest]),
                 "tl_early_gain_over_drl": float(gains_early[nearest]),
+                **_equal_training_step_gains(sweep, nearest, w),
                 "eval": {
                     "baseline": _window_stats(evaluation["baseline_satisfaction"][ev, k], evaluation["baseline_delay_ms"][ev, k],
                                               _drops(evaluation, "baseline", ev, k)),
@@ -492,6 +503,22 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
 
     write_report(out / "report.md", scenario, cfg, results)
     return results
+
+
+def _equal_training_step_gains(sweep: Any, row: int, early: int) -> dict[str, float]:
+    """TL (sweep row ``row``) against DRL from scratch at the same number of *training* steps, as the
+    paper's Fig. 4 reads it: TL's steps [0, W) against the scratch run's steps [E, E + W) after its
+    E exploration steps, over the whole training window W = steps − E and over its first ``early``
+    steps. NaN when the scratch run has no training steps."""
+    E, T = sweep.scratch_exploration_steps, sweep.steps
+    out = {}
+    for key, W in (("tl_gain_equal_training_steps", T - E), ("tl_early_gain_equal_training_steps", min(early, T - E))):
+        if W <= 0 or not sweep.include_scratch:
+            out[key] = float("nan")
+            continue
+        scratch = float(sweep.target_reward[-1, E:E + W].mean())
+        out[key] = float(sweep.target_reward[row, :W].mean() / scratch - 1.0) if scratch > 0 else float("nan")
+    return out
 
 
 def _same_group(groups: list[list[int]], a: int, b: int) -> bool:
@@ -552,28 +579,11 @@ def _summarise(per_seed: list[dict[str, Any]], targets: tuple[int, ...], cfg: Re
     table["posterior_sigma2_median"] = _mean_std([r.get("posterior_variance", {}).get("sigma2_median", float("nan"))
                                                    for r in per_seed])
     table["across_group_distance"] = _mean_std([r["across_group_distance"] for r in per_seed])
-    m = lambda name, p: table[name][p]["mean"]  # noqa: E731
-    claims = [
-        {"claim": "After convergence TL > DRL > traffic-aware baseline on mean min-slice throughput satisfaction",
-         "holds": m("mean_min_throughput_satisfaction", "tl") > m("mean_min_throughput_satisfaction", "drl")
-         > m("mean_min_throughput_satisfaction", "baseline")},
-        {"claim": "TL < DRL < baseline on the share of steps below 0.95 satisfaction",
-         "holds": m("share_below_0.95", "tl") < m("share_below_0.95", "drl") < m("share_below_0.95", "baseline")},
-        {"claim": "TL < DRL < baseline on mean max-slice delay",
-         "holds": m("mean_max_slice_delay_ms", "tl") < m("mean_max_slice_delay_ms", "drl")
-         < m("mean_max_slice_delay_ms", "baseline")},
-        {"claim": f"TL starts far higher than DRL (first {cfg.early_window} steps)",
-         "holds": table["tl_early_gain_over_drl"]["mean"] > 0.05},
-        {"claim": "DRL from scratch in a new cell reaches at least 0.8 of the baseline's satisfaction on the final "
-                  "window, for every seed and target (a sound learner; not a paper claim)",
-         "holds": table["scratch_over_baseline"]["min"] >= 0.8},
-        {"claim": "TL gains over DRL at equal training steps (paper: about 27 %)",
-         "holds": table["tl_gain_over_drl"]["mean"] > 0.0},
-        {"claim": f"The nearest source gives a larger early gain than the farthest (paper: about 3 % in the first "
-                  f"{cfg.early_window} steps)", "holds": table["nearest_vs_farthest_early_gain"]["mean"] > 0.0},
-        {"claim": "The VAE distance groups cells with the same requirements (within-group < across-group)",
-         "holds": table["within_group_distance"]["mean"] < table["across_group_distance"]["mean"]},
-    ]
+    table["tl_gain_equal_training_steps"] = over(lambda t: t.get("tl_gain_equal_training_steps", float("nan")))
+    table["tl_early_gain_equal_training_steps"] = over(
+        lambda t: t.get("tl_early_gain_equal_training_steps", float("nan")))
+    differences = _paired_differences(per_seed, targets)
+    claims = _claims(differences, table, cfg)
     measures = {name: {"spearman_distance_vs_gain": over(lambda t, n=name: t["measures"][n]["spearman_distance_vs_gain"]),
                        "regret": over(lambda t, n=name: t["measures"][n]["regret"]),
                        "picked_in_group": over(lambda t, n=name: t["measures"][n]["picked_in_group"]),
@@ -584,8 +594,76 @@ def _summarise(per_seed: list[dict[str, Any]], targets: tuple[int, ...], cfg: Re
     for name in names:
         strategies[name] = {"early_reward": over(lambda t, n=name: t["strategies"][n]["early_reward"]),
                             "eval_reward": over(lambda t, n=name: t["strategies"][n]["eval_reward"])}
-    return {"paper": PAPER, "table": table, "claims": claims, "ablation_measures": measures,
+    return {"paper": PAPER, "table": table, "claims": claims, "differences": differences, "ablation_measures": measures,
             "ablation_strategies": strategies, "targets": list(targets), "seeds": cfg.seeds, "per_seed": per_seed}
+
+
+#: Paired differences per (seed, target) behind the claims: name -> (what, per-target value).
+_SAT, _LOW, _DELAY = "mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms"
+
+
+def _paired_differences(per_seed: list[dict[str, Any]], targets: tuple[int, ...]) -> dict[str, dict[str, float]]:
+    """Mean and 95 % hierarchical-bootstrap interval (:mod:`pyslice.statistics`) of each paired
+    difference, per (seed, target) on the same traffic."""
+    from pyslice.statistics import bootstrap_mean_ci
+
+    def ev(p: str, metric: str) -> Callable[[dict[str, Any]], float]:
+        return lambda t: t["eval"][p][metric]
+
+    fns: dict[str, Callable[[dict[str, Any]], float]] = {}
+    for metric in (_SAT, _LOW, _DELAY):
+        for a, b in (("tl", "drl"), ("drl", "baseline"), ("tl", "baseline"), ("drl_scratch", "baseline")):
+            fns[f"{metric}: {a} - {b}"] = (lambda t, a=a, b=b, m=metric: ev(a, m)(t) - ev(b, m)(t))
+    fns["early reward: TL - scratch (relative)"] = lambda t: t["tl_early_gain_over_drl"]
+    fns["reward over the TL steps: TL - scratch incl. exploration (relative)"] = lambda t: t["tl_gain_over_drl"]
+    fns["reward at equal training steps: TL - scratch (relative)"] = (
+        lambda t: t.get("tl_gain_equal_training_steps", float("nan")))
+    fns["early reward at equal training steps: TL - scratch (relative)"] = (
+        lambda t: t.get("tl_early_gain_equal_training_steps", float("nan")))
+    fns["early reward: nearest - farthest source"] = lambda t: t["early_reward_nearest"] - t["early_reward_farthest"]
+    out = {}
+    for i, (name, fn) in enumerate(fns.items()):
+        values = [[fn(r["targets"][k]) for k in targets] for r in per_seed]
+        out[name] = bootstrap_mean_ci(values, seed=i) if np.isfinite(values).any() else \
+            {"mean": float("nan"), "lo": float("nan"), "hi": float("nan"), "n_seeds": 0, "n": 0}
+    out["group distance: across - within"] = bootstrap_mean_ci(
+        [[r["across_group_distance"] - r["within_group_distance"]] for r in per_seed], seed=len(fns))
+    return out
+
+
+def _claims(diff: dict[str, dict[str, float]], table: dict[str, Any], cfg: ReproduceConfig) -> list[dict[str, Any]]:
+    """The paper's claims with three-state verdicts from the paired differences' intervals."""
+    from pyslice.statistics import chain_verdict, verdict
+
+    def v(name: str, direction: str) -> str:
+        return verdict(diff[name], direction)
+
+    def chain(metric: str, direction: str) -> tuple[str, list[str]]:
+        links = [f"{metric}: tl - drl", f"{metric}: drl - baseline"]
+        return chain_verdict([v(n, direction) for n in links]), links
+
+    rows: list[tuple[str, str, list[str]]] = []
+    for metric, label, direction in ((_SAT, "After convergence TL > DRL > traffic-aware baseline on mean min-slice "
+                                            "throughput satisfaction", "greater"),
+                                     (_LOW, "TL < DRL < baseline on the share of steps below 0.95 satisfaction", "less"),
+                                     (_DELAY, "TL < DRL < baseline on mean max-slice delay", "less")):
+        verdict_, links = chain(metric, direction)
+        rows.append((label, verdict_, links))
+    rows.append((f"TL starts far higher than DRL (first {cfg.early_window} steps)",
+                 v("early reward: TL - scratch (relative)", "greater"), ["early reward: TL - scratch (relative)"]))
+    worst = table["scratch_over_baseline"]["min"]
+    rows.append(("DRL from scratch in a new cell reaches at least 0.8 of the baseline's satisfaction on the final "
+                 "window, for every seed and target (a sound learner; not a paper claim)",
+                 "holds" if worst >= 0.8 else "does not hold", []))
+    rows.append(("TL gains over DRL at equal training steps (paper: about 27 %)",
+                 v("reward at equal training steps: TL - scratch (relative)", "greater"),
+                 ["reward at equal training steps: TL - scratch (relative)"]))
+    rows.append((f"The nearest source gives a larger early gain than the farthest (paper: about 3 % in the first "
+                 f"{cfg.early_window} steps)", v("early reward: nearest - farthest source", "greater"),
+                 ["early reward: nearest - farthest source"]))
+    rows.append(("The VAE distance groups cells with the same requirements (within-group < across-group)",
+                 v("group distance: across - within", "greater"), ["group distance: across - within"]))
+    return [{"claim": c, "verdict": vd, "holds": vd == "holds", "evidence": ev} for c, vd, ev in rows]
 
 
 def _phase_seconds(seconds: list[dict[str, float]] | None, out: Path, cfg: ReproduceConfig) -> dict[str, float]:

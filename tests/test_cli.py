@@ -113,3 +113,18 @@ def test_reproduce_command_validates_before_running(tmp_path, capsys):
     with pytest.raises(SystemExit):  # argparse-style exit for a missing scenario file
         main(["reproduce", "--scenario", str(tmp_path / "nope.toml"), "--out", str(out)])
     assert not out.exists()
+
+
+@pytest.mark.parametrize("targets", ["0", "13", "1,x", "", "1;4"])
+def test_reproduce_rejects_bad_targets(tmp_path, capsys, targets):
+    out = tmp_path / "rep"
+    assert main(["reproduce", "--quick", "--targets", targets, "--out", str(out), "--quiet"]) == 2
+    assert "--targets" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_parse_targets():
+    from pyslice.cli import parse_targets
+
+    assert parse_targets("all", 12) == tuple(range(12))
+    assert parse_targets("4,1,4", 12) == (0, 3)

@@ -132,3 +132,23 @@ def test_config_from_old_runs_keeps_their_analysis():
         d.pop(key)
     cfg = config_from_dict(d)
     assert (cfg.target_samples, cfg.instance_rewards, cfg.source_measure) == (None, "source", "vae-kl-equal-sigma")
+
+
+def test_claims_carry_three_state_verdicts_from_paired_intervals(quick_run):
+    from pyslice.statistics import VERDICTS
+
+    out, cfg, results = quick_run
+    diffs = results["differences"]
+    for c in results["claims"]:
+        assert c["verdict"] in VERDICTS and c["holds"] == (c["verdict"] == "holds")
+        assert all(name in diffs for name in c["evidence"])
+        if c["evidence"]:  # the quick run has one seed: no interval may decide a claim
+            assert c["verdict"] == "not resolved"
+    for name, ci in diffs.items():
+        if ci["n"]:
+            assert ci["lo"] <= ci["mean"] + 1e-12 and ci["mean"] <= ci["hi"] + 1e-12, name
+    # the paired difference is the mean of per-target differences
+    sat = "mean_min_throughput_satisfaction"
+    per = [t["eval"]["tl"][sat] - t["eval"]["drl"][sat] for r in results["per_seed"] for t in r["targets"].values()]
+    assert diffs[f"{sat}: tl - drl"]["mean"] == pytest.approx(sum(per) / len(per))
+    assert "### Paired differences" in (out / "report.md").read_text()
