@@ -57,7 +57,11 @@ class ReproduceConfig:
     (``bench/group_classifier.py``)."""
     vae: VAEConfig = field(default_factory=VAEConfig)
     targets: tuple[int, ...] | None = None
-    """Target cells (0-based); default: the first cell of each requirement profile."""
+    """Target cells (0-based); default: the first cell of each requirement profile. Each gets
+    integrated TL from its nearest and farthest source and DRL from scratch."""
+    sweep_targets: tuple[int, ...] | None = None
+    """Targets (among ``targets``) that also get TL from every source (Fig. 8, the measure
+    ablation) and the strategy ablation; default: the first cell of each requirement profile."""
     early_window: int = 200
     """Steps over which the early TL gain is measured (paper: 200)."""
     ablations: bool = True
@@ -91,11 +95,13 @@ class ReproduceConfig:
                              f"{self.samples_per_agent}], got {self.target_samples!r}")
         from pyslice.similarity import MEASURES
 
-        if self.targets is not None:
-            t = tuple(self.targets)
+        for name in ("targets", "sweep_targets"):
+            if getattr(self, name) is None:
+                continue
+            t = tuple(getattr(self, name))
             if (not t or len(set(t)) != len(t)
                     or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0 for k in t)):
-                raise ValueError(f"targets must be None or distinct cell indices >= 0, got {self.targets!r}")
+                raise ValueError(f"{name} must be None or distinct cell indices >= 0, got {getattr(self, name)!r}")
         if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
             raise ValueError(f"seeds must be an int >= 1, got {self.seeds!r}")
         if self.source_measure not in MEASURES:
@@ -183,35 +189,51 @@ def load_distances(folder: Path) -> dict[str, np.ndarray]:
         return {k.replace("_", "-"): z[k] for k in z.files}
 
 
+def transfer_units(cfg: ReproduceConfig, D: np.ndarray, targets: tuple[int, ...],
+                   sweep_targets: tuple[int, ...]) -> list[tuple[str, Any]]:
+    """The transfer experiments of one seed as (sub-folder, :class:`pyslice.transfer_runs.TransferSpec`):
+    per target, integrated TL from its nearest and farthest source by ``D`` (every source for a
+    sweep target) plus DRL from scratch; for sweep targets also the strategy ablation from the
+    nearest source."""
+    from pyslice.transfer_runs import TransferSpec
+
+    K = D.shape[0]
+    units = []
+    for k in targets:
+        ranked = sorted((i for i in range(K) if i != k), key=lambda i: (D[i, k], i))
+        sources = ranked if k in sweep_targets else list(dict.fromkeys([ranked[0], ranked[-1]]))
+        units.append((f"target{k}/integrated", TransferSpec(k, tuple(sources), "integrated", True, D)))
+        if cfg.ablations and k in sweep_targets:
+            units += [(f"target{k}/{strategy}", TransferSpec(k, (ranked[0],), strategy, False, D))
+                      for strategy in ABLATION_STRATEGIES]
+    return units
+
+
+def sweep_targets_of(scenario: Scenario, cfg: ReproduceConfig) -> tuple[int, ...]:
+    """Targets that get the all-sources sweep and the strategy ablation."""
+    targets = cfg.targets or default_targets(scenario)
+    wanted = cfg.sweep_targets if cfg.sweep_targets is not None else default_targets(scenario)
+    return tuple(k for k in targets if k in wanted)
+
+
 def phase_transfer(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path, run_dir: Path,
                    distances: dict[str, np.ndarray], targets: tuple[int, ...]) -> None:
-    from pyslice.transfer import run_transfer
+    """The pending transfer experiments of ``targets`` as one batch (:func:`pyslice.transfer_runs.
+    run_transfers`); each experiment's folder is written and marked done on its own."""
+    from pyslice.transfer_runs import run_transfers
 
     D = distances[cfg.source_measure]
-    K = D.shape[0]
-    for target in targets:
-        sweep_dir = folder / f"target{target}" / "integrated"
-        if not _done(sweep_dir):
-            t0 = time.perf_counter()
-            sources = sorted((i for i in range(K) if i != target), key=lambda i: (D[i, target], i))
-            result = run_transfer(run_dir, target, sources, "integrated", cfg.tl_steps, cfg.train.evaluation_steps,
-                                  distance=D, exploration_noise=cfg.tl_exploration_noise,
-                                  instance_rewards=cfg.instance_rewards)
-            result.save(sweep_dir)
-            _mark_done(sweep_dir, time.perf_counter() - t0)
-        if not cfg.ablations:
-            continue
-        nearest = min((i for i in range(K) if i != target), key=lambda i: (D[i, target], i))
-        for strategy in ABLATION_STRATEGIES:
-            sdir = folder / f"target{target}" / strategy
-            if _done(sdir):
-                continue
-            t0 = time.perf_counter()
-            result = run_transfer(run_dir, target, [nearest], strategy, cfg.tl_steps, cfg.train.evaluation_steps,
-                                  include_scratch=False, distance=D, exploration_noise=cfg.tl_exploration_noise,
-                                  instance_rewards=cfg.instance_rewards)
-            result.save(sdir)
-            _mark_done(sdir, time.perf_counter() - t0)
+    units = [(sub, spec) for sub, spec in transfer_units(cfg, D, targets, sweep_targets_of(scenario, cfg))
+             if not _done(folder / sub)]
+    if not units:
+        return
+    t0 = time.perf_counter()
+    results = run_transfers(run_dir, [spec for _, spec in units], cfg.tl_steps, cfg.train.evaluation_steps,
+                            exploration_noise=cfg.tl_exploration_noise, instance_rewards=cfg.instance_rewards)
+    share = (time.perf_counter() - t0) / len(units)
+    for (sub, _), result in zip(units, results):
+        result.save(folder / sub)
+        _mark_done(folder / sub, share)
 
 
 def phase_evaluate(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path, run_dir: Path,
@@ -243,10 +265,10 @@ def phase_evaluate(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
     write_npz(folder / "evaluation.npz", **out)
 
 
-def run_transfer_target(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any], seed: int, out: str,
-                        target: int) -> float:
-    """The transfer phase of one (seed, target) pair (an executor task); needs pretrain and
-    similarity of the seed. Returns its wall seconds (0 if it was already done)."""
+def run_transfer_targets(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any], seed: int, out: str,
+                         targets: list[int]) -> float:
+    """The transfer phase of one seed for some of its targets (an executor task, one batch); needs
+    pretrain and similarity of the seed. Returns its wall seconds."""
     from pyslice.td3 import use_one_thread
 
     use_one_thread()
@@ -255,8 +277,15 @@ def run_transfer_target(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any],
     root = Path(out) / f"seed{seed}"
     t0 = time.perf_counter()
     phase_transfer(scenario, cfg, seed, root / "transfer", root / "pretrain", load_distances(root / "similarity"),
-                   (target,))
+                   tuple(targets))
     return time.perf_counter() - t0
+
+
+def _target_chunks(targets: tuple[int, ...], n_seeds: int, workers: int) -> list[list[int]]:
+    """Split a seed's targets into batches so that seeds × batches keeps ``workers`` busy (each
+    batch is one :func:`run_transfers` call; fewer, larger batches amortise more)."""
+    n = max(1, min(len(targets), -(-workers // max(n_seeds, 1))))
+    return [list(targets[i::n]) for i in range(n) if targets[i::n]]
 
 
 def run_seed(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any], seed: int, out: str,
@@ -301,6 +330,8 @@ def config_from_dict(d: dict[str, Any]) -> ReproduceConfig:
     vae = d.pop("vae")
     vae = VAEConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in vae.items()})
     targets = d.pop("targets")
+    sweep = d.pop("sweep_targets", None)
+    d["sweep_targets"] = None if sweep is None else tuple(sweep)
     d.setdefault("target_samples", None)  # runs saved before issue 12 item 5: targets kept every sample
     d.setdefault("instance_rewards", "source")
     d.setdefault("source_measure", "vae-kl-equal-sigma")
@@ -363,10 +394,11 @@ def reproduce(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, executo
             executor.map(run_seed, [{**common, "seed": s, "phases": PHASES[:3]} for s in range(cfg.seeds)])
             targets = cfg.targets or default_targets(scenario)
             pending = [s for s in range(cfg.seeds) if not _done(out / f"seed{s}" / "transfer")]
-            spent = executor.map(run_transfer_target, [{**common, "seed": s, "target": k}
-                                                       for s in pending for k in targets])
+            chunks = _target_chunks(targets, len(pending), getattr(executor, "workers", 1))
+            spent = executor.map(run_transfer_targets, [{**common, "seed": s, "targets": c}
+                                                        for s in pending for c in chunks])
             for i, s in enumerate(pending):
-                _mark_done(out / f"seed{s}" / "transfer", float(sum(spent[i * len(targets):(i + 1) * len(targets)])))
+                _mark_done(out / f"seed{s}" / "transfer", float(sum(spent[i * len(chunks):(i + 1) * len(chunks)])))
             seconds = executor.map(run_seed, [{**common, "seed": s, "phases": ("evaluate",)} for s in range(cfg.seeds)])
         finally:
             stop.set()
@@ -395,6 +427,8 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
 
 def _mean_std(values: list[float]) -> dict[str, float]:
     v = np.asarray(values, dtype=float)
+    if not np.isfinite(v).any():
+        return {"mean": float("nan"), "std": float("nan"), "n": 0}
     return {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v)), "n": int(np.isfinite(v).sum())}
 
 
@@ -465,7 +499,9 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
                                "scratch": {"early_reward": float(early[-1]),
                                            "eval_reward": float(sweep.target_reward[-1, ev].mean())}},
             }
-            for m in MEASURES:
+            swept = S == D.shape[0] - 1  # every other cell is a source: the measure ablation applies
+            t["swept"] = swept
+            for m in MEASURES if swept else ():
                 dm = distances[m][sweep.sources, k]
                 picked = int(np.argmin(dm))
                 t["measures"][m] = {"spearman_distance_vs_gain": spearman(dm, gains_early),
@@ -474,6 +510,8 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
                                     "picked_in_group": float(_same_group(groups, int(sweep.sources[picked]), k))}
             if cfg.ablations:
                 for strategy in ABLATION_STRATEGIES:
+                    if not (root / "transfer" / f"target{k}" / strategy / "done.json").is_file():
+                        continue  # strategies run on the sweep targets only
                     r = TransferResult.load(root / "transfer" / f"target{k}" / strategy)
                     t["strategies"][strategy] = {"early_reward": float(r.mean_reward(w)[0]),
                                                  "eval_reward": float(r.target_reward[0, ev].mean())}
@@ -552,8 +590,17 @@ def _summarise(per_seed: list[dict[str, Any]], targets: tuple[int, ...], cfg: Re
     from pyslice.similarity import MEASURES
 
     def over(fn: Callable[[dict[str, Any]], float]) -> dict[str, float]:
-        # mean over targets within a seed, then mean ± std over seeds
-        return _mean_std([float(np.mean([fn(r["targets"][k]) for k in targets])) for r in per_seed])
+        # mean over targets within a seed (those that have the value), then mean ± std over seeds
+        per: list[float] = []
+        for r in per_seed:
+            values = []
+            for k in targets:
+                try:
+                    values.append(fn(r["targets"][k]))
+                except KeyError:  # e.g. the measure ablation on a target without the all-sources sweep
+                    continue
+            per.append(float(np.mean(values)) if values else float("nan"))
+        return _mean_std(per)
 
     table: dict[str, Any] = {}
     for metric in ("mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms",
@@ -687,7 +734,8 @@ def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list
     base = np.load(out / "seed0" / "baseline" / "baseline.npz")
     figs["fig3_traffic_mask"] = figures.traffic_mask(base["mask"], [s.name for s in scenario.slices],
                                                      fig_dir / "fig3_traffic_mask.png")
-    for k in targets:
+    shown = sweep_targets_of(scenario, cfg) or targets[:1]  # Fig. 4 and 8 for the swept targets
+    for k in shown:
         c = curves[k]
         length = min(len(v) for series in c.values() for v in series)
         figs[f"fig4_reward_cell{k + 1}"] = figures.reward_curves(
@@ -709,7 +757,7 @@ def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list
                                                  title="Inter-agent distance D[source, target] (VAE, eqs. 7 + 9), seed 0")
     from pyslice.transfer import TransferResult
 
-    sweep = TransferResult.load(out / "seed0" / "transfer" / f"target{targets[0]}" / "integrated")
+    sweep = TransferResult.load(out / "seed0" / "transfer" / f"target{shown[0]}" / "integrated")
     # Gain at equal steps: mean reward over the first t steps of TL minus that of DRL from scratch
     # (a difference, not a ratio: the scratch reward starts near 0, so a ratio explodes).
     steps = np.arange(1, cfg.tl_steps + 1)
@@ -717,6 +765,6 @@ def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list
     cum_scratch = np.cumsum(sweep.target_reward[-1, : cfg.tl_steps]) / steps
     figs["fig8_gain_vs_distance"] = figures.gain_vs_distance(
         cum_tl - cum_scratch, np.asarray(sweep.distance), fig_dir / "fig8_gain_vs_distance.png", window=1,
-        title=f"TL gain over DRL vs training steps, target cell {targets[0] + 1}, seed 0",
+        title=f"TL gain over DRL vs training steps, target cell {shown[0] + 1}, seed 0",
         ylabel="mean reward so far, TL − DRL (percentage points)")
     return figs

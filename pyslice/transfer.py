@@ -43,8 +43,8 @@ Every strategy changes agent ``target`` (and its buffer) only: the other agents'
 networks, Adam moments/step counts, freeze masks and buffers are bit-identical afterwards. All
 arguments are checked before anything changes; bad ones raise ``ValueError``.
 
-The experiment (:func:`run_transfer`)
--------------------------------------
+The experiment (:func:`run_transfer`, batched by :func:`pyslice.transfer_runs.run_transfers`)
+----------------------------------------------------------------------------------------------
 Choices (paper §V-2/3 where it says, ours where it does not):
 
 * **Other cells**: the pretrained agents of the run, acting *greedily* (no exploration noise) and
@@ -83,8 +83,7 @@ Choices (paper §V-2/3 where it says, ours where it does not):
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -92,12 +91,10 @@ import numpy as np
 import torch
 
 from pyslice.atomic import write_json, write_npz
-from pyslice.env import SlicingEnv
-from pyslice.relabel import INSTANCE_REWARDS, relabel_instances
-from pyslice.replay import Batch, ReplayBuffers
-from pyslice.satisfaction import drop_rate, max_slice_delay, min_throughput_satisfaction
+from pyslice.relabel import relabel_instances
+from pyslice.replay import ReplayBuffers
 from pyslice.scenario import Scenario
-from pyslice.td3 import BatchedTD3, TD3Config
+from pyslice.td3 import BatchedTD3
 
 __all__ = [
     "STRATEGIES",
@@ -456,6 +453,16 @@ def _load_run(run_dir: Path) -> tuple[Scenario, Any, BatchedTD3, ReplayBuffers]:
     return scenario, config, agent, replay
 
 
+def _run_cells(run_dir: Path) -> int:
+    """Number of cells of a pretrained run (from its run.json, without loading the checkpoint)."""
+    from pyslice.scenario import Scenario
+
+    meta = run_dir / "run.json"
+    if not meta.is_file():
+        raise FileNotFoundError(f"no pretrained run in {run_dir} (run.json is missing)")
+    return 3 * Scenario.from_dict(json.loads(meta.read_text())["scenario"]).layout.n_sites
+
+
 def _int_arg(name: str, value: Any, lo: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < lo:
         raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
@@ -470,42 +477,6 @@ def _distance_to_target(distance: Any, K: int, target: int) -> np.ndarray:
         raise ValueError(f"distance must be [K] (to the target) or [K, K] (D[source, target]) with finite "
                          f"entries, K = {K}; got shape {np.shape(distance)}")
     return d
-
-
-class _Learners:
-    """A group of target-cell learners (one batched TD3, one buffer each) with per-learner
-    generators, so that a learner's trajectory does not depend on the group's size."""
-
-    def __init__(self, n: int, D: int, A: int, td3: TD3Config, capacity: int, seed: int, target: int):
-        self.n = n
-        self.cfg = td3
-        self.agent = BatchedTD3(n, D, A, td3)
-        self.replay = ReplayBuffers(n, capacity, D, A, seed=seed)
-        # identical seeds for every learner: common random numbers across replicas
-        self.rngs = [np.random.default_rng([seed, target, 1]) for _ in range(n)]
-        self.gens = [torch.Generator().manual_seed(int(np.random.default_rng([seed, target, 2]).integers(2**62)))
-                     for _ in range(n)]
-
-    def act(self, obs: np.ndarray, phase: str) -> np.ndarray:
-        """Agent-space actions [n, A] for the learners' observations [n, D] in phase
-        explore/train/eval: the learner's own warm-up distribution, exploration noise and greedy
-        policy (:class:`BatchedTD3`), each learner drawing from its own generator."""
-        if phase == "explore":
-            return np.concatenate([self.agent.random_actions(rng, 1) for rng in self.rngs])
-        a = self.agent.policy_actions(obs)
-        if phase == "train" and self.cfg.exploration_noise > 0:
-            a = self.agent.perturb(a, np.stack([rng.standard_normal(a.shape[-1]) for rng in self.rngs]))
-        return a
-
-    def update(self) -> None:
-        B, A, n = self.cfg.batch_size, self.agent.act_dim, self.n
-        idx = np.stack([rng.integers(0, int(self.replay.size[r]), B) for r, rng in enumerate(self.rngs)])
-        i = np.arange(n)[:, None]
-        rb = self.replay
-        batch = Batch(torch.from_numpy(rb.obs[i, idx]), torch.from_numpy(rb.act[i, idx]),
-                      torch.from_numpy(rb.rew[i, idx]), torch.from_numpy(rb.next_obs[i, idx]))
-        noise = torch.stack([torch.randn(B, A, generator=g) for g in self.gens])
-        self.agent.update(batch, noise=noise)
 
 
 def run_transfer(
@@ -563,146 +534,26 @@ def run_transfer(
         FileNotFoundError: no ``checkpoint.pt`` in ``run_dir``.
         ValueError: bad arguments (all checked before anything runs or is written).
     """
-    t_start = time.perf_counter()
-    run_dir = Path(run_dir)
+    from pyslice.transfer_runs import TransferSpec, run_transfers
+
     if strategy not in STRATEGIES or strategy == "none":
         raise ValueError(f"strategy must be one of {STRATEGIES[:-1]} (DRL from scratch is include_scratch), "
                          f"got {strategy!r}")
-    steps = _int_arg("steps", steps, 0)
-    eval_steps = _int_arg("eval_steps", eval_steps, 0)
-    if steps + eval_steps < 1:
-        raise ValueError("steps + eval_steps must be >= 1")
-    threads = _int_arg("threads", threads, 1)
-    if n_instances is not None:
-        _int_arg("n_instances", n_instances, 0)
-    if instance_rewards not in INSTANCE_REWARDS:
-        raise ValueError(f"instance_rewards must be one of {', '.join(map(repr, INSTANCE_REWARDS))}, "
-                         f"got {instance_rewards!r}")
     if out_dir is not None and (Path(out_dir) / RESULT_JSON).exists():
         raise FileExistsError(f"{out_dir} already holds a transfer result")
-    scenario, config, pre, pre_replay = _load_run(run_dir)
-    K, D, A = pre.n_agents, pre.obs_dim, pre.act_dim
-    target = _index("target", target, K, "the run's cells")
-    dist = None if distance is None else _distance_to_target(distance, K, target)
     if isinstance(sources, str):
         if sources != "auto":
             raise ValueError(f"sources must be a list of cell indices or 'auto', got {sources!r}")
+        K = _run_cells(Path(run_dir))
+        target = _index("target", target, K, "the run's cells")
+        dist = None if distance is None else _distance_to_target(distance, K, target)
         sources = [k for k in range(K) if k != target]
         if dist is not None:
             sources = sorted(sources, key=lambda k: dist[k])
-    else:
-        sources = [_index("source", s, K, "the run's cells") for s in sources]
-        if target in sources:
-            raise ValueError(f"source {target} is the target cell itself")
-    if not sources and not include_scratch:
-        raise ValueError("nothing to run: no sources and include_scratch=False")
-    if strategy == "feature":
-        _feature_layers(pre, feature_layers)
-    seed = config.seed + 1 if seed is None else _int_arg("seed", seed, 0)
-    if scratch_exploration_steps is None:
-        scratch_exploration_steps = min(config.exploration_steps, steps)
-    scratch_exploration_steps = _int_arg("scratch_exploration_steps", scratch_exploration_steps, 0)
-    if scratch_exploration_steps > steps:
-        raise ValueError(f"scratch_exploration_steps ({scratch_exploration_steps}) must be <= steps ({steps})")
-
-    # --- the replicas: one learner per source (one batched TD3), the scratch learner, the others
-    S = len(sources)
-    R = S + int(include_scratch)
-    transferred = 0 if strategy in ("model", "feature") else int(pre_replay.size.max())
-    if n_instances is not None:
-        transferred = min(transferred, int(n_instances))
-    capacity = max(config.buffer_capacity, transferred + steps, 1)
-    td3 = replace(config.td3, seed=seed)  # the scratch learner: exactly the pretraining learner
-    tl_td3 = td3 if exploration_noise is None else replace(td3, exploration_noise=float(exploration_noise))
-    template = BatchedTD3(1, D, A, td3)  # the new cell's fresh random networks, shared by all learners
-    relabel = None
-    if instance_rewards == "target" and strategy in ("instance", "integrated"):
-        if not pre_replay.kpi_dim:
-            raise ValueError(f"instance_rewards='target' needs the raw KPIs in the run's replay buffers; {run_dir} "
-                             "was saved before they were kept (retrain it, or use instance_rewards='source')")
-        req_t, req_d = scenario.requirement_matrices()
-        relabel = (req_t[target], req_d[target], config.observation)
-    groups: list[tuple[_Learners, slice, bool]] = []  # (learners, replica rows, is the scratch run)
-    reports: list[TransferReport] = []
-    if S:
-        tl = _Learners(S, D, A, tl_td3, capacity, seed, target)
-        for j, s in enumerate(sources):
-            reports.append(transfer(tl.agent, tl.replay, s, j, strategy, source_agent=pre, source_replay=pre_replay,
-                                    feature_layers=feature_layers, n_instances=n_instances, fresh_from=(template, 0),
-                                    relabel=relabel))
-        groups.append((tl, slice(0, S), False))
-    if include_scratch:
-        sc = _Learners(1, D, A, td3, max(config.buffer_capacity, steps, 1), seed, target)
-        transfer(sc.agent, sc.replay, None, 0, "none", fresh_from=(template, 0))
-        groups.append((sc, slice(S, R), True))
-    # the other cells: R copies of the pretrained actors evaluated as R*K agents (one row each, so
-    # a replica's actions are bit-identical to a one-replica run)
-    others = BatchedTD3(R * K, D, A, td3)
-    with torch.no_grad():
-        others.actor.copy_(pre.actor.detach().repeat(R, 1))
-
-    env = SlicingEnv(scenario, seed=seed, replicas=R, threads=threads, n_neighbours=config.n_neighbours,
-                     observation=config.observation,
-                     same_seed=True)
-    T = steps + eval_steps
-    curves = {name: np.zeros((R, T)) for name in TransferResult._ARRAYS}
-    drops = np.zeros((R, T, A))
-    req = env.requirements.throughput_bps[target]
-    timing = {"simulator": 0.0, "policy": 0.0, "update": 0.0}
-    t_setup = time.perf_counter()
-
-    obs = env.reset(seed).reshape(R, K, D)
-    raw_actions = np.zeros((R, A))  # the target learners' agent-space actions (what their replay stores)
-    for t in range(T):
-        t0 = time.perf_counter()
-        actions = others.act(obs.reshape(R * K, D)).reshape(R, K, A)
-        phases = []
-        for group, rows, is_scratch in groups:
-            phase = "eval" if t >= steps else ("explore" if is_scratch and t < scratch_exploration_steps else "train")
-            phases.append(phase)
-            raw = group.act(obs[rows, target], phase)
-            raw_actions[rows] = raw
-            actions[rows, target] = group.agent.to_shares(raw)
-        t1 = time.perf_counter()
-        next_obs, reward, info = env.step(actions if R > 1 else actions[0])
-        t2 = time.perf_counter()
-        next_obs, reward = next_obs.reshape(R, K, D), reward.reshape(R, K)
-        for (group, rows, _), phase in zip(groups, phases):
-            if phase == "eval":
-                continue
-            group.replay.add(obs[rows, target], raw_actions[rows], reward[rows, target], next_obs[rows, target])
-            if phase == "train" and len(group.replay) >= group.cfg.batch_size:
-                for _ in range(config.updates_per_step):
-                    group.update()
-        t3 = time.perf_counter()
-        tput = np.reshape(info["throughput"], (R, K, A))[:, target]
-        users = np.reshape(info["users"], (R, K, A))[:, target]
-        delay = np.reshape(info["delay"], (R, K, A))[:, target]
-        curves["target_reward"][:, t] = reward[:, target]
-        curves["network_reward"][:, t] = reward.mean(axis=1)
-        curves["throughput_satisfaction"][:, t] = min_throughput_satisfaction(tput, users, req)
-        outage = np.reshape(info["outage"], (R, K, A))[:, target]
-        curves["max_delay_ms"][:, t] = 1e3 * max_slice_delay(delay, users, outage, scenario.traffic.max_delay_s)
-        drops[:, t] = drop_rate(np.reshape(info["dropped"], (R, K, A))[:, target],
-                                np.reshape(info["demand"], (R, K, A))[:, target])
-        obs = next_obs
-        timing["policy"] += t1 - t0
-        timing["simulator"] += t2 - t1
-        timing["update"] += t3 - t2
-        if progress is not None:
-            progress(t + 1, T)
-
-    timing["setup"] = t_setup - t_start
-    timing = {k: round(v, 4) for k, v in timing.items()}
-    result = TransferResult(
-        run_dir=str(run_dir), target=target, sources=list(sources), strategy=strategy, steps=steps,
-        eval_steps=eval_steps, seed=seed, include_scratch=bool(include_scratch),
-        scratch_exploration_steps=scratch_exploration_steps,
-        feature_layers=list(_feature_layers(pre, feature_layers)) if strategy == "feature" else [],
-        n_instances=[r.n_instances for r in reports],
-        distance=None if dist is None else dist[np.asarray(sources, dtype=np.int64)],
-        wall_seconds=round(time.perf_counter() - t_start, 4), timing=timing, drop_rate=drops,
-        instance_rewards=instance_rewards, **curves)
+    spec = TransferSpec(target, tuple(sources), strategy, bool(include_scratch), distance)
+    result = run_transfers(run_dir, [spec], steps, eval_steps, seed, scratch_exploration_steps=scratch_exploration_steps,
+                           feature_layers=feature_layers, n_instances=n_instances, exploration_noise=exploration_noise,
+                           instance_rewards=instance_rewards, threads=threads, progress=progress)[0]
     if out_dir is not None:
         result.save(out_dir)
     return result

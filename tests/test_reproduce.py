@@ -152,3 +152,30 @@ def test_claims_carry_three_state_verdicts_from_paired_intervals(quick_run):
     per = [t["eval"]["tl"][sat] - t["eval"]["drl"][sat] for r in results["per_seed"] for t in r["targets"].values()]
     assert diffs[f"{sat}: tl - drl"]["mean"] == pytest.approx(sum(per) / len(per))
     assert "### Paired differences" in (out / "report.md").read_text()
+
+
+def test_transfer_units_sweep_only_the_sweep_targets():
+    import numpy as np
+
+    from pyslice.experiment import _target_chunks, transfer_units
+
+    D = np.arange(144, dtype=float).reshape(12, 12) % 7
+    units = dict(transfer_units(ReproduceConfig(), D, (0, 3, 5), (3,)))
+    assert set(units) == {"target0/integrated", "target3/integrated", "target3/model", "target3/feature",
+                          "target3/instance", "target5/integrated"}
+    ranked5 = sorted((i for i in range(12) if i != 5), key=lambda i: (D[i, 5], i))
+    assert units["target5/integrated"].sources == (ranked5[0], ranked5[-1])  # nearest and farthest
+    assert len(units["target3/integrated"].sources) == 11 and units["target3/model"].sources == (
+        units["target3/integrated"].sources[0],)
+    no_ablation = dict(transfer_units(ReproduceConfig(ablations=False), D, (3,), (3,)))
+    assert set(no_ablation) == {"target3/integrated"}
+    # chunks cover every target once and keep the workers busy
+    for n_targets, seeds, workers in ((12, 5, 2), (12, 1, 2), (2, 3, 2), (1, 1, 8)):
+        chunks = _target_chunks(tuple(range(n_targets)), seeds, workers)
+        assert sorted(k for c in chunks for k in c) == list(range(n_targets))
+        assert seeds * len(chunks) >= min(workers, seeds * n_targets)
+
+
+def test_config_rejects_bad_sweep_targets():
+    with pytest.raises(ValueError, match="sweep_targets"):
+        ReproduceConfig(sweep_targets=(1, 1))

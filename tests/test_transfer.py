@@ -381,3 +381,33 @@ def test_unfinished_run_rejected(tmp_path):
     assert not (tmp_path / "out").exists()
     assert not any(p.name.startswith(RESULT_JSON) or p.name.startswith(RESULT_NPZ)
                    for p in (tmp_path / "run2").iterdir())
+
+
+def test_batch_of_experiments_equals_each_alone(run_dir):
+    """run_transfers: specs of different targets and strategies in one batch give bit for bit the
+    results of running each spec alone (learners with and without transferred instances update on
+    their own schedules; every learner's generators depend only on the seed and its target)."""
+    from pyslice.transfer_runs import TransferSpec, run_transfers
+
+    kw = dict(steps=30, eval_steps=4, seed=11)
+    specs = [TransferSpec(4, (0, 7)), TransferSpec(2, (1,), "model", include_scratch=False), TransferSpec(9, ()),
+             TransferSpec(4, (7,), "feature", include_scratch=False), TransferSpec(5, (3,), "instance")]
+    batch = run_transfers(run_dir, specs, **kw)
+    assert [r.target for r in batch] == [4, 2, 9, 4, 5] and [r.strategy for r in batch][1] == "model"
+    for spec, res in zip(specs, batch):
+        alone = run_transfers(run_dir, [spec], **kw)[0]
+        for name in (*TransferResult._ARRAYS, "drop_rate"):
+            np.testing.assert_array_equal(getattr(res, name), getattr(alone, name), err_msg=f"{spec} {name}")
+        assert res.n_instances == alone.n_instances and res.sources == list(spec.sources)
+    assert batch[0].target_reward.shape == (3, 34) and batch[2].target_reward.shape == (1, 34)
+
+
+def test_batch_validates_every_spec_first(run_dir, tmp_path):
+    from pyslice.transfer_runs import TransferSpec, run_transfers
+
+    for bad, match in (([TransferSpec(12, (0,))], "target"), ([TransferSpec(3, (3,))], "target cell itself"),
+                       ([TransferSpec(3, (), include_scratch=False)], "nothing to run"),
+                       ([TransferSpec(3, (1,), "none")], "strategy"), ([], "at least one"),
+                       (["3"], "TransferSpec")):
+        with pytest.raises(ValueError, match=match):
+            run_transfers(run_dir, bad, steps=5, eval_steps=1)
