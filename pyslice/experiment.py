@@ -641,7 +641,12 @@ def _summarise(per_seed: list[dict[str, Any]], targets: tuple[int, ...], cfg: Re
     for name in names:
         strategies[name] = {"early_reward": over(lambda t, n=name: t["strategies"][n]["early_reward"]),
                             "eval_reward": over(lambda t, n=name: t["strategies"][n]["eval_reward"])}
-    return {"paper": PAPER, "table": table, "claims": claims, "differences": differences, "ablation_measures": measures,
+    methods = ("baseline", "drl", "drl_scratch", "tl")
+    metrics = ("mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms",
+               "median_max_slice_delay_ms", "p95_max_slice_delay_ms", "mean_drop_rate")
+    per_cell = {int(k): {p: {m: float(np.nanmean([r["targets"][k]["eval"][p].get(m, float("nan")) for r in per_seed]))
+                             for m in metrics} for p in methods} for k in targets}
+    return {"paper": PAPER, "table": table, "claims": claims, "differences": differences, "per_cell": per_cell, "ablation_measures": measures,
             "ablation_strategies": strategies, "targets": list(targets), "seeds": cfg.seeds, "per_seed": per_seed}
 
 
@@ -734,6 +739,16 @@ def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list
     base = np.load(out / "seed0" / "baseline" / "baseline.npz")
     figs["fig3_traffic_mask"] = figures.traffic_mask(base["mask"], [s.name for s in scenario.slices],
                                                      fig_dir / "fig3_traffic_mask.png")
+    from pyslice.train import read_log
+
+    drl = np.stack([read_log(out / f"seed{s}" / "pretrain" / "train_log.csv")["reward"] for s in range(cfg.seeds)])
+    with_base = np.stack([np.load(out / f"seed{s}" / "baseline" / "baseline.npz")["reward"] for s in range(cfg.seeds)])
+    T = min(drl.shape[1], with_base.shape[1])
+    figs["fig4_all_cells"] = figures.reward_panels(
+        [{"traffic-aware baseline": with_base[:, :T, k], "DRL (pretraining run)": drl[:, :T, k]}
+         for k in range(drl.shape[2])], [f"cell {k + 1}" for k in range(drl.shape[2])],
+        fig_dir / "fig4_all_cells.png", window=max(1, min(250, T // 10)),
+        title="Reward of every cell during pretraining")
     shown = sweep_targets_of(scenario, cfg) or targets[:1]  # Fig. 4 and 8 for the swept targets
     for k in shown:
         c = curves[k]

@@ -74,6 +74,31 @@ def reward_curves(curves: Mapping[str, np.ndarray], path: str | Path, window: in
     return _save(fig, path)
 
 
+def reward_panels(panels: Sequence[Mapping[str, np.ndarray]], titles: Sequence[str], path: str | Path,
+                  window: int = 50, columns: int = 4, title: str = "Reward of every cell") -> Path:
+    """Small multiples of Fig. 4: one panel per cell, each ``label -> [seeds, T]`` curves drawn as
+    the mean over seeds (smoothed by ``window``); all panels share the axes and one legend."""
+    if len(panels) != len(titles) or not panels:
+        raise ValueError(f"need one title per panel and at least one panel, got {len(panels)} and {len(titles)}")
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.4 * rows), sharex=True, sharey=True,
+                             squeeze=False)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    for ax, curves, name in zip(axes.ravel(), panels, titles):
+        for i, (label, y) in enumerate(curves.items()):
+            y = smooth(np.atleast_2d(y), window)
+            ax.plot(np.arange(1, y.shape[1] + 1), y.mean(axis=0), color=f"C{i}", lw=1.0, label=label)
+        ax.set_title(name, fontsize=9)
+        ax.set_ylim(-0.02, 1.02)
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()
+    fig.suptitle(f"{title} (moving average of {window}, mean over seeds)", fontsize=10)
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.965), ncol=len(labels), fontsize=8)
+    fig.supxlabel("step", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    return _save(fig, path)
+
+
 def ccdf(samples: Mapping[str, np.ndarray], path: str | Path, xlabel: str, title: str, mark: float | None = 0.95) -> Path:
     """Fig. 5: complementary CDF 1 - F(x) of each policy's values."""
     fig, ax = plt.subplots(figsize=(6, 4))

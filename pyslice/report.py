@@ -93,6 +93,16 @@ def write_report(path: Path, scenario: Scenario, cfg: Any, results: dict[str, An
                   "| difference | mean | 95 % interval | seeds × targets |", "|---|---|---|---|"]
         for name, ci in diffs.items():
             lines.append(f"| {name} | {ci['mean']:.4g} | [{ci['lo']:.4g}, {ci['hi']:.4g}] | {ci['n']} |")
+    if results.get("per_cell"):
+        lines += ["", "## Per target cell (evaluation window, mean over seeds)", "",
+                  "| cell | policy | satisfaction | steps < 0.95 | max-slice delay mean / median / p95 (ms) | dropped |",
+                  "|---|---|---|---|---|---|"]
+        for k, by_policy in results["per_cell"].items():
+            for p, st in by_policy.items():
+                lines.append(f"| {int(k) + 1} | {names[p]} | {st['mean_min_throughput_satisfaction']:.3f} | "
+                             f"{100 * st['share_below_0.95']:.1f} % | {st['mean_max_slice_delay_ms']:.2f} / "
+                             f"{st['median_max_slice_delay_ms']:.2f} / {st['p95_max_slice_delay_ms']:.2f} | "
+                             f"{100 * st['mean_drop_rate']:.2f} % |")
     lines += ["", "## Ablation: transfer strategies (target-cell reward)", "",
               f"| strategy | first {cfg.early_window} steps | evaluation |", "|---|---|---|"]
     for name, s in results["ablation_strategies"].items():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,3 +31,18 @@ def test_all_figures_are_written(tmp_path):
     for p in paths:
         data = p.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000
+
+
+def test_reward_panels_plot_the_seed_mean_of_every_cell(tmp_path, monkeypatch):
+    captured = {}
+    monkeypatch.setattr(figures, "_save", lambda fig, path: captured.setdefault("fig", fig))
+    rng = np.random.default_rng(1)
+    panels = [{"base": rng.random((2, 30)), "drl": rng.random((2, 30))} for _ in range(5)]
+    figures.reward_panels(panels, [f"cell {k + 1}" for k in range(5)], tmp_path / "p.png", window=1, columns=2)
+    axes = [ax for ax in captured["fig"].axes if ax.get_visible()]
+    assert [ax.get_title() for ax in axes] == [f"cell {k + 1}" for k in range(5)]
+    for ax, curves in zip(axes, panels):
+        for line, y in zip(ax.get_lines(), curves.values()):
+            np.testing.assert_allclose(line.get_ydata(), y.mean(axis=0))
+    with pytest.raises(ValueError, match="title"):
+        figures.reward_panels(panels, ["only one"], tmp_path / "q.png")
