@@ -144,6 +144,37 @@ def _mark_done(folder: Path, seconds: float, **extra: Any) -> None:
     write_json(folder / "done.json", {"seconds": seconds, **extra})
 
 
+PROGRESS = ".progress"
+
+
+class _Progress:
+    """A task's step counter in ``folder/.progress[.tag]`` (``"done total"``), written at most once
+    a second so that the driver's progress bar can count steps inside running tasks. Informational
+    only: a stale or missing file changes nothing."""
+
+    def __init__(self, folder: Path, total: int, tag: str = "") -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / (PROGRESS + (f".{tag}" if tag else ""))
+        self.total, self.last = max(int(total), 1), 0.0
+
+    def __call__(self, done: int, *_: Any) -> None:
+        now = time.monotonic()
+        if now - self.last >= 1.0 or done >= self.total:
+            self.last = now
+            try:
+                self.path.write_text(f"{int(done)} {self.total}")
+            except OSError:
+                pass
+
+
+def phase_steps(cfg: ReproduceConfig, phase: str) -> int:
+    """Steps one seed's ``phase`` counts on the progress bar (the transfer phase: per batch)."""
+    T = cfg.train.total_steps
+    return {"baseline": T, "pretrain": T, "similarity": -(-cfg.samples_per_agent // 4),
+            "transfer": cfg.tl_steps + cfg.train.evaluation_steps,
+            "evaluate": 2 * (cfg.tl_steps + cfg.train.evaluation_steps)}[phase]
+
+
 def phase_baseline(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path) -> None:
     """Traffic-aware baseline over the pretraining timeline: per-step rewards and the mask."""
     from pyslice.env import SlicingEnv
@@ -153,9 +184,11 @@ def phase_baseline(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
     T = cfg.train.total_steps
     reward = np.zeros((T, env.n_agents))
     mask = np.zeros((T, env.n_slices))
+    tick = _Progress(folder, T)
     for t in range(T):
         _, reward[t], info = env.step_policy("traffic-aware")
         mask[t] = info["mask"]
+        tick(t + 1)
     write_npz(folder / "baseline.npz", reward=reward, mask=mask)
 
 
@@ -164,7 +197,7 @@ def phase_pretrain(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
 
     train_cfg = replace(cfg.train, seed=seed)
     resume = (folder / CHECKPOINT).is_file()
-    Trainer(scenario, train_cfg, folder, resume=resume).run()
+    Trainer(scenario, train_cfg, folder, resume=resume).run(progress=_Progress(folder, train_cfg.total_steps))
 
 
 def phase_similarity(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path) -> None:
@@ -173,6 +206,7 @@ def phase_similarity(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder
     samples = collect_default_samples(scenario, cfg.samples_per_agent, seed=seed + 1000, replicas=4,
                                       n_neighbours=cfg.train.n_neighbours, threads=1,
                                       observation=cfg.similarity_observation)
+    _Progress(folder, phase_steps(cfg, "similarity"))(phase_steps(cfg, "similarity"))  # collected; the VAE follows
     agents = few_target_samples(samples, cfg.targets or default_targets(scenario), cfg.target_samples)
     matrices, latents = analyse_with_latents(agents, replace(cfg.vae, seed=seed), MEASURES)
     write_npz(folder / "distances.npz", **{m.replace("-", "_"): D for m, D in matrices.items()})
@@ -228,8 +262,10 @@ def phase_transfer(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
     if not units:
         return
     t0 = time.perf_counter()
+    tick = _Progress(folder, phase_steps(cfg, "transfer"), tag=str(min(spec.target for _, spec in units)))
     results = run_transfers(run_dir, [spec for _, spec in units], cfg.tl_steps, cfg.train.evaluation_steps,
-                            exploration_noise=cfg.tl_exploration_noise, instance_rewards=cfg.instance_rewards)
+                            exploration_noise=cfg.tl_exploration_noise, instance_rewards=cfg.instance_rewards,
+                            progress=tick)
     share = (time.perf_counter() - t0) / len(units)
     for (sub, _), result in zip(units, results):
         result.save(folder / sub)
@@ -245,7 +281,8 @@ def phase_evaluate(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
 
     agent, _, _ = load_policy(run_dir)
     out: dict[str, np.ndarray] = {}
-    for label in ("baseline", "drl"):
+    tick = _Progress(folder, phase_steps(cfg, "evaluate"))
+    for i, label in enumerate(("baseline", "drl")):
         env = SlicingEnv(scenario, seed=tl_seed, n_neighbours=cfg.train.n_neighbours,
                          observation=cfg.train.observation)
         obs = env.reset(tl_seed)
@@ -260,6 +297,7 @@ def phase_evaluate(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
             sat[t] = min_throughput_satisfaction(info["throughput"], info["users"], env.requirements.throughput_bps)
             delay[t] = 1e3 * max_slice_delay(info["delay"], info["users"], info["outage"], scenario.traffic.max_delay_s)
             drops[t] = drop_rate(info["dropped"], info["demand"])
+            tick(i * T + t + 1)
         out[f"{label}_reward"], out[f"{label}_satisfaction"], out[f"{label}_delay_ms"] = rew, sat, delay
         out[f"{label}_drop_rate"] = drops
     write_npz(folder / "evaluation.npz", **out)
@@ -372,11 +410,28 @@ def reproduce(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, executo
     else:
         write_json(marker, {"scenario": scenario.to_dict(), "config": cfg.to_dict()})
     executor = executor or LocalExecutor()
-    total = cfg.seeds * len(PHASES)
+    targets = cfg.targets or default_targets(scenario)
     stop = threading.Event()
 
+    n_batches = len(_target_chunks(targets, cfg.seeds, getattr(executor, "workers", 1)))
+    per_seed = {p: phase_steps(cfg, p) * (n_batches if p == "transfer" else 1) for p in PHASES}
+    total = cfg.seeds * sum(per_seed.values())
+
     def count() -> int:
-        return sum(1 for s in range(cfg.seeds) for p in PHASES if _done(out / f"seed{s}" / p))
+        """Steps done: finished phases in full, running ones from their progress files."""
+        done = 0
+        for s in range(cfg.seeds):
+            for p in PHASES:
+                folder = out / f"seed{s}" / p
+                if _done(folder):
+                    done += per_seed[p]
+                    continue
+                for f in folder.glob(PROGRESS + "*"):
+                    try:
+                        done += min(int(f.read_text().split()[0]), per_seed[p])
+                    except (OSError, ValueError, IndexError):
+                        pass
+        return min(done, total)
 
     def poll(bar: Any) -> None:
         while not stop.wait(1.0):
@@ -384,7 +439,7 @@ def reproduce(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, executo
             bar.refresh()
 
     start = time.perf_counter()
-    with tqdm(total=total, initial=count(), desc="reproduce (seed phases)", unit="phase", disable=not progress) as bar:
+    with tqdm(total=total, initial=count(), desc="reproduce", unit="step", disable=not progress) as bar:
         watcher = threading.Thread(target=poll, args=(bar,), daemon=True)
         watcher.start()
         try:
@@ -392,7 +447,6 @@ def reproduce(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, executo
             # (seed, target) transfer, per seed evaluation — finer tasks keep every worker busy.
             common = {"scenario_dict": scenario.to_dict(), "cfg_dict": cfg.to_dict(), "out": str(out)}
             executor.map(run_seed, [{**common, "seed": s, "phases": PHASES[:3]} for s in range(cfg.seeds)])
-            targets = cfg.targets or default_targets(scenario)
             pending = [s for s in range(cfg.seeds) if not _done(out / f"seed{s}" / "transfer")]
             chunks = _target_chunks(targets, len(pending), getattr(executor, "workers", 1))
             spent = executor.map(run_transfer_targets, [{**common, "seed": s, "targets": c}

@@ -179,3 +179,18 @@ def test_transfer_units_sweep_only_the_sweep_targets():
 def test_config_rejects_bad_sweep_targets():
     with pytest.raises(ValueError, match="sweep_targets"):
         ReproduceConfig(sweep_targets=(1, 1))
+
+
+def test_progress_files_count_steps_inside_phases(tmp_path):
+    from pyslice.experiment import PROGRESS, _Progress, phase_steps
+
+    tick = _Progress(tmp_path / "seed0" / "transfer", 300, tag="3")  # creates the folder
+    tick(1)
+    assert (tmp_path / "seed0" / "transfer" / f"{PROGRESS}.3").read_text() == "1 300"
+    tick(2)  # throttled: at most one write a second
+    assert (tmp_path / "seed0" / "transfer" / f"{PROGRESS}.3").read_text() == "1 300"
+    tick(300)  # the last step is always written
+    assert (tmp_path / "seed0" / "transfer" / f"{PROGRESS}.3").read_text() == "300 300"
+    cfg = ReproduceConfig.quick()
+    assert phase_steps(cfg, "pretrain") == cfg.train.total_steps
+    assert phase_steps(cfg, "evaluate") == 2 * (cfg.tl_steps + cfg.train.evaluation_steps)
