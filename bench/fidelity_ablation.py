@@ -11,6 +11,7 @@ variant                     what changes (old value)                            
 ``network-roaming``         UEs roam network-wide, demands calibrated for it (item 3)         all
 ``source-eq8``              sources picked by eq. 8 (exact KL) instead of eqs. 7 + 9 (item 4)  similarity
 ``vae-alpha-1``             VAE KL weight α = 1 instead of 0.1 (item 4)                       similarity
+``vae-raw-inputs``          VAE inputs not standardised (item 4)                              similarity
 ``target-500-samples``      the target cell has as many samples as the sources (item 5)       similarity
 ``relabelled-instances``    transferred instances relabelled under the target's needs (6)     transfer
 ==========================  ==============================================================  ========
@@ -58,6 +59,7 @@ VARIANTS: dict[str, Variant] = {
     "network-roaming": ("traffic: network-wide roaming (item 3)", _network_roaming, {}, None),
     "source-eq8": ("source pick: eq. 8 (item 4)", None, {"source_measure": "vae-kl"}, "similarity"),
     "vae-alpha-1": ("VAE: α = 1 (item 4)", None, {"vae": "alpha=1"}, "similarity"),
+    "vae-raw-inputs": ("VAE: inputs not standardised (item 4)", None, {"vae": "raw"}, "similarity"),
     "target-500-samples": ("target samples: 500 (item 5)", None, {"target_samples": None}, "similarity"),
     "relabelled-instances": ("instances relabelled to the target (item 6)", None, {"instance_rewards": "target"},
                              "transfer"),
@@ -68,6 +70,8 @@ def _config(base: ReproduceConfig, fields: dict[str, Any]) -> ReproduceConfig:
     fields = dict(fields)
     if fields.get("vae") == "alpha=1":
         fields["vae"] = dataclasses.replace(base.vae, alpha=1.0)
+    elif fields.get("vae") == "raw":
+        fields["vae"] = dataclasses.replace(base.vae, standardise=False)
     return dataclasses.replace(base, **fields)
 
 
