@@ -405,7 +405,10 @@ def reproduce(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, executo
         raise FileExistsError(f"{out} already holds a reproduce run; pass --resume to continue it or choose another --out")
     if resume and marker.exists():
         saved = json.loads(marker.read_text())
-        if saved["scenario"] != scenario.to_dict() or saved["config"] != json.loads(json.dumps(cfg.to_dict())):
+        # the saved configuration read as this version reads it: fields added since default to
+        # what the run did (config_from_dict), so a run of an earlier version still resumes
+        same_cfg = json.loads(json.dumps(config_from_dict(saved["config"]).to_dict())) == json.loads(json.dumps(cfg.to_dict()))
+        if saved["scenario"] != scenario.to_dict() or not same_cfg:
             raise ValueError(f"{out} was started with another scenario or configuration; resume with the same ones")
     else:
         write_json(marker, {"scenario": scenario.to_dict(), "config": cfg.to_dict()})

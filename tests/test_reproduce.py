@@ -194,3 +194,21 @@ def test_progress_files_count_steps_inside_phases(tmp_path):
     cfg = ReproduceConfig.quick()
     assert phase_steps(cfg, "pretrain") == cfg.train.total_steps
     assert phase_steps(cfg, "evaluate") == 2 * (cfg.tl_steps + cfg.train.evaluation_steps)
+
+
+def test_a_run_of_an_earlier_version_resumes(quick_run, tmp_path):
+    """A reproduce.json without the fields added since (here sweep_targets) still resumes: the saved
+    configuration is read with their defaults; a real difference is still refused."""
+    import shutil
+
+    out, cfg, results = quick_run
+    copy = tmp_path / "old"
+    shutil.copytree(out, copy)
+    meta = json.loads((copy / "reproduce.json").read_text())
+    del meta["config"]["sweep_targets"]
+    (copy / "reproduce.json").write_text(json.dumps(meta))
+    again = reproduce(Scenario.paper(), cfg, copy, executor=SerialExecutor(), resume=True, progress=False)
+    assert again["table"] == results["table"]
+    with pytest.raises(ValueError, match="another scenario or configuration"):
+        reproduce(Scenario.paper(), replace(cfg, tl_steps=cfg.tl_steps + 1), copy, executor=SerialExecutor(),
+                  resume=True, progress=False)
