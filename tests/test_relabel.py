@@ -12,8 +12,6 @@ from hypothesis import strategies as st
 from pyslice import Scenario, SlicingEnv
 from pyslice.relabel import KPI_FIELDS, kpi_dim, kpi_record, relabel_instances
 from pyslice.replay import ReplayBuffers
-from pyslice.td3 import TD3Config
-from pyslice.train import TrainConfig, Trainer
 from pyslice.transfer import TransferResult, _load_run, run_transfer
 
 
@@ -138,15 +136,9 @@ def test_replay_keeps_kpis_only_when_asked():
     np.testing.assert_array_equal(copy.kpi, buf.kpi)
 
 
-PRETRAIN = TrainConfig(exploration_steps=30, training_steps=40, evaluation_steps=5, checkpoint_every=0, seed=5,
-                       buffer_capacity=128, td3=TD3Config(batch_size=8))
-
-
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("pretrained_kpi")
-    Trainer(small(), PRETRAIN, path).run()
-    return path
+def run_dir(pretrained_run):
+    return pretrained_run
 
 
 def test_trainer_stores_the_kpis_behind_each_transition(run_dir):
@@ -156,7 +148,7 @@ def test_trainer_stores_the_kpis_behind_each_transition(run_dir):
     req_t, req_d = scenario.requirement_matrices()
     for k in (0, 7):
         data = replay.agent_data(k)
-        assert len(data["rew"]) == 70
+        assert len(data["rew"]) == 90  # 30 exploration + 60 training steps
         out = relabel_instances(data, req_t[k], req_d[k], config.observation)
         np.testing.assert_allclose(out["rew"], data["rew"], atol=1e-6)
         np.testing.assert_allclose(out["obs"], data["obs"], atol=1e-6)

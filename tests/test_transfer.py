@@ -11,6 +11,7 @@ from pyslice import Scenario
 from pyslice.replay import Batch, ReplayBuffers
 from pyslice.td3 import BatchedTD3, TD3Config
 from pyslice.train import Trainer, TrainConfig
+from conftest import TINY_PRETRAIN
 from pyslice.env import SlicingEnv
 from pyslice.transfer import (RESULT_JSON, RESULT_NPZ, STRATEGIES, TransferResult, run_transfer,
                               transfer)
@@ -246,15 +247,9 @@ def small() -> Scenario:
     return dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=3))
 
 
-PRETRAIN = TrainConfig(exploration_steps=30, training_steps=60, evaluation_steps=5, checkpoint_every=0, seed=3,
-                       buffer_capacity=128, td3=TD3Config(batch_size=8))
-
-
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("pretrained")
-    Trainer(small(), PRETRAIN, path).run()
-    return path
+def run_dir(pretrained_run):
+    return pretrained_run
 
 
 def test_sweep_equals_single_source_runs(run_dir, tmp_path):
@@ -374,7 +369,7 @@ def test_run_without_checkpoint(tmp_path):
 
 def test_unfinished_run_rejected(tmp_path):
     # a checkpoint written before the end of the schedule
-    tr = Trainer(small(), dataclasses.replace(PRETRAIN, checkpoint_every=5), tmp_path / "run2")
+    tr = Trainer(small(), dataclasses.replace(TINY_PRETRAIN, checkpoint_every=5), tmp_path / "run2")
     tr.run(stop_after=12)
     with pytest.raises(ValueError, match="not finished"):
         run_transfer(tmp_path / "run2", 3, [1], out_dir=tmp_path / "out")

@@ -1,0 +1,28 @@
+"""Fixtures shared by several test modules."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from pyslice import Scenario
+from pyslice.td3 import TD3Config
+from pyslice.train import TrainConfig, Trainer
+
+#: A tiny pretraining schedule: 30 exploration + 60 training + 5 greedy steps, 90 stored transitions.
+TINY_PRETRAIN = TrainConfig(exploration_steps=30, training_steps=60, evaluation_steps=5, checkpoint_every=0, seed=3,
+                            buffer_capacity=128, td3=TD3Config(batch_size=8))
+
+
+def tiny_scenario() -> Scenario:
+    """The paper layout with 3 UEs per (cell, slice)."""
+    sc = Scenario.paper()
+    return dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=3))
+
+
+@pytest.fixture(scope="session")
+def pretrained_run(tmp_path_factory):
+    """A finished Trainer run of :func:`tiny_scenario` with :data:`TINY_PRETRAIN` (read-only)."""
+    path = tmp_path_factory.mktemp("pretrained")
+    Trainer(tiny_scenario(), TINY_PRETRAIN, path).run()
+    return path
