@@ -6,7 +6,7 @@ torch.optim.Adam). Times one full TD3 update for all 12 agents (critic step ever
 targets every second call, as in training) and ``act`` for all 12 agents. Prints only; no
 pass/fail (target: batched >= 8x faster per update).
 
-    python bench/bench_td3.py [--agents 12] [--updates 400] [--repeats 5]
+    python bench/bench_td3.py [--agents 12] [--updates 400] [--repeats 5] [--scaling 12,48,144]
 """
 from __future__ import annotations
 
@@ -42,11 +42,29 @@ def _timed(fn, n: int) -> float:
     return time.perf_counter() - t0
 
 
+def _batched_update_time(K: int, D: int, A: int, cfg: TD3Config, n: int, repeats: int) -> float:
+    """Best seconds per update of one :class:`BatchedTD3` of ``K`` agents on random minibatches."""
+    g = torch.Generator().manual_seed(K)
+    B = cfg.batch_size
+    batches = [(Batch(torch.randn(K, B, D, generator=g), torch.rand(K, B, A, generator=g), torch.rand(K, B, generator=g),
+                      torch.randn(K, B, D, generator=g)), torch.randn(K, B, A, generator=g)) for _ in range(4)]
+    agent = BatchedTD3(K, D, A, cfg)
+
+    def run(m: int) -> None:
+        for i in range(m):
+            batch, noise = batches[i % len(batches)]
+            agent.update(batch, noise=noise)
+
+    return best_of(run, n - n % 2, repeats)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--agents", type=int, default=12)
     ap.add_argument("--updates", type=int, default=400)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--scaling", type=lambda v: [int(x) for x in v.split(",")], default=[12, 48, 144],
+                    help="agent counts K for the batched update's scaling (default 12,48,144)")
     ap.add_argument("--quick", action="store_true", help="fewer timing repeats, a 10x shorter schedule")
     ap.add_argument("--json", action="store_true", help="end with one JSON line of the measured ratios")
     args = ap.parse_args()
@@ -122,6 +140,13 @@ def main() -> None:
     print(f"  act (explore), batched        : {a_b * 1e6:8.1f} us  ({1 / a_b:8.0f} calls/s)")
     print(f"  act (explore), {K} separate    : {a_s * 1e6:8.1f} us  ({1 / a_s:8.0f} calls/s)")
     print(f"  act speed-up                  : {a_s / a_b:8.2f}x")
+
+    # How the batched update scales with the number of agents (the transfer study batches targets
+    # × runs learners): time per update of all K agents and per agent.
+    print("\n  batched update vs agents K:")
+    for k_agents in args.scaling:
+        t_k = _batched_update_time(k_agents, D, A, cfg, max(20, n // 4), args.repeats)
+        print(f"    K = {k_agents:4d}: {t_k * 1e3:8.3f} ms per update ({t_k * 1e6 / k_agents:7.1f} us per agent)")
 
     # The paper's full schedule (3000 + 5500 + 250 steps, 12 agents) with the wall-time breakdown.
     scale = 10 if args.quick else 1
