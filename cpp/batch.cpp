@@ -7,10 +7,19 @@
 
 namespace pyslice {
 
-SimulatorBatch::SimulatorBatch(const SimConfig& config, const std::vector<std::uint64_t>& seeds, int threads)
-    : threads_(threads) {
+namespace {
+void check_shared_seeds(const std::vector<std::uint64_t>& seeds) {
+  for (std::uint64_t s : seeds)
+    if (s != seeds[0]) throw std::invalid_argument("a shared-world batch needs the same seed for every replica");
+}
+}  // namespace
+
+SimulatorBatch::SimulatorBatch(const SimConfig& config, const std::vector<std::uint64_t>& seeds, int threads,
+                               bool shared_world)
+    : threads_(threads), shared_world_(shared_world) {
   if (seeds.empty()) throw std::invalid_argument("seeds must hold at least one seed");
   if (threads < 1) throw std::invalid_argument("threads must be >= 1");
+  if (shared_world) check_shared_seeds(seeds);
   for (std::uint64_t s : seeds) replicas_.push_back(std::make_unique<Simulator>(config, s));
   pool_ = std::make_unique<WorkerPool>(std::min(threads, size()));
 }
@@ -18,6 +27,7 @@ SimulatorBatch::SimulatorBatch(const SimConfig& config, const std::vector<std::u
 void SimulatorBatch::reset(const std::vector<std::uint64_t>& seeds) {
   if (seeds.size() != replicas_.size())
     throw std::invalid_argument("seeds must hold one seed per replica (" + std::to_string(replicas_.size()) + ")");
+  if (shared_world_) check_shared_seeds(seeds);
   for (size_t r = 0; r < replicas_.size(); ++r) replicas_[r]->reset(seeds[r]);
 }
 
@@ -33,6 +43,16 @@ void SimulatorBatch::step(const double* shares, SharePolicy policy) {
         throw std::invalid_argument("replica " + std::to_string(r) + ": " + e.what());
       }
     }
+  }
+  if (shared_world_) {
+    // one world for all; each replica then responds to its own shares on it (the leader's world
+    // is only read while the replicas respond)
+    replicas_[0]->step_world();
+    pool_->parallel_for(R, [&](int r) {
+      if (r > 0) replicas_[r]->adopt_world(*replicas_[0]);
+      replicas_[r]->respond(shares ? shares + r * stride : nullptr, policy);
+    });
+    return;
   }
   // Replicas are independent and each is stepped whole by one thread: the results do not depend
   // on the thread count or on which thread took which replica.

@@ -11,7 +11,13 @@ namespace pyslice {
 
 class SimulatorBatch {
  public:
-  SimulatorBatch(const SimConfig& config, const std::vector<std::uint64_t>& seeds, int threads);
+  // shared_world: every replica runs the same seed and only the shares differ, so the world half
+  // of a step (Simulator::step_world) runs once, in replica 0, and the others adopt it. Results are
+  // bit-identical to independent replicas; the followers' own world state goes stale, so their
+  // states cannot be read or saved.
+  SimulatorBatch(const SimConfig& config, const std::vector<std::uint64_t>& seeds, int threads,
+                 bool shared_world = false);
+  bool shared_world() const { return shared_world_; }
   int size() const { return static_cast<int>(replicas_.size()); }
   int threads() const { return threads_; }
   Simulator& replica(int r) { return *replicas_[r]; }
@@ -23,6 +29,7 @@ class SimulatorBatch {
  private:
   std::vector<std::unique_ptr<Simulator>> replicas_;
   int threads_;
+  bool shared_world_ = false;
   std::unique_ptr<WorkerPool> pool_;  // threads_ - 1 workers, started once
 };
 

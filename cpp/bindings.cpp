@@ -574,10 +574,11 @@ PYBIND11_MODULE(_core, m) {
       .def("contains", [](const Simulator& s, double x, double y) { return s.layout().contains({x, y}); });
 
   py::class_<SimulatorBatch>(m, "SimulatorBatch")
-      .def(py::init([](const py::dict& cfg, const std::vector<std::uint64_t>& seeds, int threads) {
-             return std::make_unique<SimulatorBatch>(config_from_dict(cfg), seeds, threads);
+      .def(py::init([](const py::dict& cfg, const std::vector<std::uint64_t>& seeds, int threads, bool shared_world) {
+             return std::make_unique<SimulatorBatch>(config_from_dict(cfg), seeds, threads, shared_world);
            }),
-           py::arg("config"), py::arg("seeds"), py::arg("threads") = 1)
+           py::arg("config"), py::arg("seeds"), py::arg("threads") = 1, py::arg("shared_world") = false)
+      .def_property_readonly("shared_world", &SimulatorBatch::shared_world)
       .def("reset", &SimulatorBatch::reset, py::arg("seeds"), py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("size", &SimulatorBatch::size)
       .def_property_readonly("threads", &SimulatorBatch::threads)
@@ -652,14 +653,17 @@ PYBIND11_MODULE(_core, m) {
       }, py::arg("replica"))
       .def("state", [](SimulatorBatch& b, int r) {
         if (r < 0 || r >= b.size()) value_error("replica index out of range");
+        if (b.shared_world() && r > 0) value_error("a shared-world batch's world is replica 0's: read state(0)");
         return state_dict(b.replica(r));
       }, py::arg("replica"))
       .def("get_state", [](SimulatorBatch& b) {
+        if (b.shared_world()) value_error("a shared-world batch cannot be saved (its followers' worlds are not kept)");
         py::list out;
         for (int r = 0; r < b.size(); ++r) out.append(py::bytes(b.replica(r).get_state()));
         return out;
       })
       .def("set_state", [](SimulatorBatch& b, const std::vector<std::string>& states) {
+        if (b.shared_world()) value_error("a shared-world batch cannot be restored (its followers' worlds are not kept)");
         if (static_cast<int>(states.size()) != b.size())
           value_error("set_state needs one state per replica (" + std::to_string(b.size()) + ")");
         // Validate every replica's state on a scratch copy first so a bad one changes nothing.

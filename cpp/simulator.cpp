@@ -613,12 +613,15 @@ void Simulator::advance_mobility_and_links() {
 }
 
 void Simulator::step(const double* shares, SharePolicy policy) {
-  const int K = n_cells(), N = n_slices();
-  const size_t KN = static_cast<size_t>(K) * N;
   if (policy == SharePolicy::Given) {
     if (shares == nullptr) throw std::invalid_argument("shares must be given for the 'given' policy");
     check_shares(shares);
   }
+  step_world();
+  respond(shares, policy);
+}
+
+void Simulator::step_world() {
   // (1) time and traffic mask
   ++t_;
   mask_.advance(t_, rng_, tau_.data());
@@ -626,6 +629,20 @@ void Simulator::step(const double* shares, SharePolicy policy) {
   // (2)-(4) mobility, shadowing/LOS, gains, handover
   advance_mobility_and_links();
   handover();
+}
+
+void Simulator::adopt_world(const Simulator& leader) {
+  links_ = leader.links_;
+  serving_ = leader.serving_;
+  active_ = leader.active_;
+  demand_ue_ = leader.demand_ue_;
+  tau_ = leader.tau_;
+  t_ = leader.t_;
+}
+
+void Simulator::respond(const double* shares, SharePolicy policy) {
+  const int K = n_cells(), N = n_slices();
+  const size_t KN = static_cast<size_t>(K) * N;
   // (5) shares
   std::vector<double>& a = out_.shares;
   if (policy == SharePolicy::Given)

@@ -86,7 +86,19 @@ class Simulator {
   Simulator(SimConfig config, std::uint64_t seed);
   void reset(std::uint64_t seed);
   // shares: [K*N] for SharePolicy::Given (validated), ignored otherwise.
+  // step() = step_world() + respond(): the two halves are public for SimulatorBatch's shared world.
   void step(const double* shares, SharePolicy policy);
+  // The shares-independent half of a step: time, traffic mask, active UEs, mobility, links and
+  // handover. Nothing in it depends on the shares of any step.
+  void step_world();
+  // The shares-dependent half on the current world: shares (not validated here), load coupling,
+  // KPIs and outputs.
+  void respond(const double* shares, SharePolicy policy);
+  // Takes the world of `leader` (a simulator of the same scenario and seed that has just run
+  // step_world) in place of advancing its own: the links, serving cells, active UEs and their
+  // demand, the mask and the time, which are all respond() reads. The rest of this simulator's
+  // world is then stale, so it must keep following the same leader (SimulatorBatch shared_world).
+  void adopt_world(const Simulator& leader);
 
   const SimConfig& config() const { return cfg_; }
   const Layout& layout() const { return layout_; }

@@ -202,7 +202,8 @@ class SlicingEnv:
     """
 
     def __init__(self, scenario: Scenario, seed: int = 0, replicas: int = 1, threads: int = 1,
-                 n_neighbours: int = 6, same_seed: bool = False, observation: str = "clipped") -> None:
+                 n_neighbours: int = 6, same_seed: bool = False, observation: str = "clipped",
+                 shared_world: bool = False) -> None:
         if not isinstance(scenario, Scenario):
             raise TypeError(f"scenario must be a pyslice.Scenario, got {type(scenario).__name__}")
         if observation not in OBSERVATIONS:
@@ -213,6 +214,11 @@ class SlicingEnv:
         if not isinstance(same_seed, bool):
             raise TypeError(f"same_seed must be a bool, got {type(same_seed).__name__}")
         self.same_seed = same_seed
+        if not isinstance(shared_world, bool):
+            raise TypeError(f"shared_world must be a bool, got {type(shared_world).__name__}")
+        if shared_world and not same_seed and replicas > 1:
+            raise ValueError("shared_world=True needs same_seed=True (the replicas share one world)")
+        self.shared_world = shared_world
         self.threads = check_int("threads", threads, 1)
         self.seed = self._check_base_seed(seed)
         n_cells = 3 * scenario.layout.n_sites
@@ -228,7 +234,8 @@ class SlicingEnv:
         self.observation_low = np.zeros(self.obs_dim, dtype=np.float32)
         high = OBS_LOG_HIGH if observation == "log" else OBS_CLIP
         self.observation_high = np.repeat(np.asarray(high, dtype=np.float32), self.n_slices)
-        self._sim = SimulatorBatch(scenario, self._seeds(self.seed), threads=self.threads)
+        self._sim = SimulatorBatch(scenario, self._seeds(self.seed), threads=self.threads,
+                                   shared_world=shared_world)
         self._batch_shape = () if self.replicas == 1 else (self.replicas,)
         self.time = 0
         self.last_obs: np.ndarray | None = None

@@ -166,9 +166,15 @@ class SimulatorBatch:
 
     Results are written into preallocated arrays with a leading replica axis, returned by
     :meth:`step` (the same arrays every call: copy them if you keep them).
+
+    ``shared_world=True`` (every seed equal): the replicas differ only in their shares, so the
+    shares-independent half of a step (time, mask, mobility, links, handover) runs once and every
+    replica responds to its own shares on that world — the same bits as independent replicas, for
+    about half the work. Such a batch cannot be saved (``get_state``) and only replica 0 has a
+    readable :meth:`state`.
     """
 
-    def __init__(self, scenario: Scenario, seeds: Sequence[int], threads: int = 1) -> None:
+    def __init__(self, scenario: Scenario, seeds: Sequence[int], threads: int = 1, shared_world: bool = False) -> None:
         if not isinstance(scenario, Scenario):
             raise TypeError(f"scenario must be a pyslice.Scenario, got {type(scenario).__name__}")
         seeds = [_check_seed(s, "seeds[]") for s in seeds]
@@ -176,9 +182,14 @@ class SimulatorBatch:
             raise ValueError("seeds must hold at least one seed")
         if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
             raise ValueError(f"threads must be an int >= 1, got {threads!r}")
+        if not isinstance(shared_world, bool):
+            raise TypeError(f"shared_world must be a bool, got {type(shared_world).__name__}")
+        if shared_world and len(set(seeds)) > 1:
+            raise ValueError(f"shared_world needs the same seed for every replica, got {sorted(set(seeds))}")
         self.scenario = scenario
         self.seeds = seeds
-        self._core = _core.SimulatorBatch(core_config(scenario), seeds, int(threads))
+        self.shared_world = shared_world
+        self._core = _core.SimulatorBatch(core_config(scenario), seeds, int(threads), shared_world)
         first = _core.Simulator(core_config(scenario), seeds[0])
         self.n_cells, self.n_slices = first.n_cells, first.n_slices
         r, k, n = len(seeds), self.n_cells, self.n_slices

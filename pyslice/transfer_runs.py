@@ -213,7 +213,7 @@ def run_transfers(
         others.actor.copy_(pre.actor.detach().repeat(R, 1))
 
     env = SlicingEnv(scenario, seed=seed, replicas=R, threads=threads, n_neighbours=config.n_neighbours,
-                     observation=config.observation, same_seed=True)
+                     observation=config.observation, same_seed=True, shared_world=True)
     T = steps + eval_steps
     curves = {name: np.zeros((R, T)) for name in TransferResult._ARRAYS}
     drops = np.zeros((R, T, A))

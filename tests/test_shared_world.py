@@ -1,0 +1,75 @@
+"""SimulatorBatch(shared_world=True): replicas of one seed share the shares-independent half of a step
+(mask, mobility, links, handover) and still give the bits of independent replicas."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pyslice import Scenario, SlicingEnv
+from pyslice.simulator import SimulatorBatch
+
+
+def small(**traffic) -> Scenario:
+    sc = Scenario.paper()
+    return dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=4, **traffic))
+
+
+SCENARIOS = {
+    "finite-buffer": small(),
+    "fluid-backlog": small(delay_model="fluid-backlog"),
+    "lazy links, network roaming": dataclasses.replace(
+        small(roaming="network"), radio=dataclasses.replace(Scenario.paper().radio, link_update_distance_m=5.0)),
+}
+
+
+@settings(max_examples=12, deadline=None)
+@given(name=st.sampled_from(sorted(SCENARIOS)), seed=st.integers(0, 2**32), replicas=st.integers(1, 4),
+       policies=st.lists(st.sampled_from(["given", "equal", "traffic-aware", "max-min"]), min_size=3, max_size=12))
+def test_shared_world_equals_independent_replicas(name, seed, replicas, policies):
+    sc = SCENARIOS[name]
+    rng = np.random.default_rng(seed % 1000)
+    independent = SimulatorBatch(sc, [seed] * replicas)
+    shared = SimulatorBatch(sc, [seed] * replicas, threads=2, shared_world=True)
+    for policy in policies:
+        if policy == "given":
+            shares = rng.dirichlet(np.ones(4), size=(replicas, 12))
+            a = {k: v.copy() for k, v in independent.step(shares).items()}
+            b = shared.step(shares)
+        else:
+            a = {k: v.copy() for k, v in independent.step_policy(policy).items()}
+            b = shared.step_policy(policy)
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name} {policy} {key}")
+    np.testing.assert_array_equal(independent.state(0)["positions"], shared.state(0)["positions"])
+
+
+def test_shared_world_refuses_what_it_cannot_do():
+    sc = small()
+    with pytest.raises(ValueError, match="same seed"):
+        SimulatorBatch(sc, [1, 2], shared_world=True)
+    with pytest.raises(TypeError, match="shared_world"):
+        SimulatorBatch(sc, [1, 1], shared_world=1)
+    batch = SimulatorBatch(sc, [3, 3], shared_world=True)
+    batch.step(np.full((2, 12, 4), 0.25))
+    with pytest.raises(ValueError, match="cannot be saved"):
+        batch.get_state()
+    with pytest.raises(ValueError, match="state\\(0\\)"):
+        batch.state(1)
+    with pytest.raises(ValueError, match="same seed"):
+        batch.reset([3, 4])
+    with pytest.raises(ValueError, match="same_seed"):
+        SlicingEnv(sc, replicas=2, shared_world=True)
+    env = SlicingEnv(sc, seed=5, replicas=3, same_seed=True, shared_world=True)
+    ref = SlicingEnv(sc, seed=5, replicas=3, same_seed=True)
+    obs_a, obs_b = env.reset(), ref.reset()
+    np.testing.assert_array_equal(obs_a, obs_b)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        shares = rng.dirichlet(np.ones(4), size=(3, 12))
+        (oa, ra, _), (ob, rb, _) = env.step(shares), ref.step(shares)
+        np.testing.assert_array_equal(oa, ob)
+        np.testing.assert_array_equal(ra, rb)
