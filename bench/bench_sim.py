@@ -12,7 +12,8 @@
    fitted exponent of time vs UEs: (a) UE density from 2.2k to 100k UEs on a 273-cell hex layout,
    (b) hex layouts from 21 to 813 cells at 32 UEs per slice (2.7k to 104k UEs).
 3. Effect of the culling radius on KPIs (same seeds, radius inf vs finite).
-4. SimulatorBatch: replica-steps/s with 1 and 2 threads over 4 and 8 replicas.
+4. SimulatorBatch: replica-steps/s with 1 and 2 threads over 4 and 8 replicas, and 12 same-seed
+   replicas with a shared world against independent ones.
 
 Timings are the fastest of several blocks of consecutive calls (the machine is shared), the same
 estimator on both sides of every ratio.
@@ -230,6 +231,20 @@ def batch_threads(replicas: int, seconds: float) -> dict[str, float]:
             "cpu_count": os.cpu_count()}
 
 
+def batch_shared_world(replicas: int, seconds: float) -> dict[str, float]:
+    """Replica-steps/s of ``replicas`` same-seed replicas with different shares, independent vs
+    shared world (the transfer study's batches), one thread, the calibrated paper scenario."""
+    sc = Scenario.paper()
+    rng = np.random.default_rng(0)
+    rates = {}
+    for shared in (False, True):
+        batch = SimulatorBatch(sc, seeds=[1] * replicas, shared_world=shared)
+        shares = rng.dirichlet(np.ones(batch.n_slices), size=(replicas, batch.n_cells))
+        rates[shared] = replicas / best_block_time(lambda: batch.step(shares), seconds)
+    return {"replicas": replicas, "independent_replica_steps_per_s": rates[False],
+            "shared_replica_steps_per_s": rates[True], "speedup_shared": rates[True] / rates[False]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes and short timings")
@@ -283,8 +298,13 @@ def main() -> None:
         print(f"{replicas} replicas: 1 thread {b['threads1_replica_steps_per_s']:.0f}, 2 threads "
               f"{b['threads2_replica_steps_per_s']:.0f} replica-steps/s: speedup {b['speedup_2_threads']:.2f}x "
               f"on {b['cpu_count']} CPUs")
+    print("\n== SimulatorBatch shared world (paper scenario, same seed, different shares, 1 thread) ==")
+    sw = batch_shared_world(12, 1.0 if quick else 4.0)
+    print(f"12 replicas: independent {sw['independent_replica_steps_per_s']:.0f}, shared world "
+          f"{sw['shared_replica_steps_per_s']:.0f} replica-steps/s: speedup {sw['speedup_shared']:.2f}x")
     if args.json:
         print(json.dumps({
+            "sim: SimulatorBatch shared world / independent, 12 replicas": sw["speedup_shared"],
             "sim: C++ / NumPy reference step rate (paper scale)": r["speedup"],
             "sim: C++ steps/s (paper scale, all active)": r["cpp_steps_per_s"],
             "sim: C++ steps/s, link_update_distance_m = 5": r["lazy5_steps_per_s"],
