@@ -322,7 +322,9 @@ def run_transfer_targets(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any]
 def _target_chunks(targets: tuple[int, ...], n_seeds: int, workers: int) -> list[list[int]]:
     """Split a seed's targets into batches so that seeds × batches keeps ``workers`` busy (each
     batch is one :func:`run_transfers` call; fewer, larger batches amortise more)."""
-    n = max(1, min(len(targets), -(-workers // max(n_seeds, 1))))
+    # one batch per seed when the seeds fill the workers evenly, else each seed split in `workers`
+    # batches, so that the last round of tasks does not leave workers idle
+    n = 1 if n_seeds % max(workers, 1) == 0 else max(1, min(len(targets), workers))
     return [list(targets[i::n]) for i in range(n) if targets[i::n]]
 
 
