@@ -23,14 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from pyslice import Scenario
-from pyslice.experiment import cell_groups, config_from_dict, default_targets, few_target_samples, spearman
+from pyslice.experiment import cell_groups, config_from_dict, few_target_samples, spearman, study_targets
 from pyslice.similarity import MEASURES, analyse_with_latents, collect_default_samples
 from pyslice.transfer import TransferResult
 
 
 def analyse_count(run: Path, scenario: Scenario, cfg, seed: int, n: int, measures: list[str]) -> dict[str, dict]:
     """Per measure: pick-in-group, Spearman and regret of each target of ``seed`` with n target samples."""
-    targets = cfg.targets or default_targets(scenario)
+    targets = study_targets(scenario, cfg)
     groups = cell_groups(scenario)
     samples = collect_default_samples(scenario, cfg.samples_per_agent, seed=seed + 1000, replicas=4,
                                       n_neighbours=cfg.train.n_neighbours, threads=1,
@@ -69,7 +69,7 @@ def main() -> None:
         per_seed = [analyse_count(run, scenario, cfg, s, n, measures) for s in range(cfg.seeds)]
         rows[n] = {m: {key: [p[m][key] for p in per_seed] for key in per_seed[0][m]} for m in measures}
         print(f"n = {n} done", flush=True)
-    print(f"\n{cfg.seeds} seeds; targets {', '.join(str(k + 1) for k in (cfg.targets or default_targets(scenario)))}"
+    print(f"\n{cfg.seeds} seeds; targets {', '.join(str(k + 1) for k in study_targets(scenario, cfg))}"
           f"; sources keep {cfg.samples_per_agent} samples\n")
     print("| target samples | measure | pick in group | Spearman(distance, gain) | regret |\n|---|---|---|---|---|")
     for n, by_measure in rows.items():

@@ -278,10 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(func=cmd_transfer)
     rep = sub.add_parser("reproduce", help="the paper's whole study: baseline, MADRL, similarity, transfer, report")
     rep.add_argument("--scenario", default="paper", help="'paper' or a scenario TOML file")
-    rep.add_argument("--seeds", type=int, default=None, help="number of seeds (default 3; 1 with --quick)")
+    rep.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5; 1 with --quick)")
     rep.add_argument("--targets", default=None,
-                     help="target cells, paper labels (1-based): 'all' or a comma list like 1,4 (default: the first "
-                          "cell of each requirement profile)")
+                     help="target cells, paper labels (1-based): 'all' (default) or a comma list like 1,4")
     rep.add_argument("--quick", action="store_true", help="short schedule, one seed, small sweeps (< 2 minutes)")
     rep.add_argument("--out", default="runs/reproduce")
     rep.add_argument("--resume", action="store_true", help="continue an interrupted run without redoing finished phases")

@@ -37,7 +37,7 @@ PHASES = ("baseline", "pretrain", "similarity", "transfer", "evaluate")
 class ReproduceConfig:
     """What ``pyslice reproduce`` runs (defaults: the paper's schedule, 3 seeds)."""
 
-    seeds: int = 3
+    seeds: int = 5
     train: TrainConfig = field(default_factory=TrainConfig)
     tl_steps: int = 4000
     """TL training steps (paper: 4000) before ``train.evaluation_steps`` greedy steps."""
@@ -56,9 +56,10 @@ class ReproduceConfig:
     71 % held-out accuracy on the clipped state and 97 % on the log state
     (``bench/group_classifier.py``)."""
     vae: VAEConfig = field(default_factory=VAEConfig)
-    targets: tuple[int, ...] | None = None
-    """Target cells (0-based); default: the first cell of each requirement profile. Each gets
-    integrated TL from its nearest and farthest source and DRL from scratch."""
+    targets: tuple[int, ...] | str | None = "all"
+    """Target cells (0-based): ``"all"`` (default: every cell, paper §V-3 compares "among all
+    cells"), ``None`` (the first cell of each requirement profile, the default before issue 13) or
+    a tuple. Each gets integrated TL from its nearest and farthest source and DRL from scratch."""
     sweep_targets: tuple[int, ...] | None = None
     """Targets (among ``targets``) that also get TL from every source (Fig. 8, the measure
     ablation) and the strategy ablation; default: the first cell of each requirement profile."""
@@ -80,10 +81,12 @@ class ReproduceConfig:
 
     @classmethod
     def quick(cls) -> ReproduceConfig:
-        """A short schedule, one seed, small sweeps (the CI smoke run; under 2 minutes)."""
+        """A short schedule, one seed, three targets (two swept), small sweeps (the CI smoke run;
+        under 2 minutes)."""
         return cls(seeds=1, train=TrainConfig(exploration_steps=150, training_steps=250, evaluation_steps=50,
                                               checkpoint_every=100),
-                   tl_steps=250, samples_per_agent=60, target_samples=30, vae=VAEConfig(epochs=30), early_window=50)
+                   tl_steps=250, samples_per_agent=60, target_samples=30, vae=VAEConfig(epochs=30), early_window=50,
+                   targets=(0, 3, 5))
 
     def __post_init__(self) -> None:
         from pyslice.relabel import INSTANCE_REWARDS
@@ -95,8 +98,10 @@ class ReproduceConfig:
                              f"{self.samples_per_agent}], got {self.target_samples!r}")
         from pyslice.similarity import MEASURES
 
+        if isinstance(self.targets, str) and self.targets != "all":
+            raise ValueError(f"targets must be 'all', None or distinct cell indices >= 0, got {self.targets!r}")
         for name in ("targets", "sweep_targets"):
-            if getattr(self, name) is None:
+            if getattr(self, name) is None or getattr(self, name) == "all":
                 continue
             t = tuple(getattr(self, name))
             if (not t or len(set(t)) != len(t)
@@ -123,6 +128,14 @@ def default_targets(scenario: Scenario) -> tuple[int, ...]:
     for site in range(n_sites):
         seen.setdefault(req.site_profile[site % len(req.site_profile)], 3 * site)
     return tuple(seen.values())
+
+
+def study_targets(scenario: Scenario, cfg: ReproduceConfig) -> tuple[int, ...]:
+    """The target cells of a study: every cell for ``targets="all"``, the first cell of each
+    requirement profile for ``None``, else the given cells."""
+    if cfg.targets == "all":
+        return tuple(range(3 * scenario.layout.n_sites))
+    return default_targets(scenario) if cfg.targets is None else tuple(cfg.targets)
 
 
 def cell_groups(scenario: Scenario) -> list[list[int]]:
@@ -207,7 +220,7 @@ def phase_similarity(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder
                                       n_neighbours=cfg.train.n_neighbours, threads=1,
                                       observation=cfg.similarity_observation)
     _Progress(folder, phase_steps(cfg, "similarity"))(phase_steps(cfg, "similarity"))  # collected; the VAE follows
-    agents = few_target_samples(samples, cfg.targets or default_targets(scenario), cfg.target_samples)
+    agents = few_target_samples(samples, study_targets(scenario, cfg), cfg.target_samples)
     matrices, latents = analyse_with_latents(agents, replace(cfg.vae, seed=seed), MEASURES)
     write_npz(folder / "distances.npz", **{m.replace("-", "_"): D for m, D in matrices.items()})
     write_json(folder / "posterior.json", posterior_variance_stats(latents))
@@ -245,7 +258,7 @@ def transfer_units(cfg: ReproduceConfig, D: np.ndarray, targets: tuple[int, ...]
 
 def sweep_targets_of(scenario: Scenario, cfg: ReproduceConfig) -> tuple[int, ...]:
     """Targets that get the all-sources sweep and the strategy ablation."""
-    targets = cfg.targets or default_targets(scenario)
+    targets = study_targets(scenario, cfg)
     wanted = cfg.sweep_targets if cfg.sweep_targets is not None else default_targets(scenario)
     return tuple(k for k in targets if k in wanted)
 
@@ -337,7 +350,7 @@ def run_seed(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any], seed: int,
     scenario = Scenario.from_dict(scenario_dict)
     cfg = config_from_dict(cfg_dict)
     root = Path(out) / f"seed{seed}"
-    targets = cfg.targets or default_targets(scenario)
+    targets = study_targets(scenario, cfg)
     tl_seed = seed + 1  # run_transfer's default: a deployment the pretrained agents have not seen
     seconds: dict[str, float] = {}
     for phase in phases:
@@ -375,7 +388,8 @@ def config_from_dict(d: dict[str, Any]) -> ReproduceConfig:
     d.setdefault("target_samples", None)  # runs saved before issue 12 item 5: targets kept every sample
     d.setdefault("instance_rewards", "source")
     d.setdefault("source_measure", "vae-kl-equal-sigma")
-    return ReproduceConfig(train=train, vae=vae, targets=None if targets is None else tuple(targets), **d)
+    return ReproduceConfig(train=train, vae=vae,
+                           targets=targets if targets is None or isinstance(targets, str) else tuple(targets), **d)
 
 
 # ---- the whole study ------------------------------------------------------------------------------
@@ -400,7 +414,7 @@ def reproduce(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, executo
 
     out = Path(out)
     n_cells = 3 * scenario.layout.n_sites
-    if cfg.targets is not None and max(cfg.targets) >= n_cells:
+    if not isinstance(cfg.targets, str) and cfg.targets is not None and max(cfg.targets) >= n_cells:
         raise ValueError(f"targets must be cells in [0, {n_cells - 1}] of the scenario, got {list(cfg.targets)}")
     marker = out / "reproduce.json"
     if marker.exists() and not resume:
@@ -415,7 +429,7 @@ def reproduce(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, executo
     else:
         write_json(marker, {"scenario": scenario.to_dict(), "config": cfg.to_dict()})
     executor = executor or LocalExecutor()
-    targets = cfg.targets or default_targets(scenario)
+    targets = study_targets(scenario, cfg)
     stop = threading.Event()
 
     n_batches = len(_target_chunks(targets, cfg.seeds, getattr(executor, "workers", 1)))
@@ -499,7 +513,7 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
     from pyslice.transfer import TransferResult
 
     out = Path(out)
-    targets = cfg.targets or default_targets(scenario)
+    targets = study_targets(scenario, cfg)
     groups = cell_groups(scenario)
     ev = slice(cfg.tl_steps, cfg.tl_steps + cfg.train.evaluation_steps)
     w = min(cfg.early_window, cfg.tl_steps) or 1

@@ -97,7 +97,8 @@ def test_pick_statistics_are_shares_and_consistent(quick_run):
     out, cfg, results = quick_run
     for name, m in results["ablation_measures"].items():
         assert 0.0 <= m["picked_in_group"]["mean"] <= 1.0 and 0.0 <= m["pick_accuracy_all_cells"]["mean"] <= 1.0
-        picks = [t["measures"][name]["picked_in_group"] for r in results["per_seed"] for t in r["targets"].values()]
+        picks = [t["measures"][name]["picked_in_group"] for r in results["per_seed"] for t in r["targets"].values()
+                 if t["swept"]]  # the measure ablation needs the all-sources sweep
         assert set(picks) <= {0.0, 1.0}
         assert m["picked_in_group"]["mean"] == pytest.approx(sum(picks) / len(picks))
 
@@ -212,3 +213,16 @@ def test_a_run_of_an_earlier_version_resumes(quick_run, tmp_path):
     with pytest.raises(ValueError, match="another scenario or configuration"):
         reproduce(Scenario.paper(), replace(cfg, tl_steps=cfg.tl_steps + 1), copy, executor=SerialExecutor(),
                   resume=True, progress=False)
+
+
+def test_study_targets_default_to_every_cell():
+    from pyslice.experiment import config_from_dict, study_targets
+
+    sc = Scenario.paper()
+    cfg = ReproduceConfig()
+    assert cfg.seeds >= 5 and study_targets(sc, cfg) == tuple(range(12))
+    assert study_targets(sc, replace(cfg, targets=None)) == default_targets(sc) == (0, 3)
+    assert study_targets(sc, replace(cfg, targets=(4, 7))) == (4, 7)
+    assert config_from_dict(json.loads(json.dumps(cfg.to_dict()))).targets == "all"
+    with pytest.raises(ValueError, match="targets"):
+        ReproduceConfig(targets="some")
