@@ -90,14 +90,13 @@ class ReproduceConfig:
 
     def __post_init__(self) -> None:
         from pyslice.relabel import INSTANCE_REWARDS
+        from pyslice.similarity import MEASURES
 
         if self.target_samples is not None and (isinstance(self.target_samples, bool)
                                                 or not isinstance(self.target_samples, int)
                                                 or not 2 <= self.target_samples <= self.samples_per_agent):
             raise ValueError(f"target_samples must be None or an int in [2, samples_per_agent = "
                              f"{self.samples_per_agent}], got {self.target_samples!r}")
-        from pyslice.similarity import MEASURES
-
         if isinstance(self.targets, str) and self.targets != "all":
             raise ValueError(f"targets must be 'all', None or distinct cell indices >= 0, got {self.targets!r}")
         for name in ("targets", "sweep_targets"):
