@@ -621,7 +621,7 @@ PYBIND11_MODULE(_core, m) {
                py::gil_scoped_release release;
                b.step(sh.empty() ? nullptr : sh.data(), pol);
                for (py::ssize_t r = 0; r < R; ++r) {
-                 const StepOutputs& o = b.replica(static_cast<int>(r)).last();
+                 const StepOutputs& o = b.replica(static_cast<int>(r)).last_kpis();
                  for (const Target& t : targets) {
                    if (t.name == "iterations") {
                      static_cast<std::int32_t*>(t.ptr)[r] = o.iterations;

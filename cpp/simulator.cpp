@@ -99,6 +99,8 @@ void Simulator::reset(std::uint64_t seed) {
   mask_.reset(rng_);
   drop_ues();
   out_ = StepOutputs{};
+  sinr_stale_ = false;
+  world_ = nullptr;
 }
 
 void Simulator::drop_ues() {
@@ -494,15 +496,16 @@ void Simulator::check_shares(const double* shares) const {
   }
 }
 
-CouplingProblem Simulator::problem(const std::vector<double>& shares) {
+CouplingProblem Simulator::problem(const std::vector<double>& shares) const {
+  const Simulator& w = world();
   CouplingProblem p;
   p.n_cells = n_cells();
   p.n_slices = n_slices();
-  p.links = &links_;
-  p.serving = serving_.data();
+  p.links = &w.links_;
+  p.serving = w.serving_.data();
   p.slice_of = slice_.data();
-  p.demand = demand_ue_.data();
-  p.active = active_.data();
+  p.demand = w.demand_ue_.data();
+  p.active = w.active_.data();
   p.tx_power_w = tx_power_w_.data();
   p.shares = shares.data();
   p.noise_w = noise_w_;
@@ -514,10 +517,11 @@ CouplingProblem Simulator::problem(const std::vector<double>& shares) {
 }
 
 void Simulator::traffic_aware_shares(std::vector<double>& shares) const {
+  const Simulator& w = world();
   const int K = n_cells(), N = n_slices();
   shares.assign(static_cast<size_t>(K) * N, 0.0);
   for (int u = 0; u < n_ues(); ++u)
-    if (active_[u]) shares[static_cast<size_t>(serving_[u]) * N + slice_[u]] += cfg_.traffic.demand_bps[slice_[u]];
+    if (w.active_[u]) shares[static_cast<size_t>(w.serving_[u]) * N + slice_[u]] += cfg_.traffic.demand_bps[slice_[u]];
   for (int k = 0; k < K; ++k) {
     double total = 0.0;
     for (int n = 0; n < N; ++n) total += shares[k * N + n];
@@ -532,6 +536,7 @@ void Simulator::maxmin_shares(std::vector<double>& shares) {
   traffic_aware_shares(shares);
   CouplingResult trial;
   std::vector<double> sum_se(KN), sum_inv_se(KN), n_served(KN), n_users(KN);
+  const Simulator& w = world();
   for (int round = 0; round < cfg_.maxmin_rounds; ++round) {
     trial.rho = rho_;
     solver_.solve(problem(shares), trial);
@@ -540,8 +545,8 @@ void Simulator::maxmin_shares(std::vector<double>& shares) {
     std::fill(n_served.begin(), n_served.end(), 0.0);
     std::fill(n_users.begin(), n_users.end(), 0.0);
     for (int u = 0; u < n_ues(); ++u) {
-      if (!active_[u]) continue;
-      const size_t ks = static_cast<size_t>(serving_[u]) * N + slice_[u];
+      if (!w.active_[u]) continue;
+      const size_t ks = static_cast<size_t>(w.serving_[u]) * N + slice_[u];
       n_users[ks] += 1.0;
       if (trial.outage[u] || !(trial.se[u] > 0.0)) continue;
       n_served[ks] += 1.0;
@@ -632,17 +637,14 @@ void Simulator::step_world() {
 }
 
 void Simulator::adopt_world(const Simulator& leader) {
-  links_ = leader.links_;
-  serving_ = leader.serving_;
-  active_ = leader.active_;
-  demand_ue_ = leader.demand_ue_;
-  tau_ = leader.tau_;
+  world_ = &leader;
   t_ = leader.t_;
 }
 
 void Simulator::respond(const double* shares, SharePolicy policy) {
   const int K = n_cells(), N = n_slices();
   const size_t KN = static_cast<size_t>(K) * N;
+  const Simulator& w = world();
   // (5) shares
   std::vector<double>& a = out_.shares;
   if (policy == SharePolicy::Given)
@@ -659,9 +661,9 @@ void Simulator::respond(const double* shares, SharePolicy policy) {
   in.n_cells = K;
   in.n_slices = N;
   in.n_ues = n_ues();
-  in.serving = serving_.data();
+  in.serving = w.serving_.data();
   in.slice_of = slice_.data();
-  in.active = active_.data();
+  in.active = w.active_.data();
   in.outage = coupling_.outage.data();
   in.se = coupling_.se.data();
   in.shares = a.data();
@@ -683,14 +685,22 @@ void Simulator::respond(const double* shares, SharePolicy policy) {
   out_.backlog = backlog_;
   out_.cell_load = rho_;
   out_.iterations = coupling_.iterations;
-  out_.mask = tau_;
+  out_.mask = w.tau_;
   out_.time = t_;
-  std::vector<double>& sinr = sinr_scratch_;
-  solver_.sinr_after_solve(prob, rho_, sinr);
-  out_.sinr_db.resize(sinr.size());
-  to_db(sinr.size(), sinr.data(), out_.sinr_db.data());
-  for (size_t u = 0; u < sinr.size(); ++u)
-    if (!(sinr[u] > 0.0)) out_.sinr_db[u] = -std::numeric_limits<double>::infinity();
+  sinr_stale_ = true;  // derived on request: last()
+}
+
+const StepOutputs& Simulator::last() const {
+  if (sinr_stale_) {
+    std::vector<double>& sinr = sinr_scratch_;
+    solver_.sinr_after_solve(problem(out_.shares), rho_, sinr);
+    out_.sinr_db.resize(sinr.size());
+    to_db(sinr.size(), sinr.data(), out_.sinr_db.data());
+    for (size_t u = 0; u < sinr.size(); ++u)
+      if (!(sinr[u] > 0.0)) out_.sinr_db[u] = -std::numeric_limits<double>::infinity();
+    sinr_stale_ = false;
+  }
+  return out_;
 }
 
 }  // namespace pyslice
@@ -765,7 +775,7 @@ std::string Simulator::get_state() const {
   w.put_vector(tau_);
   w.put_vector(moved_);
   w.put_vector(since_refresh_);
-  put_outputs(w, out_);
+  put_outputs(w, last());
   return w.bytes();
 }
 
@@ -839,6 +849,7 @@ void Simulator::set_state(const std::string& bytes) {
   moved_ = std::move(moved);
   since_refresh_ = std::move(since_refresh);
   out_ = std::move(out);
+  sinr_stale_ = false;
 }
 
 }  // namespace pyslice

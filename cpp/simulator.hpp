@@ -94,10 +94,11 @@ class Simulator {
   // The shares-dependent half on the current world: shares (not validated here), load coupling,
   // KPIs and outputs.
   void respond(const double* shares, SharePolicy policy);
-  // Takes the world of `leader` (a simulator of the same scenario and seed that has just run
-  // step_world) in place of advancing its own: the links, serving cells, active UEs and their
-  // demand, the mask and the time, which are all respond() reads. The rest of this simulator's
-  // world is then stale, so it must keep following the same leader (SimulatorBatch shared_world).
+  // Follows the world of `leader` (a simulator of the same scenario and seed that has just run
+  // step_world) in place of advancing its own: respond() then reads the leader's links, serving
+  // cells, active UEs and their demand and mask (by reference, nothing is copied) and takes its
+  // time. This simulator's own world is then stale, so it must keep following the same leader,
+  // which must outlive it (SimulatorBatch shared_world); reset() ends the following.
   void adopt_world(const Simulator& leader);
 
   const SimConfig& config() const { return cfg_; }
@@ -106,7 +107,11 @@ class Simulator {
   int n_slices() const { return cfg_.n_slices(); }
   int n_ues() const { return static_cast<int>(pos_.size()); }
   long time() const { return t_; }
-  const StepOutputs& last() const { return out_; }
+  // The last step's outputs, complete: the per-UE SINR is derived on first request after a step
+  // (the batch interfaces do not report it, so respond() leaves it to here).
+  const StepOutputs& last() const;
+  // The same without bringing sinr_db up to date (it may hold an earlier step's values).
+  const StepOutputs& last_kpis() const { return out_; }
 
   // State inspection (for tests, plots and the NumPy reference).
   const std::vector<Vec2>& positions() const { return pos_; }
@@ -150,10 +155,13 @@ class Simulator {
   void policy_shares(SharePolicy policy, std::vector<double>& shares);
   void traffic_aware_shares(std::vector<double>& shares) const;
   void maxmin_shares(std::vector<double>& shares);
-  CouplingProblem problem(const std::vector<double>& shares);
+  CouplingProblem problem(const std::vector<double>& shares) const;
+  // The simulator whose world respond() reads: this one, or the leader it follows.
+  const Simulator& world() const { return world_ != nullptr ? *world_ : *this; }
 
   SimConfig cfg_;
   Layout layout_;
+  const Simulator* world_ = nullptr;  // the leader followed (adopt_world), or null
   PathlossCoefficients pathloss_;
   Rng rng_;                    // traffic mask
   std::vector<Rng> ue_rng_;    // per UE: drop and mobility
@@ -198,11 +206,14 @@ class Simulator {
   std::vector<std::uint8_t> sel_best_sector_;
   std::vector<int> best_cell_;              // per UE: strongest cell this step (handover)
   std::vector<double> best_gain_, serving_gain_;
-  std::vector<double> sinr_scratch_;         // per UE: linear SINR of the last step
+  // The per-UE SINR of the last step is derived lazily by last() (a const cache fill): the solver
+  // still holds that step's structure until the next step.
+  mutable std::vector<double> sinr_scratch_;  // per UE: linear SINR of the last step
+  mutable bool sinr_stale_ = false;           // out_.sinr_db lags the last step
 
-  LoadCouplingSolver solver_;
+  mutable LoadCouplingSolver solver_;
   CouplingResult coupling_;
-  StepOutputs out_;
+  mutable StepOutputs out_;
   KpiOutput kpi_;
 };
 

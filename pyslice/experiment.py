@@ -376,6 +376,16 @@ def run_seed(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any], seed: int,
     return seconds
 
 
+def run_task(task: str, **kwargs: Any) -> Any:
+    """One executor task of :func:`reproduce`: ``"phases"`` (:func:`run_seed`) or ``"transfer"``
+    (:func:`run_transfer_targets`), so that one ``map`` can mix both."""
+    if task == "phases":
+        return run_seed(**kwargs)
+    if task == "transfer":
+        return run_transfer_targets(**kwargs)
+    raise ValueError(f"task must be 'phases' or 'transfer', got {task!r}")
+
+
 def config_from_dict(d: dict[str, Any]) -> ReproduceConfig:
     d = dict(d)
     train = TrainConfig.from_dict(d.pop("train"))
@@ -461,23 +471,27 @@ def reproduce(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, executo
         watcher = threading.Thread(target=poll, args=(bar,), daemon=True)
         watcher.start()
         try:
-            # Three stages of independent tasks: per seed (baseline, pretraining, similarity), per
-            # (seed, target) transfer, per seed evaluation — finer tasks keep every worker busy.
+            # Two stages of independent tasks, longest first so that the short ones fill the gaps:
+            # per seed pretraining, the baseline and the similarity analysis (independent of each
+            # other); then per (seed, target batch) transfer and per seed evaluation (both need
+            # only the seed's pretraining, and the transfer its similarity).
             common = {"scenario_dict": scenario.to_dict(), "cfg_dict": cfg.to_dict(), "out": str(out)}
-            executor.map(run_seed, [{**common, "seed": s, "phases": PHASES[:3]} for s in range(cfg.seeds)])
+            executor.map(run_task, [{**common, "task": "phases", "seed": s, "phases": (p,)}
+                                    for p in ("pretrain", "baseline", "similarity") for s in range(cfg.seeds)])
             pending = [s for s in range(cfg.seeds) if not _done(out / f"seed{s}" / "transfer")]
             chunks = _target_chunks(targets, len(pending), getattr(executor, "workers", 1))
-            spent = executor.map(run_transfer_targets, [{**common, "seed": s, "targets": c}
-                                                        for s in pending for c in chunks])
+            spent = executor.map(run_task, [{**common, "task": "transfer", "seed": s, "targets": c}
+                                            for s in pending for c in chunks]
+                                 + [{**common, "task": "phases", "seed": s, "phases": ("evaluate",)}
+                                    for s in range(cfg.seeds)])
             for i, s in enumerate(pending):
                 _mark_done(out / f"seed{s}" / "transfer", float(sum(spent[i * len(chunks):(i + 1) * len(chunks)])))
-            seconds = executor.map(run_seed, [{**common, "seed": s, "phases": ("evaluate",)} for s in range(cfg.seeds)])
         finally:
             stop.set()
             watcher.join()
             bar.n = count()
             bar.refresh()
-    results = aggregate(scenario, cfg, out, seconds, time.perf_counter() - start)
+    results = aggregate(scenario, cfg, out, None, time.perf_counter() - start)
     return results
 
 

@@ -234,6 +234,11 @@ class SimulatorBatch:
         self._core.step(None, POLICY_CODES[policy], self._out)
         return self._out
 
+    def result(self, replica: int) -> StepResult:
+        """One replica's last step, complete: the batch arrays of :meth:`step` plus the per-UE
+        SINR (``sinr_db``), which the core derives only when asked."""
+        return step_result(self._core.result(replica))
+
     def state(self, replica: int) -> dict[str, np.ndarray]:
         """Internal state of one replica (see :meth:`Simulator.state`)."""
         return self._core.state(replica)

@@ -209,11 +209,11 @@ class _Layout:
         offsets = np.concatenate([[0], np.cumsum(self.split)])
         self.layer_slices = [slice(int(offsets[2 * l]), int(offsets[2 * l + 2])) for l in range(self.n_layers)]
         self.layer_numel = [i * o + o for i, o in self.shapes]
+        self.element_layer = torch.repeat_interleave(torch.arange(self.n_layers), torch.tensor(self.layer_numel))
 
     def expand(self, per_layer: torch.Tensor) -> torch.Tensor:
         """``[K, L] -> [K, P]``: each layer's value repeated over that layer's elements."""
-        K = per_layer.shape[0]
-        return torch.cat([per_layer[:, l, None].expand(K, n) for l, n in enumerate(self.layer_numel)], dim=1)
+        return per_layer[:, self.element_layer]
 
     def views(self, flat: torch.Tensor, batch: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """Weights ``[batch, in, out]`` and biases ``[batch, 1, out]`` viewing ``flat [..., P]``
@@ -477,26 +477,36 @@ class BatchedTD3:
     @torch.no_grad()
     def _adam(self, part: str, grad: torch.Tensor) -> None:
         """``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)`` with ``m, v`` the usual
-        moment averages and ``t`` the step count of the (agent, layer) the element belongs to."""
+        moment averages and ``t`` the step count of the (agent, layer) the element belongs to.
+
+        The bias corrections are per (agent, layer) ``[K, L]``; when they are all equal (every
+        agent and layer at the same step, the usual case) they are applied as scalars, otherwise
+        spread over the elements. Either way each element sees the same float32 values, so an
+        agent's arithmetic does not depend on the other agents."""
         st, layout, p = self.opt[part], self.layouts[part], self._online(part)
         b1, b2 = self.cfg.adam_betas
-        live = st.trainable  # [K, L]
-        st.step += live
-        t = st.step.clamp_min(1)  # frozen-from-start layers keep step 0; avoid 0/0 below
-        step_size = layout.expand((self.lr[part] / (1 - b1**t)).float())  # [K, P]
-        bc2_sqrt = layout.expand(torch.sqrt(1 - b2**t).float())
-        if part == "critic":  # broadcast over the twin dimension
-            step_size, bc2_sqrt = step_size.unsqueeze(1), bc2_sqrt.unsqueeze(1)
-        frozen = not bool(live.all())
+        live = st.trainable.numpy()  # [K, L]
+        step = st.step.numpy()  # shares memory with the tensor (checkpoints see the update)
+        step += live
+        t = np.maximum(step, 1.0)  # frozen-from-start layers keep step 0; avoid 0/0 below
+        step_size = (self.lr[part] / (1 - b1**t)).astype(np.float32)
+        bc2_sqrt = np.sqrt(1 - b2**t).astype(np.float32)
+        if (step_size == step_size.flat[0]).all() and (bc2_sqrt == bc2_sqrt.flat[0]).all():
+            step_size_t, bc2_t = torch.tensor(step_size.flat[0]), torch.tensor(bc2_sqrt.flat[0])
+        else:
+            step_size_t, bc2_t = layout.expand(torch.from_numpy(step_size)), layout.expand(torch.from_numpy(bc2_sqrt))
+            if part == "critic":  # broadcast over the twin dimension
+                step_size_t, bc2_t = step_size_t.unsqueeze(1), bc2_t.unsqueeze(1)
+        frozen = not live.all()
         if frozen:
             old = (st.m.clone(), st.v.clone(), p.detach().clone())
         # in place; a live element's arithmetic is the same whether or not anything is frozen
         st.m.lerp_(grad, 1 - b1)
         st.v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-        denom = st.v.sqrt().div_(bc2_sqrt).add_(self.cfg.adam_eps).div_(step_size)
+        denom = st.v.sqrt().div_(bc2_t).add_(self.cfg.adam_eps).div_(step_size_t)
         p.addcdiv_(st.m, denom, value=-1.0)
         if frozen:  # frozen (agent, layer) pairs keep weights and moments bit-identical
-            mask = layout.expand(live)
+            mask = layout.expand(torch.from_numpy(live))
             if part == "critic":
                 mask = mask.unsqueeze(1)
             for now, before in zip((st.m, st.v, p), old):

@@ -44,6 +44,9 @@ def test_shared_world_equals_independent_replicas(name, seed, replicas, policies
             b = shared.step_policy(policy)
         for key in a:
             np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name} {policy} {key}")
+        # the per-UE SINR, derived on request, is each replica's own (on the leader's world)
+        for r in range(replicas):
+            np.testing.assert_array_equal(independent.result(r).sinr_db, shared.result(r).sinr_db)
     np.testing.assert_array_equal(independent.state(0)["positions"], shared.state(0)["positions"])
 
 
