@@ -32,31 +32,38 @@ void SimulatorBatch::reset(const std::vector<std::uint64_t>& seeds) {
 }
 
 void SimulatorBatch::step(const double* shares, SharePolicy policy) {
+  step(shares, std::vector<SharePolicy>(replicas_.size(), policy));
+}
+
+void SimulatorBatch::step(const double* shares, const std::vector<SharePolicy>& policies) {
   const int R = size();
+  if (policies.size() != replicas_.size())
+    throw std::invalid_argument("policies must hold one policy per replica (" + std::to_string(R) + ")");
   const size_t stride = static_cast<size_t>(replicas_[0]->n_cells()) * replicas_[0]->n_slices();
-  if (policy == SharePolicy::Given) {
+  for (int r = 0; r < R; ++r) {
+    if (policies[r] != SharePolicy::Given) continue;
     if (shares == nullptr) throw std::invalid_argument("shares must be given for the 'given' policy");
-    for (int r = 0; r < R; ++r) {
-      try {
-        replicas_[r]->check_shares(shares + r * stride);
-      } catch (const std::invalid_argument& e) {
-        throw std::invalid_argument("replica " + std::to_string(r) + ": " + e.what());
-      }
+    try {
+      replicas_[r]->check_shares(shares + r * stride);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("replica " + std::to_string(r) + ": " + e.what());
     }
   }
+  auto own = [&](int r) { return policies[r] == SharePolicy::Given ? shares + r * stride : nullptr; };
   if (shared_world_) {
     // one world for all; each replica then responds to its own shares on it (the leader's world
     // is only read while the replicas respond)
     replicas_[0]->step_world();
+    replicas_[0]->prepare_coupling();
     pool_->parallel_for(R, [&](int r) {
       if (r > 0) replicas_[r]->adopt_world(*replicas_[0]);
-      replicas_[r]->respond(shares ? shares + r * stride : nullptr, policy);
+      replicas_[r]->respond(own(r), policies[r]);
     });
     return;
   }
   // Replicas are independent and each is stepped whole by one thread: the results do not depend
   // on the thread count or on which thread took which replica.
-  pool_->parallel_for(R, [&](int r) { replicas_[r]->step(shares ? shares + r * stride : nullptr, policy); });
+  pool_->parallel_for(R, [&](int r) { replicas_[r]->step(own(r), policies[r]); });
 }
 
 }  // namespace pyslice

@@ -25,6 +25,9 @@ class SimulatorBatch {
   // shares: [R*K*N] for SharePolicy::Given, else nullptr. All replicas' shares are validated
   // before any replica steps, so a bad input leaves every replica unchanged.
   void step(const double* shares, SharePolicy policy);
+  // One policy per replica ([R]); shares [R*K*N] must be given if any replica's policy is Given
+  // (the rows of the other replicas are ignored).
+  void step(const double* shares, const std::vector<SharePolicy>& policies);
 
  private:
   std::vector<std::unique_ptr<Simulator>> replicas_;

@@ -27,6 +27,7 @@ using DArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 using IArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
 
 [[noreturn]] void value_error(const std::string& msg) { throw py::value_error(msg); }
+[[noreturn]] void type_error(const std::string& msg) { throw py::type_error(msg); }
 
 std::string shape_str(const py::array& a) {
   std::string s = "(";
@@ -583,11 +584,27 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("size", &SimulatorBatch::size)
       .def_property_readonly("threads", &SimulatorBatch::threads)
       .def("step",
-           [](SimulatorBatch& b, py::handle shares_obj, int policy, py::dict out) {
-             const SharePolicy pol = policy_from_int(policy);
+           [](SimulatorBatch& b, py::handle shares_obj, py::handle policy, py::dict out) {
              const py::ssize_t R = b.size(), K = b.replica(0).n_cells(), N = b.replica(0).n_slices();
+             // one policy code for all replicas, or one per replica
+             std::vector<SharePolicy> pols;
+             if (py::isinstance<py::int_>(policy)) {
+               pols.assign(R, policy_from_int(policy.cast<int>()));
+             } else {
+               std::vector<int> codes;
+               try {
+                 codes = policy.cast<std::vector<int>>();
+               } catch (const py::cast_error&) {
+                 type_error("policy must be an int or a sequence of one int per replica");
+               }
+               if (static_cast<py::ssize_t>(codes.size()) != R)
+                 value_error("policy must hold one code per replica (" + std::to_string(R) + "), got " +
+                             std::to_string(codes.size()));
+               for (int c : codes) pols.push_back(policy_from_int(c));
+             }
+             const bool any_given = std::find(pols.begin(), pols.end(), SharePolicy::Given) != pols.end();
              std::vector<double> sh;
-             if (pol == SharePolicy::Given) sh = to_vector(checked(shares_obj, "shares", {R, K, N}));
+             if (any_given) sh = to_vector(checked(shares_obj, "shares", {R, K, N}));
              // Output buffers: name -> (pointer, per-replica element count), checked before stepping.
              struct Target {
                void* ptr;
@@ -619,7 +636,7 @@ PYBIND11_MODULE(_core, m) {
              }
              {
                py::gil_scoped_release release;
-               b.step(sh.empty() ? nullptr : sh.data(), pol);
+               b.step(sh.empty() ? nullptr : sh.data(), pols);
                for (py::ssize_t r = 0; r < R; ++r) {
                  const StepOutputs& o = b.replica(static_cast<int>(r)).last_kpis();
                  for (const Target& t : targets) {

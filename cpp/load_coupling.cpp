@@ -11,59 +11,59 @@ namespace {
 constexpr size_t kCacheEntries = size_t{1} << 19;  // 4 MiB of doubles
 }  // namespace
 
-void LoadCouplingSolver::collect_served(const CouplingProblem& p, CouplingResult& r) {
+void LoadCouplingSolver::collect_served(const CouplingProblem& p) {
   const LinkTable& lt = *p.links;
   const int n_ue = lt.n_ues();
   const int K = p.n_cells, N = p.n_slices, KN = K * N;
   const double mb = p.n_prb * p.prb_bandwidth_hz;
   // Candidates: the active UEs, grouped by (cell, slice) with a stable counting sort so that
   // x[k, n] is a contiguous sum in UE order (and a cell's UEs are contiguous too).
-  ue_cellslice_.assign(n_ue, -1);
-  segment_.assign(static_cast<size_t>(KN) + 1, 0);
+  own_.ue_cellslice.assign(n_ue, -1);
+  own_.segment.assign(static_cast<size_t>(KN) + 1, 0);
   for (int u = 0; u < n_ue; ++u) {
     if (p.active ? !p.active[u] : !(p.demand[u] > 0.0)) continue;
     const int ks = p.serving[u] * N + p.slice_of[u];
-    ue_cellslice_[u] = ks;
-    ++segment_[ks + 1];
+    own_.ue_cellslice[u] = ks;
+    ++own_.segment[ks + 1];
   }
-  for (int ks = 0; ks < KN; ++ks) segment_[ks + 1] += segment_[ks];
-  const size_t ns = static_cast<size_t>(segment_[KN]);
-  cursor_.assign(segment_.begin(), segment_.end() - 1);
-  ue_.resize(ns);
+  for (int ks = 0; ks < KN; ++ks) own_.segment[ks + 1] += own_.segment[ks];
+  const size_t ns = static_cast<size_t>(own_.segment[KN]);
+  cursor_.assign(own_.segment.begin(), own_.segment.end() - 1);
+  own_.ue.resize(ns);
   for (int u = 0; u < n_ue; ++u)
-    if (ue_cellslice_[u] >= 0) ue_[cursor_[ue_cellslice_[u]]++] = u;
-  signal_.resize(ns);
-  full_interference_.resize(ns);
+    if (own_.ue_cellslice[u] >= 0) own_.ue[cursor_[own_.ue_cellslice[u]]++] = u;
+  own_.signal.resize(ns);
+  own_.full_interference.resize(ns);
   // Blocks stream without index lookups but hold zeros where a UE lacks a link of its cell's
   // union; once they outgrow the cache the iterations are bound by memory traffic, and the lists
   // (12 bytes per link) win unless the blocks are nearly full. Layouts too large for even the
   // dense matrix to fit go straight to the lists (planning blocks costs a pass over the links).
-  blocked_ = p.matrix != InterferenceMatrix::Sparse;
+  own_.blocked = p.matrix != InterferenceMatrix::Sparse;
   if (p.matrix == InterferenceMatrix::Auto && lt.full_cells != K && static_cast<size_t>(K) * ns > kCacheEntries)
-    blocked_ = false;
-  if (blocked_) {
+    own_.blocked = false;
+  if (own_.blocked) {
     const size_t block_entries = plan_blocks(p);
     if (p.matrix == InterferenceMatrix::Auto && block_entries > kCacheEntries) {
       size_t links = 0;
-      for (int u : ue_) links += static_cast<size_t>(lt.offset[u + 1] - lt.offset[u]);
-      if (block_entries * 2 > links * 3) blocked_ = false;
+      for (int u : own_.ue) links += static_cast<size_t>(lt.offset[u + 1] - lt.offset[u]);
+      if (block_entries * 2 > links * 3) own_.blocked = false;
     }
   }
-  if (blocked_)
+  if (own_.blocked)
     fill_blocks(p);
   else
     build_sparse(p);
   // Outage is decided at full load; UEs in outage leave the problem (stable compaction).
   size_t kept = 0;
   for (size_t i = 0; i < ns; ++i) {
-    const bool served = signal_[i] / (full_interference_[i] + p.noise_w) >= kOutageSinr;
-    if (!served) r.outage[ue_[i]] = 1;
+    const bool served = own_.signal[i] / (own_.full_interference[i] + p.noise_w) >= kOutageSinr;
+    if (!served) own_.outage[own_.ue[i]] = 1;
     kept += served ? 1 : 0;
   }
-  if (kept < ns) compact_outage(p, r);
-  weight_.resize(ue_.size());
+  if (kept < ns) compact_outage(p);
+  own_.weight.resize(own_.ue.size());
   const double inv_mb = 1.0 / mb;
-  for (size_t i = 0; i < ue_.size(); ++i) weight_[i] = p.demand[ue_[i]] * inv_mb;
+  for (size_t i = 0; i < own_.ue.size(); ++i) own_.weight[i] = p.demand[own_.ue[i]] * inv_mb;
 }
 
 size_t LoadCouplingSolver::plan_blocks(const CouplingProblem& p) {
@@ -77,34 +77,34 @@ size_t LoadCouplingSolver::plan_blocks(const CouplingProblem& p) {
   const int* off = lt.offset.data();
   const int* cell = lt.cell.data();
   const bool all_cells = p.matrix == InterferenceMatrix::Dense || lt.full_cells == K;
-  block_cells_.clear();
-  block_cell_off_.assign(static_cast<size_t>(K) + 1, 0);
-  block_off_.assign(static_cast<size_t>(K) + 1, 0);
-  block_ld_.assign(K, 0);
+  own_.block_cells.clear();
+  own_.block_cell_off.assign(static_cast<size_t>(K) + 1, 0);
+  own_.block_off.assign(static_cast<size_t>(K) + 1, 0);
+  own_.block_ld.assign(K, 0);
   row_of_.assign(K, -1);
   size_t total = 0;
   for (int c = 0; c < K; ++c) {
-    const int b0 = segment_[c * N], b1 = segment_[(c + 1) * N];
+    const int b0 = own_.segment[c * N], b1 = own_.segment[(c + 1) * N];
     if (all_cells) {
-      for (int k = 0; k < K; ++k) block_cells_.push_back(k);
+      for (int k = 0; k < K; ++k) own_.block_cells.push_back(k);
     } else if (b1 > b0) {
-      const size_t first = block_cells_.size();
+      const size_t first = own_.block_cells.size();
       for (int i = b0; i < b1; ++i) {
-        const int u = ue_[i];
+        const int u = own_.ue[i];
         for (int j = off[u]; j < off[u + 1]; ++j)
           if (cell[j] != c && row_of_[cell[j]] < 0) {
             row_of_[cell[j]] = 0;
-            block_cells_.push_back(cell[j]);
+            own_.block_cells.push_back(cell[j]);
           }
       }
-      std::sort(block_cells_.begin() + static_cast<std::ptrdiff_t>(first), block_cells_.end());
-      for (size_t r = first; r < block_cells_.size(); ++r) row_of_[block_cells_[r]] = -1;
+      std::sort(own_.block_cells.begin() + static_cast<std::ptrdiff_t>(first), own_.block_cells.end());
+      for (size_t r = first; r < own_.block_cells.size(); ++r) row_of_[own_.block_cells[r]] = -1;
     }
-    block_cell_off_[c + 1] = static_cast<int>(block_cells_.size());
+    own_.block_cell_off[c + 1] = static_cast<int>(own_.block_cells.size());
     // Row stride padded off multiples of 4 KiB: rows written in step would share cache sets.
-    block_ld_[c] = b1 > b0 ? (static_cast<size_t>(b1 - b0) + 7) / 8 * 8 + 8 : 0;
-    total += block_ld_[c] * static_cast<size_t>(block_cell_off_[c + 1] - block_cell_off_[c]);
-    block_off_[c + 1] = total;
+    own_.block_ld[c] = b1 > b0 ? (static_cast<size_t>(b1 - b0) + 7) / 8 * 8 + 8 : 0;
+    total += own_.block_ld[c] * static_cast<size_t>(own_.block_cell_off[c + 1] - own_.block_cell_off[c]);
+    own_.block_off[c + 1] = total;
   }
   return total;
 }
@@ -117,33 +117,33 @@ void LoadCouplingSolver::fill_blocks(const CouplingProblem& p) {
   const double* gain = lt.gain.data();
   const double* power = p.tx_power_w;
   const bool full = lt.full_cells == K;
-  const size_t total = block_off_[K];
-  block_pg_.resize(total);
+  const size_t total = own_.block_off[K];
+  own_.block_pg.resize(total);
   for (int c = 0; c < K; ++c) {
-    const int b0 = segment_[c * N], b1 = segment_[(c + 1) * N];
+    const int b0 = own_.segment[c * N], b1 = own_.segment[(c + 1) * N];
     if (b1 == b0) continue;
-    const size_t n = static_cast<size_t>(b1 - b0), ld = block_ld_[c];
-    double* block = &block_pg_[block_off_[c]];
-    const int* rows = &block_cells_[block_cell_off_[c]];
-    const int n_rows = block_cell_off_[c + 1] - block_cell_off_[c];
+    const size_t n = static_cast<size_t>(b1 - b0), ld = own_.block_ld[c];
+    double* block = &own_.block_pg[own_.block_off[c]];
+    const int* rows = &own_.block_cells[own_.block_cell_off[c]];
+    const int n_rows = own_.block_cell_off[c + 1] - own_.block_cell_off[c];
     if (full) {
       // Contiguous gain rows, transposed; the serving cell's row scaled to zero.
       scale_.assign(power, power + K);
       scale_[c] = 0.0;
       // The row sums are the interference at full load, for the outage test.
-      transpose_scaled(n, K, gain, &ue_[b0], scale_.data(), block, ld, &full_interference_[b0]);
+      transpose_scaled(n, K, gain, &own_.ue[b0], scale_.data(), block, ld, &own_.full_interference[b0]);
       // weighted_row_sum reads each row up to n rounded up to 8: keep those slots zero.
       const size_t n8 = (n + 7) / 8 * 8;
       for (int r = 0; r < n_rows; ++r)
         std::fill(block + static_cast<size_t>(r) * ld + n, block + static_cast<size_t>(r) * ld + n8, 0.0);
       for (size_t i = 0; i < n; ++i)
-        signal_[b0 + i] = power[c] * gain[static_cast<size_t>(ue_[b0 + i]) * K + c];
+        own_.signal[b0 + i] = power[c] * gain[static_cast<size_t>(own_.ue[b0 + i]) * K + c];
       continue;
     }
     std::fill(block, block + ld * static_cast<size_t>(n_rows), 0.0);
     for (int r = 0; r < n_rows; ++r) row_of_[rows[r]] = r;
     for (size_t i = 0; i < n; ++i) {
-      const int u = ue_[b0 + i];
+      const int u = own_.ue[b0 + i];
       double signal = 0.0;
       for (int j = off[u]; j < off[u + 1]; ++j) {
         const double pg = power[cell[j]] * gain[j];
@@ -152,13 +152,13 @@ void LoadCouplingSolver::fill_blocks(const CouplingProblem& p) {
         else
           block[static_cast<size_t>(row_of_[cell[j]]) * ld + i] = pg;
       }
-      signal_[b0 + i] = signal;
+      own_.signal[b0 + i] = signal;
     }
     for (int r = 0; r < n_rows; ++r) row_of_[rows[r]] = -1;
   }
   if (full) return;
   ones_.assign(K, 1.0);
-  block_interference(p, ones_, 0.0, full_interference_);
+  block_interference(p, ones_, 0.0, own_.full_interference);
 }
 
 void LoadCouplingSolver::build_sparse(const CouplingProblem& p) {
@@ -167,137 +167,156 @@ void LoadCouplingSolver::build_sparse(const CouplingProblem& p) {
   const int* cell = lt.cell.data();
   const double* gain = lt.gain.data();
   size_t bound = 0;
-  for (int u : ue_) bound += static_cast<size_t>(off[u + 1] - off[u]);
-  intf_off_.resize(ue_.size() + 1);
-  intf_cell_.resize(bound);
-  intf_pg_.resize(bound);
+  for (int u : own_.ue) bound += static_cast<size_t>(off[u + 1] - off[u]);
+  own_.intf_off.resize(own_.ue.size() + 1);
+  own_.intf_cell.resize(bound);
+  own_.intf_pg.resize(bound);
   int n = 0;
-  intf_off_[0] = 0;
-  for (size_t i = 0; i < ue_.size(); ++i) {
-    const int u = ue_[i], c = p.serving[u];
+  own_.intf_off[0] = 0;
+  for (size_t i = 0; i < own_.ue.size(); ++i) {
+    const int u = own_.ue[i], c = p.serving[u];
     double signal = 0.0, total = 0.0;
     for (int j = off[u]; j < off[u + 1]; ++j) {
       const double pg = p.tx_power_w[cell[j]] * gain[j];
       if (cell[j] == c) {
         signal = pg;
       } else if (pg > 0.0) {
-        intf_cell_[n] = cell[j];
-        intf_pg_[n] = pg;
+        own_.intf_cell[n] = cell[j];
+        own_.intf_pg[n] = pg;
         total += pg;
         ++n;
       }
     }
-    signal_[i] = signal;
-    full_interference_[i] = total;
-    intf_off_[i + 1] = n;
+    own_.signal[i] = signal;
+    own_.full_interference[i] = total;
+    own_.intf_off[i + 1] = n;
   }
-  intf_cell_.resize(n);
-  intf_pg_.resize(n);
+  own_.intf_cell.resize(n);
+  own_.intf_pg.resize(n);
 }
 
 void LoadCouplingSolver::block_interference(const CouplingProblem& p, const std::vector<double>& rho, double init,
                                             std::vector<double>& out) {
-  out.resize(ue_.size());
+  out.resize(st_->ue.size());
   for (int c = 0; c < p.n_cells; ++c) cell_block_interference(p, rho, c, init, out.data());
 }
 
 void LoadCouplingSolver::cell_block_interference(const CouplingProblem& p, const std::vector<double>& rho, int c,
                                                  double init, double* out) {
   const int N = p.n_slices;
-  const int b0 = segment_[c * N], b1 = segment_[(c + 1) * N];
+  const int b0 = st_->segment[c * N], b1 = st_->segment[(c + 1) * N];
   if (b1 == b0) return;
-  const int* rows = &block_cells_[block_cell_off_[c]];
-  const int n_rows = block_cell_off_[c + 1] - block_cell_off_[c];
+  const int* rows = &st_->block_cells[st_->block_cell_off[c]];
+  const int n_rows = st_->block_cell_off[c + 1] - st_->block_cell_off[c];
   block_rho_.resize(n_rows);
   // The serving cell's row is zero (or absent): skipping it adds nothing.
   for (int r = 0; r < n_rows; ++r) block_rho_[r] = rows[r] == c ? 0.0 : rho[rows[r]];
-  weighted_row_sum(static_cast<size_t>(b1 - b0), n_rows, block_rho_.data(), &block_pg_[block_off_[c]],
-                   block_ld_[c], init, &out[b0]);
+  weighted_row_sum(static_cast<size_t>(b1 - b0), n_rows, block_rho_.data(), &st_->block_pg[st_->block_off[c]],
+                   st_->block_ld[c], init, &out[b0]);
 }
 
-void LoadCouplingSolver::compact_outage(const CouplingProblem& p, const CouplingResult& r) {
+void LoadCouplingSolver::compact_outage(const CouplingProblem& p) {
   const int K = p.n_cells, N = p.n_slices, KN = K * N;
-  const size_t ns = ue_.size();
+  const size_t ns = own_.ue.size();
   size_t w = 0;
   std::vector<int>& new_segment = cursor_;
   new_segment.assign(static_cast<size_t>(KN) + 1, 0);
   int ks = 0;
   int cell_first_new = 0;  // new position of the first UE of the current cell's block
   for (size_t i = 0; i < ns; ++i) {
-    while (static_cast<int>(i) >= segment_[ks + 1]) {
+    while (static_cast<int>(i) >= own_.segment[ks + 1]) {
       new_segment[++ks] = static_cast<int>(w);
       if (ks % N == 0) cell_first_new = static_cast<int>(w);
     }
-    const int u = ue_[i];
-    if (r.outage[u]) {
-      ue_cellslice_[u] = -1;
+    const int u = own_.ue[i];
+    if (own_.outage[u]) {
+      own_.ue_cellslice[u] = -1;
       continue;
     }
-    ue_[w] = u;
-    signal_[w] = signal_[i];
-    full_interference_[w] = full_interference_[i];
-    if (blocked_) {
+    own_.ue[w] = u;
+    own_.signal[w] = own_.signal[i];
+    own_.full_interference[w] = own_.full_interference[i];
+    if (own_.blocked) {
       // Columns move left inside their cell's block (blocks keep their row stride).
       const int c = ks / N;
-      const size_t ld = block_ld_[c];
-      const size_t from = i - static_cast<size_t>(segment_[c * N]), to = w - static_cast<size_t>(cell_first_new);
-      double* block = &block_pg_[block_off_[c]];
-      const int n_rows = block_cell_off_[c + 1] - block_cell_off_[c];
+      const size_t ld = own_.block_ld[c];
+      const size_t from = i - static_cast<size_t>(own_.segment[c * N]), to = w - static_cast<size_t>(cell_first_new);
+      double* block = &own_.block_pg[own_.block_off[c]];
+      const int n_rows = own_.block_cell_off[c + 1] - own_.block_cell_off[c];
       if (from != to)
         for (int row = 0; row < n_rows; ++row) block[static_cast<size_t>(row) * ld + to] = block[static_cast<size_t>(row) * ld + from];
     } else {
-      const int first = intf_off_[i], last = intf_off_[i + 1];
-      const int start = w == 0 ? 0 : intf_off_[w];
+      const int first = own_.intf_off[i], last = own_.intf_off[i + 1];
+      const int start = w == 0 ? 0 : own_.intf_off[w];
       for (int j = first; j < last; ++j) {
-        intf_cell_[start + (j - first)] = intf_cell_[j];
-        intf_pg_[start + (j - first)] = intf_pg_[j];
+        own_.intf_cell[start + (j - first)] = own_.intf_cell[j];
+        own_.intf_pg[start + (j - first)] = own_.intf_pg[j];
       }
-      intf_off_[w + 1] = start + (last - first);
+      own_.intf_off[w + 1] = start + (last - first);
     }
     ++w;
   }
   while (ks < KN) new_segment[++ks] = static_cast<int>(w);
-  segment_.swap(new_segment);
-  ue_.resize(w);
-  signal_.resize(w);
-  full_interference_.resize(w);
-  if (!blocked_) {
-    intf_off_.resize(w + 1);
-    intf_cell_.resize(intf_off_[w]);
-    intf_pg_.resize(intf_off_[w]);
+  own_.segment.swap(new_segment);
+  own_.ue.resize(w);
+  own_.signal.resize(w);
+  own_.full_interference.resize(w);
+  if (!own_.blocked) {
+    own_.intf_off.resize(w + 1);
+    own_.intf_cell.resize(own_.intf_off[w]);
+    own_.intf_pg.resize(own_.intf_off[w]);
   }
 }
 
 void LoadCouplingSolver::interference(const CouplingProblem& p, const std::vector<double>& rho) {
-  interference_.resize(ue_.size());
+  interference_.resize(st_->ue.size());
   for (int c = 0; c < p.n_cells; ++c) cell_interference(p, rho, c);
 }
 
 void LoadCouplingSolver::cell_interference(const CouplingProblem& p, const std::vector<double>& rho, int c) {
   // Cells in ascending order in blocks and lists alike: the same sums, in the same order.
-  if (blocked_) {
+  if (st_->blocked) {
     cell_block_interference(p, rho, c, p.noise_w, interference_.data());
     return;
   }
   const int N = p.n_slices;
-  const int b0 = segment_[c * N], b1 = segment_[(c + 1) * N];
-  sparse_row_sums(static_cast<size_t>(b1 - b0), &intf_off_[b0], intf_cell_.data(), intf_pg_.data(), rho.data(),
+  const int b0 = st_->segment[c * N], b1 = st_->segment[(c + 1) * N];
+  sparse_row_sums(static_cast<size_t>(b1 - b0), &st_->intf_off[b0], st_->intf_cell.data(), st_->intf_pg.data(), rho.data(),
                   p.noise_w, &interference_[b0]);
 }
 
+LoadCouplingSolver::LoadCouplingSolver(const LoadCouplingSolver& other) : own_(other.own_), st_(&own_) {}
+
+LoadCouplingSolver& LoadCouplingSolver::operator=(const LoadCouplingSolver& other) {
+  own_ = other.own_;
+  st_ = &own_;  // a copy reads its own structure, never another solver's
+  return *this;
+}
+
+void LoadCouplingSolver::prepare(const CouplingProblem& p) {
+  st_ = &own_;
+  own_.outage.assign(p.links->n_ues(), 0);
+  collect_served(p);
+}
+
 void LoadCouplingSolver::solve(const CouplingProblem& p, CouplingResult& r) {
+  prepare(p);
+  solve_prepared(p, r, *this);
+}
+
+void LoadCouplingSolver::solve_prepared(const CouplingProblem& p, CouplingResult& r, const LoadCouplingSolver& from) {
+  st_ = &from.own_;
   const int n_ue = p.links->n_ues();
   const int K = p.n_cells, N = p.n_slices;
   r.x.assign(static_cast<size_t>(K) * N, 0.0);
   r.se.assign(n_ue, 0.0);
-  r.outage.assign(n_ue, 0);
-  collect_served(p, r);
+  r.outage = st_->outage;
 
   // Gauss-Seidel sweeps: cell k's UEs are evaluated at the loads of this sweep for cells < k and
   // of the previous one for cells >= k, and rho_k is replaced at once. F is monotone, so the sweeps
   // converge to the same unique fixed point as Jacobi iteration, in about a third fewer sweeps.
   std::vector<double>& rho = r.rho;
-  const size_t ns = ue_.size();
+  const size_t ns = st_->ue.size();
   se_.resize(ns);
   interference_.resize(ns);
   int it = 0;
@@ -308,8 +327,8 @@ void LoadCouplingSolver::solve(const CouplingProblem& p, CouplingResult& r) {
       double load = 0.0;
       for (int n = 0; n < N; ++n) {
         const int ks = k * N + n;
-        const int first = segment_[ks], count = segment_[ks + 1] - first;
-        const double x = count > 0 ? needed_share(static_cast<size_t>(count), &weight_[first], &signal_[first],
+        const int first = st_->segment[ks], count = st_->segment[ks + 1] - first;
+        const double x = count > 0 ? needed_share(static_cast<size_t>(count), &st_->weight[first], &st_->signal[first],
                                                   &interference_[first], &se_[first])
                                    : 0.0;
         r.x[ks] = x;
@@ -321,7 +340,7 @@ void LoadCouplingSolver::solve(const CouplingProblem& p, CouplingResult& r) {
     ++it;
     if (max_delta < p.tol) break;
   }
-  for (size_t i = 0; i < ns; ++i) r.se[ue_[i]] = se_[i];
+  for (size_t i = 0; i < ns; ++i) r.se[st_->ue[i]] = se_[i];
   r.iterations = it;
 }
 
@@ -331,7 +350,7 @@ void LoadCouplingSolver::sinr_after_solve(const CouplingProblem& p, const std::v
   const int n_ue = lt.n_ues();
   out.resize(n_ue);
   for (int u = 0; u < n_ue; ++u) {
-    if (ue_cellslice_[u] >= 0) continue;  // served: below
+    if (st_->ue_cellslice[u] >= 0) continue;  // served: below
     const int c = p.serving[u];
     double signal = 0.0, interference = p.noise_w;
     for (int j = lt.offset[u]; j < lt.offset[u + 1]; ++j) {
@@ -345,10 +364,10 @@ void LoadCouplingSolver::sinr_after_solve(const CouplingProblem& p, const std::v
   }
   interference(p, rho);
   // The ratios on SIMD lanes first, then the scatter (a scatter of divisions runs scalar).
-  const size_t ns = ue_.size();
+  const size_t ns = st_->ue.size();
   served_sinr_.resize(ns);
-  for (size_t i = 0; i < ns; ++i) served_sinr_[i] = signal_[i] / interference_[i];
-  for (size_t i = 0; i < ns; ++i) out[ue_[i]] = served_sinr_[i];
+  for (size_t i = 0; i < ns; ++i) served_sinr_[i] = st_->signal[i] / interference_[i];
+  for (size_t i = 0; i < ns; ++i) out[st_->ue[i]] = served_sinr_[i];
 }
 
 void LoadCouplingSolver::sinr_at(const CouplingProblem& p, const std::vector<double>& rho, std::vector<double>& out) {

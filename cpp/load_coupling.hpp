@@ -60,20 +60,48 @@ struct CouplingResult {
   int iterations = 0;
 };
 
+// Everything of a coupling problem that does not depend on the shares (so replicas of one world
+// can share it): the served UEs (SINR at full load >= -10 dB) grouped by (cell, slice) so that
+// x[k, n] is a contiguous sum (served UE i is ue[i], with its signal and weight d/(MB)), the
+// outage flags, and the interferers as dense blocks or sparse lists.
+struct CouplingStructure {
+  std::vector<int> ue_cellslice;   // [U] cell*N+slice of a served UE, -1 otherwise
+  std::vector<int> ue, segment;    // served UEs grouped by (cell, slice); segment bounds
+  std::vector<double> signal, full_interference, weight;
+  std::vector<std::uint8_t> outage;  // [U] 1 if offering traffic but in outage
+  bool blocked = true;
+  // Blocks: cell c's rows are block_cells[block_cell_off[c]..), data at block_pg[block_off[c]..)
+  // with row stride block_ld[c].
+  std::vector<int> block_cells, block_cell_off;
+  std::vector<size_t> block_off, block_ld;
+  std::vector<double> block_pg;
+  // Sparse rows [intf_off[i], intf_off[i+1]) of (cell, P g).
+  std::vector<int> intf_off, intf_cell;
+  std::vector<double> intf_pg;
+};
+
 class LoadCouplingSolver {
  public:
-  // Solves in place: result.rho must hold the warm start (size K).
+  LoadCouplingSolver() = default;
+  LoadCouplingSolver(const LoadCouplingSolver& other);
+  LoadCouplingSolver& operator=(const LoadCouplingSolver& other);
+  // Solves in place: result.rho must hold the warm start (size K). = prepare + solve_prepared.
   void solve(const CouplingProblem& p, CouplingResult& result);
+  // Builds the shares-independent structure of p (p.shares is not read).
+  void prepare(const CouplingProblem& p);
+  // Solves p on the structure `from` prepared for the same world (this solver or another one's,
+  // read only; it must stay unchanged until this solver's next solve, for sinr_after_solve).
+  void solve_prepared(const CouplingProblem& p, CouplingResult& result, const LoadCouplingSolver& from);
   // SINR (linear) of every UE at its serving cell for the loads rho.
   static void sinr_at(const CouplingProblem& p, const std::vector<double>& rho, std::vector<double>& out);
-  // The same as sinr_at for the problem of the last solve() and its fixed point, reusing the
-  // solver's interference matrix for the served UEs (identical values, less work).
+  // The same as sinr_at for the problem of the last solve and its fixed point, reusing the
+  // structure it ran on for the served UEs (identical values, less work).
   void sinr_after_solve(const CouplingProblem& p, const std::vector<double>& rho, std::vector<double>& out);
 
  private:
   // Served UEs (SINR at full load >= -10 dB), grouped by (cell, slice) so that x[k, n] is a
   // contiguous sum: served UE i is ue_[i], with its signal and weight d/(MB).
-  void collect_served(const CouplingProblem& p, CouplingResult& r);
+  void collect_served(const CouplingProblem& p);
   // Interferers as one dense block per serving cell (rows: linked cells, columns: its UEs):
   // plan_blocks lays them out and returns their entry count, fill_blocks writes them.
   size_t plan_blocks(const CouplingProblem& p);
@@ -86,25 +114,18 @@ class LoadCouplingSolver {
   // The same for the UEs served by cell c only (their slots of out).
   void cell_block_interference(const CouplingProblem& p, const std::vector<double>& rho, int c, double init,
                                double* out);
-  // Drops the UEs marked in r.outage from the grouped arrays, keeping the order.
-  void compact_outage(const CouplingProblem& p, const CouplingResult& r);
+  // Drops the UEs marked in own_.outage from the grouped arrays, keeping the order.
+  void compact_outage(const CouplingProblem& p);
   // Interference (noise included) of every served UE at the loads rho (into interference_).
   void interference(const CouplingProblem& p, const std::vector<double>& rho);
   // The same for the UEs served by cell c only.
   void cell_interference(const CouplingProblem& p, const std::vector<double>& rho, int c);
 
-  std::vector<int> ue_cellslice_;           // [U] cell*N+slice of a served UE, -1 otherwise
-  std::vector<int> ue_, segment_, cursor_;  // served UEs grouped by (cell, slice); segment bounds
-  std::vector<double> signal_, full_interference_, weight_, interference_, se_, served_sinr_;
-  bool blocked_ = true;
-  // Blocks: cell c's rows are block_cells_[block_cell_off_[c]..), data at block_pg_[block_off_[c]..)
-  // with row stride block_ld_[c].
-  std::vector<int> block_cells_, block_cell_off_, row_of_;
-  std::vector<size_t> block_off_, block_ld_;
-  std::vector<double> block_pg_, block_rho_, scale_, ones_;
-  // Sparse rows [intf_off_[i], intf_off_[i+1]) of (cell, P g).
-  std::vector<int> intf_off_, intf_cell_;
-  std::vector<double> intf_pg_;
+  CouplingStructure own_;                  // built by prepare()
+  const CouplingStructure* st_ = &own_;    // the structure of the last solve (own_ or another's)
+  // Scratch of the build (cursor_, row_of_, scale_, ones_) and of the iterations.
+  std::vector<int> cursor_, row_of_;
+  std::vector<double> interference_, se_, served_sinr_, block_rho_, scale_, ones_;
 };
 
 }  // namespace pyslice

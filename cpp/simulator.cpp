@@ -101,6 +101,7 @@ void Simulator::reset(std::uint64_t seed) {
   out_ = StepOutputs{};
   sinr_stale_ = false;
   world_ = nullptr;
+  coupling_ready_ = false;
 }
 
 void Simulator::drop_ues() {
@@ -539,7 +540,7 @@ void Simulator::maxmin_shares(std::vector<double>& shares) {
   const Simulator& w = world();
   for (int round = 0; round < cfg_.maxmin_rounds; ++round) {
     trial.rho = rho_;
-    solver_.solve(problem(shares), trial);
+    solver_.solve_prepared(problem(shares), trial, coupling_structure());
     std::fill(sum_se.begin(), sum_se.end(), 0.0);
     std::fill(sum_inv_se.begin(), sum_inv_se.end(), 0.0);
     std::fill(n_served.begin(), n_served.end(), 0.0);
@@ -627,6 +628,7 @@ void Simulator::step(const double* shares, SharePolicy policy) {
 }
 
 void Simulator::step_world() {
+  coupling_ready_ = false;
   // (1) time and traffic mask
   ++t_;
   mask_.advance(t_, rng_, tau_.data());
@@ -645,6 +647,7 @@ void Simulator::respond(const double* shares, SharePolicy policy) {
   const int K = n_cells(), N = n_slices();
   const size_t KN = static_cast<size_t>(K) * N;
   const Simulator& w = world();
+  if (world_ == nullptr && !coupling_ready_) prepare_coupling();
   // (5) shares
   std::vector<double>& a = out_.shares;
   if (policy == SharePolicy::Given)
@@ -654,7 +657,7 @@ void Simulator::respond(const double* shares, SharePolicy policy) {
   // (6) load coupling, warm-started from the previous step
   coupling_.rho = rho_;
   const CouplingProblem prob = problem(a);
-  solver_.solve(prob, coupling_);
+  solver_.solve_prepared(prob, coupling_, coupling_structure());
   rho_ = coupling_.rho;
   // (7) KPIs and backlog
   KpiInput in;
@@ -688,6 +691,17 @@ void Simulator::respond(const double* shares, SharePolicy policy) {
   out_.mask = w.tau_;
   out_.time = t_;
   sinr_stale_ = true;  // derived on request: last()
+  coupling_ready_ = false;
+}
+
+void Simulator::prepare_coupling() {
+  std::vector<double> none;  // the structure does not read the shares
+  solver_.prepare(problem(none));
+  coupling_ready_ = true;
+}
+
+const LoadCouplingSolver& Simulator::coupling_structure() const {
+  return world_ != nullptr ? world_->solver_ : solver_;
 }
 
 const StepOutputs& Simulator::last() const {
@@ -850,6 +864,7 @@ void Simulator::set_state(const std::string& bytes) {
   since_refresh_ = std::move(since_refresh);
   out_ = std::move(out);
   sinr_stale_ = false;
+  coupling_ready_ = false;
 }
 
 }  // namespace pyslice

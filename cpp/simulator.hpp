@@ -100,6 +100,10 @@ class Simulator {
   // time. This simulator's own world is then stale, so it must keep following the same leader,
   // which must outlive it (SimulatorBatch shared_world); reset() ends the following.
   void adopt_world(const Simulator& leader);
+  // Builds the shares-independent structure of this step's load coupling (respond() does it when
+  // needed; SimulatorBatch calls it on a shared world's leader before its followers respond, and
+  // they then solve on the leader's structure, read only).
+  void prepare_coupling();
 
   const SimConfig& config() const { return cfg_; }
   const Layout& layout() const { return layout_; }
@@ -156,6 +160,8 @@ class Simulator {
   void traffic_aware_shares(std::vector<double>& shares) const;
   void maxmin_shares(std::vector<double>& shares);
   CouplingProblem problem(const std::vector<double>& shares) const;
+  // The solver holding this step's coupling structure: ours, or the leader's we follow.
+  const LoadCouplingSolver& coupling_structure() const;
   // The simulator whose world respond() reads: this one, or the leader it follows.
   const Simulator& world() const { return world_ != nullptr ? *world_ : *this; }
 
@@ -212,6 +218,7 @@ class Simulator {
   mutable bool sinr_stale_ = false;           // out_.sinr_db lags the last step
 
   mutable LoadCouplingSolver solver_;
+  bool coupling_ready_ = false;  // solver_ holds this step's structure (prepare_coupling)
   CouplingResult coupling_;
   mutable StepOutputs out_;
   KpiOutput kpi_;

@@ -234,6 +234,29 @@ class SimulatorBatch:
         self._core.step(None, POLICY_CODES[policy], self._out)
         return self._out
 
+    def step_mixed(self, policies: Sequence[str], shares: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Step with one policy per replica: ``"given"`` replicas take their row of ``shares``
+        [R, K, N] (required then; the other rows are ignored but must be valid shares), the others
+        a built-in policy. E.g. a baseline and a learner on one shared world."""
+        codes = self._policy_codes(policies)
+        if POLICY_CODES["given"] in codes:
+            if shares is None:
+                raise ValueError("shares must be given when a replica's policy is 'given'")
+            shares = validate_shares(shares, self.n_cells, self.n_slices)
+            if shares.shape != (self.size, self.n_cells, self.n_slices):
+                raise ValueError(f"shares must have shape ({self.size}, {self.n_cells}, {self.n_slices}), "
+                                 f"got {shares.shape}")
+        self._core.step(shares if POLICY_CODES["given"] in codes else None, codes, self._out)
+        return self._out
+
+    def _policy_codes(self, policies: Sequence[str]) -> list[int]:
+        if isinstance(policies, str) or len(policies) != self.size:
+            raise ValueError(f"policies must be a list of {self.size} policy names (one per replica), got {policies!r}")
+        bad = [p for p in policies if p not in POLICY_CODES]
+        if bad:
+            raise ValueError(f"policies must be policy names from {', '.join(map(repr, POLICY_CODES))}, got {bad}")
+        return [POLICY_CODES[p] for p in policies]
+
     def result(self, replica: int) -> StepResult:
         """One replica's last step, complete: the batch arrays of :meth:`step` plus the per-UE
         SINR (``sinr_db``), which the core derives only when asked."""

@@ -61,17 +61,19 @@ def bootstrap_mean_ci(values: Mapping[Any, Sequence[float]] | Sequence[Sequence[
     groups = _groups(values)
     rng = np.random.default_rng(seed)
     S = len(groups)
-    means = np.empty(n_boot)
     sizes = np.array([g.size for g in groups])
-    for b in range(n_boot):
-        picked = rng.integers(0, S, S) if S > 1 else np.zeros(1, dtype=np.int64)
-        total, count = 0.0, 0
-        for s in picked:
-            g = groups[s]
-            draw = g[rng.integers(0, g.size, g.size)]
-            total += draw.sum()
-            count += g.size
-        means[b] = total / count
+    M = int(sizes.max())
+    padded = np.zeros((S, M))
+    for s, g in enumerate(groups):
+        padded[s, : g.size] = g
+    # all resamples at once: seeds [n_boot, S], then for every drawn seed its cell count of cells
+    # drawn from it [n_boot, S, M] (slots beyond a seed's count are masked out)
+    picked = rng.integers(0, S, (n_boot, S)) if S > 1 else np.zeros((n_boot, 1), dtype=np.int64)
+    n = sizes[picked]  # [n_boot, S]
+    cells = rng.integers(0, n[..., None], (n_boot, S, M))
+    used = np.arange(M) < n[..., None]
+    draws = np.where(used, padded[picked[..., None], cells], 0.0)
+    means = draws.sum(axis=(1, 2)) / n.sum(axis=1)
     alpha = (1 - level) / 2
     lo, hi = np.quantile(means, [alpha, 1 - alpha])
     return {"mean": float(np.concatenate(groups).mean()), "lo": float(lo), "hi": float(hi), "n_seeds": int(S),

@@ -76,3 +76,37 @@ def test_shared_world_refuses_what_it_cannot_do():
         (oa, ra, _), (ob, rb, _) = env.step(shares), ref.step(shares)
         np.testing.assert_array_equal(oa, ob)
         np.testing.assert_array_equal(ra, rb)
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**32), shared=st.booleans(),
+       policies=st.lists(st.sampled_from(["given", "equal", "traffic-aware", "max-min"]), min_size=2, max_size=4))
+def test_mixed_policies_equal_one_simulator_per_policy(seed, shared, policies):
+    sc = SCENARIOS["finite-buffer"]
+    R = len(policies)
+    rng = np.random.default_rng(seed % 1000)
+    batch = SimulatorBatch(sc, [seed] * R, threads=2, shared_world=shared)
+    singles = [SimulatorBatch(sc, [seed]) for _ in range(R)]
+    for _ in range(4):
+        shares = rng.dirichlet(np.ones(4), size=(R, 12))
+        got = {k: v.copy() for k, v in batch.step_mixed(policies, shares).items()}
+        for r, (policy, single) in enumerate(zip(policies, singles)):
+            want = single.step(shares[r:r + 1]) if policy == "given" else single.step_policy(policy)
+            for key in want:
+                np.testing.assert_array_equal(got[key][r], want[key][0], err_msg=f"{policy} {key}")
+
+
+def test_mixed_policies_check_their_arguments():
+    batch = SimulatorBatch(small(), [2, 2], shared_world=True)
+    with pytest.raises(ValueError, match="one per replica"):
+        batch.step_mixed(["equal"])
+    with pytest.raises(ValueError, match="policy names"):
+        batch.step_mixed(["equal", "magic"])
+    with pytest.raises(ValueError, match="shares must be given"):
+        batch.step_mixed(["equal", "given"])
+    with pytest.raises(ValueError, match="shape"):
+        batch.step_mixed(["equal", "given"], np.full((1, 12, 4), 0.25))
+    bad = np.full((2, 12, 4), 0.25)
+    bad[1, 0] = [0.5, 0.5, 0.5, -0.5]
+    with pytest.raises(ValueError):
+        batch.step_mixed(["equal", "given"], bad)
