@@ -1,10 +1,11 @@
-"""Command line: ``pyslice simulate|train|evaluate|similarity|transfer|reproduce|bench ...``."""
+"""Command line: ``pyslice simulate|train|evaluate|similarity|transfer|reproduce|sweep|verify|bench ...``."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,18 +49,53 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+def _settings_from_args(settings: Any, args: argparse.Namespace, flags: dict[str, Any]) -> dict[str, Any]:
+    """Defaults ← ``--config FILE`` ← the command's own flags (those given) ← ``--set`` items; the
+    built (validated) objects."""
+    from pyslice.settings import apply_overrides
 
+    if getattr(args, "config", None):
+        settings.merge_file(args.config)
+    given = {key: (flag, value) for key, (flag, value) in flags.items() if value is not None}
+    for key, (flag, value) in given.items():
+        settings._assign(tuple(key.split(".")), value, flag)
+    if given:
+        settings.objects = settings._checked(", ".join(f"{flag} {value}" for flag, value in given.values()))
+    apply_overrides(settings, args.set or [])
+    return settings.objects
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from pyslice.settings import train_settings
     from pyslice.td3 import use_one_thread
-    from pyslice.train import Trainer, TrainConfig
 
     use_one_thread()
-    scenario = load_scenario(args.scenario)
-    config = TrainConfig(exploration_steps=args.exploration_steps, training_steps=args.training_steps,
-                         evaluation_steps=args.evaluation_steps, checkpoint_every=args.checkpoint_every,
-                         seed=args.seed)
-    trainer = Trainer(scenario, config, args.out, resume=args.resume)
+    settings = train_settings(load_scenario(args.scenario))
+    objects = _settings_from_args(settings, args, {
+        "train.exploration_steps": ("--exploration-steps", args.exploration_steps),
+        "train.training_steps": ("--training-steps", args.training_steps),
+        "train.evaluation_steps": ("--evaluation-steps", args.evaluation_steps),
+        "train.checkpoint_every": ("--checkpoint-every", args.checkpoint_every),
+        "train.seed": ("--seed", args.seed)})
+    scenario, config = objects["scenario"], objects["train"]
+    tb_dir = _tensorboard_dir(args)
+    from pyslice.runlock import RunLock
+
+    with RunLock(args.out):  # one writer per run directory
+        summary = _train(scenario, config, settings, args, tb_dir)
+    print(json.dumps(summary, indent=2))
+    print(f"wrote {args.out}/policy.pt, train_log.csv, summary.json, config.toml")
+    return 0
+
+
+def _train(scenario: Any, config: Any, settings: Any, args: argparse.Namespace, tb_dir: Path | None) -> dict:
+    from tqdm import tqdm
+
+    from pyslice.atomic import write_text
+    from pyslice.train import Trainer
+
+    trainer = Trainer(scenario, config, args.out, resume=args.resume, tensorboard=tb_dir)
+    write_text(Path(args.out) / "config.toml", settings.toml())
     recent: list[float] = []
     with tqdm(total=config.total_steps, initial=trainer.step, desc="train", unit="step", disable=args.quiet) as bar:
         def progress(step: int, phase: str, mean_reward: float) -> None:
@@ -69,10 +105,17 @@ def cmd_train(args: argparse.Namespace) -> int:
             if step % 50 == 0:
                 bar.set_postfix(phase=phase, reward=f"{np.mean(recent):.3f}")
 
-        summary = trainer.run(progress=progress)
-    print(json.dumps(summary, indent=2))
-    print(f"wrote {args.out}/policy.pt, train_log.csv, summary.json")
-    return 0
+        return trainer.run(progress=progress)
+
+
+def _tensorboard_dir(args: argparse.Namespace) -> Path | None:
+    """``--tensorboard DIR``, checked before anything runs (the optional extra must be installed)."""
+    if getattr(args, "tensorboard", None) is None:
+        return None
+    from pyslice.tensorboard import require_tensorboard
+
+    require_tensorboard()
+    return Path(args.tensorboard)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -136,41 +179,83 @@ def cmd_similarity(args: argparse.Namespace) -> int:
 
 
 def cmd_transfer(args: argparse.Namespace) -> int:
+    from pyslice.settings import transfer_settings
     from pyslice.similarity import load_distance_csv
     from pyslice.td3 import use_one_thread
-    from pyslice.transfer import STRATEGIES, run_transfer
+    from pyslice.train import TrainConfig
+    from pyslice.transfer import STRATEGIES
 
     use_one_thread()
     run = Path(args.run)
     scenario = _run_scenario(run)
+    run_td3 = TrainConfig.from_dict(json.loads((run / "run.json").read_text())["train"]).td3
+    settings = transfer_settings(run_td3)
+    source = None if args.source is None else (args.source if args.source == "auto" else _cell_arg("--source", args.source))
+    t = _settings_from_args(settings, args, {
+        "transfer.target": ("--target", args.target), "transfer.source": ("--source", source),
+        "transfer.strategy": ("--strategy", args.strategy), "transfer.measure": ("--measure", args.measure),
+        "transfer.steps": ("--steps", args.steps), "transfer.eval_steps": ("--eval-steps", args.eval_steps),
+        "transfer.exploration_noise": ("--exploration-noise", args.exploration_noise),
+        "transfer.instance_rewards": ("--instance-rewards", args.instance_rewards),
+        "transfer.include_scratch": ("--no-scratch", False if args.no_scratch else None)})
+    t, td3 = t["transfer"], t["td3"]
+    for key in ("actor_hidden", "critic_hidden", "actor_head"):
+        if getattr(td3, key) != getattr(run_td3, key):
+            raise ValueError(f"td3.{key} must stay the run's ({getattr(run_td3, key)!r}): the transferred networks "
+                             "and instances have its shapes and action space")
     n_cells = 3 * scenario.layout.n_sites
-    if not 0 <= args.target < n_cells:
-        raise ValueError(f"--target must be in [0, {n_cells - 1}], got {args.target}")
-    if args.strategy not in STRATEGIES or args.strategy == "none":
-        raise ValueError(f"--strategy must be one of {', '.join(STRATEGIES[:-1])}, got {args.strategy!r}")
+    target = t["target"]
+    if not 0 <= target < n_cells:
+        raise ValueError(f"--target must be in [0, {n_cells - 1}], got {target}")
+    if t["strategy"] not in STRATEGIES or t["strategy"] == "none":
+        raise ValueError(f"--strategy must be one of {', '.join(STRATEGIES[:-1])}, got {t['strategy']!r}")
     distance = None
-    csv_path = run / "similarity" / f"distance_{args.measure.replace('-', '_')}.csv"
+    csv_path = run / "similarity" / f"distance_{t['measure'].replace('-', '_')}.csv"
     if csv_path.is_file():
         distance = load_distance_csv(csv_path)
-    if args.source == "auto":
+    if t["source"] == "auto":
         if distance is None:
             raise FileNotFoundError(f"--source auto needs {csv_path}: run `pyslice similarity --run {run}` first")
-        sources = [min((i for i in range(n_cells) if i != args.target), key=lambda i: (distance[i, args.target], i))]
+        sources = [min((i for i in range(n_cells) if i != target), key=lambda i: (distance[i, target], i))]
     else:
-        source = int(args.source)
-        if not 0 <= source < n_cells or source == args.target:
-            raise ValueError(f"--source must be 'auto' or a cell in [0, {n_cells - 1}] other than the target, got {source}")
-        sources = [source]
-    out = Path(args.out) if args.out else run / "transfer" / f"target{args.target}_{args.strategy}_from{sources[0]}"
-    result = run_transfer(run, args.target, sources, args.strategy, args.steps, args.eval_steps,
-                          include_scratch=not args.no_scratch, distance=distance, out_dir=out,
-                          exploration_noise=args.exploration_noise, instance_rewards=args.instance_rewards)
+        if not 0 <= t["source"] < n_cells or t["source"] == target:
+            raise ValueError(f"--source must be 'auto' or a cell in [0, {n_cells - 1}] other than the target, "
+                             f"got {t['source']}")
+        sources = [t["source"]]
+    out = Path(args.out) if args.out else run / "transfer" / f"target{target}_{t['strategy']}_from{sources[0]}"
+    from pyslice.runlock import RunLock
+
+    with RunLock(out):  # one writer per result directory
+        result = _transfer(run, target, sources, t, td3, run_td3, distance, out, settings)
     summary = result.summary()
     print(json.dumps({"sources": summary["sources"], "eval": summary["eval"],
                       "mean_reward": summary["mean_reward"], "gain_over_scratch": summary.get("gain_over_scratch")},
                      indent=2))
-    print(f"wrote {out}/transfer.json, transfer.npz")
+    print(f"wrote {out}/transfer.json, transfer.npz, config.toml")
     return 0
+
+
+def _transfer(run: Path, target: int, sources: list[int], t: dict, td3: Any, run_td3: Any, distance: Any,
+              out: Path, settings: Any) -> Any:
+    from pyslice.atomic import write_text
+    from pyslice.transfer import run_transfer
+
+    result = run_transfer(run, target, sources, t["strategy"], t["steps"], t["eval_steps"],
+                          include_scratch=t["include_scratch"], distance=distance, out_dir=out,
+                          exploration_noise=t["exploration_noise"], instance_rewards=t["instance_rewards"],
+                          td3=td3 if td3 != run_td3 else None)
+    write_text(out / "config.toml", settings.toml())
+    from pyslice.artifacts import mark_done
+
+    mark_done(out, result.wall_seconds)  # last: the result's files, verifiable (pyslice verify)
+    return result
+
+
+def _cell_arg(flag: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{flag} must be 'auto' or a cell index, got {text!r}") from None
 
 
 def parse_targets(text: str, n_cells: int) -> tuple[int, ...]:
@@ -186,28 +271,77 @@ def parse_targets(text: str, n_cells: int) -> tuple[int, ...]:
     return tuple(sorted({c - 1 for c in labels}))
 
 
-def cmd_reproduce(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from pyslice.executor import LocalExecutor, SerialExecutor
-    from pyslice.experiment import ReproduceConfig, reproduce
+def _reproduce_objects(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """(scenario, ReproduceConfig, settings) of ``reproduce``/``sweep`` from the command line."""
+    from pyslice.experiment import ReproduceConfig
+    from pyslice.settings import reproduce_settings
 
     scenario = load_scenario(args.scenario)
-    cfg = ReproduceConfig.quick() if args.quick else ReproduceConfig()
-    if args.seeds is not None:
-        if args.seeds < 1:
-            raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
-        cfg = replace(cfg, seeds=args.seeds)
-    if args.targets is not None:
-        cfg = replace(cfg, targets=parse_targets(args.targets, 3 * scenario.layout.n_sites))
-    executor = SerialExecutor() if args.workers == 1 else LocalExecutor(args.workers)
-    results = reproduce(scenario, cfg, args.out, executor=executor, resume=args.resume, progress=not args.quiet)
+    settings = reproduce_settings(scenario, ReproduceConfig.quick() if args.quick else ReproduceConfig())
+    n_cells = 3 * scenario.layout.n_sites
+    targets = None if args.targets is None else list(parse_targets(args.targets, n_cells))
+    if args.seeds is not None and (args.seeds < 1):
+        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    objects = _settings_from_args(settings, args, {"reproduce.seeds": ("--seeds", args.seeds),
+                                                   "reproduce.targets": ("--targets", targets)})
+    return objects["scenario"], objects["reproduce"], settings
+
+
+def _executor(args: argparse.Namespace) -> Any:
+    from pyslice.executor import make_executor
+
+    return make_executor(args.executor, args.workers, args.ray_address)
+
+
+def _print_claims(results: dict[str, Any]) -> None:
     for claim in results["claims"]:
         print(f"[{claim.get('verdict', 'holds' if claim['holds'] else 'does not hold')}] {claim['claim']}")
     print("phase wall time (s, summed over seeds): " +
           ", ".join(f"{k} {v:.1f}" for k, v in results["phase_seconds"].items()) + f"; total {results['wall_seconds']:.1f}")
-    print(f"wrote {args.out}/report.md, results.json and figures/")
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from pyslice.experiment import reproduce
+
+    scenario, cfg, _ = _reproduce_objects(args)
+    tb_dir = _tensorboard_dir(args)
+    executor = _executor(args)
+    results = reproduce(scenario, cfg, args.out, executor=executor, resume=args.resume, progress=not args.quiet,
+                        tensorboard=tb_dir)
+    _print_claims(results)
+    print(f"wrote {args.out}/report.md, results.json, results.csv, config.toml and figures/")
     return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from pyslice.sweep import parse_grid, run_sweep
+
+    if not args.grid:
+        raise ValueError("--grid is required: section.key=v1,v2 (repeatable), e.g. --grid td3.actor_lr=5e-4,1e-4")
+    grid = parse_grid(args.grid)
+    scenario, cfg, settings = _reproduce_objects(args)
+    summary = run_sweep(settings, grid, args.out, executor=_executor(args), resume=args.resume,
+                        progress=not args.quiet)
+    print(summary["table"])
+    print(f"wrote {args.out}/sweep.csv, summary.md, summary.csv, points.json and one run directory per point")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from pyslice.artifacts import verify_tree
+
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is not a directory")
+    n_units, problems = verify_tree(root)
+    if n_units == 0:
+        print(f"error: {root} holds no finished units (no done.json): nothing to verify", file=sys.stderr)
+        return 1
+    for unit, problem in problems:
+        print(f"MISMATCH {unit.relative_to(root) if unit != root else '.'}: {problem}")
+    print(f"checked {n_units} units under {root}: " + ("all files as written" if not problems
+                                                        else f"{len(problems)} problem(s)"))
+    return 1 if problems else 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -215,6 +349,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     run_benchmarks(quick=args.quick, bench_dir=Path(args.dir) if args.dir else None)
     return 0
+
+
+def _add_settings_args(parser: argparse.ArgumentParser, sections: str) -> None:
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help=f"override a setting ({sections}), e.g. td3.actor_lr=1e-4; the value is a TOML "
+                             "literal or a bare word, 'none' unsets; repeatable")
+    parser.add_argument("--config", metavar="FILE",
+                        help="settings TOML (e.g. a run's config.toml); flags and --set apply on top")
+
+
+def _add_tensorboard_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tensorboard", metavar="DIR", default=None,
+                        help="also write TensorBoard logs to DIR (pip install 'pyslice[tensorboard]')")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -232,13 +379,15 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=cmd_simulate)
     train = sub.add_parser("train", help="train the coordinated TD3 agents (paper schedule)")
     train.add_argument("--scenario", default="paper", help="'paper' or a scenario TOML file")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=None, help="train.seed (default 0)")
     train.add_argument("--out", default="runs/train")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    train.add_argument("--exploration-steps", type=int, default=3000)
-    train.add_argument("--training-steps", type=int, default=5500)
-    train.add_argument("--evaluation-steps", type=int, default=250)
-    train.add_argument("--checkpoint-every", type=int, default=1000)
+    train.add_argument("--exploration-steps", type=int, default=None, help="train.exploration_steps (default 3000)")
+    train.add_argument("--training-steps", type=int, default=None, help="train.training_steps (default 5500)")
+    train.add_argument("--evaluation-steps", type=int, default=None, help="train.evaluation_steps (default 250)")
+    train.add_argument("--checkpoint-every", type=int, default=None, help="train.checkpoint_every (default 1000)")
+    _add_settings_args(train, "scenario, train, td3")
+    _add_tensorboard_arg(train)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
     ev = sub.add_parser("evaluate", help="evaluate a trained run (DIR) or a baseline policy")
@@ -262,31 +411,51 @@ def build_parser() -> argparse.ArgumentParser:
     simp.set_defaults(func=cmd_similarity)
     tr = sub.add_parser("transfer", help="transfer to a new agent in one cell of a trained run (vs DRL from scratch)")
     tr.add_argument("--run", required=True, help="a finished training run directory")
-    tr.add_argument("--target", type=int, required=True, help="target cell (0-based)")
-    tr.add_argument("--source", default="auto", help="source cell (0-based) or 'auto' (nearest by --measure)")
-    tr.add_argument("--strategy", default="integrated", help="integrated | model | feature | instance")
-    tr.add_argument("--measure", default="vae-kl-equal-sigma", help="measure of --source auto (default: eqs. 7 + 9)")
-    tr.add_argument("--steps", type=int, default=4000)
-    tr.add_argument("--eval-steps", type=int, default=250)
+    tr.add_argument("--target", type=int, default=None, help="target cell (0-based; transfer.target, default 0)")
+    tr.add_argument("--source", default=None, help="source cell (0-based) or 'auto' (default: nearest by --measure)")
+    tr.add_argument("--strategy", default=None, help="integrated (default) | model | feature | instance")
+    tr.add_argument("--measure", default=None, help="measure of --source auto (default: eqs. 7 + 9)")
+    tr.add_argument("--steps", type=int, default=None, help="TL training steps (default 4000)")
+    tr.add_argument("--eval-steps", type=int, default=None, help="greedy steps after training (default 250)")
     tr.add_argument("--exploration-noise", type=float, default=None,
                     help="exploration noise of the new cell's TL learner (default: the run's own, as in the paper)")
-    tr.add_argument("--instance-rewards", choices=("source", "target"), default="source",
+    tr.add_argument("--instance-rewards", choices=("source", "target"), default=None,
                     help="transferred instances keep the source's rewards (paper) or are relabelled under the "
                          "target's requirements")
     tr.add_argument("--no-scratch", action="store_true", help="skip the DRL-from-scratch comparison replica")
     tr.add_argument("--out", help="result folder (default: RUN/transfer/target<K>_<strategy>_from<I>)")
+    _add_settings_args(tr, "transfer, td3 (the new cell's learners; default: the run's)")
     tr.set_defaults(func=cmd_transfer)
-    rep = sub.add_parser("reproduce", help="the paper's whole study: baseline, MADRL, similarity, transfer, report")
-    rep.add_argument("--scenario", default="paper", help="'paper' or a scenario TOML file")
-    rep.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5; 1 with --quick)")
-    rep.add_argument("--targets", default=None,
-                     help="target cells, paper labels (1-based): 'all' (default) or a comma list like 1,4")
-    rep.add_argument("--quick", action="store_true", help="short schedule, one seed, small sweeps (< 2 minutes)")
-    rep.add_argument("--out", default="runs/reproduce")
-    rep.add_argument("--resume", action="store_true", help="continue an interrupted run without redoing finished phases")
-    rep.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
-    rep.add_argument("--quiet", action="store_true", help="no progress bar")
-    rep.set_defaults(func=cmd_reproduce)
+    for name, text in (("reproduce", "the paper's whole study: baseline, MADRL, similarity, transfer, report"),
+                       ("sweep", "a grid of settings x seeds, each point a reproduce run; one tidy CSV")):
+        rep = sub.add_parser(name, help=text)
+        rep.add_argument("--scenario", default="paper", help="'paper' or a scenario TOML file")
+        rep.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5; 1 with --quick)")
+        rep.add_argument("--targets", default=None,
+                         help="target cells, paper labels (1-based): 'all' (default) or a comma list like 1,4")
+        rep.add_argument("--quick", action="store_true", help="short schedule, one seed, small sweeps (< 2 minutes)")
+        rep.add_argument("--out", default=f"runs/{name}")
+        rep.add_argument("--resume", action="store_true",
+                         help="continue an interrupted run without redoing finished phases")
+        rep.add_argument("--executor", choices=("local", "ray"), default="local",
+                         help="local process pool (default) or a Ray cluster (pip install 'pyslice[ray]')")
+        rep.add_argument("--ray-address", default=None,
+                         help="with --executor ray: 'auto' (this machine's cluster) or HOST:PORT of a head node "
+                              "(default: start a local Ray instance)")
+        rep.add_argument("--workers", type=int, default=None, help="local worker processes (default: CPU count)")
+        _add_settings_args(rep, "scenario, train, td3, reproduce, vae")
+        if name == "sweep":
+            rep.add_argument("--grid", action="append", metavar="KEY=V1,V2,...",
+                             help="a setting and its values (TOML literals, comma-separated; repeatable: the "
+                                  "grid is their product), e.g. td3.actor_lr=5e-4,1e-4")
+            rep.set_defaults(func=cmd_sweep)
+        else:
+            _add_tensorboard_arg(rep)
+            rep.set_defaults(func=cmd_reproduce)
+        rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    ver = sub.add_parser("verify", help="check that a run's files are as written (sizes and SHA-256 of its done markers)")
+    ver.add_argument("dir", help="a run directory (train, transfer, reproduce or sweep)")
+    ver.set_defaults(func=cmd_verify)
     bench = sub.add_parser("bench", help="run the benchmarks of bench/ and print their ratios")
     bench.add_argument("--quick", action="store_true", help="small sizes, short timings")
     bench.add_argument("--dir", help="the bench/ folder (default: found from the working directory)")
@@ -296,7 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "steps", 1) < 1:
+    if getattr(args, "steps", None) is not None and args.steps < 1:
         print("error: --steps must be >= 1", file=sys.stderr)
         return 2
     try:
@@ -304,8 +473,15 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:
+        from pyslice.executor import TaskFailures
+
+        if not isinstance(exc, TaskFailures):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        if args.command in ("train", "reproduce"):
+        if args.command in ("train", "reproduce", "sweep"):
             print(f"\ninterrupted: finished work is saved; continue with `pyslice {args.command} ... --resume`",
                   file=sys.stderr)
         return 130

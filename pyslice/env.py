@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import gymnasium
@@ -259,12 +259,20 @@ class SlicingEnv:
 
     # ---- array API ------------------------------------------------------------------------------
 
-    def reset(self, seed: int | None = None) -> np.ndarray:
+    def reset(self, seed: int | None = None, *, seeds: Sequence[int] | None = None) -> np.ndarray:
         """Restart every replica (replica r with seed ``seed + r``; ``None`` keeps the current seed)
-        and run the warm-up step with equal shares; returns its observation."""
-        if seed is not None:
-            self.seed = self._check_base_seed(seed)
-        self._sim.reset(self._seeds(self.seed))
+        and run the warm-up step with equal shares; returns its observation.
+
+        ``seeds`` (one per replica, not with ``seed``) restarts replica r with ``seeds[r]`` instead;
+        ``self.seed`` is unchanged, so a later ``reset()`` replays ``seed + r``."""
+        if seeds is not None:
+            if seed is not None:
+                raise ValueError("give seed or seeds, not both")
+            self._sim.reset(seeds)  # checks one valid seed per replica before any change
+        else:
+            if seed is not None:
+                self.seed = self._check_base_seed(seed)
+            self._sim.reset(self._seeds(self.seed))
         self.time = 0
         equal = np.full((self.replicas, self.n_agents, self.n_slices), 1.0 / self.n_slices)
         obs, _, _ = self._finish(self._sim.step(equal))
@@ -291,6 +299,17 @@ class SlicingEnv:
         self._require_reset()
         return self._finish(self._sim.step_policy(name))
 
+    def step_mixed(self, policies: Sequence[str], actions: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """Step with one policy per replica (:meth:`pyslice.simulator.SimulatorBatch.step_mixed`):
+        ``"given"`` replicas apply their row of ``actions`` [R, K, N], the others a built-in
+        policy ('equal', 'traffic-aware', 'max-min'); same returns as :meth:`step`."""
+        self._require_reset()
+        if actions is not None:
+            actions = np.reshape(validate_shares(actions, self.n_agents, self.n_slices, name="actions"),
+                                 (self.replicas, self.n_agents, self.n_slices))
+        return self._finish(self._sim.step_mixed(policies, actions))
+
     def close(self) -> None:
         """Nothing to release (present for symmetry with the standard interfaces)."""
 
@@ -309,6 +328,47 @@ class SlicingEnv:
         self.seed, self.time = int(state["seed"]), int(state["time"])
         self.last_obs = None if state["last_obs"] is None else np.array(state["last_obs"])
         self.last_info = None if state["last_info"] is None else dict(state["last_info"])
+
+    def restart(self, seeds: Sequence[int | None]) -> None:
+        """Restart the simulator of each replica r with ``seeds[r]`` (one entry per replica), and
+        leave every replica whose entry is ``None`` exactly as it is (bit for bit).
+
+        No warm-up step is run: the next :meth:`step` is a restarted replica's first step, and equal
+        shares there reproduce :meth:`reset`. ``time``, ``last_obs`` and ``last_info`` are not
+        changed. Restarting only some replicas snapshots and restores the others
+        (:meth:`replica_states`), so it costs about a state copy of every replica; restarting all
+        of them is a plain batch reset. Needs a reset env and independent replicas (no
+        ``shared_world``).
+        """
+        self._require_reset()
+        if isinstance(seeds, (str, bytes)) or len(seeds) != self.replicas:
+            raise ValueError(f"seeds must hold {self.replicas} entries (one per replica, None keeps it), got {seeds!r}")
+        new = [None if s is None else _check_seed(s, f"seeds[{r}]") for r, s in enumerate(seeds)]
+        keep = [r for r, s in enumerate(new) if s is None]
+        if len(keep) == self.replicas:
+            return
+        if not keep:
+            self._sim.reset(new)
+            return
+        saved = self.replica_states()
+        self._sim.reset([self._sim.seeds[r] if s is None else s for r, s in enumerate(new)])
+        self.set_replica_states({r: saved[r] for r in keep})
+
+    def replica_states(self) -> list[bytes]:
+        """Each replica's complete simulator state (see :meth:`pyslice.Simulator.get_state`)."""
+        if self.shared_world:
+            raise ValueError("a shared_world env cannot save its replicas' states")
+        return self._sim.get_state()
+
+    def set_replica_states(self, states: dict[int, bytes]) -> None:
+        """Restore the replicas named by the keys of ``states`` ({replica: bytes from
+        :meth:`replica_states`}); the other replicas keep their state."""
+        current = self.replica_states()
+        for r, state in states.items():
+            if not 0 <= r < self.replicas:
+                raise ValueError(f"replica must be in [0, {self.replicas - 1}], got {r}")
+            current[r] = state
+        self._sim.set_state(current)
 
     # ---- internals ----------------------------------------------------------------------------------
 

@@ -20,12 +20,13 @@ import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from pyslice.atomic import write_json, write_npz
+from pyslice.atomic import write_json, write_npz, write_text
 from pyslice.scenario import Scenario
+from pyslice.tidy import result_rows, write_rows_csv
 from pyslice.train import TrainConfig
 from pyslice.vae import VAEConfig
 
@@ -78,6 +79,9 @@ class ReproduceConfig:
     ``None`` (default): the pretraining's ``train.td3.exploration_noise`` (paper §V-2: "for TL
     training process, we apply the same model setups as DRL approaches"). DRL from scratch always
     uses the pretraining learner unchanged."""
+    figures: bool = True
+    """Draw the paper's figures into ``figures/`` (off: faster aggregation, e.g. for the points of a
+    large sweep; the numbers are the same)."""
 
     @classmethod
     def quick(cls) -> ReproduceConfig:
@@ -106,6 +110,8 @@ class ReproduceConfig:
             if (not t or len(set(t)) != len(t)
                     or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0 for k in t)):
                 raise ValueError(f"{name} must be None or distinct cell indices >= 0, got {getattr(self, name)!r}")
+        if not isinstance(self.figures, bool):
+            raise ValueError(f"figures must be true or false, got {self.figures!r}")
         if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
             raise ValueError(f"seeds must be an int >= 1, got {self.seeds!r}")
         if self.source_measure not in MEASURES:
@@ -149,11 +155,37 @@ def cell_groups(scenario: Scenario) -> list[list[int]]:
 # ---- phases ------------------------------------------------------------------------------------
 
 def _done(folder: Path) -> bool:
+    """The unit has its done marker (a quick look; :func:`_resumable` also checks its files)."""
     return (folder / "done.json").is_file()
 
 
 def _mark_done(folder: Path, seconds: float, **extra: Any) -> None:
-    write_json(folder / "done.json", {"seconds": seconds, **extra})
+    from pyslice.artifacts import mark_done
+
+    mark_done(folder, seconds, **extra)
+
+
+def _resumable(folder: Path) -> bool:
+    """True if the unit ``folder`` is done and its files (and its nested units') are as written.
+    A unit whose files are missing, truncated or altered is reported on stderr, removed and
+    recomputed, and so is the marker of every enclosing unit."""
+    import shutil
+    import sys
+
+    from pyslice.artifacts import check_unit
+
+    if not _done(folder):
+        return False
+    problems = check_unit(folder)
+    if not problems:
+        return True
+    for unit in dict.fromkeys(unit for unit, _ in problems):
+        for u, problem in problems:
+            if u == unit:
+                print(f"resume: {unit}: {problem}; recomputing it", file=sys.stderr)
+        shutil.rmtree(unit, ignore_errors=True)
+    (folder / "done.json").unlink(missing_ok=True)
+    return False
 
 
 PROGRESS = ".progress"
@@ -231,7 +263,7 @@ def few_target_samples(samples: np.ndarray, targets: tuple[int, ...], n: int | N
 
 
 def load_distances(folder: Path) -> dict[str, np.ndarray]:
-    with np.load(folder / "distances.npz") as z:
+    with np.load(folder / "distances.npz", allow_pickle=False) as z:
         return {k.replace("_", "-"): z[k] for k in z.files}
 
 
@@ -270,7 +302,7 @@ def phase_transfer(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
 
     D = distances[cfg.source_measure]
     units = [(sub, spec) for sub, spec in transfer_units(cfg, D, targets, sweep_targets_of(scenario, cfg))
-             if not _done(folder / sub)]
+             if not _resumable(folder / sub)]
     if not units:
         return
     t0 = time.perf_counter()
@@ -286,32 +318,36 @@ def phase_transfer(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
 
 def phase_evaluate(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path, run_dir: Path,
                    tl_seed: int) -> None:
-    """Baseline and converged DRL on the TL evaluation window (same seed and steps as the TL runs)."""
+    """Baseline and converged DRL on the TL evaluation window (same seed and steps as the TL runs),
+    as two replicas of one shared world (traffic-aware, the pretrained agents)."""
     from pyslice.env import SlicingEnv
     from pyslice.satisfaction import drop_rate, max_slice_delay, min_throughput_satisfaction
     from pyslice.train import load_policy
 
     agent, _, _ = load_policy(run_dir)
-    out: dict[str, np.ndarray] = {}
+    labels = ("baseline", "drl")
+    env = SlicingEnv(scenario, seed=tl_seed, replicas=2, same_seed=True, shared_world=True,
+                     n_neighbours=cfg.train.n_neighbours, observation=cfg.train.observation)
+    obs = env.reset(tl_seed)
+    T = cfg.tl_steps + cfg.train.evaluation_steps
+    R, K, N = 2, env.n_agents, env.n_slices
+    rew, sat, delay = (np.zeros((R, T, K)) for _ in range(3))
+    drops = np.zeros((R, T, K, N))
+    req = env.requirements.throughput_bps
     tick = _Progress(folder, phase_steps(cfg, "evaluate"))
-    for i, label in enumerate(("baseline", "drl")):
-        env = SlicingEnv(scenario, seed=tl_seed, n_neighbours=cfg.train.n_neighbours,
-                         observation=cfg.train.observation)
-        obs = env.reset(tl_seed)
-        T = cfg.tl_steps + cfg.train.evaluation_steps
-        rew, sat, delay = (np.zeros((T, env.n_agents)) for _ in range(3))
-        drops = np.zeros((T, env.n_agents, env.n_slices))
-        for t in range(T):
-            if label == "baseline":
-                obs, rew[t], info = env.step_policy("traffic-aware")
-            else:
-                obs, rew[t], info = env.step(agent.act(obs, explore=False))
-            sat[t] = min_throughput_satisfaction(info["throughput"], info["users"], env.requirements.throughput_bps)
-            delay[t] = 1e3 * max_slice_delay(info["delay"], info["users"], info["outage"], scenario.traffic.max_delay_s)
-            drops[t] = drop_rate(info["dropped"], info["demand"])
-            tick(i * T + t + 1)
-        out[f"{label}_reward"], out[f"{label}_satisfaction"], out[f"{label}_delay_ms"] = rew, sat, delay
-        out[f"{label}_drop_rate"] = drops
+    actions = np.full((R, K, N), 1.0 / N)  # the baseline's row is not used
+    for t in range(T):
+        actions[1] = agent.act(obs[1], explore=False)
+        obs, reward, info = env.step_mixed(["traffic-aware", "given"], actions)
+        rew[:, t] = reward
+        sat[:, t] = min_throughput_satisfaction(info["throughput"], info["users"], req)
+        delay[:, t] = 1e3 * max_slice_delay(info["delay"], info["users"], info["outage"], scenario.traffic.max_delay_s)
+        drops[:, t] = drop_rate(info["dropped"], info["demand"])
+        tick(R * (t + 1))
+    out: dict[str, np.ndarray] = {}
+    for i, label in enumerate(labels):
+        out[f"{label}_reward"], out[f"{label}_satisfaction"], out[f"{label}_delay_ms"] = rew[i], sat[i], delay[i]
+        out[f"{label}_drop_rate"] = drops[i]
     write_npz(folder / "evaluation.npz", **out)
 
 
@@ -354,7 +390,7 @@ def run_seed(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any], seed: int,
     seconds: dict[str, float] = {}
     for phase in phases:
         folder = root / phase
-        if _done(folder):
+        if _resumable(folder):
             seconds[phase] = json.loads((folder / "done.json").read_text())["seconds"]
             continue
         folder.mkdir(parents=True, exist_ok=True)
@@ -397,6 +433,7 @@ def config_from_dict(d: dict[str, Any]) -> ReproduceConfig:
     d.setdefault("target_samples", None)  # runs saved before issue 12 item 5: targets kept every sample
     d.setdefault("instance_rewards", "source")
     d.setdefault("source_measure", "vae-kl-equal-sigma")
+    d.setdefault("figures", True)
     return ReproduceConfig(train=train, vae=vae,
                            targets=targets if targets is None or isinstance(targets, str) else tuple(targets), **d)
 
@@ -413,18 +450,17 @@ PAPER = {
 
 
 def reproduce(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, executor: Any = None,
-              resume: bool = False, progress: bool = True) -> dict[str, Any]:
-    """Run every seed's phases through ``executor`` (default: a local process pool), then aggregate."""
-    import threading
+              resume: bool = False, progress: bool = True, tensorboard: str | Path | None = None) -> dict[str, Any]:
+    """Run every seed's phases through ``executor`` (default: a local process pool), then aggregate
+    into ``out`` (results.json, results.csv, report.md, figures/, config.toml)."""
+    return reproduce_many([(scenario, cfg, out)], executor, resume=resume, progress=progress,
+                          tensorboard=tensorboard)[0]
 
-    from tqdm import tqdm
 
-    from pyslice.executor import LocalExecutor
+def _prepare_run(scenario: Scenario, cfg: ReproduceConfig, out: Path, resume: bool) -> None:
+    """Check a (locked) run directory against its settings (before any task runs) and mark it."""
+    from pyslice.settings import reproduce_settings
 
-    out = Path(out)
-    n_cells = 3 * scenario.layout.n_sites
-    if not isinstance(cfg.targets, str) and cfg.targets is not None and max(cfg.targets) >= n_cells:
-        raise ValueError(f"targets must be cells in [0, {n_cells - 1}] of the scenario, got {list(cfg.targets)}")
     marker = out / "reproduce.json"
     if marker.exists() and not resume:
         raise FileExistsError(f"{out} already holds a reproduce run; pass --resume to continue it or choose another --out")
@@ -437,28 +473,71 @@ def reproduce(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, executo
             raise ValueError(f"{out} was started with another scenario or configuration; resume with the same ones")
     else:
         write_json(marker, {"scenario": scenario.to_dict(), "config": cfg.to_dict()})
+    write_text(out / "config.toml", reproduce_settings(scenario, cfg).toml())
+
+
+def reproduce_many(runs: Sequence[tuple[Scenario, ReproduceConfig, str | Path]], executor: Any = None,
+                   resume: bool = False, progress: bool = True,
+                   tensorboard: str | Path | None = None) -> list[dict[str, Any]]:
+    """Several studies (e.g. the points of a sweep) as one set of tasks: their stages run together
+    through ``executor``, so the workers stay busy across studies; then each is aggregated in its
+    own directory. Every directory is locked (:class:`pyslice.runlock.RunLock`) and checked before
+    any task runs. Returns each study's results."""
+    from contextlib import ExitStack
+
+    from pyslice.runlock import RunLock
+
+    runs = [(scenario, cfg, Path(out)) for scenario, cfg, out in runs]
+    if len({out.resolve() for _, _, out in runs}) != len(runs):
+        raise ValueError("every study needs its own output directory")
+    for scenario, cfg, _ in runs:
+        n_cells = 3 * scenario.layout.n_sites
+        if not isinstance(cfg.targets, str) and cfg.targets is not None and max(cfg.targets) >= n_cells:
+            raise ValueError(f"targets must be cells in [0, {n_cells - 1}] of the scenario, got {list(cfg.targets)}")
+    with ExitStack() as locks:  # one writer per run directory (the driver; tasks write their units)
+        for scenario, cfg, out in runs:
+            locks.enter_context(RunLock(out))
+        for scenario, cfg, out in runs:
+            _prepare_run(scenario, cfg, out, resume)
+        return _run_studies(runs, executor, progress, tensorboard)
+
+
+def _run_studies(runs: list[tuple[Scenario, ReproduceConfig, Path]], executor: Any, progress: bool,
+                 tensorboard: str | Path | None) -> list[dict[str, Any]]:
+    import threading
+
+    from tqdm import tqdm
+
+    from pyslice.executor import LocalExecutor
+
     executor = executor or LocalExecutor()
-    targets = study_targets(scenario, cfg)
+    workers = getattr(executor, "workers", 1)
     stop = threading.Event()
 
-    n_batches = len(_target_chunks(targets, cfg.seeds, getattr(executor, "workers", 1)))
-    per_seed = {p: phase_steps(cfg, p) * (n_batches if p == "transfer" else 1) for p in PHASES}
-    total = cfg.seeds * sum(per_seed.values())
+    plans = []
+    for scenario, cfg, out in runs:
+        targets = study_targets(scenario, cfg)
+        n_batches = len(_target_chunks(targets, cfg.seeds, workers))
+        per_seed = {p: phase_steps(cfg, p) * (n_batches if p == "transfer" else 1) for p in PHASES}
+        common = {"scenario_dict": scenario.to_dict(), "cfg_dict": cfg.to_dict(), "out": str(out)}
+        plans.append((cfg, out, targets, per_seed, common))
+    total = sum(cfg.seeds * sum(per_seed.values()) for cfg, _, _, per_seed, _ in plans)
 
     def count() -> int:
         """Steps done: finished phases in full, running ones from their progress files."""
         done = 0
-        for s in range(cfg.seeds):
-            for p in PHASES:
-                folder = out / f"seed{s}" / p
-                if _done(folder):
-                    done += per_seed[p]
-                    continue
-                for f in folder.glob(PROGRESS + "*"):
-                    try:
-                        done += min(int(f.read_text().split()[0]), per_seed[p])
-                    except (OSError, ValueError, IndexError):
-                        pass
+        for cfg, out, _, per_seed, _ in plans:
+            for s in range(cfg.seeds):
+                for p in PHASES:
+                    folder = out / f"seed{s}" / p
+                    if _done(folder):
+                        done += per_seed[p]
+                        continue
+                    for f in folder.glob(PROGRESS + "*"):
+                        try:
+                            done += min(int(f.read_text().split()[0]), per_seed[p])
+                        except (OSError, ValueError, IndexError):
+                            pass
         return min(done, total)
 
     def poll(bar: Any) -> None:
@@ -475,23 +554,33 @@ def reproduce(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, executo
             # per seed pretraining, the baseline and the similarity analysis (independent of each
             # other); then per (seed, target batch) transfer and per seed evaluation (both need
             # only the seed's pretraining, and the transfer its similarity).
-            common = {"scenario_dict": scenario.to_dict(), "cfg_dict": cfg.to_dict(), "out": str(out)}
             executor.map(run_task, [{**common, "task": "phases", "seed": s, "phases": (p,)}
-                                    for p in ("pretrain", "baseline", "similarity") for s in range(cfg.seeds)])
-            pending = [s for s in range(cfg.seeds) if not _done(out / f"seed{s}" / "transfer")]
-            chunks = _target_chunks(targets, len(pending), getattr(executor, "workers", 1))
-            spent = executor.map(run_task, [{**common, "task": "transfer", "seed": s, "targets": c}
-                                            for s in pending for c in chunks]
-                                 + [{**common, "task": "phases", "seed": s, "phases": ("evaluate",)}
-                                    for s in range(cfg.seeds)])
-            for i, s in enumerate(pending):
-                _mark_done(out / f"seed{s}" / "transfer", float(sum(spent[i * len(chunks):(i + 1) * len(chunks)])))
+                                    for p in ("pretrain", "baseline", "similarity")
+                                    for cfg, _, _, _, common in plans for s in range(cfg.seeds)])
+            transfer_tasks, evaluate_tasks, owners = [], [], []
+            for cfg, out, targets, _, common in plans:
+                pending = [s for s in range(cfg.seeds) if not _resumable(out / f"seed{s}" / "transfer")]
+                chunks = _target_chunks(targets, len(pending), workers)
+                for s in pending:
+                    owners.append((out, s, len(transfer_tasks), len(chunks)))
+                    transfer_tasks += [{**common, "task": "transfer", "seed": s, "targets": c} for c in chunks]
+                evaluate_tasks += [{**common, "task": "phases", "seed": s, "phases": ("evaluate",)}
+                                   for s in range(cfg.seeds)]
+            spent = executor.map(run_task, transfer_tasks + evaluate_tasks)
+            for out, s, first, n in owners:
+                _mark_done(out / f"seed{s}" / "transfer", float(sum(spent[first:first + n])))
         finally:
             stop.set()
             watcher.join()
             bar.n = count()
             bar.refresh()
-    results = aggregate(scenario, cfg, out, None, time.perf_counter() - start)
+    wall = time.perf_counter() - start
+    results = [aggregate(scenario, cfg, out, None, wall) for scenario, cfg, out in runs]
+    if tensorboard is not None:
+        from pyslice.tensorboard import log_study
+
+        for (scenario, cfg, out), res in zip(runs, results):
+            log_study(Path(tensorboard) / out.name if len(runs) > 1 else Path(tensorboard), out, res)
     return results
 
 
@@ -536,7 +625,7 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
     curves: dict[int, dict[str, list[np.ndarray]]] = {k: {} for k in targets}
     for s in range(cfg.seeds):
         root = out / f"seed{s}"
-        evaluation = dict(np.load(root / "evaluate" / "evaluation.npz"))
+        evaluation = dict(np.load(root / "evaluate" / "evaluation.npz", allow_pickle=False))
         distances = load_distances(root / "similarity")
         D = distances[cfg.source_measure]
         within, across = _group_distance(D, groups)
@@ -548,7 +637,7 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
         if posterior.is_file():  # Lemma 1's premise (absent in runs saved before it was recorded)
             row["posterior_variance"] = json.loads(posterior.read_text())
         log = read_log(root / "pretrain" / "train_log.csv")
-        with np.load(root / "baseline" / "baseline.npz") as z:
+        with np.load(root / "baseline" / "baseline.npz", allow_pickle=False) as z:
             baseline_curve = z["reward"]  # the pretraining timeline, like the DRL curve
         for k in targets:
             sweep = TransferResult.load(root / "transfer" / f"target{k}" / "integrated")
@@ -620,9 +709,10 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
     results = _summarise(per_seed, targets, cfg)
     results["wall_seconds"] = wall
     results["phase_seconds"] = _phase_seconds(seconds, out, cfg)
-    figs = _figures(scenario, cfg, out, per_seed, pooled, curves, targets)
+    figs = _figures(scenario, cfg, out, per_seed, pooled, curves, targets) if cfg.figures else {}
     results["figures"] = {name: str(path.relative_to(out)) for name, path in figs.items()}
     write_json(out / "results.json", results)
+    write_rows_csv(out / "results.csv", result_rows(results))
     from pyslice.report import write_report
 
     write_report(out / "report.md", scenario, cfg, results)
@@ -822,13 +912,13 @@ def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list
 
     fig_dir = out / "figures"
     figs: dict[str, Path] = {}
-    base = np.load(out / "seed0" / "baseline" / "baseline.npz")
+    base = np.load(out / "seed0" / "baseline" / "baseline.npz", allow_pickle=False)
     figs["fig3_traffic_mask"] = figures.traffic_mask(base["mask"], [s.name for s in scenario.slices],
                                                      fig_dir / "fig3_traffic_mask.png")
     from pyslice.train import read_log
 
     drl = np.stack([read_log(out / f"seed{s}" / "pretrain" / "train_log.csv")["reward"] for s in range(cfg.seeds)])
-    with_base = np.stack([np.load(out / f"seed{s}" / "baseline" / "baseline.npz")["reward"] for s in range(cfg.seeds)])
+    with_base = np.stack([np.load(out / f"seed{s}" / "baseline" / "baseline.npz", allow_pickle=False)["reward"] for s in range(cfg.seeds)])
     T = min(drl.shape[1], with_base.shape[1])
     figs["fig4_all_cells"] = figures.reward_panels(
         [{"traffic-aware baseline": with_base[:, :T, k], "DRL (pretraining run)": drl[:, :T, k]}

@@ -17,7 +17,6 @@ import math
 import numbers
 import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -651,19 +650,9 @@ class Scenario:
     def to_toml(self, path: str | os.PathLike[str]) -> None:
         """Write the scenario as TOML (every key; floats exactly), atomically replacing ``path``."""
         path = Path(path)
-        text = "\n".join(_toml_lines(self.to_dict(), "")) + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        from pyslice.atomic import write_text
+
+        write_text(path, "\n".join(_toml_lines(self.to_dict(), "")) + "\n")
 
     # ---- validation and derived values ----------------------------------------------------------
 

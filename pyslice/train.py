@@ -10,6 +10,7 @@ parameters and log as an uninterrupted run.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -19,8 +20,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import torch
 
+from pyslice import safe_io
+from pyslice.artifacts import mark_done
 from pyslice.atomic import atomic_open, write_json
 from pyslice.env import OBSERVATIONS, SlicingEnv
 from pyslice.replay import ReplayBuffers
@@ -118,9 +120,17 @@ class Trainer:
         config: schedule and learner settings.
         out_dir: run directory (log, checkpoints, final policy, summary).
         resume: continue from ``out_dir/checkpoint.pt`` (must exist, same scenario and config).
+        tensorboard: also write TensorBoard logs to this directory (:class:`pyslice.tensorboard.TrainLogger`;
+            needs the ``pyslice[tensorboard]`` extra). None: no logging, TensorBoard is not imported.
     """
 
-    def __init__(self, scenario: Scenario, config: TrainConfig, out_dir: str | Path, resume: bool = False) -> None:
+    def __init__(self, scenario: Scenario, config: TrainConfig, out_dir: str | Path, resume: bool = False,
+                 tensorboard: str | Path | None = None) -> None:
+        if tensorboard is not None:  # fail before anything is written
+            from pyslice.tensorboard import require_tensorboard
+
+            require_tensorboard()
+        self.tensorboard = None if tensorboard is None else Path(tensorboard)
         self.scenario, self.config, self.out = scenario, config, Path(out_dir)
         self.env = SlicingEnv(scenario, seed=config.seed, n_neighbours=config.n_neighbours,
                               observation=config.observation)
@@ -153,14 +163,14 @@ class Trainer:
         """Write the checkpoint atomically (temp file + rename)."""
         path = self.out / CHECKPOINT
         with atomic_open(path, "wb") as fh:
-            torch.save(self._checkpoint_state(), fh)
+            safe_io.save(self._checkpoint_state(), fh)
         return path
 
     def _load_checkpoint(self) -> None:
         path = self.out / CHECKPOINT
         if not path.is_file():
             raise FileNotFoundError(f"no checkpoint to resume from: {path}")
-        ck = torch.load(path, weights_only=False)
+        ck = safe_io.load(path)  # tensors and plain data only: a checkpoint cannot run code
         if ck["scenario"] != self.scenario.to_dict() or ck["config"] != self.config.to_dict():
             raise ValueError(f"{path} belongs to another scenario or training config; resume with the same ones")
         self.step = int(ck["step"])
@@ -187,13 +197,22 @@ class Trainer:
             return self.agent.random_actions(self.rng)
         return self.agent.policy_actions(self.obs, explore=phase == "train", rng=self.rng)
 
+    def _tensorboard_logger(self) -> Any:
+        """The run's TensorBoard logger from this step on (a null context without ``tensorboard``)."""
+        if self.tensorboard is None:
+            return contextlib.nullcontext()
+        from pyslice.tensorboard import TrainLogger
+
+        return TrainLogger(self.tensorboard, start_step=self.step, last_step=self.config.total_steps,
+                           train_log=self.out / LOG)
+
     def run(self, stop_after: int | None = None, progress: Callable[[int, str, float], None] | None = None) -> dict:
         """Run to the end of the schedule (or until ``stop_after`` total steps, for tests of resume).
 
         Returns the summary (also written to ``summary.json`` at the end of the schedule)."""
         cfg = self.config
         end = cfg.total_steps if stop_after is None else min(stop_after, cfg.total_steps)
-        with open(self.out / LOG, "a", newline="") as log_fh:
+        with self._tensorboard_logger() as tb, open(self.out / LOG, "a", newline="") as log_fh:
             log = csv.writer(log_fh, lineterminator="\n")
             while self.step < end:
                 phase = cfg.phase(self.step)
@@ -206,14 +225,17 @@ class Trainer:
                 if phase != "eval":
                     kpi = kpi_record(prev_info, info) if self.replay.kpi_dim else None
                     self.replay.add(self.obs, action, reward, next_obs, kpi)
+                losses = []
                 if phase == "train" and len(self.replay) >= cfg.td3.batch_size:
                     for _ in range(cfg.updates_per_step):
-                        self.agent.update(self.replay.sample(cfg.td3.batch_size, self.rng))
+                        losses.append(self.agent.update(self.replay.sample(cfg.td3.batch_size, self.rng)))
                 t3 = time.perf_counter()
                 self.timing["policy"] += t1 - t0
                 self.timing["simulator"] += t2 - t1
                 self.timing["update"] += t3 - t2
                 log.writerow(_log_row(self.step + 1, phase, reward, info))
+                if tb is not None:
+                    tb.log_step(self.step + 1, phase, reward, info, losses)
                 self.obs = next_obs
                 self.step += 1
                 if progress is not None:
@@ -224,10 +246,12 @@ class Trainer:
         if self.step >= cfg.total_steps:
             self.save_checkpoint()
             with atomic_open(self.out / POLICY, "wb") as fh:
-                torch.save({"agent": self.agent.state_dict(), "train": cfg.to_dict(),
+                safe_io.save({"agent": self.agent.state_dict(), "train": cfg.to_dict(),
                             "scenario": self.scenario.to_dict(), "n_neighbours": cfg.n_neighbours}, fh)
             summary = self.summary()
             write_json(self.out / SUMMARY, summary)
+            # last: the run's files with their sizes and hashes (pyslice verify, resume checks)
+            mark_done(self.out, round(sum(self.timing.values()), 3))
             return summary
         return {}
 
@@ -269,7 +293,7 @@ def load_policy(path: str | Path) -> tuple[BatchedTD3, Scenario, dict[str, Any]]
         path = path / POLICY
     if not path.is_file():
         raise FileNotFoundError(f"no trained policy at {path}")
-    saved = torch.load(path, weights_only=False)
+    saved = safe_io.load(path)  # tensors and plain data only: a shared policy cannot run code
     scenario = Scenario.from_dict(saved["scenario"])
     config = TrainConfig.from_dict(saved["train"])
     return restore_agent(saved["agent"], config), scenario, config.to_dict()

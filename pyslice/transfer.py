@@ -424,7 +424,7 @@ class TransferResult:
         """Read a result written by :meth:`save`."""
         out = Path(out_dir)
         meta = json.loads((out / RESULT_JSON).read_text())
-        with np.load(out / RESULT_NPZ) as z:
+        with np.load(out / RESULT_NPZ, allow_pickle=False) as z:
             arrays = {name: z[name] for name in cls._ARRAYS}
             distance = z["distance"] if "distance" in z.files else None
             drops = z["drop_rate"] if "drop_rate" in z.files else None
@@ -441,7 +441,9 @@ def _load_run(run_dir: Path) -> tuple[Scenario, Any, BatchedTD3, ReplayBuffers]:
     path = run_dir / CHECKPOINT
     if not path.is_file():
         raise FileNotFoundError(f"no pretrained run at {run_dir}: {CHECKPOINT} is missing")
-    ck = torch.load(path, weights_only=False)
+    from pyslice import safe_io
+
+    ck = safe_io.load(path)  # tensors and plain data only: a run directory cannot run code
     scenario = Scenario.from_dict(ck["scenario"])
     config = TrainConfig.from_dict(ck["config"])
     if int(ck["step"]) < config.total_steps:
@@ -495,6 +497,7 @@ def run_transfer(
     n_instances: int | None = None,
     exploration_noise: float | None = None,
     instance_rewards: str = "source",
+    td3: Any = None,
     out_dir: str | Path | None = None,
     threads: int = 1,
     progress: Callable[[int, int], None] | None = None,
@@ -525,6 +528,8 @@ def run_transfer(
         instance_rewards: ``"source"`` (the paper: transferred instances keep the rewards computed
             under the source's requirements) or ``"target"`` (relabelled under the target's,
             :mod:`pyslice.relabel`; the run must have kept KPIs in its replay buffers).
+        td3: a :class:`pyslice.td3.TD3Config` for the new cell's learners, TL and scratch alike
+            (network sizes must match the run's; default: the run's own).
         out_dir: if given, ``transfer.npz`` and ``transfer.json`` are written there atomically at
             the end (FileExistsError up front if it already holds a result).
         threads: C++ threads stepping the simulator replicas.
@@ -553,7 +558,7 @@ def run_transfer(
     spec = TransferSpec(target, tuple(sources), strategy, bool(include_scratch), distance)
     result = run_transfers(run_dir, [spec], steps, eval_steps, seed, scratch_exploration_steps=scratch_exploration_steps,
                            feature_layers=feature_layers, n_instances=n_instances, exploration_noise=exploration_noise,
-                           instance_rewards=instance_rewards, threads=threads, progress=progress)[0]
+                           instance_rewards=instance_rewards, td3=td3, threads=threads, progress=progress)[0]
     if out_dir is not None:
         result.save(out_dir)
     return result

@@ -50,7 +50,13 @@ class TransferSpec:
 class _Learners:
     """A group of target-cell learners (one batched TD3, one buffer each) with per-learner
     generators seeded by (seed, the learner's target cell), so that a learner's trajectory does not
-    depend on the group's size or composition."""
+    depend on the group's size or composition.
+
+    Learners of one target start from identical generators (common random numbers across
+    replicas). While their buffers hold the same number of transitions they make identical draws,
+    so such "twins" share one generator and draw once (a draw per target, not per learner); when
+    their buffer sizes part, the twins split, each part continuing from a copy of the shared state,
+    exactly as separate generators would."""
 
     def __init__(self, targets: Sequence[int], D: int, A: int, td3: TD3Config, capacity: int, seed: int):
         self.n = n = len(targets)
@@ -58,30 +64,60 @@ class _Learners:
         self.cfg = td3
         self.agent = BatchedTD3(n, D, A, td3)
         self.replay = ReplayBuffers(n, capacity, D, A, seed=seed)
-        # identical seeds for every learner of a target: common random numbers across replicas
-        self.rngs = [np.random.default_rng([seed, int(k), 1]) for k in targets]
-        self.gens = [torch.Generator().manual_seed(int(np.random.default_rng([seed, int(k), 2]).integers(2**62)))
-                     for k in targets]
+        # twins: rows of a target, sharing a numpy generator (warm-up, exploration, minibatch
+        # indices) and a torch generator (target-smoothing noise)
+        self.twins: list[tuple[np.ndarray, np.random.Generator, torch.Generator]] = []
+        for k in dict.fromkeys(int(k) for k in targets):
+            rows = np.flatnonzero(self.targets == k)
+            gen = torch.Generator().manual_seed(int(np.random.default_rng([seed, k, 2]).integers(2**62)))
+            self.twins.append((rows, np.random.default_rng([seed, k, 1]), gen))
+
+    def _split_twins(self) -> None:
+        """Split twin groups whose buffers no longer hold the same number of transitions."""
+        out = []
+        for rows, rng, gen in self.twins:
+            sizes = self.replay.size[rows]
+            if (sizes == sizes[0]).all():
+                out.append((rows, rng, gen))
+                continue
+            for size in dict.fromkeys(sizes.tolist()):
+                part_rng = np.random.Generator(type(rng.bit_generator)())
+                part_rng.bit_generator.state = rng.bit_generator.state
+                part_gen = torch.Generator()
+                part_gen.set_state(gen.get_state())
+                out.append((rows[sizes == size], part_rng, part_gen))
+        self.twins = out
 
     def act(self, obs: np.ndarray, phase: str) -> np.ndarray:
         """Agent-space actions [n, A] for the learners' observations [n, D] in phase
         explore/train/eval: the learner's own warm-up distribution, exploration noise and greedy
         policy (:class:`BatchedTD3`), each learner drawing from its own generator."""
+        A = self.agent.act_dim
         if phase == "explore":
-            return np.concatenate([self.agent.random_actions(rng, 1) for rng in self.rngs])
+            out = np.empty((self.n, A))
+            for rows, rng, _ in self.twins:
+                out[rows] = self.agent.random_actions(rng, 1)
+            return out
         a = self.agent.policy_actions(obs)
         if phase == "train" and self.cfg.exploration_noise > 0:
-            a = self.agent.perturb(a, np.stack([rng.standard_normal(a.shape[-1]) for rng in self.rngs]))
+            noise = np.empty((self.n, A))
+            for rows, rng, _ in self.twins:
+                noise[rows] = rng.standard_normal(A)
+            a = self.agent.perturb(a, noise)
         return a
 
     def update(self) -> None:
+        self._split_twins()
         B, A, n = self.cfg.batch_size, self.agent.act_dim, self.n
-        idx = np.stack([rng.integers(0, int(self.replay.size[r]), B) for r, rng in enumerate(self.rngs)])
+        idx = np.empty((n, B), dtype=np.int64)
+        noise = torch.empty(n, B, A)
+        for rows, rng, gen in self.twins:
+            idx[rows] = rng.integers(0, int(self.replay.size[rows[0]]), B)
+            noise[torch.from_numpy(rows)] = torch.randn(B, A, generator=gen)
         i = np.arange(n)[:, None]
         rb = self.replay
         batch = Batch(torch.from_numpy(rb.obs[i, idx]), torch.from_numpy(rb.act[i, idx]),
                       torch.from_numpy(rb.rew[i, idx]), torch.from_numpy(rb.next_obs[i, idx]))
-        noise = torch.stack([torch.randn(B, A, generator=g) for g in self.gens])
         self.agent.update(batch, noise=noise)
 
 
@@ -122,6 +158,7 @@ def run_transfers(
     n_instances: int | None = None,
     exploration_noise: float | None = None,
     instance_rewards: str = "source",
+    td3: TD3Config | None = None,
     threads: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[TransferResult]:
@@ -178,7 +215,15 @@ def run_transfers(
     if n_instances is not None:
         held = min(held, int(n_instances))
     transferred = max((0 if spec.strategy in ("model", "feature") else held for spec, _ in tl_jobs), default=0)
-    td3 = replace(config.td3, seed=seed)  # the scratch learner: exactly the pretraining learner
+    if td3 is not None:
+        if not isinstance(td3, TD3Config):
+            raise ValueError(f"td3 must be a TD3Config, got {type(td3).__name__}")
+        if (td3.actor_hidden, td3.critic_hidden, td3.actor_head) != (config.td3.actor_hidden, config.td3.critic_hidden,
+                                                                     config.td3.actor_head):
+            raise ValueError("td3 must keep the run's actor_hidden, critic_hidden and actor_head (the transferred "
+                             "networks and instances have the run's shapes and action space)")
+    # the scratch learner: exactly the pretraining learner (or the td3 given for both)
+    td3 = replace(config.td3 if td3 is None else td3, seed=seed)
     tl_td3 = td3 if exploration_noise is None else replace(td3, exploration_noise=float(exploration_noise))
     template = BatchedTD3(1, D, A, td3)  # the new cell's fresh random networks, shared by all learners
     groups: list[_Group] = []

@@ -26,3 +26,15 @@ def pretrained_run(tmp_path_factory):
     path = tmp_path_factory.mktemp("pretrained")
     Trainer(tiny_scenario(), TINY_PRETRAIN, path).run()
     return path
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory):
+    """``reproduce --quick`` of the paper scenario on the serial executor: (out, config, results)."""
+    from pyslice.executor import SerialExecutor
+    from pyslice.experiment import ReproduceConfig, reproduce
+
+    out = tmp_path_factory.mktemp("reproduce")
+    cfg = ReproduceConfig.quick()
+    results = reproduce(Scenario.paper(), cfg, out, executor=SerialExecutor(), progress=False)
+    return out, cfg, results

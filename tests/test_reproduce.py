@@ -24,14 +24,6 @@ def _finite_numbers(obj, path="results"):
         yield path, obj
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reproduce")
-    cfg = ReproduceConfig.quick()
-    results = reproduce(Scenario.paper(), cfg, out, executor=SerialExecutor(), progress=False)
-    return out, cfg, results
-
-
 def test_quick_run_produces_every_figure_and_finite_table(quick_run):
     out, cfg, results = quick_run
     for name in ("fig3_traffic_mask", "fig5_satisfaction_ccdf", "fig6_delay_cdf", "fig7_distance",

@@ -10,7 +10,7 @@ import torch
 from pyslice import Scenario
 from pyslice.replay import Batch, ReplayBuffers
 from pyslice.td3 import BatchedTD3, TD3Config
-from pyslice.train import Trainer, TrainConfig
+from pyslice.train import Trainer
 from conftest import TINY_PRETRAIN
 from pyslice.env import SlicingEnv
 from pyslice.transfer import (RESULT_JSON, RESULT_NPZ, STRATEGIES, TransferResult, run_transfer,
