@@ -20,33 +20,16 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # idle BLAS threads spin on 
 import argparse
 import dataclasses
 import json
-import time
 
 import gymnasium
 import numpy as np
 
+from bench_sim import best_block_time  # the same estimator as the simulator benchmark (bench/ is on the path)
 from pyslice import Scenario
 from pyslice.env import SingleCellEnv
 
 NUM_ENVS = 8
 CELL = 3
-
-
-def best_block_time(step, seconds: float, blocks: int = 6) -> float:
-    """Seconds per call of ``step()``: the fastest of ``blocks`` blocks of consecutive calls,
-    together ~``seconds`` long (the fastest block is the least disturbed)."""
-    step()
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds / blocks or n < 3:
-        step()
-        n += 1
-    best = float("inf")
-    for _ in range(blocks):
-        start = time.perf_counter()
-        for _ in range(n):
-            step()
-        best = min(best, (time.perf_counter() - start) / n)
-    return best
 
 
 class Actions:

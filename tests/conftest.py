@@ -38,3 +38,13 @@ def quick_run(tmp_path_factory):
     cfg = ReproduceConfig.quick()
     results = reproduce(Scenario.paper(), cfg, out, executor=SerialExecutor(), progress=False)
     return out, cfg, results
+
+
+@pytest.fixture()
+def small_toml(tmp_path):
+    """The paper scenario with 4 UEs per (cell, slice), saved as a TOML file (CLI tests)."""
+    sc = Scenario.paper()
+    sc = dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=4))
+    path = tmp_path / "small.toml"
+    sc.to_toml(path)
+    return path

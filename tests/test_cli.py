@@ -2,23 +2,12 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 
 import numpy as np
 import pytest
 
-from pyslice import Scenario
 from pyslice.cli import main
-
-
-@pytest.fixture()
-def small_toml(tmp_path):
-    sc = Scenario.paper()
-    sc = dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=4))
-    path = tmp_path / "small.toml"
-    sc.to_toml(path)
-    return path
 
 
 def test_simulate_csv_summary_and_plots(tmp_path, small_toml):

@@ -3,23 +3,12 @@ the effective config.toml of a run reads back to the same run, and bad input is 
 that writes nothing."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import tomllib
 
 import pytest
 
-from pyslice import Scenario
 from pyslice.cli import main
-
-
-@pytest.fixture()
-def small_toml(tmp_path):
-    sc = Scenario.paper()
-    sc = dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=3))
-    path = tmp_path / "small.toml"
-    sc.to_toml(path)
-    return path
 
 
 SHORT = ["--exploration-steps", "10", "--training-steps", "10", "--evaluation-steps", "2", "--quiet"]
