@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "radio_constants.hpp"
 #include "rng.hpp"
 #include "simd_math.hpp"
 
@@ -301,8 +302,8 @@ double needed_share(std::size_t n, const double* __restrict weight, const double
   double sum = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
     const double g = signal[i] / interference[i];
-    const double v = fmin((0.6 * 1.4426950408889634) * simd::log(1.0 + g), 4.4);
-    const double e = g >= 0.1 ? v : 0.0;
+    const double v = fmin((kSeEfficiency * 1.4426950408889634) * simd::log(1.0 + g), kSeMax);  // log2 e
+    const double e = g >= kOutageSinr ? v : 0.0;
     se[i] = e;
     sum += weight[i] / e;
   }

@@ -370,24 +370,4 @@ void LoadCouplingSolver::sinr_after_solve(const CouplingProblem& p, const std::v
   for (size_t i = 0; i < ns; ++i) out[st_->ue[i]] = served_sinr_[i];
 }
 
-void LoadCouplingSolver::sinr_at(const CouplingProblem& p, const std::vector<double>& rho, std::vector<double>& out) {
-  const LinkTable& lt = *p.links;
-  const int n_ue = lt.n_ues();
-  out.resize(n_ue);
-  const int* cell = lt.cell.data();
-  const double* gain = lt.gain.data();
-  for (int u = 0; u < n_ue; ++u) {
-    const int c = p.serving[u];
-    double signal = 0.0, interference = p.noise_w;
-    for (int j = lt.offset[u]; j < lt.offset[u + 1]; ++j) {
-      const int k = cell[j];
-      const double pg = p.tx_power_w[k] * gain[j];
-      const bool serves = k == c;
-      signal += serves ? pg : 0.0;
-      interference += serves ? 0.0 : rho[k] * pg;
-    }
-    out[u] = signal / interference;
-  }
-}
-
 }  // namespace pyslice

@@ -92,10 +92,8 @@ class LoadCouplingSolver {
   // Solves p on the structure `from` prepared for the same world (this solver or another one's,
   // read only; it must stay unchanged until this solver's next solve, for sinr_after_solve).
   void solve_prepared(const CouplingProblem& p, CouplingResult& result, const LoadCouplingSolver& from);
-  // SINR (linear) of every UE at its serving cell for the loads rho.
-  static void sinr_at(const CouplingProblem& p, const std::vector<double>& rho, std::vector<double>& out);
-  // The same as sinr_at for the problem of the last solve and its fixed point, reusing the
-  // structure it ran on for the served UEs (identical values, less work).
+  // SINR (linear) of every UE at its serving cell for the problem of the last solve and its fixed
+  // point rho, reusing the structure it ran on for the served UEs.
   void sinr_after_solve(const CouplingProblem& p, const std::vector<double>& rho, std::vector<double>& out);
 
  private:

@@ -91,9 +91,7 @@ double antenna_gain_db(double phi_deg, const AntennaParams& a) {
 
 double spectral_efficiency(double sinr) {
   if (!(sinr >= kOutageSinr)) return 0.0;
-  return std::min(0.6 * std::log2(1.0 + sinr), kSeMax);
+  return std::min(kSeEfficiency * std::log2(1.0 + sinr), kSeMax);
 }
-
-double normal_cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 
 }  // namespace pyslice

@@ -3,6 +3,8 @@
 #pragma once
 #include <cmath>
 
+#include "radio_constants.hpp"
+
 namespace pyslice {
 
 enum class PathlossModel { WinnerPlusC2 = 0, Uma36814 = 1 };
@@ -47,22 +49,8 @@ struct AntennaParams {
 };
 // Horizontal sector pattern; phi in degrees (any value, wrapped to [-180, 180]).
 double antenna_gain_db(double phi_deg, const AntennaParams& a);
-// Same for phi already in [-540, 540] (one conditional wrap instead of a remainder).
-inline double antenna_gain_db_near(double phi_deg, const AntennaParams& a) {
-  if (phi_deg > 180.0) phi_deg -= 360.0;
-  if (phi_deg < -180.0) phi_deg += 360.0;
-  const double r = phi_deg / a.beamwidth_deg;
-  const double att = 12.0 * r * r;
-  return a.gain_dbi - (att < a.max_attenuation_db ? att : a.max_attenuation_db);
-}
-// 10^(db/10).
-inline double db_to_linear(double db) { return std::exp(db * 0.23025850929940458); }
 
-constexpr double kOutageSinr = 0.1;  // -10 dB
-constexpr double kSeMax = 4.4;
-// Truncated Shannon (3GPP TR 36.942 A.1), bit/s/Hz; 0 below -10 dB.
+// Truncated Shannon (3GPP TR 36.942 A.1), bit/s/Hz; 0 below -10 dB (radio_constants.hpp).
 double spectral_efficiency(double sinr);
-// Standard normal CDF.
-double normal_cdf(double z);
 
 }  // namespace pyslice
