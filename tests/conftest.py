@@ -14,10 +14,16 @@ TINY_PRETRAIN = TrainConfig(exploration_steps=30, training_steps=60, evaluation_
                             buffer_capacity=128, td3=TD3Config(batch_size=8))
 
 
+def with_ues(ues: int, sc: Scenario | None = None, **traffic) -> Scenario:
+    """``sc`` (default: the paper scenario) with ``ues`` UEs per (cell, slice) and any other
+    traffic fields replaced: the small scenarios of the tests."""
+    sc = Scenario.paper() if sc is None else sc
+    return dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=ues, **traffic))
+
+
 def tiny_scenario() -> Scenario:
     """The paper layout with 3 UEs per (cell, slice)."""
-    sc = Scenario.paper()
-    return dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=3))
+    return with_ues(3)
 
 
 @pytest.fixture(scope="session")
@@ -43,8 +49,6 @@ def quick_run(tmp_path_factory):
 @pytest.fixture()
 def small_toml(tmp_path):
     """The paper scenario with 4 UEs per (cell, slice), saved as a TOML file (CLI tests)."""
-    sc = Scenario.paper()
-    sc = dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=4))
     path = tmp_path / "small.toml"
-    sc.to_toml(path)
+    with_ues(4).to_toml(path)
     return path

@@ -8,8 +8,6 @@ built-in share policies.
 from __future__ import annotations
 
 import dataclasses
-import os
-import sys
 
 import numpy as np
 import pytest
@@ -18,8 +16,8 @@ from hypothesis import strategies as st
 
 from pyslice import Scenario, Simulator, _core, radio
 from pyslice.core_config import wrap_vectors
+from conftest import with_ues
 
-sys.path.insert(0, os.path.dirname(__file__))
 import reference as ref  # noqa: E402
 from share_samples import random_shares  # noqa: E402
 
@@ -32,7 +30,7 @@ MODELS = ("winner+", "3gpp-36.814-uma")
 
 
 def small(sc: Scenario, ues: int = 4) -> Scenario:
-    return dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=ues))
+    return with_ues(ues, sc)
 
 
 def with_radio(sc: Scenario, **kw) -> Scenario:

@@ -18,13 +18,14 @@ from pettingzoo.test import parallel_api_test, parallel_seed_test
 from pyslice import Scenario, Simulator, radio
 from pyslice.env import OBS_CLIP, OBS_LOG_HIGH, SingleCellEnv, SlicingEnv, SlicingParallelEnv, box_to_simplex, observation
 from pyslice.neighbours import coupling_matrix, interference_neighbours, neighbours_from_coupling
+from conftest import with_ues
 
 PAPER = Scenario.paper()
 G = 4  # UEs per (cell, slice) group in the small scenarios
 
 
 def small(sc: Scenario = PAPER, ues: int = G) -> Scenario:
-    return dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=ues))
+    return with_ues(ues, sc)
 
 
 def with_layout(sc: Scenario = PAPER, **kw) -> Scenario:

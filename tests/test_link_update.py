@@ -10,15 +10,12 @@ the exact mode.
 from __future__ import annotations
 
 import dataclasses
-import os
-import sys
 
 import numpy as np
 import pytest
 
 from pyslice import Scenario, Simulator
 
-sys.path.insert(0, os.path.dirname(__file__))
 import reference as ref  # noqa: E402
 from test_core_vs_reference import ref_kwargs, small, with_layout, with_radio  # noqa: E402
 

@@ -6,15 +6,12 @@ These guard the reference itself; they import nothing from pyslice.
 from __future__ import annotations
 
 import math
-import os
-import sys
 
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, os.path.dirname(__file__))
 import reference as ref  # noqa: E402
 
 SETTINGS = settings(max_examples=60, deadline=None)

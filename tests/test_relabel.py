@@ -13,11 +13,11 @@ from pyslice import Scenario, SlicingEnv
 from pyslice.relabel import KPI_FIELDS, kpi_dim, kpi_record, relabel_instances
 from pyslice.replay import ReplayBuffers
 from pyslice.transfer import TransferResult, _load_run, run_transfer
+from conftest import with_ues
 
 
 def small() -> Scenario:
-    sc = Scenario.paper()
-    return dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=3))
+    return with_ues(3)
 
 
 def _walk(mode: str, steps: int = 12, seed: int = 2):

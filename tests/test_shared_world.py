@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 from pyslice import Scenario, SlicingEnv
 from pyslice.simulator import SimulatorBatch
+from conftest import with_ues
 
 
 def small(**traffic) -> Scenario:
-    sc = Scenario.paper()
-    return dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=4, **traffic))
+    return with_ues(4, **traffic)
 
 
 SCENARIOS = {

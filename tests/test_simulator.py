@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -15,7 +14,6 @@ from hypothesis import strategies as st
 
 from pyslice import Scenario, Simulator, SimulatorBatch, StepResult, _core, radio
 
-sys.path.insert(0, os.path.dirname(__file__))
 from share_samples import random_shares  # noqa: E402
 
 PAPER = Scenario.paper()

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from pyslice import Scenario, Simulator, SimulatorBatch
+from conftest import with_ues
 
 FIELDS = ("throughput", "delay", "load", "users", "backlog", "cell_load", "sinr_db", "shares")
 
 
 def small(ues: int = 4, **layout) -> Scenario:
-    sc = Scenario.paper()
-    sc = dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=ues))
+    sc = with_ues(ues)
     if layout:
         sc = dataclasses.replace(sc, layout=dataclasses.replace(sc.layout, **layout))
     return sc

@@ -6,9 +6,7 @@ built from ``torch.nn.Linear`` and ``torch.optim.Adam``.
 from __future__ import annotations
 
 import io
-import sys
 from collections import deque
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +18,6 @@ from hypothesis.extra import numpy as hnp
 from pyslice.replay import Batch, ReplayBuffers
 from pyslice.td3 import BatchedTD3, TD3Config, project_to_simplex, project_to_simplex_np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from td3_reference import ReferenceTD3, simplex_projection_bruteforce  # noqa: E402
 
 K, D, A, B = 3, 16, 4, 32  # paper sizes: obs 4N = 16, N = 4 slices, batch 32

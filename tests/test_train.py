@@ -10,11 +10,11 @@ import torch
 from pyslice import Scenario
 from pyslice.td3 import TD3Config
 from pyslice.train import CHECKPOINT, LOG, POLICY, Trainer, TrainConfig, evaluate, load_policy, read_log
+from conftest import with_ues
 
 
 def small() -> Scenario:
-    sc = Scenario.paper()
-    return dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=3))
+    return with_ues(3)
 
 
 CFG = TrainConfig(exploration_steps=30, training_steps=40, evaluation_steps=10, checkpoint_every=25, seed=4,

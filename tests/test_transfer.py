@@ -11,7 +11,7 @@ from pyslice import Scenario
 from pyslice.replay import Batch, ReplayBuffers
 from pyslice.td3 import BatchedTD3, TD3Config
 from pyslice.train import Trainer
-from conftest import TINY_PRETRAIN
+from conftest import TINY_PRETRAIN, with_ues
 from pyslice.env import SlicingEnv
 from pyslice.transfer import (RESULT_JSON, RESULT_NPZ, STRATEGIES, TransferResult, run_transfer,
                               transfer)
@@ -243,8 +243,7 @@ def test_mismatched_source_sizes_rejected():
 # run_transfer(): the experiment on a tiny pretrained run
 # ------------------------------------------------------------------------------------------------
 def small() -> Scenario:
-    sc = Scenario.paper()
-    return dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, max_ues_per_slice=3))
+    return with_ues(3)
 
 
 @pytest.fixture(scope="module")
