@@ -123,6 +123,7 @@ class RayExecutor:
         address: ``None`` starts a local Ray instance; ``"auto"`` joins the cluster this machine
             belongs to; ``"HOST:PORT"`` a head node's GCS address (``ray start --head`` prints it).
         num_cpus: CPUs of a *local* instance (default: all); ignored when joining a cluster.
+        runtime_env: Ray's runtime environment of the job (e.g. ``{"env_vars": {...}}``).
 
     Workers import pyslice themselves, so every node needs the same pyslice (and scenario files
     at the same paths); the run directory must be on storage every node can write (a shared file
@@ -130,18 +131,29 @@ class RayExecutor:
     (``max_retries=1, retry_exceptions=True``); a worker that dies is retried the same way.
     """
 
-    def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
+    def __init__(self, address: str | None = None, num_cpus: int | None = None,
+                 runtime_env: dict[str, Any] | None = None) -> None:
         try:
             import ray
         except ImportError:
             raise ValueError('--executor ray needs Ray: pip install "pyslice[ray]"') from None
+        import pyslice
+
         self._ray = ray
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                      "configure_logging": False}
+                                      "configure_logging": False, "runtime_env": runtime_env}
             if address is None:
                 kwargs["num_cpus"] = num_cpus
-            ray.init(address=address, **kwargs)
+            # Ray starts this job's workers in the driver's working directory, first on their path:
+            # from a source checkout that would shadow the installed pyslice (and its C++ core), so
+            # the job starts from the directory holding the imported package (run paths are absolute)
+            here = os.getcwd()
+            os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(pyslice.__file__))))
+            try:
+                ray.init(address=address, **kwargs)
+            finally:
+                os.chdir(here)
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
 
     def map(self, fn: Callable[..., Any], tasks: Sequence[dict[str, Any]]) -> list[Any]:

@@ -487,8 +487,9 @@ def reproduce_many(runs: Sequence[tuple[Scenario, ReproduceConfig, str | Path]],
 
     from pyslice.runlock import RunLock
 
-    runs = [(scenario, cfg, Path(out)) for scenario, cfg, out in runs]
-    if len({out.resolve() for _, _, out in runs}) != len(runs):
+    # absolute: tasks may run in another working directory (Ray workers, other nodes)
+    runs = [(scenario, cfg, Path(out).resolve()) for scenario, cfg, out in runs]
+    if len({out for _, _, out in runs}) != len(runs):
         raise ValueError("every study needs its own output directory")
     for scenario, cfg, _ in runs:
         n_cells = 3 * scenario.layout.n_sites

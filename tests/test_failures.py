@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 
 import pytest
@@ -55,8 +56,9 @@ RESUME = KILL + "\nimport json\nfrom test_failures import _tables\nprint(json.du
 
 
 def _spawn(script, out, env=None):
+    # run outside the source tree: `python -c` puts its working directory first on the path
     return subprocess.Popen([sys.executable, "-c", script, str(out), os.path.dirname(__file__)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(out).parent)
 
 
 def test_kill_at_ten_points_then_resume_gives_the_same_tables(reference, tmp_path):

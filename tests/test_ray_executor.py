@@ -29,10 +29,11 @@ def ray_executor():
 
     # the workers import this test folder's helper tasks (test_executor) by name
     tests = str(Path(__file__).resolve().parent)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             runtime_env={"env_vars": {"PYTHONPATH": tests}})
+    # ray.init(num_cpus=2, include_dashboard=False) from the executor (which starts the job outside
+    # a source checkout, so the workers import the installed pyslice)
+    executor = RayExecutor(num_cpus=2, runtime_env={"env_vars": {"PYTHONPATH": tests}})
     try:
-        yield RayExecutor()
+        yield executor
     finally:
         ray.shutdown()
 

@@ -23,7 +23,9 @@ HOLD = textwrap.dedent("""
 
 
 def _holder(directory, seconds):
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(directory), str(seconds)], stdout=subprocess.PIPE, text=True)
+    # outside the source tree: `python -c` puts its working directory first on the path
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(directory), str(seconds)], stdout=subprocess.PIPE, text=True,
+                            cwd=directory.parent)
     assert proc.stdout.readline().strip() == "locked"
     return proc
 
