@@ -4,7 +4,8 @@ Paper sizes (obs 16, act 4, batch 32, actor (48, 24), critics (64, 24)), one tor
 separate agents are the plain reference of the tests (tests/td3_reference.py: nn.Linear layers,
 torch.optim.Adam). Times one full TD3 update for all 12 agents (critic step every call, actor and
 targets every second call, as in training) and ``act`` for all 12 agents. Prints only; no
-pass/fail (target: batched >= 8x faster per update).
+pass/fail (target: batched >= 15x faster per update). The two sides of the ratio are timed in
+interleaved blocks (the machine is shared and noisy).
 
     python bench/bench_td3.py [--agents 12] [--updates 400] [--repeats 5] [--scaling 12,48,144]
 """
@@ -34,6 +35,18 @@ def best_of(fn, n: int, repeats: int) -> float:
     """Best mean seconds per call over ``repeats`` runs of ``n`` calls (after one warm-up run)."""
     fn(max(1, n // 10))
     return min(_timed(fn, n) for _ in range(repeats)) / n
+
+
+def interleaved_best(runs, repeats: int) -> list[float]:
+    """Best mean seconds per call of each ``(fn, n)`` in ``runs``, their blocks interleaved (A, B,
+    A, B, ...) so that both sides of a ratio meet the same moments of a shared, noisy machine."""
+    for fn, n in runs:
+        fn(max(1, n // 10))  # warm-up
+    best = [float("inf")] * len(runs)
+    for _ in range(repeats):
+        for i, (fn, n) in enumerate(runs):
+            best[i] = min(best[i], _timed(fn, n) / n)
+    return best
 
 
 def _timed(fn, n: int) -> float:
@@ -110,8 +123,9 @@ def main() -> None:
                 agent.update(batch.obs[k], batch.act[k], batch.rew[k], batch.next_obs[k], noise[k])
 
     n = args.updates - args.updates % 2  # even: equal numbers of actor updates
-    t_b = best_of(run_batched, n, args.repeats)
-    t_s = best_of(run_separate, max(2, n // 4 - (n // 4) % 2), args.repeats)
+    # blocks of about the same duration on both sides, interleaved, the fastest of each kept
+    t_b, t_s = interleaved_best([(run_batched, max(2, n // 4 - (n // 4) % 2)),
+                                 (run_separate, max(2, n // 40 - (n // 40) % 2))], 4 * args.repeats)
 
     obs = np.random.default_rng(0).normal(size=(K, D)).astype(np.float32)
     rng = np.random.default_rng(1)
@@ -136,7 +150,7 @@ def main() -> None:
     print(f"TD3 benchmark: {K} agents, obs {D}, act {A}, batch {B}, torch {torch.__version__}, {threads} thread(s)")
     print(f"  update, batched BatchedTD3   : {t_b * 1e3:8.3f} ms  ({1 / t_b:8.1f} updates/s of all {K} agents)")
     print(f"  update, {K} separate nn agents: {t_s * 1e3:8.3f} ms  ({1 / t_s:8.1f} updates/s of all {K} agents)")
-    print(f"  update speed-up               : {t_s / t_b:8.2f}x  (target >= 8x)")
+    print(f"  update speed-up               : {t_s / t_b:8.2f}x  (target >= 15x)")
     print(f"  act (explore), batched        : {a_b * 1e6:8.1f} us  ({1 / a_b:8.0f} calls/s)")
     print(f"  act (explore), {K} separate    : {a_s * 1e6:8.1f} us  ({1 / a_s:8.0f} calls/s)")
     print(f"  act speed-up                  : {a_s / a_b:8.2f}x")
