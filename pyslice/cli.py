@@ -203,7 +203,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         if getattr(td3, key) != getattr(run_td3, key):
             raise ValueError(f"td3.{key} must stay the run's ({getattr(run_td3, key)!r}): the transferred networks "
                              "and instances have its shapes and action space")
-    n_cells = 3 * scenario.layout.n_sites
+    n_cells = scenario.n_cells
     target = t["target"]
     if not 0 <= target < n_cells:
         raise ValueError(f"--target must be in [0, {n_cells - 1}], got {target}")
@@ -278,7 +278,7 @@ def _reproduce_objects(args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
     scenario = load_scenario(args.scenario)
     settings = reproduce_settings(scenario, ReproduceConfig.quick() if args.quick else ReproduceConfig())
-    n_cells = 3 * scenario.layout.n_sites
+    n_cells = scenario.n_cells
     targets = None if args.targets is None else list(parse_targets(args.targets, n_cells))
     if args.seeds is not None and (args.seeds < 1):
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")

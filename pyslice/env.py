@@ -221,7 +221,7 @@ class SlicingEnv:
         self.shared_world = shared_world
         self.threads = check_int("threads", threads, 1)
         self.seed = self._check_base_seed(seed)
-        n_cells = 3 * scenario.layout.n_sites
+        n_cells = scenario.n_cells
         self.n_agents = n_cells
         self.n_slices = scenario.n_slices
         self.obs_dim = 4 * self.n_slices

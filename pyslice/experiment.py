@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from pyslice.atomic import write_json, write_npz, write_text
-from pyslice.scenario import Scenario
+from pyslice.scenario import SECTORS_PER_SITE, Scenario
 from pyslice.tidy import result_rows, write_rows_csv
 from pyslice.train import TrainConfig
 from pyslice.vae import VAEConfig
@@ -131,7 +131,7 @@ def default_targets(scenario: Scenario) -> tuple[int, ...]:
     req = scenario.requirements
     seen: dict[int, int] = {}
     for site in range(n_sites):
-        seen.setdefault(req.site_profile[site % len(req.site_profile)], 3 * site)
+        seen.setdefault(req.site_profile[site % len(req.site_profile)], SECTORS_PER_SITE * site)
     return tuple(seen.values())
 
 
@@ -139,7 +139,7 @@ def study_targets(scenario: Scenario, cfg: ReproduceConfig) -> tuple[int, ...]:
     """The target cells of a study: every cell for ``targets="all"``, the first cell of each
     requirement profile for ``None``, else the given cells."""
     if cfg.targets == "all":
-        return tuple(range(3 * scenario.layout.n_sites))
+        return tuple(range(scenario.n_cells))
     return default_targets(scenario) if cfg.targets is None else tuple(cfg.targets)
 
 
@@ -148,7 +148,7 @@ def cell_groups(scenario: Scenario) -> list[list[int]]:
     req = scenario.requirements
     groups: dict[int, list[int]] = {}
     for site in range(scenario.layout.n_sites):
-        groups.setdefault(req.site_profile[site % len(req.site_profile)], []).extend(range(3 * site, 3 * site + 3))
+        groups.setdefault(req.site_profile[site % len(req.site_profile)], []).extend(range(SECTORS_PER_SITE * site, SECTORS_PER_SITE * (site + 1)))
     return list(groups.values())
 
 
@@ -492,7 +492,7 @@ def reproduce_many(runs: Sequence[tuple[Scenario, ReproduceConfig, str | Path]],
     if len({out for _, _, out in runs}) != len(runs):
         raise ValueError("every study needs its own output directory")
     for scenario, cfg, _ in runs:
-        n_cells = 3 * scenario.layout.n_sites
+        n_cells = scenario.n_cells
         if not isinstance(cfg.targets, str) and cfg.targets is not None and max(cfg.targets) >= n_cells:
             raise ValueError(f"targets must be cells in [0, {n_cells - 1}] of the scenario, got {list(cfg.targets)}")
     with ExitStack() as locks:  # one writer per run directory (the driver; tasks write their units)

@@ -31,7 +31,7 @@ from pyslice import radio
 from pyslice.validation import check_int
 from pyslice._core import BORESIGHTS_DEG
 from pyslice.core_config import site_positions, wrap_vectors
-from pyslice.scenario import Scenario
+from pyslice.scenario import SECTORS_PER_SITE, Scenario
 
 __all__ = ["coupling_matrix", "interference_neighbours", "neighbours_from_coupling"]
 
@@ -72,7 +72,7 @@ def _cell_points(scenario: Scenario, sites: np.ndarray, ac: np.ndarray) -> np.nd
     u1 = np.stack([np.cos(b - np.pi / 3), np.sin(b - np.pi / 3)], axis=-1)  # [3, 2]
     u2 = np.stack([np.cos(b + np.pi / 3), np.sin(b + np.pi / 3)], axis=-1)
     offsets = r * (ac[None, :, 0:1] * u1[:, None, :] + ac[None, :, 1:2] * u2[:, None, :])  # [3, P, 2]
-    return (sites[:, None, None, :] + offsets[None]).reshape(3 * len(sites), len(ac), 2)
+    return (sites[:, None, None, :] + offsets[None]).reshape(SECTORS_PER_SITE * len(sites), len(ac), 2)
 
 
 def _site_view(points: np.ndarray, site: np.ndarray, wrap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +117,7 @@ def coupling_matrix(scenario: Scenario, samples_per_cell: int = 200, seed: int =
     sites = np.asarray(site_positions(scenario), dtype=float).reshape(-1, 2)
     wrap = np.asarray(wrap_vectors(scenario), dtype=float).reshape(-1, 2)
     radius = scenario.radio.interference_radius_m
-    n_cells = 3 * len(sites)
+    n_cells = SECTORS_PER_SITE * len(sites)
     ac, weights = _rhombus_samples(scenario, samples, seed)
     weights = weights / weights.sum()
     points = _cell_points(scenario, sites, ac)  # [K, P, 2]
@@ -125,7 +125,7 @@ def coupling_matrix(scenario: Scenario, samples_per_cell: int = 200, seed: int =
     # Own (serving) mean gain in dB at each cell's points.
     own_db = np.empty(points.shape[:2])
     for k in range(n_cells):
-        d, ang = _site_view(points[k], sites[k // 3], wrap)
+        d, ang = _site_view(points[k], sites[k // SECTORS_PER_SITE], wrap)
         own_db[k] = _antenna_db(scenario, ang, BORESIGHTS_DEG[k % 3]) - _mean_pathloss_db(scenario, d)
 
     coupling = np.zeros((n_cells, n_cells))
@@ -136,7 +136,7 @@ def coupling_matrix(scenario: Scenario, samples_per_cell: int = 200, seed: int =
         for sector, boresight in enumerate(BORESIGHTS_DEG):
             ratio = 10.0 ** ((_antenna_db(scenario, ang, boresight) - pl - own_db) / 10.0)
             ratio[culled] = 0.0
-            coupling[:, 3 * s + sector] = ratio @ weights
+            coupling[:, SECTORS_PER_SITE * s + sector] = ratio @ weights
     np.fill_diagonal(coupling, 0.0)
     return coupling
 
@@ -179,7 +179,7 @@ def interference_neighbours(scenario: Scenario, n_neighbours: int = 6, samples_p
     n = check_int("n_neighbours", n_neighbours, 1)
     if not isinstance(scenario, Scenario):
         raise TypeError(f"scenario must be a pyslice.Scenario, got {type(scenario).__name__}")
-    n_cells = 3 * scenario.layout.n_sites
+    n_cells = scenario.n_cells
     if n > n_cells - 1:
         raise ValueError(f"n_neighbours must be <= K - 1 = {n_cells - 1} (the scenario has K = {n_cells} "
                          f"cells), got {n}")

@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 from pyslice import radio  # noqa: E402
 from pyslice._core import BORESIGHTS_DEG  # noqa: E402
 from pyslice.atomic import atomic_open  # noqa: E402
-from pyslice.scenario import Scenario  # noqa: E402
+from pyslice.scenario import SECTORS_PER_SITE, Scenario  # noqa: E402
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
@@ -30,7 +30,7 @@ def best_server_sinr_db(scenario: Scenario, sites: np.ndarray, xs: np.ndarray, y
     """
     r, lay = scenario.radio, scenario.layout
     gx, gy = np.meshgrid(xs, ys)
-    n_cells = 3 * len(sites)
+    n_cells = SECTORS_PER_SITE * len(sites)
     load = np.ones(n_cells) if cell_load is None else np.asarray(cell_load)
     rx = np.empty((n_cells,) + gx.shape)
     kw = dict(fc_ghz=r.carrier_ghz, h_bs=lay.bs_height_m, h_ut=lay.ue_height_m, model=r.pathloss_model,
@@ -69,7 +69,7 @@ def plot_network(scenario: Scenario, sites: np.ndarray, positions: np.ndarray, s
         for sec, b in enumerate(BORESIGHTS_DEG):
             dx, dy = 0.25 * isd * np.cos(np.radians(b)), 0.25 * isd * np.sin(np.radians(b))
             ax.annotate("", xy=(sx + dx, sy + dy), xytext=(sx, sy), arrowprops=dict(arrowstyle="->", color="k"))
-            ax.text(sx + 1.4 * dx, sy + 1.4 * dy, str(3 * s + sec + 1), ha="center", va="center", fontsize=8,
+            ax.text(sx + 1.4 * dx, sy + 1.4 * dy, str(SECTORS_PER_SITE * s + sec + 1), ha="center", va="center", fontsize=8,
                     color="white", weight="bold")
     ax.set_aspect("equal")
     ax.set_xlabel("x (m)")

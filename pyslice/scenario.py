@@ -534,6 +534,8 @@ PAPER_REQUIREMENTS: RequirementsConfig = RequirementsConfig(site_profile=(0, 1),
 # --------------------------------------------------------------------------------------------------
 
 _MAX_SLICES = 16
+#: Cells per site: 3 sectors (the C++ core's ``kSectors``); cell k belongs to site k // 3.
+SECTORS_PER_SITE = 3
 _SECTIONS: dict[str, type] = {"layout": LayoutConfig, "radio": RadioConfig, "traffic": TrafficConfig}
 
 
@@ -687,6 +689,11 @@ class Scenario:
         """Number of slices N."""
         return len(self.slices)
 
+    @property
+    def n_cells(self) -> int:
+        """Number of cells K = 3 sectors × the layout's sites."""
+        return SECTORS_PER_SITE * self.layout.n_sites
+
     def requirement_matrices(self, n_sites: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Required throughput φ* (bit/s) and delay d* (s) per cell and slice, each float64 [K, N]
         with K = 3·n_sites; cell k belongs to site k // 3, and site s uses profile
@@ -695,8 +702,8 @@ class Scenario:
         if n_sites < 1:
             raise ValueError(f"n_sites must be >= 1, got {n_sites}")
         site_profile = self.requirements.site_profile
-        profiles = [self.requirements.profiles[site_profile[k // 3 % len(site_profile)]]
-                    for k in range(3 * n_sites)]
+        profiles = [self.requirements.profiles[site_profile[k // SECTORS_PER_SITE % len(site_profile)]]
+                    for k in range(SECTORS_PER_SITE * n_sites)]
         throughput = np.array([p.throughput_bps for p in profiles], dtype=np.float64)
         delay = np.array([p.delay_s for p in profiles], dtype=np.float64)
         return throughput, delay

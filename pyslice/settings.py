@@ -258,7 +258,7 @@ def reproduce_settings(scenario: Any, cfg: Any) -> Settings:
     def build(d: dict[str, Any]) -> dict[str, Any]:
         sc = Scenario.from_dict(d["scenario"])
         rc = config_from_dict({**d["reproduce"], "train": d["train"]})
-        n_cells = 3 * sc.layout.n_sites
+        n_cells = sc.n_cells
         for name in ("targets", "sweep_targets"):
             cells = getattr(rc, name)
             if cells is not None and not isinstance(cells, str) and max(cells) >= n_cells:

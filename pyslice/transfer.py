@@ -462,7 +462,7 @@ def _run_cells(run_dir: Path) -> int:
     meta = run_dir / "run.json"
     if not meta.is_file():
         raise FileNotFoundError(f"no pretrained run in {run_dir} (run.json is missing)")
-    return 3 * Scenario.from_dict(json.loads(meta.read_text())["scenario"]).layout.n_sites
+    return Scenario.from_dict(json.loads(meta.read_text())["scenario"]).n_cells
 
 
 def _int_arg(name: str, value: Any, lo: int) -> int:

@@ -553,3 +553,11 @@ def test_relative_mask_path_resolves_against_toml_dir(tmp_path: Path, monkeypatc
     # Without a file, from_dict leaves a relative path as given; "generated" is never resolved.
     assert Scenario.from_dict({"traffic": {"mask": "masks/m.csv"}}).traffic.mask == "masks/m.csv"
     assert Scenario.from_dict({"traffic": {}}, base_dir=scenario_dir).traffic.mask == "generated"
+
+
+def test_sectors_per_site_is_the_cores():
+    from pyslice._core import BORESIGHTS_DEG
+    from pyslice.scenario import SECTORS_PER_SITE
+
+    assert SECTORS_PER_SITE == len(BORESIGHTS_DEG) == 3
+    assert Scenario.paper().n_cells == SECTORS_PER_SITE * Scenario.paper().layout.n_sites == 12
