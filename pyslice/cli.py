@@ -56,11 +56,8 @@ def _settings_from_args(settings: Any, args: argparse.Namespace, flags: dict[str
 
     if getattr(args, "config", None):
         settings.merge_file(args.config)
-    given = {key: (flag, value) for key, (flag, value) in flags.items() if value is not None}
-    for key, (flag, value) in given.items():
-        settings._assign(tuple(key.split(".")), value, flag)
-    if given:
-        settings.objects = settings._checked(", ".join(f"{flag} {value}" for flag, value in given.values()))
+    given = [(tuple(key.split(".")), value, flag) for key, (flag, value) in flags.items() if value is not None]
+    settings.update(given, ", ".join(f"{flag} {value}" for _, value, flag in given))
     apply_overrides(settings, args.set or [])
     return settings.objects
 

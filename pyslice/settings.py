@@ -142,10 +142,16 @@ class Settings:
         except (ValueError, TypeError) as exc:
             raise ValueError(f"{what}: {exc}") from None
 
-    def set(self, path: tuple[str, ...], value: Any, source: str) -> None:
-        """Set one key (checked against the document) and rebuild; errors name ``source``."""
-        self._assign(path, value, source)
-        self.objects = self._checked(source)
+    def update(self, assignments: Iterable[tuple[tuple[str, ...], Any, str]], what: str) -> Any:
+        """Set keys ``(path, value, source)``, each checked against the document at once (errors
+        name its ``source``), then rebuild the objects once (errors name ``what``: some settings
+        only make sense together). Returns the objects."""
+        assignments = list(assignments)
+        for path, value, source in assignments:
+            self._assign(tuple(path), value, source)
+        if assignments:
+            self.objects = self._checked(what)
+        return self.objects
 
     def _assign(self, path: tuple[str, ...], value: Any, source: str) -> None:
         shown = ".".join(path)
@@ -193,11 +199,8 @@ def apply_overrides(settings: Settings, items: Iterable[str]) -> Settings:
     once, the objects are built (validated) once all are in, since some settings go together
     (``td3.actor_head`` with ``td3.exploration``)."""
     items = list(items)
-    for item in items:
-        path, value = parse_override(item)
-        settings._assign(path, value, f"--set {item}")
-    if items:
-        settings.objects = settings._checked("--set " + " --set ".join(items))
+    settings.update([(*parse_override(item), f"--set {item}") for item in items],
+                    "--set " + " --set ".join(items))
     return settings
 
 

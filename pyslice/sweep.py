@@ -89,9 +89,8 @@ def run_sweep(settings: Settings, grid: list[tuple[str, list[Any]]], out: str | 
     runs = []
     for i, point in enumerate(points):
         s = copy.deepcopy(settings)
-        for key, value in point.items():
-            s._assign(tuple(key.split(".")), value, f"--grid {key}={value!r}")
-        objects = s._checked("--grid point " + ", ".join(f"{k}={v!r}" for k, v in point.items()))
+        objects = s.update([(tuple(key.split(".")), value, f"--grid {key}={value!r}") for key, value in point.items()],
+                           "--grid point " + ", ".join(f"{k}={v!r}" for k, v in point.items()))
         runs.append((objects["scenario"], objects["reproduce"], out / f"point{i:02d}"))
     from pyslice.runlock import RunLock
 

@@ -74,13 +74,10 @@ def test_bad_overrides_name_the_key(item, message):
        targets=st.one_of(st.just("all"), st.lists(st.integers(0, 11), min_size=1, max_size=4, unique=True)))
 def test_effective_config_reads_back_to_the_same_settings(tmp_path_factory, lr, seeds, epochs, noise, power, targets):
     s = reproduce_settings(Scenario.paper(), ReproduceConfig())
-    s._assign(("td3", "actor_lr"), lr, "test")
-    s._assign(("reproduce", "seeds"), seeds, "test")
-    s._assign(("vae", "epochs"), epochs, "test")
-    s._assign(("reproduce", "tl_exploration_noise"), noise, "test")
-    s._assign(("reproduce", "targets"), targets, "test")
-    s._assign(("scenario", "radio", "tx_power_dbm"), power, "test")
-    s.objects = s._checked("test")
+    s.update([(("td3", "actor_lr"), lr, "test"), (("reproduce", "seeds"), seeds, "test"),
+              (("vae", "epochs"), epochs, "test"), (("reproduce", "tl_exploration_noise"), noise, "test"),
+              (("reproduce", "targets"), targets, "test"), (("scenario", "radio", "tx_power_dbm"), power, "test")],
+             "test")
     path = tmp_path_factory.mktemp("cfg") / "config.toml"
     path.write_text(s.toml())
     fresh = reproduce_settings(Scenario.paper(), ReproduceConfig.quick())  # another base: the file decides
