@@ -226,12 +226,49 @@ class _Layout:
 
 def _mlp(x: torch.Tensor, Ws: list[torch.Tensor], bs: list[torch.Tensor]) -> torch.Tensor:
     """Batched MLP: ReLU between layers, linear output. ``x [batch, B, in] -> [batch, B, out]``."""
+    return _mlp_forward(x, Ws, bs)[-1]
+
+
+def _mlp_forward(x: torch.Tensor, Ws: list[torch.Tensor], bs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """:func:`_mlp` keeping every layer's input for :func:`_mlp_backward`: ``[x, h_1, ..., out]``
+    (``h_l`` after its ReLU)."""
+    acts = [x]
     last = len(Ws) - 1
     for l, (W, b) in enumerate(zip(Ws, bs)):
         x = torch.baddbmm(b, x, W)
         if l < last:
             x = torch.relu(x)
-    return x
+        acts.append(x)
+    return acts
+
+
+def _mlp_backward(
+    acts: list[torch.Tensor],
+    Ws: list[torch.Tensor],
+    grad_out: torch.Tensor,
+    gWs: list[torch.Tensor] | None = None,
+    gbs: list[torch.Tensor] | None = None,
+    input_grad: bool = False,
+) -> torch.Tensor | None:
+    """Back-propagation through :func:`_mlp_forward`, written out (the autograd engine costs more
+    than the arithmetic at these sizes). ``grad_out [batch, B, out]`` is d(loss)/d(output); the
+    weight and bias gradients are written into ``gWs``/``gbs`` (views of a flat gradient buffer;
+    ``None``: not wanted) and d(loss)/d(input) is returned when ``input_grad``.
+
+    The operations are autograd's own for ``baddbmm`` and ``relu`` (``grad_W = x^T grad``,
+    ``grad_b = sum_B grad``, ``grad_x = grad W^T``, ``threshold_backward``), so the gradients are
+    bit-identical to ``torch.autograd.grad`` of the same forward (tested)."""
+    g = grad_out
+    for l in range(len(Ws) - 1, -1, -1):
+        if gWs is not None:
+            gWs[l].copy_(torch.bmm(acts[l].transpose(1, 2), g))
+            gbs[l].copy_(g.sum(1, keepdim=True))
+        if l == 0 and not input_grad:
+            return None
+        g = torch.bmm(g, Ws[l].transpose(1, 2))
+        if l > 0:
+            g = torch.ops.aten.threshold_backward(g, acts[l], 0)
+    return g
 
 
 def _init_flat(layout: _Layout, rng: np.random.Generator) -> np.ndarray:
@@ -293,8 +330,8 @@ class BatchedTD3:
         self.critic = torch.zeros(K, 2, self.layouts["critic"].numel)
         self.actor_target = torch.zeros_like(self.actor)
         self.critic_target = torch.zeros_like(self.critic)
-        self.actor.requires_grad_(True)
-        self.critic.requires_grad_(True)
+        # gradient buffers, written by the hand-written back-propagation (_mlp_backward)
+        self.grad = {"actor": torch.zeros_like(self.actor), "critic": torch.zeros_like(self.critic)}
         self.opt = {p: _AdamState(self._online(p), self.layouts[p].n_layers) for p in _PARTS}
         self.lr = {"actor": config.actor_lr, "critic": config.critic_lr}
         self.n_updates = 0  # critic updates so far (all agents update together)
@@ -303,10 +340,12 @@ class BatchedTD3:
         self.np_rng = np.random.default_rng(config.seed)  # default exploration noise
         # non-differentiable views, valid for the object's lifetime (all writes are in place)
         La, Lc = self.layouts["actor"], self.layouts["critic"]
-        self._actor_nograd = La.views(self.actor.detach(), K)
+        self._actor_v = La.views(self.actor, K)
+        self._critic_v = Lc.views(self.critic, 2 * K)
         self._actor_target_v = La.views(self.actor_target, K)
         self._critic_target_v = Lc.views(self.critic_target, 2 * K)
-        self._q1_nograd = Lc.views(self.critic.detach()[:, 0], K)
+        self._q1_v = Lc.views(self.critic[:, 0], K)
+        self._grad_v = {"actor": La.views(self.grad["actor"], K), "critic": Lc.views(self.grad["critic"], 2 * K)}
         with torch.no_grad():
             for k in range(K):
                 self._init_agent(k)
@@ -326,10 +365,14 @@ class BatchedTD3:
 
     def _twin_q(self, obs: torch.Tensor, act: torch.Tensor, views) -> torch.Tensor:
         """Both critics in one pass: ``[K, B, D], [K, B, A] -> [K, 2, B]``."""
+        return _mlp(self._twin_input(obs, act), *views).view(obs.shape[0], 2, obs.shape[1])
+
+    @staticmethod
+    def _twin_input(obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        """``[obs, act]`` once per twin: ``[2K, B, D + A]`` (agent k's twins at rows 2k, 2k + 1)."""
         K, B = obs.shape[0], obs.shape[1]
         x = torch.cat([obs, act], dim=-1)
-        x = x.unsqueeze(1).expand(K, 2, B, x.shape[-1]).reshape(2 * K, B, x.shape[-1])
-        return _mlp(x, *views).view(K, 2, B)
+        return x.unsqueeze(1).expand(K, 2, B, x.shape[-1]).reshape(2 * K, B, x.shape[-1])
 
     def _obs(self, obs) -> tuple[torch.Tensor, bool]:
         obs = torch.as_tensor(np.asarray(obs), dtype=torch.float32)
@@ -347,7 +390,7 @@ class BatchedTD3:
         applies exploration noise drawn from ``rng`` (default: the agent's own generator) by
         :meth:`perturb`. Map them to PRB shares with :meth:`to_shares`."""
         obs, squeeze = self._obs(obs)
-        a = self._policy(obs, self._actor_nograd).numpy().astype(np.float64)
+        a = self._policy(obs, self._actor_v).numpy().astype(np.float64)
         if squeeze:
             a = a[:, 0]
         if explore and self.cfg.exploration_noise > 0:
@@ -405,6 +448,7 @@ class BatchedTD3:
         return project_to_simplex(action + eps)
 
     # -- the update ------------------------------------------------------------------------------
+    @torch.no_grad()
     def update(self, batch: Batch | Mapping[str, Any], noise: torch.Tensor | None = None) -> dict[str, np.ndarray]:
         """One TD3 step for all agents on ``batch`` (tensors ``[K, B, ·]``, see :class:`Batch`).
 
@@ -431,34 +475,52 @@ class BatchedTD3:
             raise ValueError(f"noise: expected {(K, B, self.act_dim)}, got {tuple(noise.shape)}")
 
         # critic: clipped double-Q target with target-policy smoothing
-        with torch.no_grad():
-            eps = (cfg.policy_noise * noise).clamp(-cfg.noise_clip, cfg.noise_clip)
-            next_act = self._smooth(self._policy(next_obs, self._actor_target_v), eps)
-            q_next = self._twin_q(next_obs, next_act, self._critic_target_v).amin(1)  # [K, B]
-            y = (rew + cfg.gamma * q_next).unsqueeze(1)  # [K, 1, B]
-        q = self._twin_q(obs, act, Lc.views(self.critic, 2 * K))  # [K, 2, B]
-        critic_loss = (q - y).square().mean(-1).sum(-1)  # [K]: per agent, both twins
-        (g_critic,) = torch.autograd.grad(critic_loss.sum(), self.critic)
-        self._adam("critic", g_critic)
+        eps = (cfg.policy_noise * noise).clamp(-cfg.noise_clip, cfg.noise_clip)
+        next_act = self._smooth(self._policy(next_obs, self._actor_target_v), eps)
+        q_next = self._twin_q(next_obs, next_act, self._critic_target_v).amin(1)  # [K, B]
+        y = (rew + cfg.gamma * q_next).unsqueeze(1)  # [K, 1, B]
+        Wc = self._critic_v[0]
+        acts = _mlp_forward(self._twin_input(obs, act), *self._critic_v)
+        q = acts[-1].view(K, 2, B)
+        err = q - y
+        critic_loss = err.square().mean(-1).sum(-1)  # [K]: per agent, both twins
+        # d(sum_k critic_loss_k)/dq = (1/B) * 2 (q - y), as autograd forms it
+        grad_q = (torch.ones(()) / B) * (2 * err)
+        _mlp_backward(acts, Wc, grad_q.view(2 * K, B, 1), *self._grad_v["critic"])
+        self._adam("critic", self.grad["critic"])
         out = {
-            "critic_loss": critic_loss.detach().double().numpy(),
-            "q": q.detach()[:, 0].mean(-1).double().numpy(),
+            "critic_loss": critic_loss.numpy().astype(np.float64),
+            "q": q[:, 0].mean(-1).numpy().astype(np.float64),
             "actor_loss": np.full(K, np.nan),
         }
         self.n_updates += 1
 
         # delayed actor and target updates
         if self.n_updates % cfg.policy_delay == 0:
-            pi = self._policy(obs, La.views(self.actor, K))
-            x = torch.cat([obs, pi], dim=-1)
-            actor_loss = -_mlp(x, *self._q1_nograd).squeeze(-1).mean(-1)  # [K]
-            (g_actor,) = torch.autograd.grad(actor_loss.sum(), self.actor)
-            self._adam("actor", g_actor)
-            with torch.no_grad():
-                self.actor_target.lerp_(self.actor, cfg.tau)
-                self.critic_target.lerp_(self.critic, cfg.tau)
-            out["actor_loss"] = actor_loss.detach().double().numpy()
+            out["actor_loss"] = self._actor_step(obs)
+            self.actor_target.lerp_(self.actor, cfg.tau)
+            self.critic_target.lerp_(self.critic, cfg.tau)
         return out
+
+    def _actor_step(self, obs: torch.Tensor) -> np.ndarray:
+        """Deterministic policy gradient on ``-mean_B Q_1(s, pi(s))`` per agent, then Adam; returns
+        the actor losses ``[K]``."""
+        K, B, D = obs.shape[0], obs.shape[1], self.obs_dim
+        actor_acts = _mlp_forward(obs, *self._actor_v)
+        z = actor_acts[-1]
+        pi = torch.tanh(z) if self._box else torch.softmax(z, dim=-1)
+        q_acts = _mlp_forward(torch.cat([obs, pi], dim=-1), *self._q1_v)
+        actor_loss = -q_acts[-1].squeeze(-1).mean(-1)  # [K]
+        grad_q = (-torch.ones(())) / B * torch.ones(K, B, 1)  # d(sum_k actor_loss_k)/dQ_1
+        grad_x = _mlp_backward(q_acts, self._q1_v[0], grad_q, input_grad=True)
+        grad_pi = grad_x[..., D:]
+        if self._box:
+            grad_z = torch.ops.aten.tanh_backward(grad_pi, pi)
+        else:
+            grad_z = torch.ops.aten._softmax_backward_data(grad_pi, pi, -1, pi.dtype)
+        _mlp_backward(actor_acts, self._actor_v[0], grad_z, *self._grad_v["actor"])
+        self._adam("actor", self.grad["actor"])
+        return actor_loss.numpy().astype(np.float64)
 
     def _batch(self, batch) -> tuple[torch.Tensor, ...]:
         if isinstance(batch, Mapping):

@@ -101,6 +101,31 @@ def test_batched_equals_reference(freeze, head):
                 assert moved > (1e-4 if "target" in name else 1e-3), name
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    batch=st.integers(1, 6), rows=st.sampled_from([1, 7, 32]),
+    widths=st.lists(st.integers(1, 40), min_size=2, max_size=4), seed=st.integers(0, 2**31 - 1),
+)
+def test_hand_written_backward_is_autograd_bit_for_bit(batch, rows, widths, seed):
+    """The update's back-propagation (td3._mlp_backward) gives exactly torch.autograd's gradients
+    for the weights, the biases and the input, so the learner's arithmetic is autograd's."""
+    from pyslice.td3 import _mlp, _mlp_backward, _mlp_forward
+
+    g = torch.Generator().manual_seed(seed)
+    shapes = list(zip(widths[:-1], widths[1:]))
+    Ws = [torch.randn(batch, i, o, generator=g).requires_grad_() for i, o in shapes]
+    bs = [torch.randn(batch, 1, o, generator=g).requires_grad_() for _, o in shapes]
+    x = torch.randn(batch, rows, widths[0], generator=g).requires_grad_()
+    grad_out = torch.randn(batch, rows, widths[-1], generator=g)
+    expected = torch.autograd.grad(_mlp(x, Ws, bs), [x, *Ws, *bs], grad_out)
+    with torch.no_grad():
+        Wd, bd = [w.detach() for w in Ws], [b.detach() for b in bs]
+        gWs, gbs = [torch.full_like(w, np.nan) for w in Wd], [torch.full_like(b, np.nan) for b in bd]
+        grad_x = _mlp_backward(_mlp_forward(x.detach(), Wd, bd), Wd, grad_out, gWs, gbs, input_grad=True)
+    for mine, ref in zip([grad_x, *gWs, *gbs], expected):
+        assert torch.equal(mine, ref)
+
+
 def test_reference_projection_is_exact():
     """The reference's brute-force projection agrees with the KKT characterisation (sanity)."""
     y = torch.tensor([[0.5, 0.5, 0.5], [2.0, 0.0, -1.0], [0.2, 0.3, 0.1]])
