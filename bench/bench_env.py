@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from pyslice import Scenario, SimulatorBatch
-from pyslice.env import SlicingEnv
+from pyslice.envs.slicing import SlicingEnv
 
 
 def per_step(fn, seconds: float) -> float:

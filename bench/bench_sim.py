@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from pyslice import Scenario, Simulator, SimulatorBatch
-from pyslice.core_config import site_positions
+from pyslice.sim.core_config import site_positions
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
@@ -137,7 +137,7 @@ def core_vs_numpy(seconds: float) -> dict[str, float]:
 
 def link_update_effect(distances: list[float], seeds: list[int], steps: int) -> list[dict[str, float]]:
     """Mean KPIs of the calibrated paper scenario under traffic-aware shares per link update distance."""
-    from pyslice.satisfaction import reward
+    from pyslice.sim.satisfaction import reward
 
     rows = []
     for distance in distances:
@@ -199,7 +199,7 @@ def print_scaling(rows: list[dict[str, float]]) -> tuple[float, float]:
 
 def culling_effect(rings: int, radii: list[float], steps: int) -> list[dict[str, float]]:
     """Mean KPIs under traffic-aware shares for several culling radii (same seed)."""
-    from pyslice.satisfaction import reward
+    from pyslice.sim.satisfaction import reward
 
     rows = []
     for radius in radii:

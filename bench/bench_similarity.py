@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from pyslice import Scenario
-from pyslice.atomic import write_json
-from pyslice.similarity import (
+from pyslice.base.atomic import write_json
+from pyslice.study.similarity import (
     LATENT_MEASURES,
     MEASURES,
     PAPER_GROUPS,
@@ -42,7 +42,7 @@ from pyslice.similarity import (
     save_distance_csv,
     source_group_accuracy,
 )
-from pyslice.vae import VAEConfig, reconstruct, train_vae
+from pyslice.learn.vae import VAEConfig, reconstruct, train_vae
 
 FEATURES = [f"{b}{n + 1}" for b in ("tput/req", "load", "users", "coord") for n in range(4)] + ["reward"]
 

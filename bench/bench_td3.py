@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pyslice.replay import Batch
-from pyslice.scenario import Scenario
-from pyslice.train import Trainer, TrainConfig
-from pyslice.td3 import BatchedTD3, TD3Config, project_to_simplex, use_one_thread
+from pyslice.learn.replay import Batch
+from pyslice.sim.scenario import Scenario
+from pyslice.learn.train import Trainer, TrainConfig
+from pyslice.learn.td3 import BatchedTD3, TD3Config, project_to_simplex, use_one_thread
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import td3_reference  # noqa: E402

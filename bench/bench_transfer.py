@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from pyslice import Scenario
-from pyslice.td3 import use_one_thread
-from pyslice.train import CHECKPOINT, Trainer, TrainConfig
-from pyslice.transfer import run_transfer
+from pyslice.learn.td3 import use_one_thread
+from pyslice.learn.train import CHECKPOINT, Trainer, TrainConfig
+from pyslice.study.transfer import run_transfer
 
 
 def main() -> None:

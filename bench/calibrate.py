@@ -15,7 +15,7 @@ import argparse
 import numpy as np
 
 from pyslice.cli import load_scenario
-from pyslice.simulate import run_policy
+from pyslice.sim.simulate import run_policy
 
 POLICIES = ("equal", "traffic-aware", "max-min")
 KEYS = ("mean_reward", "share_reward_below_0.95", "mean_min_throughput_satisfaction", "mean_max_slice_delay_ms",

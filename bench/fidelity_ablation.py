@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from pyslice import Scenario
-from pyslice.executor import LocalExecutor
-from pyslice.experiment import ReproduceConfig, reproduce
+from pyslice.study.executor import LocalExecutor
+from pyslice.study.experiment import ReproduceConfig, reproduce
 
 RERUN = {"similarity": ("similarity",), "transfer": ("transfer", "evaluate")}
 

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from pyslice import Scenario
-from pyslice.env import OBSERVATIONS
-from pyslice.experiment import cell_groups
-from pyslice.similarity import collect_default_samples
+from pyslice.envs.slicing import OBSERVATIONS
+from pyslice.study.experiment import cell_groups
+from pyslice.study.similarity import collect_default_samples
 
 
 def held_out_accuracy(x: np.ndarray, groups: list[list[int]], train_share: float = 0.7) -> float:

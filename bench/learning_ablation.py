@@ -6,7 +6,7 @@ exploration noise 0.3, target smoothing projected onto the simplex, Dirichlet(1)
 paper's hyper-parameters and schedule otherwise (lr 5e-4 / 1e-3, batch 32, gamma 0.1, networks 48-24 /
 64-24, 3000 + 5500 + 250 steps). Every variant trains the 12 coordinated agents on the paper scenario
 with the same seeds; the traffic-aware baseline runs on the same seed and steps (same trajectories and
-traffic), and pyslice.learning_curves scores each run:
+traffic), and pyslice.learn.learning_curves scores each run:
 
 * collapse windows: 250-step windows after exploration with mean reward < 0.1 while the baseline's
   mean on the same window is > 0.6 (summed over cells) and the number of cells with any;
@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from pyslice import Scenario, SlicingEnv
-from pyslice.learning_curves import learning_report
-from pyslice.td3 import LEGACY_TD3, TD3Config, use_one_thread
-from pyslice.train import Trainer, TrainConfig, read_log
+from pyslice.learn.learning_curves import learning_report
+from pyslice.learn.td3 import LEGACY_TD3, TD3Config, use_one_thread
+from pyslice.learn.train import Trainer, TrainConfig, read_log
 
 DEFAULT: dict = {}
 VARIANTS: dict[str, dict] = {

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from pyslice import Scenario
-from pyslice.td3 import use_one_thread
-from pyslice.train import Trainer, TrainConfig, evaluate
+from pyslice.learn.td3 import use_one_thread
+from pyslice.learn.train import Trainer, TrainConfig, evaluate
 
 POLICIES = ("MADRL (TD3)", "traffic-aware", "equal", "max-min")
 METRICS = ("mean_reward", "share_reward_below_0.95", "mean_min_throughput_satisfaction", "mean_max_slice_delay_ms",

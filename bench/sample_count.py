@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from pyslice import Scenario
-from pyslice.experiment import cell_groups, config_from_dict, few_target_samples, spearman, study_targets
-from pyslice.similarity import MEASURES, analyse_with_latents, collect_default_samples
-from pyslice.transfer import TransferResult
+from pyslice.study.experiment import cell_groups, config_from_dict, few_target_samples, spearman, study_targets
+from pyslice.study.similarity import MEASURES, analyse_with_latents, collect_default_samples
+from pyslice.study.transfer import TransferResult
 
 
 def analyse_count(run: Path, scenario: Scenario, cfg, seed: int, n: int, measures: list[str]) -> dict[str, dict]:

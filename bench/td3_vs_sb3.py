@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from pyslice import Scenario, SlicingEnv
-from pyslice.baselines import make_policy
-from pyslice.replay import ReplayBuffers
-from pyslice.td3 import LEGACY_TD3, BatchedTD3, TD3Config, use_one_thread
+from pyslice.envs.baselines import make_policy
+from pyslice.learn.replay import ReplayBuffers
+from pyslice.learn.td3 import LEGACY_TD3, BatchedTD3, TD3Config, use_one_thread
 
 EXPLORE, TRAIN, EVAL = 3000, 5500, 250
 WINDOW = 250

@@ -299,36 +299,36 @@ PYBIND11_MODULE(_core, m) {
   m.attr("BUILT_WITH_FMA") = false;
 #endif
 
-  m.def("pathloss_db",
-        [](py::handle d, py::handle los, double fc, double h_bs, double h_ut, const std::string& model,
-           double dmin, double dmax) {
-          const PropagationParams p = propagation(fc, h_bs, h_ut, model, dmin, dmax);
-          DArray dd = as_doubles(d, "d_m");
-          check_finite(dd, "d_m");
-          DArray ll = as_doubles(los, "los");
-          check_finite(ll, "los");
-          if (ll.size() != 1 && ll.size() != dd.size()) value_error("los must be a scalar or match d_m's shape");
-          const double* lp = ll.data();
-          const bool scalar = ll.size() == 1;
-          return map_array(dd, [&](double v, py::ssize_t i) { return pathloss_db(v, lp[scalar ? 0 : i] != 0.0, p); });
-        },
-        py::arg("d_m"), py::arg("los"), py::arg("fc_ghz") = 2.6, py::arg("h_bs") = 25.0, py::arg("h_ut") = 1.5,
-        py::arg("model") = "winner+", py::arg("d_min") = 35.0, py::arg("d_max") = 5000.0);
-  m.def("shadow_sigma_db",
-        [](py::handle d, py::handle los, double fc, double h_bs, double h_ut, const std::string& model,
-           double dmin, double dmax) {
-          const PropagationParams p = propagation(fc, h_bs, h_ut, model, dmin, dmax);
-          DArray dd = as_doubles(d, "d_m");
-          check_finite(dd, "d_m");
-          DArray ll = as_doubles(los, "los");
-          check_finite(ll, "los");
-          if (ll.size() != 1 && ll.size() != dd.size()) value_error("los must be a scalar or match d_m's shape");
-          const double* lp = ll.data();
-          const bool scalar = ll.size() == 1;
-          return map_array(dd, [&](double v, py::ssize_t i) { return shadow_sigma_db(v, lp[scalar ? 0 : i] != 0.0, p); });
-        },
-        py::arg("d_m"), py::arg("los"), py::arg("fc_ghz") = 2.6, py::arg("h_bs") = 25.0, py::arg("h_ut") = 1.5,
-        py::arg("model") = "winner+", py::arg("d_min") = 35.0, py::arg("d_max") = 5000.0);
+  // The radio defaults are PropagationParams{} and AntennaParams{} (pathloss.hpp): one definition,
+  // also exported for pyslice.sim.radio and the scenario's defaults.
+  const PropagationParams kProp{};
+  const AntennaParams kAnt{};
+  m.attr("PROPAGATION_DEFAULTS") = py::dict(py::arg("fc_ghz") = kProp.fc_ghz, py::arg("h_bs") = kProp.h_bs,
+                                            py::arg("h_ut") = kProp.h_ut, py::arg("d_min") = kProp.d_min,
+                                            py::arg("d_max") = kProp.d_max);
+  m.attr("ANTENNA_DEFAULTS") = py::dict(py::arg("gain_dbi") = kAnt.gain_dbi, py::arg("beamwidth_deg") = kAnt.beamwidth_deg,
+                                        py::arg("max_attenuation_db") = kAnt.max_attenuation_db);
+  // pathloss_db and shadow_sigma_db: the same validation and per-link loop around a model function
+  auto per_link = [](double (*fn)(double, bool, const PropagationParams&)) {
+    return [fn](py::handle d, py::handle los, double fc, double h_bs, double h_ut, const std::string& model,
+                double dmin, double dmax) {
+      const PropagationParams p = propagation(fc, h_bs, h_ut, model, dmin, dmax);
+      DArray dd = as_doubles(d, "d_m");
+      check_finite(dd, "d_m");
+      DArray ll = as_doubles(los, "los");
+      check_finite(ll, "los");
+      if (ll.size() != 1 && ll.size() != dd.size()) value_error("los must be a scalar or match d_m's shape");
+      const double* lp = ll.data();
+      const bool scalar = ll.size() == 1;
+      return map_array(dd, [&](double v, py::ssize_t i) { return fn(v, lp[scalar ? 0 : i] != 0.0, p); });
+    };
+  };
+  m.def("pathloss_db", per_link(&pathloss_db), py::arg("d_m"), py::arg("los"), py::arg("fc_ghz") = kProp.fc_ghz,
+        py::arg("h_bs") = kProp.h_bs, py::arg("h_ut") = kProp.h_ut, py::arg("model") = "winner+",
+        py::arg("d_min") = kProp.d_min, py::arg("d_max") = kProp.d_max);
+  m.def("shadow_sigma_db", per_link(&shadow_sigma_db), py::arg("d_m"), py::arg("los"),
+        py::arg("fc_ghz") = kProp.fc_ghz, py::arg("h_bs") = kProp.h_bs, py::arg("h_ut") = kProp.h_ut,
+        py::arg("model") = "winner+", py::arg("d_min") = kProp.d_min, py::arg("d_max") = kProp.d_max);
   m.def("los_probability",
         [](py::handle d, double dmin, double dmax) {
           PropagationParams p;
@@ -338,7 +338,7 @@ PYBIND11_MODULE(_core, m) {
           check_finite(dd, "d_m");
           return map_array(dd, [&](double v, py::ssize_t) { return los_probability(v, p); });
         },
-        py::arg("d_m"), py::arg("d_min") = 35.0, py::arg("d_max") = 5000.0);
+        py::arg("d_m"), py::arg("d_min") = kProp.d_min, py::arg("d_max") = kProp.d_max);
   m.def("antenna_gain_db",
         [](py::handle phi, double g, double bw, double am) {
           AntennaParams a{g, bw, am};
@@ -346,8 +346,8 @@ PYBIND11_MODULE(_core, m) {
           check_finite(pp, "phi_deg");
           return map_array(pp, [&](double v, py::ssize_t) { return antenna_gain_db(v, a); });
         },
-        py::arg("phi_deg"), py::arg("gain_dbi") = 14.0, py::arg("beamwidth_deg") = 70.0,
-        py::arg("max_attenuation_db") = 25.0);
+        py::arg("phi_deg"), py::arg("gain_dbi") = kAnt.gain_dbi, py::arg("beamwidth_deg") = kAnt.beamwidth_deg,
+        py::arg("max_attenuation_db") = kAnt.max_attenuation_db);
   m.def("link_gains",
         [](py::handle dx_obj, py::handle dy_obj, py::handle zs_obj, py::handle zl_obj, double fc, double h_bs,
            double h_ut, const std::string& model, double dmin, double dmax, double g, double bw, double am,
@@ -385,10 +385,11 @@ PYBIND11_MODULE(_core, m) {
           out["gain"] = gain;
           return out;
         },
-        py::arg("dx"), py::arg("dy"), py::arg("shadow_z"), py::arg("los_z"), py::arg("fc_ghz") = 2.6,
-        py::arg("h_bs") = 25.0, py::arg("h_ut") = 1.5, py::arg("model") = "winner+", py::arg("d_min") = 35.0,
-        py::arg("d_max") = 5000.0, py::arg("gain_dbi") = 14.0, py::arg("beamwidth_deg") = 70.0,
-        py::arg("max_attenuation_db") = 25.0, py::arg("shadowing") = true);
+        py::arg("dx"), py::arg("dy"), py::arg("shadow_z"), py::arg("los_z"), py::arg("fc_ghz") = kProp.fc_ghz,
+        py::arg("h_bs") = kProp.h_bs, py::arg("h_ut") = kProp.h_ut, py::arg("model") = "winner+",
+        py::arg("d_min") = kProp.d_min, py::arg("d_max") = kProp.d_max, py::arg("gain_dbi") = kAnt.gain_dbi,
+        py::arg("beamwidth_deg") = kAnt.beamwidth_deg, py::arg("max_attenuation_db") = kAnt.max_attenuation_db,
+        py::arg("shadowing") = true);
   m.def("normal_innovations",
         [](py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast> keys, std::uint64_t t) {
           if (keys.ndim() != 1) value_error("keys must have shape (n,), got " + shape_str(keys));

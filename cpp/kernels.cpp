@@ -66,8 +66,6 @@ void link_gains(std::size_t n, const double* __restrict dx, const double* __rest
   const PathlossCoefficients& c = *p.pathloss;
   const double rad_to_deg = 57.29577951308232;
   const double dmin = p.d_min, dmax = p.d_max, bp = c.breakpoint;
-  const double a1 = c.los_near_a, b1 = c.los_near_b, a2 = c.los_far_a, b2 = c.los_far_b, a3 = c.nlos_a, b3 = c.nlos_b;
-  const double s1 = c.sigma_los_near, s2 = c.sigma_los_far, s3 = c.sigma_nlos;
   const double shadow_on = p.shadowing ? 1.0 : 0.0;
   // Pass 1 (per link): distance, direction, LOS state, path loss + shadowing. The LOS draw
   // Phi(z) < p_los is screened with Abramowitz & Stegun 7.1.28 for erf (a polynomial, a division and
@@ -79,8 +77,7 @@ void link_gains(std::size_t n, const double* __restrict dx, const double* __rest
   for (std::size_t i = 0; i < n; ++i) {
     const double d = sqrt(dx[i] * dx[i] + dy[i] * dy[i]);
     const double dc = fmin(fmax(d, dmin), dmax);
-    const double e = simd::exp(-dc / 63.0);
-    const double p_los = fmin(18.0 / dc, 1.0) * (1.0 - e) + e;
+    const double p_los = los_probability_at(dc, [](double x) { return simd::exp(x); });
     const double z = z_los[i];
     const double x = fabs(z) * 0.7071067811865476;
     const double poly =
@@ -94,8 +91,8 @@ void link_gains(std::size_t n, const double* __restrict dx, const double* __rest
     const double is_los = gap < 0.0 ? 1.0 : 0.0;
     const double lg = simd::log10(dc);
     const bool near = dc < bp;
-    const double pl = is_los > 0.5 ? (near ? a1 + b1 * lg : a2 + b2 * lg) : a3 + b3 * lg;
-    const double sigma = is_los > 0.5 ? (near ? s1 : s2) : s3;
+    const double pl = c.loss_db(lg, near, is_los > 0.5);
+    const double sigma = c.sigma_db(near, is_los > 0.5);
     distance[i] = d;
     angle_deg[i] = simd::atan2(dy[i], dx[i]) * rad_to_deg;
     los[i] = flag ? 2 : (is_los > 0.5 ? 1 : 0);
@@ -106,13 +103,12 @@ void link_gains(std::size_t n, const double* __restrict dx, const double* __rest
     for (std::size_t i = 0; i < n; ++i) {
       if (los[i] != 2) continue;
       const double dc = fmin(fmax(distance[i], dmin), dmax);
-      const double e = simd::exp(-dc / 63.0);
-      const double p_los = fmin(18.0 / dc, 1.0) * (1.0 - e) + e;
+      const double p_los = los_probability_at(dc, [](double x) { return simd::exp(x); });
       const bool is_los = 0.5 * erfc(-z_los[i] * 0.7071067811865476) < p_los;
       const double lg = simd::log10(dc);
       const bool near = dc < bp;
-      const double pl = is_los ? (near ? a1 + b1 * lg : a2 + b2 * lg) : a3 + b3 * lg;
-      const double sigma = is_los ? (near ? s1 : s2) : s3;
+      const double pl = c.loss_db(lg, near, is_los);
+      const double sigma = c.sigma_db(near, is_los);
       los[i] = is_los ? 1 : 0;
       loss_db[i] = pl + shadow_on * sigma * z_shadow[i];
     }

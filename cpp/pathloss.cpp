@@ -45,42 +45,18 @@ PathlossCoefficients::PathlossCoefficients(const PropagationParams& p) {
 }
 
 double pathloss_db(double d, bool los, const PropagationParams& p) {
+  const PathlossCoefficients c(p);
   d = clamp_distance(d, p);
-  const double lg = std::log10(d);
-  const double hbs = p.h_bs - 1.0, hut = p.h_ut - 1.0;
-  if (p.model == PathlossModel::WinnerPlusC2) {
-    if (los) {
-      if (d < breakpoint_distance(p)) return 26.0 * lg + 39.0 + 20.0 * std::log10(p.fc_ghz / 5.0);
-      return 40.0 * lg + 13.47 - 14.0 * std::log10(hbs) - 14.0 * std::log10(hut) + 6.0 * std::log10(p.fc_ghz / 5.0);
-    }
-    return (44.9 - 6.55 * std::log10(p.h_bs)) * lg + 34.46 + 5.83 * std::log10(p.h_bs) +
-           23.0 * std::log10(p.fc_ghz / 5.0);
-  }
-  // ITU-R M.2135 / 3GPP TR 36.814 urban macro, street width 20 m, building height 20 m.
-  if (los) {
-    if (d < breakpoint_distance(p)) return 22.0 * lg + 28.0 + 20.0 * std::log10(p.fc_ghz);
-    return 40.0 * lg + 7.8 - 18.0 * std::log10(hbs) - 18.0 * std::log10(hut) + 2.0 * std::log10(p.fc_ghz);
-  }
-  const double w = 20.0, h = 20.0;
-  const double lh = std::log10(p.h_bs);
-  const double t = std::log10(11.75 * p.h_ut);
-  return 161.04 - 7.1 * std::log10(w) + 7.5 * std::log10(h) - (24.37 - 3.7 * (h / p.h_bs) * (h / p.h_bs)) * lh +
-         (43.42 - 3.1 * lh) * (lg - 3.0) + 20.0 * std::log10(p.fc_ghz) - (3.2 * t * t - 4.97);
+  return c.loss_db(std::log10(d), d < c.breakpoint, los);
 }
 
 double los_probability(double d, const PropagationParams& p) {
-  d = clamp_distance(d, p);
-  const double e = std::exp(-d / 63.0);
-  return std::min(18.0 / d, 1.0) * (1.0 - e) + e;
+  return los_probability_at(clamp_distance(d, p), [](double x) { return std::exp(x); });
 }
 
 double shadow_sigma_db(double d, bool los, const PropagationParams& p) {
-  d = clamp_distance(d, p);
-  if (p.model == PathlossModel::WinnerPlusC2) {
-    if (!los) return 8.0;
-    return d < breakpoint_distance(p) ? 4.0 : 6.0;
-  }
-  return los ? 4.0 : 6.0;
+  const PathlossCoefficients c(p);
+  return c.sigma_db(clamp_distance(d, p) < c.breakpoint, los);
 }
 
 double antenna_gain_db(double phi_deg, const AntennaParams& a) {

@@ -20,18 +20,23 @@ struct PropagationParams {
 
 double clamp_distance(double d, const PropagationParams& p);
 
-// The model's constants folded once: PL = a + b * log10(d) per branch, plus the breakpoint.
+// LOS probability (WINNER+ C2 and 36.814 UMa alike) at a clamped distance dc, with exp supplied by
+// the caller (std::exp, or simd::exp in the vectorised link kernel): the one definition of P_LOS.
+template <class Exp>
+inline double los_probability_at(double dc, Exp exp_fn) {
+  const double e = exp_fn(-dc / 63.0);
+  return (18.0 / dc < 1.0 ? 18.0 / dc : 1.0) * (1.0 - e) + e;
+}
+
+// The model's constants folded once: PL = a + b * log10(d) per branch, plus the breakpoint. The one
+// definition of the path-loss and shadowing formulas (the link kernel and the bound functions use it).
 struct PathlossCoefficients {
   explicit PathlossCoefficients(const PropagationParams& p);
-  double pathloss_db(double d_clamped, bool los) const {
-    const double lg = std::log10(d_clamped);
-    if (los) return d_clamped < breakpoint ? los_near_a + los_near_b * lg : los_far_a + los_far_b * lg;
-    return nlos_a + nlos_b * lg;
+  // Path loss (dB) from lg = log10(clamped distance) and the branch (near: below the breakpoint).
+  double loss_db(double lg, bool near, bool los) const {
+    return los ? (near ? los_near_a + los_near_b * lg : los_far_a + los_far_b * lg) : nlos_a + nlos_b * lg;
   }
-  double shadow_sigma_db(double d_clamped, bool los) const {
-    if (!los) return sigma_nlos;
-    return d_clamped < breakpoint ? sigma_los_near : sigma_los_far;
-  }
+  double sigma_db(bool near, bool los) const { return los ? (near ? sigma_los_near : sigma_los_far) : sigma_nlos; }
   double breakpoint;
   double los_near_a, los_near_b, los_far_a, los_far_b, nlos_a, nlos_b;
   double sigma_los_near, sigma_los_far, sigma_nlos;

@@ -1,10 +1,10 @@
 """pyslice: multi-cell network-slicing simulator with coordinated DRL and transfer learning."""
-from pyslice.scenario import Scenario
-from pyslice.simulator import Simulator, SimulatorBatch, StepResult
-from pyslice.env import SlicingEnv
-from pyslice.registration import register_envs
+from pyslice.sim.scenario import Scenario
+from pyslice.sim.simulator import Simulator, SimulatorBatch, StepResult
+from pyslice.envs.slicing import SlicingEnv
+from pyslice.envs.registration import register_envs
 
-register_envs()  # gymnasium ids: pyslice/SingleCell-v0 (pyslice.registration)
+register_envs()  # gymnasium ids: pyslice/SingleCell-v0 (pyslice.envs.registration)
 
 __all__ = ["Scenario", "Simulator", "SimulatorBatch", "SlicingEnv", "StepResult"]
 __version__ = "0.1.0"

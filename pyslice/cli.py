@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from pyslice.scenario import Scenario
+from pyslice.sim.scenario import Scenario
 
 POLICIES = ("equal", "traffic-aware", "max-min")
 
@@ -27,9 +27,9 @@ def load_scenario(spec: str) -> Scenario:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from pyslice.core_config import site_positions
-    from pyslice.plots import plot_kpi_series, plot_network
-    from pyslice.simulate import run_policy, write_record
+    from pyslice.sim.core_config import site_positions
+    from pyslice.sim.plots import plot_kpi_series, plot_network
+    from pyslice.sim.simulate import run_policy, write_record
 
     scenario = load_scenario(args.scenario)
     out = Path(args.out)
@@ -64,7 +64,7 @@ def _settings_from_args(settings: Any, args: argparse.Namespace, flags: dict[str
 
 def cmd_train(args: argparse.Namespace) -> int:
     from pyslice.settings import train_settings
-    from pyslice.td3 import use_one_thread
+    from pyslice.learn.td3 import use_one_thread
 
     use_one_thread()
     settings = train_settings(load_scenario(args.scenario))
@@ -76,7 +76,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "train.seed": ("--seed", args.seed)})
     scenario, config = objects["scenario"], objects["train"]
     tb_dir = _tensorboard_dir(args)
-    from pyslice.runlock import RunLock
+    from pyslice.base.runlock import RunLock
 
     with RunLock(args.out):  # one writer per run directory
         summary = _train(scenario, config, settings, args, tb_dir)
@@ -88,8 +88,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _train(scenario: Any, config: Any, settings: Any, args: argparse.Namespace, tb_dir: Path | None) -> dict:
     from tqdm import tqdm
 
-    from pyslice.atomic import write_text
-    from pyslice.train import Trainer
+    from pyslice.base.atomic import write_text
+    from pyslice.learn.train import Trainer
 
     trainer = Trainer(scenario, config, args.out, resume=args.resume, tensorboard=tb_dir)
     write_text(Path(args.out) / "config.toml", settings.toml())
@@ -109,14 +109,14 @@ def _tensorboard_dir(args: argparse.Namespace) -> Path | None:
     """``--tensorboard DIR``, checked before anything runs (the optional extra must be installed)."""
     if getattr(args, "tensorboard", None) is None:
         return None
-    from pyslice.tensorboard import require_tensorboard
+    from pyslice.learn.tensorboard import require_tensorboard
 
     require_tensorboard()
     return Path(args.tensorboard)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from pyslice.train import evaluate, load_policy
+    from pyslice.learn.train import evaluate, load_policy
 
     if args.policy in POLICIES:
         scenario = load_scenario(args.scenario)
@@ -130,7 +130,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                       n_neighbours=n_neighbours, observation=observation)
     print(json.dumps(result, indent=2))
     if args.out:
-        from pyslice.atomic import write_json
+        from pyslice.base.atomic import write_json
 
         write_json(Path(args.out) / "evaluation.json", result)
     return 0
@@ -145,15 +145,15 @@ def _run_scenario(run: Path) -> Scenario:
 
 
 def cmd_similarity(args: argparse.Namespace) -> int:
-    from pyslice.atomic import write_json
-    from pyslice.similarity import MEASURES, analyse, collect_default_samples, plot_distance_matrix, save_distance_csv
-    from pyslice.vae import VAEConfig
+    from pyslice.base.atomic import write_json
+    from pyslice.study.similarity import MEASURES, analyse, collect_default_samples, plot_distance_matrix, save_distance_csv
+    from pyslice.learn.vae import VAEConfig
 
     run = Path(args.run)
     scenario = _run_scenario(run)
     if args.samples < 2:
         raise ValueError(f"--samples must be >= 2, got {args.samples}")
-    from pyslice.train import TrainConfig
+    from pyslice.learn.train import TrainConfig
 
     train_cfg = TrainConfig.from_dict(json.loads((run / "run.json").read_text())["train"])
     samples = collect_default_samples(scenario, args.samples, seed=args.seed, replicas=4,
@@ -177,10 +177,10 @@ def cmd_similarity(args: argparse.Namespace) -> int:
 
 def cmd_transfer(args: argparse.Namespace) -> int:
     from pyslice.settings import transfer_settings
-    from pyslice.similarity import load_distance_csv
-    from pyslice.td3 import use_one_thread
-    from pyslice.train import TrainConfig
-    from pyslice.transfer import STRATEGIES
+    from pyslice.study.similarity import load_distance_csv
+    from pyslice.learn.td3 import use_one_thread
+    from pyslice.learn.train import TrainConfig
+    from pyslice.study.transfer import STRATEGIES
 
     use_one_thread()
     run = Path(args.run)
@@ -220,7 +220,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
                              f"got {t['source']}")
         sources = [t["source"]]
     out = Path(args.out) if args.out else run / "transfer" / f"target{target}_{t['strategy']}_from{sources[0]}"
-    from pyslice.runlock import RunLock
+    from pyslice.base.runlock import RunLock
 
     with RunLock(out):  # one writer per result directory
         result = _transfer(run, target, sources, t, td3, run_td3, distance, out, settings)
@@ -234,15 +234,15 @@ def cmd_transfer(args: argparse.Namespace) -> int:
 
 def _transfer(run: Path, target: int, sources: list[int], t: dict, td3: Any, run_td3: Any, distance: Any,
               out: Path, settings: Any) -> Any:
-    from pyslice.atomic import write_text
-    from pyslice.transfer import run_transfer
+    from pyslice.base.atomic import write_text
+    from pyslice.study.transfer import run_transfer
 
     result = run_transfer(run, target, sources, t["strategy"], t["steps"], t["eval_steps"],
                           include_scratch=t["include_scratch"], distance=distance, out_dir=out,
                           exploration_noise=t["exploration_noise"], instance_rewards=t["instance_rewards"],
                           td3=td3 if td3 != run_td3 else None)
     write_text(out / "config.toml", settings.toml())
-    from pyslice.artifacts import mark_done
+    from pyslice.base.artifacts import mark_done
 
     mark_done(out, result.wall_seconds)  # last: the result's files, verifiable (pyslice verify)
     return result
@@ -270,7 +270,7 @@ def parse_targets(text: str, n_cells: int) -> tuple[int, ...]:
 
 def _reproduce_objects(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """(scenario, ReproduceConfig, settings) of ``reproduce``/``sweep`` from the command line."""
-    from pyslice.experiment import ReproduceConfig
+    from pyslice.study.experiment import ReproduceConfig
     from pyslice.settings import reproduce_settings
 
     scenario = load_scenario(args.scenario)
@@ -285,7 +285,7 @@ def _reproduce_objects(args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
 
 def _executor(args: argparse.Namespace) -> Any:
-    from pyslice.executor import make_executor
+    from pyslice.study.executor import make_executor
 
     return make_executor(args.executor, args.workers, args.ray_address)
 
@@ -298,7 +298,7 @@ def _print_claims(results: dict[str, Any]) -> None:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from pyslice.experiment import reproduce
+    from pyslice.study.experiment import reproduce
 
     scenario, cfg, _ = _reproduce_objects(args)
     tb_dir = _tensorboard_dir(args)
@@ -311,7 +311,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from pyslice.sweep import parse_grid, run_sweep
+    from pyslice.study.sweep import parse_grid, run_sweep
 
     if not args.grid:
         raise ValueError("--grid is required: section.key=v1,v2 (repeatable), e.g. --grid td3.actor_lr=5e-4,1e-4")
@@ -325,7 +325,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from pyslice.artifacts import verify_tree
+    from pyslice.base.artifacts import verify_tree
 
     root = Path(args.dir)
     if not root.is_dir():
@@ -471,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except RuntimeError as exc:
-        from pyslice.executor import TaskFailures
+        from pyslice.study.executor import TaskFailures
 
         if not isinstance(exc, TaskFailures):
             raise

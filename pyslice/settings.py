@@ -227,7 +227,7 @@ def _plain(value: Any) -> Any:
 
 def settings_toml(doc: Mapping[str, Any]) -> str:
     """TOML text of a settings document (tables after plain keys; None written as ``none``)."""
-    from pyslice.scenario import _toml_lines
+    from pyslice.sim.scenario import _toml_lines
 
     return "\n".join(_toml_lines(_plain(doc), "")).lstrip("\n") + "\n"
 
@@ -236,8 +236,8 @@ def settings_toml(doc: Mapping[str, Any]) -> str:
 
 def train_settings(scenario: Any, train: Any = None) -> Settings:
     """``pyslice train``: ``scenario`` and ``train`` (``td3``). Objects: {"scenario", "train"}."""
-    from pyslice.scenario import Scenario
-    from pyslice.train import TrainConfig
+    from pyslice.sim.scenario import Scenario
+    from pyslice.learn.train import TrainConfig
 
     train = TrainConfig() if train is None else train
     doc = {"scenario": scenario.to_dict(), "train": train.to_dict()}
@@ -252,8 +252,8 @@ _REPRODUCE_LOOSE = ("targets", "sweep_targets", "target_samples", "tl_exploratio
 def reproduce_settings(scenario: Any, cfg: Any) -> Settings:
     """``pyslice reproduce`` / ``sweep``: ``scenario``, ``train`` (``td3``) and ``reproduce``
     (``vae``). Objects: {"scenario", "reproduce"} (the ReproduceConfig holds the train settings)."""
-    from pyslice.experiment import config_from_dict
-    from pyslice.scenario import Scenario
+    from pyslice.study.experiment import config_from_dict
+    from pyslice.sim.scenario import Scenario
 
     rep = {k: v for k, v in cfg.to_dict().items() if k != "train"}
     doc = {"scenario": scenario.to_dict(), "train": cfg.train.to_dict(), "reproduce": rep}
@@ -281,7 +281,7 @@ _TRANSFER_LOOSE = ("source", "exploration_noise")
 def transfer_settings(td3: Any, **given: Any) -> Settings:
     """``pyslice transfer``: ``transfer`` (the experiment) and ``td3`` (the new cell's learners,
     TL and scratch alike; default: the run's own). Objects: {"transfer": dict, "td3": TD3Config}."""
-    from pyslice.td3 import TD3Config
+    from pyslice.learn.td3 import TD3Config
 
     doc = {"transfer": {**TRANSFER_DEFAULTS, **given}, "train": {"td3": dataclasses.asdict(td3)}}
 

@@ -6,8 +6,8 @@ import dataclasses
 import pytest
 
 from pyslice import Scenario
-from pyslice.td3 import TD3Config
-from pyslice.train import TrainConfig, Trainer
+from pyslice.learn.td3 import TD3Config
+from pyslice.learn.train import TrainConfig, Trainer
 
 #: A tiny pretraining schedule: 30 exploration + 60 training + 5 greedy steps, 90 stored transitions.
 TINY_PRETRAIN = TrainConfig(exploration_steps=30, training_steps=60, evaluation_steps=5, checkpoint_every=0, seed=3,
@@ -37,8 +37,8 @@ def pretrained_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def quick_run(tmp_path_factory):
     """``reproduce --quick`` of the paper scenario on the serial executor: (out, config, results)."""
-    from pyslice.executor import SerialExecutor
-    from pyslice.experiment import ReproduceConfig, reproduce
+    from pyslice.study.executor import SerialExecutor
+    from pyslice.study.experiment import ReproduceConfig, reproduce
 
     out = tmp_path_factory.mktemp("reproduce")
     cfg = ReproduceConfig.quick()

@@ -1,6 +1,6 @@
 """A plain, deliberately simple single-agent TD3 (Fujimoto et al. 2018) used as the test reference.
 
-Written from the algorithm, not from ``pyslice.td3``: ``torch.nn.Linear`` layers, one
+Written from the algorithm, not from ``pyslice.learn.td3``: ``torch.nn.Linear`` layers, one
 ``torch.optim.Adam`` for the actor and one for both critics, and one of two actor heads: ``"tanh"``
 (Fujimoto et al.'s Box head: target-smoothing noise added and clipped to [-1, 1]) or ``"softmax"``
 (noisy target actions put back by a Euclidean simplex projection done by a brute-force search over

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyslice import Scenario
-from pyslice.baselines import (
+from pyslice.envs.baselines import (
     EqualShares,
     MaxMinReference,
     Policy,
@@ -19,7 +19,7 @@ from pyslice.baselines import (
     proportional_shares,
     run_policy_in_env,
 )
-from pyslice.env import SlicingEnv
+from pyslice.envs.slicing import SlicingEnv
 
 PAPER = Scenario.paper()
 SMALL = dataclasses.replace(PAPER, traffic=dataclasses.replace(PAPER.traffic, max_ues_per_slice=4))

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyslice import Scenario, Simulator, _core, radio
-from pyslice.core_config import wrap_vectors
+from pyslice import Scenario, Simulator, _core
+from pyslice.sim import radio
+from pyslice.sim.core_config import wrap_vectors
 from conftest import with_ues
 
 import reference as ref  # noqa: E402

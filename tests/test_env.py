@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
-from pyslice import Scenario, Simulator, radio
-from pyslice.env import OBS_CLIP, OBS_LOG_HIGH, SingleCellEnv, SlicingEnv, SlicingParallelEnv, box_to_simplex, observation
-from pyslice.neighbours import coupling_matrix, interference_neighbours, neighbours_from_coupling
+from pyslice import Scenario, Simulator
+from pyslice.sim import radio
+from pyslice.envs.slicing import OBS_CLIP, OBS_LOG_HIGH, SingleCellEnv, SlicingEnv, SlicingParallelEnv, box_to_simplex, observation
+from pyslice.envs.neighbours import coupling_matrix, interference_neighbours, neighbours_from_coupling
 from conftest import with_ues
 
 PAPER = Scenario.paper()

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from pyslice.executor import LocalExecutor, SerialExecutor, TaskFailures, describe_task, make_executor
+from pyslice.study.executor import LocalExecutor, SerialExecutor, TaskFailures, describe_task, make_executor
 
 
 def simulate_task(seed: int, steps: int) -> list[float]:

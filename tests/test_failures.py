@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from conftest import tiny_scenario
 
-from pyslice import atomic
-from pyslice.artifacts import verify_tree
+from pyslice.base import atomic
+from pyslice.base.artifacts import verify_tree
 from pyslice.cli import main
-from pyslice.executor import SerialExecutor, TaskFailures
-from pyslice.experiment import ReproduceConfig, reproduce
-from pyslice.train import TrainConfig
-from pyslice.vae import VAEConfig
+from pyslice.study.executor import SerialExecutor, TaskFailures
+from pyslice.study.experiment import ReproduceConfig, reproduce
+from pyslice.learn.train import TrainConfig
+from pyslice.learn.vae import VAEConfig
 
 SMALL = ReproduceConfig(seeds=2, train=TrainConfig(exploration_steps=16, training_steps=16, evaluation_steps=8,
                                                    checkpoint_every=10),

@@ -1,4 +1,4 @@
-"""pyslice.learning_curves: windowed statistics against a paired baseline (issue 11 criteria)."""
+"""pyslice.learn.learning_curves: windowed statistics against a paired baseline (issue 11 criteria)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from pyslice.learning_curves import collapse_windows, learning_report, steps_to_reach, window_means
+from pyslice.learn.learning_curves import collapse_windows, learning_report, steps_to_reach, window_means
 
 
 @settings(max_examples=50, deadline=None)

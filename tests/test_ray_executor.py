@@ -11,10 +11,10 @@ ray = pytest.importorskip("ray")
 
 from conftest import tiny_scenario  # noqa: E402
 
-from pyslice.executor import RayExecutor, SerialExecutor, TaskFailures  # noqa: E402
-from pyslice.experiment import ReproduceConfig  # noqa: E402
-from pyslice.train import TrainConfig  # noqa: E402
-from pyslice.vae import VAEConfig  # noqa: E402
+from pyslice.study.executor import RayExecutor, SerialExecutor, TaskFailures  # noqa: E402
+from pyslice.study.experiment import ReproduceConfig  # noqa: E402
+from pyslice.learn.train import TrainConfig  # noqa: E402
+from pyslice.learn.vae import VAEConfig  # noqa: E402
 from test_executor import broken_task  # noqa: E402
 
 TINY_STUDY = ReproduceConfig(seeds=2, train=TrainConfig(exploration_steps=20, training_steps=30, evaluation_steps=10,
@@ -44,7 +44,7 @@ def _tables(results):
 
 
 def test_ray_and_serial_studies_agree(tmp_path, ray_executor):
-    from pyslice.experiment import reproduce
+    from pyslice.study.experiment import reproduce
 
     assert ray_executor.workers == 2
     serial = reproduce(tiny_scenario(), TINY_STUDY, tmp_path / "serial", executor=SerialExecutor(), progress=False)
@@ -55,7 +55,7 @@ def test_ray_and_serial_studies_agree(tmp_path, ray_executor):
 
 def test_ray_quick_study_equals_the_serial_one(quick_run, tmp_path, ray_executor):
     from pyslice import Scenario
-    from pyslice.experiment import reproduce
+    from pyslice.study.experiment import reproduce
 
     out, cfg, serial = quick_run
     on_ray = reproduce(Scenario.paper(), cfg, tmp_path / "quick", executor=ray_executor, progress=False)

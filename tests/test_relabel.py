@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyslice import Scenario, SlicingEnv
-from pyslice.relabel import KPI_FIELDS, kpi_dim, kpi_record, relabel_instances
-from pyslice.replay import ReplayBuffers
-from pyslice.transfer import TransferResult, _load_run, run_transfer
+from pyslice.envs.relabel import KPI_FIELDS, kpi_dim, kpi_record, relabel_instances
+from pyslice.learn.replay import ReplayBuffers
+from pyslice.study.transfer import TransferResult, _load_run, run_transfer
 from conftest import with_ues
 
 

@@ -9,8 +9,8 @@ from dataclasses import replace
 import pytest
 
 from pyslice import Scenario
-from pyslice.executor import SerialExecutor
-from pyslice.experiment import PHASES, ReproduceConfig, default_targets, reproduce, spearman
+from pyslice.study.executor import SerialExecutor
+from pyslice.study.experiment import PHASES, ReproduceConfig, default_targets, reproduce, spearman
 
 
 def _finite_numbers(obj, path="results"):
@@ -98,7 +98,7 @@ def test_pick_statistics_are_shares_and_consistent(quick_run):
 def test_target_cells_keep_only_their_few_samples():
     import numpy as np
 
-    from pyslice.experiment import few_target_samples
+    from pyslice.study.experiment import few_target_samples
 
     samples = np.arange(4 * 10 * 2, dtype=float).reshape(4, 10, 2)
     agents = few_target_samples(samples, (1, 3), 4)
@@ -118,7 +118,7 @@ def test_config_rejects_bad_study_options(field, value, match):
 
 def test_config_from_old_runs_keeps_their_analysis():
     """A reproduce.json written before these options existed resumes with the old behaviour."""
-    from pyslice.experiment import config_from_dict
+    from pyslice.study.experiment import config_from_dict
 
     d = ReproduceConfig().to_dict()
     for key in ("target_samples", "instance_rewards", "source_measure"):
@@ -128,7 +128,7 @@ def test_config_from_old_runs_keeps_their_analysis():
 
 
 def test_claims_carry_three_state_verdicts_from_paired_intervals(quick_run):
-    from pyslice.statistics import VERDICTS
+    from pyslice.base.statistics import VERDICTS
 
     out, cfg, results = quick_run
     diffs = results["differences"]
@@ -150,7 +150,7 @@ def test_claims_carry_three_state_verdicts_from_paired_intervals(quick_run):
 def test_transfer_units_sweep_only_the_sweep_targets():
     import numpy as np
 
-    from pyslice.experiment import _target_chunks, transfer_units
+    from pyslice.study.experiment import _target_chunks, transfer_units
 
     D = np.arange(144, dtype=float).reshape(12, 12) % 7
     units = dict(transfer_units(ReproduceConfig(), D, (0, 3, 5), (3,)))
@@ -175,7 +175,7 @@ def test_config_rejects_bad_sweep_targets():
 
 
 def test_progress_files_count_steps_inside_phases(tmp_path):
-    from pyslice.experiment import PROGRESS, _Progress, phase_steps
+    from pyslice.study.experiment import PROGRESS, _Progress, phase_steps
 
     tick = _Progress(tmp_path / "seed0" / "transfer", 300, tag="3")  # creates the folder
     tick(1)
@@ -208,7 +208,7 @@ def test_a_run_of_an_earlier_version_resumes(quick_run, tmp_path):
 
 
 def test_study_targets_default_to_every_cell():
-    from pyslice.experiment import config_from_dict, study_targets
+    from pyslice.study.experiment import config_from_dict, study_targets
 
     sc = Scenario.paper()
     cfg = ReproduceConfig()

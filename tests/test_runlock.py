@@ -11,11 +11,11 @@ import textwrap
 import pytest
 
 from pyslice.cli import main
-from pyslice.runlock import LOCK_FILE, RunLock, RunLocked
+from pyslice.base.runlock import LOCK_FILE, RunLock, RunLocked
 
 HOLD = textwrap.dedent("""
     import sys, time
-    from pyslice.runlock import RunLock
+    from pyslice.base.runlock import RunLock
     with RunLock(sys.argv[1]):
         print("locked", flush=True)
         time.sleep(float(sys.argv[2]))

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from pyslice import safe_io
+from pyslice.base import safe_io
 from pyslice.cli import main
-from pyslice.train import load_policy
+from pyslice.learn.train import load_policy
 
 
 class _Payload:

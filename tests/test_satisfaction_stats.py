@@ -1,4 +1,4 @@
-"""Delay and drop statistics of pyslice.satisfaction: closed forms and the outage convention."""
+"""Delay and drop statistics of pyslice.sim.satisfaction: closed forms and the outage convention."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from pyslice.satisfaction import delay_statistics, drop_rate, max_slice_delay, reward
+from pyslice.sim.satisfaction import delay_statistics, drop_rate, max_slice_delay, reward
 
 
 def test_all_outage_slice_counts_as_unserved_in_reward_and_delay():

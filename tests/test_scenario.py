@@ -1,4 +1,4 @@
-"""Tests of pyslice.scenario: paper defaults, validation, TOML round trip, mask traces."""
+"""Tests of pyslice.sim.scenario: paper defaults, validation, TOML round trip, mask traces."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyslice.scenario import (
+from pyslice.sim.scenario import (
     PAPER_SLICES,
     LayoutConfig,
     RadioConfig,
@@ -557,7 +557,7 @@ def test_relative_mask_path_resolves_against_toml_dir(tmp_path: Path, monkeypatc
 
 def test_sectors_per_site_is_the_cores():
     from pyslice._core import BORESIGHTS_DEG
-    from pyslice.scenario import SECTORS_PER_SITE
+    from pyslice.sim.scenario import SECTORS_PER_SITE
 
     assert SECTORS_PER_SITE == len(BORESIGHTS_DEG) == 3
     assert Scenario.paper().n_cells == SECTORS_PER_SITE * Scenario.paper().layout.n_sites == 12

@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyslice import Scenario
-from pyslice.experiment import ReproduceConfig
+from pyslice.study.experiment import ReproduceConfig
 from pyslice.settings import (apply_overrides, parse_override, parse_value, reproduce_settings, train_settings,
                               transfer_settings)
-from pyslice.sweep import parse_grid, split_values
-from pyslice.td3 import TD3Config
+from pyslice.study.sweep import parse_grid, split_values
+from pyslice.learn.td3 import TD3Config
 
 
 def test_parse_value_reads_toml_literals_and_bare_words():

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyslice import Scenario, SlicingEnv
-from pyslice.simulator import SimulatorBatch
+from pyslice.sim.simulator import SimulatorBatch
 from conftest import with_ues
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from torch.distributions import Independent, Normal, kl_divergence
 
 from pyslice import Scenario, SlicingEnv
-from pyslice.similarity import (
+from pyslice.study.similarity import (
     LATENT_MEASURES,
     MEASURES,
     PAPER_GROUPS,
@@ -35,7 +35,7 @@ from pyslice.similarity import (
     select_source,
     source_group_accuracy,
 )
-from pyslice.vae import VAEConfig, train_vae
+from pyslice.learn.vae import VAEConfig, train_vae
 
 SMALL = dataclasses.replace(Scenario.paper(),
                             traffic=dataclasses.replace(Scenario.paper().traffic, max_ues_per_slice=3))
@@ -64,7 +64,7 @@ def test_eq8_matches_torch(seed, n, m, dim) -> None:
 
 
 def test_eq8_chunked_equals_unchunked(monkeypatch) -> None:
-    import pyslice.similarity as sim
+    import pyslice.study.similarity as sim
 
     mu1, lv1 = gaussians(0, 37, 3)
     mu2, lv2 = gaussians(1, 11, 3)
@@ -354,7 +354,7 @@ def test_bad_input_raises_value_error_naming_the_argument() -> None:
 def test_posterior_variance_stats_closed_form():
     """Lemma 1's premise is read from every posterior variance: here σ² = 1e-6 for one agent and
     1e-2 for the other, half the values each."""
-    from pyslice.similarity import Latents, posterior_variance_stats
+    from pyslice.study.similarity import Latents, posterior_variance_stats
 
     mu = np.zeros((2, 10, 4))
     logvar = np.stack([np.full((10, 4), np.log(1e-6)), np.full((10, 4), np.log(1e-2))])

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyslice import Scenario, Simulator, SimulatorBatch, StepResult, _core, radio
+from pyslice import Scenario, Simulator, SimulatorBatch, StepResult, _core
+from pyslice.sim import radio
 
 from share_samples import random_shares  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Hierarchical bootstrap intervals and three-state verdicts (pyslice.statistics)."""
+"""Hierarchical bootstrap intervals and three-state verdicts (pyslice.base.statistics)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyslice.statistics import bootstrap_mean_ci, chain_verdict, verdict
+from pyslice.base.statistics import bootstrap_mean_ci, chain_verdict, verdict
 
 groups = st.lists(st.lists(st.floats(-10, 10), min_size=1, max_size=6), min_size=1, max_size=6)
 

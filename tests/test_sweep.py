@@ -10,12 +10,12 @@ from dataclasses import replace
 import pytest
 from conftest import tiny_scenario
 
-from pyslice.executor import SerialExecutor
-from pyslice.experiment import ReproduceConfig
+from pyslice.study.executor import SerialExecutor
+from pyslice.study.experiment import ReproduceConfig
 from pyslice.settings import reproduce_settings
-from pyslice.sweep import parse_grid, run_sweep
-from pyslice.train import TrainConfig
-from pyslice.vae import VAEConfig
+from pyslice.study.sweep import parse_grid, run_sweep
+from pyslice.learn.train import TrainConfig
+from pyslice.learn.vae import VAEConfig
 
 TINY = ReproduceConfig(seeds=2, train=TrainConfig(exploration_steps=20, training_steps=20, evaluation_steps=10,
                                                   checkpoint_every=0),

@@ -1,4 +1,4 @@
-"""Tests of the batched TD3 agents (pyslice.td3) and the per-agent replay buffers (pyslice.replay).
+"""Tests of the batched TD3 agents (pyslice.learn.td3) and the per-agent replay buffers (pyslice.learn.replay).
 
 The batched implementation is compared with ``td3_reference.ReferenceTD3``, a plain per-agent TD3
 built from ``torch.nn.Linear`` and ``torch.optim.Adam``.
@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from pyslice.replay import Batch, ReplayBuffers
-from pyslice.td3 import BatchedTD3, TD3Config, project_to_simplex, project_to_simplex_np
+from pyslice.learn.replay import Batch, ReplayBuffers
+from pyslice.learn.td3 import BatchedTD3, TD3Config, project_to_simplex, project_to_simplex_np
 
 from td3_reference import ReferenceTD3, simplex_projection_bruteforce  # noqa: E402
 
@@ -109,7 +109,7 @@ def test_batched_equals_reference(freeze, head):
 def test_hand_written_backward_is_autograd_bit_for_bit(batch, rows, widths, seed):
     """The update's back-propagation (td3._mlp_backward) gives exactly torch.autograd's gradients
     for the weights, the biases and the input, so the learner's arithmetic is autograd's."""
-    from pyslice.td3 import _mlp, _mlp_backward, _mlp_forward
+    from pyslice.learn.td3 import _mlp, _mlp_backward, _mlp_forward
 
     g = torch.Generator().manual_seed(seed)
     shapes = list(zip(widths[:-1], widths[1:]))
@@ -318,7 +318,7 @@ def test_warmup_actions(head, warmup):
 
 def test_box_head_maps_like_the_env_box():
     """The tanh-box head's share map is the env's documented Box map applied to (u + 1) / 2."""
-    from pyslice.env import box_to_simplex
+    from pyslice.envs.slicing import box_to_simplex
 
     agent = BatchedTD3(K, D, A)
     u = np.random.default_rng(1).uniform(-1, 1, (50, A))
@@ -592,7 +592,7 @@ def test_replay_add_agent_exact_samples_and_agent_ops():
 
 
 def test_logit_exploration_keeps_every_share_positive():
-    from pyslice.td3 import BatchedTD3, TD3Config
+    from pyslice.learn.td3 import BatchedTD3, TD3Config
 
     agent = BatchedTD3(3, 5, 4, TD3Config(actor_head="softmax", exploration="logit", target_smoothing="logit",
                                           exploration_noise=2.0, seed=1))

@@ -17,10 +17,11 @@ from tensorboard.backend.event_processing.event_file_loader import EventFileLoad
 from tensorboard.backend.event_processing.plugin_event_accumulator import \
     EventAccumulator as ServerAccumulator  # noqa: E402
 
-from pyslice.td3 import TD3Config  # noqa: E402
-from pyslice.tensorboard import INSTALL_HINT, TrainLogger, log_study, require_tensorboard  # noqa: E402
-from pyslice.train import LOG, Trainer, TrainConfig, log_header, read_log  # noqa: E402
-from pyslice.transfer import TransferResult  # noqa: E402
+from pyslice.learn.td3 import TD3Config  # noqa: E402
+from pyslice.learn.tensorboard import INSTALL_HINT, TrainLogger, require_tensorboard  # noqa: E402
+from pyslice.study.tensorboard_logs import log_study  # noqa: E402
+from pyslice.learn.train import LOG, Trainer, TrainConfig, log_header, read_log  # noqa: E402
+from pyslice.study.transfer import TransferResult  # noqa: E402
 
 from conftest import tiny_scenario  # noqa: E402
 
@@ -116,7 +117,7 @@ def test_resume_writes_every_step_once(tmp_path, full_run, stop):
     steps, mean = scalars(acc, "reward/mean")
     assert steps == list(range(1, T + 1))
     np.testing.assert_allclose(mean, log["reward"].mean(axis=1), rtol=1e-6)
-    # the resumed run is the uninterrupted one (pyslice.train); so are its logs, the window across
+    # the resumed run is the uninterrupted one (pyslice.learn.train); so are its logs, the window across
     # the resume (21..30) refilled from train_log.csv; its losses cover only the updates after it
     for tag in ref.Tags()["scalars"]:
         steps, values = scalars(acc, tag)
@@ -145,11 +146,11 @@ def test_require_tensorboard_without_the_extra(tmp_path, monkeypatch, how):
             return real_import(name, *args, **kwargs)
 
         monkeypatch.setattr(builtins, "__import__", no_tensorboard)
-    monkeypatch.delitem(sys.modules, "pyslice.tensorboard")
-    import pyslice.tensorboard  # importing the module itself needs no TensorBoard
+    monkeypatch.delitem(sys.modules, "pyslice.learn.tensorboard")
+    import pyslice.learn.tensorboard  # importing the module itself needs no TensorBoard
 
     with pytest.raises(ValueError) as err:
-        pyslice.tensorboard.require_tensorboard()
+        pyslice.learn.tensorboard.require_tensorboard()
     assert str(err.value) == '--tensorboard needs TensorBoard: pip install "pyslice[tensorboard]"' == INSTALL_HINT
     with pytest.raises(ValueError, match="pyslice\\[tensorboard\\]"):  # before anything is written
         Trainer(tiny_scenario(), CFG, tmp_path / "run", tensorboard=tmp_path / "tb")
@@ -158,7 +159,7 @@ def test_require_tensorboard_without_the_extra(tmp_path, monkeypatch, how):
 
 def test_without_tensorboard_nothing_is_imported(tmp_path):
     require_tensorboard()  # installed here
-    code = ("import sys; from pyslice import Scenario; from pyslice.train import Trainer, TrainConfig; "
+    code = ("import sys; from pyslice import Scenario; from pyslice.learn.train import Trainer, TrainConfig; "
             f"Trainer(Scenario.paper(), TrainConfig(exploration_steps=2, training_steps=0, evaluation_steps=0), "
             f"{str(tmp_path / 'run')!r}).run(); "
             "print(sorted(m for m in sys.modules if 'tensorboard' in m))")

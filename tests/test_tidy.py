@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from pyslice.atomic import current_umask, write_json, write_text
-from pyslice.tidy import COLUMNS, result_rows, write_rows_csv
+from pyslice.base.atomic import current_umask, write_json, write_text
+from pyslice.study.tidy import COLUMNS, result_rows, write_rows_csv
 
 
 def _results():

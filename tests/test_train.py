@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from pyslice import Scenario
-from pyslice.td3 import TD3Config
-from pyslice.train import CHECKPOINT, LOG, POLICY, Trainer, TrainConfig, evaluate, load_policy, read_log
+from pyslice.learn.td3 import TD3Config
+from pyslice.learn.train import CHECKPOINT, LOG, POLICY, Trainer, TrainConfig, evaluate, load_policy, read_log
 from conftest import with_ues
 
 
@@ -91,7 +91,7 @@ def test_saved_policy_evaluates_like_the_trainers_agent(tmp_path):
 def test_configs_saved_before_issue_11_load_as_the_legacy_learner():
     """A run directory written before the learner's choices existed is read with the learner it was
     trained with (softmax head, logit noise 0.3, projected smoothing, Dirichlet warm-up)."""
-    from pyslice.td3 import LEGACY_TD3
+    from pyslice.learn.td3 import LEGACY_TD3
 
     d = CFG.to_dict()
     for key in ("actor_head", "target_smoothing", "warmup"):

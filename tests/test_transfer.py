@@ -1,4 +1,4 @@
-"""Transfer strategies on batched agents and the transfer experiment (pyslice.transfer)."""
+"""Transfer strategies on batched agents and the transfer experiment (pyslice.study.transfer)."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from pyslice import Scenario
-from pyslice.replay import Batch, ReplayBuffers
-from pyslice.td3 import BatchedTD3, TD3Config
-from pyslice.train import Trainer
+from pyslice.learn.replay import Batch, ReplayBuffers
+from pyslice.learn.td3 import BatchedTD3, TD3Config
+from pyslice.learn.train import Trainer
 from conftest import TINY_PRETRAIN, with_ues
-from pyslice.env import SlicingEnv
-from pyslice.transfer import (RESULT_JSON, RESULT_NPZ, STRATEGIES, TransferResult, run_transfer,
+from pyslice.envs.slicing import SlicingEnv
+from pyslice.study.transfer import (RESULT_JSON, RESULT_NPZ, STRATEGIES, TransferResult, run_transfer,
                               transfer)
 
 K, D, A, CAP = 4, 16, 4, 50
@@ -291,7 +291,7 @@ def test_scratch_learner_is_the_pretraining_learner(run_dir):
 def test_model_transfer_acts_like_the_source_in_the_target_cell(run_dir):
     """With no training, the transferred agent is the source's policy acting in the target cell:
     the curve equals a network where cell `target` is driven by the pretrained agent `source`."""
-    from pyslice.transfer import _load_run
+    from pyslice.study.transfer import _load_run
 
     target, source, T, seed = 5, 1, 12, 4
     res = run_transfer(run_dir, target, [source], strategy="model", steps=0, eval_steps=T, seed=seed,
@@ -381,7 +381,7 @@ def test_batch_of_experiments_equals_each_alone(run_dir):
     """run_transfers: specs of different targets and strategies in one batch give bit for bit the
     results of running each spec alone (learners with and without transferred instances update on
     their own schedules; every learner's generators depend only on the seed and its target)."""
-    from pyslice.transfer_runs import TransferSpec, run_transfers
+    from pyslice.study.transfer_runs import TransferSpec, run_transfers
 
     kw = dict(steps=30, eval_steps=4, seed=11)
     specs = [TransferSpec(4, (0, 7)), TransferSpec(2, (1,), "model", include_scratch=False), TransferSpec(9, ()),
@@ -397,7 +397,7 @@ def test_batch_of_experiments_equals_each_alone(run_dir):
 
 
 def test_batch_validates_every_spec_first(run_dir, tmp_path):
-    from pyslice.transfer_runs import TransferSpec, run_transfers
+    from pyslice.study.transfer_runs import TransferSpec, run_transfers
 
     for bad, match in (([TransferSpec(12, (0,))], "target"), ([TransferSpec(3, (3,))], "target cell itself"),
                        ([TransferSpec(3, (), include_scratch=False)], "nothing to run"),

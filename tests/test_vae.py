@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from pyslice.vae import VAE, VAEConfig, encode, load_vae, reconstruct, save_vae, train_vae, vae_loss
+from pyslice.learn.vae import VAE, VAEConfig, encode, load_vae, reconstruct, save_vae, train_vae, vae_loss
 
 FAST = VAEConfig(epochs=25, batch_size=64, seed=3)
 

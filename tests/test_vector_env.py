@@ -1,4 +1,4 @@
-"""Gymnasium registry ids and the vectorised single-cell env (pyslice.registration, pyslice.vector_env).
+"""Gymnasium registry ids and the vectorised single-cell env (pyslice.envs.registration, pyslice.envs.vector_env).
 
 The reference for every sub-env i is a separately stepped SingleCellEnv with seed ``seed + i``: the
 two must agree bit for bit (observations, rewards, terminations, truncations, info fields) over
@@ -19,12 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pyslice
-import pyslice.registration
+import pyslice.envs.registration
 from pyslice import Scenario
-from pyslice.baselines import TrafficAware
-from pyslice.env import SingleCellEnv
-from pyslice.registration import SINGLE_CELL_ID, register_envs
-from pyslice.vector_env import SingleCellVectorEnv
+from pyslice.envs.baselines import TrafficAware
+from pyslice.envs.slicing import SingleCellEnv
+from pyslice.envs.registration import SINGLE_CELL_ID, register_envs
+from pyslice.envs.vector_env import SingleCellVectorEnv
 
 PAPER = Scenario.paper()
 SC = dataclasses.replace(PAPER, traffic=dataclasses.replace(PAPER.traffic, max_ues_per_slice=4))
@@ -131,11 +131,11 @@ def test_registration_is_idempotent():
         warnings.simplefilter("error")
         register_envs()
         importlib.reload(pyslice)
-        importlib.reload(pyslice.registration)
-        pyslice.registration.register_envs()
+        importlib.reload(pyslice.envs.registration)
+        pyslice.envs.registration.register_envs()
     assert SINGLE_CELL_ID in gymnasium.registry
     spec = gymnasium.spec(SINGLE_CELL_ID)
-    assert spec.vector_entry_point == "pyslice.vector_env:SingleCellVectorEnv"
+    assert spec.vector_entry_point == "pyslice.envs.vector_env:SingleCellVectorEnv"
 
 
 def test_make_equals_direct_construction():

@@ -1,0 +1,655 @@
+"""Multi-agent slicing environment over the simulator (paper §II and §IV-A; DESIGN.md §5 and §7).
+
+One agent per cell k. Its action a_k ∈ R^N is the PRB share of each slice, on the simplex (paper
+eq. 1). Its reward is paper eq. 2, r_k = min_n min(φ[k,n]/φ*[k,n], d*[k,n]/d[k,n], 1), computed by
+:func:`pyslice.sim.satisfaction.reward` (a slice with no active users counts as satisfied).
+
+State and observation
+---------------------
+s_k = [s'_k, c_k] with s'_k = [φ[k,·], l[k,·], u[k,·]] (3N) and c_k the mean over the neighbours
+i ∈ K_k of l[i,·] (paper eq. 5): 4N values (16 for N = 4) laid out in four blocks of N, one entry per
+slice in each block::
+
+    obs[k] = [ throughput[0..N) | load[0..N) | users[0..N) | coordination[0..N) ]
+
+normalised (float32) by ``observation`` (:data:`OBSERVATIONS`):
+
+``"log"`` (nothing saturates in normal operation)
+    * throughput: log2(1 + φ[k,n] / φ*[k,n]) — 1 at the requirement, 0 for nothing, growing slowly
+      above (a slice at 10× its requirement gives 3.46), so every requirement group stays visible;
+    * load: log2(1 + l[k,n]), l = x the PRB share the slice needs (may exceed its share);
+    * users: u[k,n] / max(max_ues_per_slice, 1), clipped to [0, 4] (handovers can bring more UEs than
+      the group size into a cell; the clip is never reached in the paper scenario);
+    * coordination: log2(1 + c_k), c_k eq. 5's mean of the neighbours' raw loads.
+``"clipped"`` (default)
+    φ/φ* clipped to [0, 2], l clipped to [0, 2], users as above, and the mean of the neighbours'
+    clipped loads. In the paper scenario φ/φ* sits at the clip for slices 2-4 in 72-100 % of
+    default-action samples, which erases the requirement-dependent features from the similarity
+    analysis. It stays the default because the TD3 agents learn more stably on it: over 6 seeds, 0
+    collapse windows against 3-156 in 4 of 6 seeds with ``"log"``, for the same final reward
+    (docs/learning.md).
+
+``SlicingEnv.observation_low/high`` are the Box bounds of the standard wrappers (+inf where a
+feature is unbounded). ``info`` keeps the raw values (bit/s, s, counts); ``info["coordination"]``
+is eq. 5 on the raw loads.
+
+Neighbours K_k are the ``n_neighbours`` cells with the highest mean interference coupling into k
+(:mod:`pyslice.envs.neighbours`). ``n_neighbours`` is clipped to K − 1; ``n_neighbours = 0`` gives
+c_k = 0 (no coordination) while keeping the 4N layout.
+
+Reset convention
+----------------
+``reset`` restarts the simulator and runs **one warm-up step with equal shares**; the returned
+observation is the state after that step, so the first action is taken on a real network state (time
+index 1), and the warm-up step's info is in ``last_info``. Its reward is not returned.
+
+Replicas and seeds
+------------------
+``replicas = 1``: obs [K, 4N], actions [K, N], reward [K], info arrays [K, N] (cell_load [K], mask
+[N]). ``replicas = R > 1``: a leading replica axis everywhere ([R, K, 4N], [R, K, N], [R, K], ...).
+Replica r runs the simulator with seed ``seed + r``, so replica r equals a one-replica env with seed
+``seed + r``. ``reset()`` without a seed replays the same seeds (same run), as ``Simulator.reset``.
+The replicas are stepped together on ``threads`` C++ threads (:class:`pyslice.SimulatorBatch`).
+
+Standard wrappers
+-----------------
+:meth:`SlicingEnv.parallel_env` (PettingZoo ``ParallelEnv``) and :meth:`SlicingEnv.single_cell_env`
+(Gymnasium ``Env``) use Box action spaces [0, 1]^N. An action in the Box is mapped onto the simplex by
+:func:`box_to_simplex`: a ← a / Σa, and a ← 1/N (equal shares) when Σa < 1e-12. Actions outside the
+Box, of the wrong shape or not finite raise ValueError. Episodes are truncated after ``max_steps``
+agent steps (default 1000); they never terminate. ``reset(seed=s)`` starts the simulator with seed
+``s``; the first ``reset()`` without a seed uses the constructor's ``seed``, later ones draw a fresh
+seed from the wrapper's generator (Gymnasium semantics: ``reset(seed=s)`` then ``reset()`` is
+reproducible).
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import gymnasium
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from pyslice.base.validation import check_int
+from pyslice.envs.neighbours import coupling_matrix, neighbours_from_coupling
+from pyslice.sim.satisfaction import satisfaction_terms
+from pyslice.sim.scenario import Scenario
+from pyslice.sim.simulator import SimulatorBatch, _check_seed, validate_shares
+
+__all__ = [
+    "BUILTIN_POLICIES",
+    "OBS_CLIP",
+    "OBSERVATIONS",
+    "Requirements",
+    "SlicingEnv",
+    "SlicingParallelEnv",
+    "SingleCellEnv",
+    "box_to_simplex",
+    "observation",
+    "throughput_feature",
+]
+
+#: Upper clip of each observation block (throughput/φ*, load, users/G, coordination) of the
+#: ``"clipped"`` observation; lower bound 0.
+OBS_CLIP = (2.0, 2.0, 4.0, 2.0)
+#: Upper bound of each block of the ``"log"`` observation (users keep their clip).
+OBS_LOG_HIGH = (np.inf, np.inf, OBS_CLIP[2], np.inf)
+OBSERVATIONS = ("log", "clipped")
+BUILTIN_POLICIES = ("equal", "traffic-aware", "max-min")
+ZERO_SUM = 1e-12
+INFO_FIELDS = ("throughput", "delay", "load", "users", "outage", "demand", "served", "backlog", "shares",
+               "cell_load", "mask", "iterations")
+
+
+class Requirements(NamedTuple):
+    """Per-cell service requirements: φ* (bit/s) and d* (s), each float64 [K, N]."""
+
+    throughput_bps: np.ndarray
+    delay_s: np.ndarray
+
+
+def observation(throughput: np.ndarray, load: np.ndarray, users: np.ndarray, req_throughput: np.ndarray,
+                max_ues_per_slice: int, neighbours: np.ndarray, mode: str = "clipped") -> np.ndarray:
+    """Normalised state [..., K, 4N] (float32) from raw KPIs [..., K, N] (see the module docstring)."""
+    tput = throughput_feature(throughput, req_throughput, mode)
+    load = np.maximum(np.asarray(load, dtype=float), 0.0)
+    users = np.clip(np.asarray(users, dtype=float) / max(int(max_ues_per_slice), 1), 0.0, OBS_CLIP[2])
+    if mode == "log":
+        blocks = [tput, np.log2(1.0 + load), users, np.log2(1.0 + _neighbour_mean(load, neighbours))]
+    else:
+        load = np.minimum(load, OBS_CLIP[1])
+        blocks = [tput, load, users, np.minimum(_neighbour_mean(load, neighbours), OBS_CLIP[3])]
+    return np.concatenate(blocks, axis=-1).astype(np.float32)
+
+
+def throughput_feature(throughput: np.ndarray, req_throughput: np.ndarray, mode: str = "clipped") -> np.ndarray:
+    """The observation's first block, the only requirement-dependent one: φ/φ* normalised by ``mode``
+    (float64, same shape as ``throughput``)."""
+    if mode not in OBSERVATIONS:
+        raise ValueError(f"observation must be one of {', '.join(map(repr, OBSERVATIONS))}, got {mode!r}")
+    ratio = np.maximum(np.asarray(throughput, dtype=float) / req_throughput, 0.0)
+    return np.log2(1.0 + ratio) if mode == "log" else np.minimum(ratio, OBS_CLIP[0])
+
+
+def _neighbour_mean(values: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
+    """Mean over each cell's neighbours of ``values`` [..., K, N] (zeros without neighbours)."""
+    if neighbours.shape[1] == 0:
+        return np.zeros_like(values)
+    return values[..., neighbours, :].mean(axis=-2)
+
+
+def box_to_simplex(actions: object, name: str = "actions") -> np.ndarray:
+    """Map actions [..., N] in the Box [0, 1]^N onto the simplex (float64): a / Σa, equal shares if
+    Σa < 1e-12. Raises ValueError naming ``name`` for non-finite or out-of-Box entries."""
+    try:
+        a = np.asarray(actions, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of numbers, got {type(actions).__name__}") from exc
+    if a.ndim < 1 or a.shape[-1] < 1:
+        raise ValueError(f"{name} must have a last axis of N >= 1 slices, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite (found NaN or inf)")
+    if np.any(a < 0.0) or np.any(a > 1.0):
+        raise ValueError(f"{name} must lie in the Box [0, 1] (found values in [{a.min():.6g}, {a.max():.6g}])")
+    total = a.sum(axis=-1, keepdims=True)
+    small = total < ZERO_SUM
+    return np.where(small, 1.0 / a.shape[-1], a / np.where(small, 1.0, total))
+
+
+
+
+class _Factory:
+    """A constructor usable on the class (``SlicingEnv.parallel_env(scenario, ...)``) and on an
+    instance (``env.parallel_env(...)``: a *new* environment with the instance's scenario, seed and
+    neighbour count unless given)."""
+
+    INHERITED = ("scenario", "seed", "n_neighbours", "observation")
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+        self.signature = inspect.signature(func)
+        functools.update_wrapper(self, func)
+
+    def __get__(self, obj: SlicingEnv | None, objtype: type | None = None) -> Callable[..., Any]:
+        if obj is None:
+            return self.func
+
+        @functools.wraps(self.func)
+        def bound(*args: Any, **kw: Any) -> Any:
+            given = self.signature.bind_partial(*args, **kw).arguments
+            for name in self.INHERITED:
+                if name not in given:
+                    kw[name] = getattr(obj, name)
+            return self.func(*args, **kw)
+
+        return bound
+
+
+class SlicingEnv:
+    """Batched multi-agent slicing environment (array API; see the module docstring).
+
+    >>> env = SlicingEnv(Scenario.paper(), seed=0)
+    >>> obs = env.reset()
+    >>> obs.shape
+    (12, 16)
+    >>> obs, reward, info = env.step(np.full((12, 4), 0.25))
+    >>> reward.shape, info["throughput"].shape
+    ((12,), (12, 4))
+    """
+
+    def __init__(self, scenario: Scenario, seed: int = 0, replicas: int = 1, threads: int = 1,
+                 n_neighbours: int = 6, same_seed: bool = False, observation: str = "clipped",
+                 shared_world: bool = False) -> None:
+        if not isinstance(scenario, Scenario):
+            raise TypeError(f"scenario must be a pyslice.Scenario, got {type(scenario).__name__}")
+        if observation not in OBSERVATIONS:
+            raise ValueError(f"observation must be one of {', '.join(map(repr, OBSERVATIONS))}, got {observation!r}")
+        self.observation = observation
+        self.scenario = scenario
+        self.replicas = check_int("replicas", replicas, 1)
+        if not isinstance(same_seed, bool):
+            raise TypeError(f"same_seed must be a bool, got {type(same_seed).__name__}")
+        self.same_seed = same_seed
+        if not isinstance(shared_world, bool):
+            raise TypeError(f"shared_world must be a bool, got {type(shared_world).__name__}")
+        if shared_world and not same_seed and replicas > 1:
+            raise ValueError("shared_world=True needs same_seed=True (the replicas share one world)")
+        self.shared_world = shared_world
+        self.threads = check_int("threads", threads, 1)
+        self.seed = self._check_base_seed(seed)
+        n_cells = scenario.n_cells
+        self.n_agents = n_cells
+        self.n_slices = scenario.n_slices
+        self.obs_dim = 4 * self.n_slices
+        self.n_neighbours = min(check_int("n_neighbours", n_neighbours, 0), n_cells - 1)
+        self.coupling = coupling_matrix(scenario)
+        self.neighbours = neighbours_from_coupling(self.coupling, self.n_neighbours)
+        self.requirements = Requirements(*scenario.requirement_matrices())
+        self.max_ues_per_slice = scenario.traffic.max_ues_per_slice
+        self._drops = scenario.traffic.delay_model == "finite-buffer"
+        self.observation_low = np.zeros(self.obs_dim, dtype=np.float32)
+        high = OBS_LOG_HIGH if observation == "log" else OBS_CLIP
+        self.observation_high = np.repeat(np.asarray(high, dtype=np.float32), self.n_slices)
+        self._sim = SimulatorBatch(scenario, self._seeds(self.seed), threads=self.threads,
+                                   shared_world=shared_world)
+        self._batch_shape = () if self.replicas == 1 else (self.replicas,)
+        self.time = 0
+        self.last_obs: np.ndarray | None = None
+        self.last_info: dict[str, Any] | None = None
+
+    # ---- properties -------------------------------------------------------------------------------
+
+    @property
+    def action_shape(self) -> tuple[int, ...]:
+        """Shape of ``actions``: (K, N), or (R, K, N) with replicas."""
+        return (*self._batch_shape, self.n_agents, self.n_slices)
+
+    @property
+    def observation_shape(self) -> tuple[int, ...]:
+        """Shape of an observation: (K, 4N), or (R, K, 4N) with replicas."""
+        return (*self._batch_shape, self.n_agents, self.obs_dim)
+
+    def __repr__(self) -> str:
+        return (f"SlicingEnv(scenario={self.scenario.name!r}, seed={self.seed}, replicas={self.replicas}, "
+                f"K={self.n_agents}, N={self.n_slices}, n_neighbours={self.n_neighbours})")
+
+    # ---- array API ------------------------------------------------------------------------------
+
+    def reset(self, seed: int | None = None, *, seeds: Sequence[int] | None = None) -> np.ndarray:
+        """Restart every replica (replica r with seed ``seed + r``; ``None`` keeps the current seed)
+        and run the warm-up step with equal shares; returns its observation.
+
+        ``seeds`` (one per replica, not with ``seed``) restarts replica r with ``seeds[r]`` instead;
+        ``self.seed`` is unchanged, so a later ``reset()`` replays ``seed + r``."""
+        if seeds is not None:
+            if seed is not None:
+                raise ValueError("give seed or seeds, not both")
+            self._sim.reset(seeds)  # checks one valid seed per replica before any change
+        else:
+            if seed is not None:
+                self.seed = self._check_base_seed(seed)
+            self._sim.reset(self._seeds(self.seed))
+        self.time = 0
+        equal = np.full((self.replicas, self.n_agents, self.n_slices), 1.0 / self.n_slices)
+        obs, _, _ = self._finish(self._sim.step(equal))
+        return obs
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """Apply PRB shares ``actions`` [K, N] ([R, K, N] with replicas), rows on the simplex.
+
+        Returns (obs, reward, info). Invalid actions raise ValueError (TypeError for non-numbers)
+        naming ``actions``, before anything changes.
+        """
+        arr = validate_shares(actions, self.n_agents, self.n_slices, name="actions")
+        if arr.shape != self.action_shape:
+            raise ValueError(f"actions must have shape {self.action_shape}, got {arr.shape}")
+        self._require_reset()
+        # validated above: skip the batch's second Python-side check (the core still checks)
+        return self._finish(self._sim._step_validated(arr.reshape(self.replicas, self.n_agents, self.n_slices)))
+
+    def step_policy(self, name: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """Step with a built-in simulator policy ('equal', 'traffic-aware' with perfect knowledge of
+        the current step's demand, 'max-min' reference); same returns as :meth:`step`."""
+        if name not in BUILTIN_POLICIES:
+            raise ValueError(f"name must be one of {', '.join(map(repr, BUILTIN_POLICIES))}, got {name!r}")
+        self._require_reset()
+        return self._finish(self._sim.step_policy(name))
+
+    def step_mixed(self, policies: Sequence[str], actions: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """Step with one policy per replica (:meth:`pyslice.sim.simulator.SimulatorBatch.step_mixed`):
+        ``"given"`` replicas apply their row of ``actions`` [R, K, N], the others a built-in
+        policy ('equal', 'traffic-aware', 'max-min'); same returns as :meth:`step`."""
+        self._require_reset()
+        if actions is not None:
+            actions = np.reshape(validate_shares(actions, self.n_agents, self.n_slices, name="actions"),
+                                 (self.replicas, self.n_agents, self.n_slices))
+        return self._finish(self._sim.step_mixed(policies, actions))
+
+    def close(self) -> None:
+        """Nothing to release (present for symmetry with the standard interfaces)."""
+
+    def get_state(self) -> dict[str, Any]:
+        """Everything needed to continue this env bit for bit (simulator replicas, time, last obs)."""
+        return {"seed": self.seed, "time": self.time, "simulators": self._sim.get_state(),
+                "last_obs": None if self.last_obs is None else np.array(self.last_obs),
+                "last_info": None if self.last_info is None else dict(self.last_info)}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`get_state` snapshot of an env of the same scenario and replica count."""
+        missing = {"seed", "time", "simulators", "last_obs", "last_info"} - set(state)
+        if missing:
+            raise ValueError(f"env state is missing {sorted(missing)}")
+        self._sim.set_state(state["simulators"])
+        self.seed, self.time = int(state["seed"]), int(state["time"])
+        self.last_obs = None if state["last_obs"] is None else np.array(state["last_obs"])
+        self.last_info = None if state["last_info"] is None else dict(state["last_info"])
+
+    def restart(self, seeds: Sequence[int | None]) -> None:
+        """Restart the simulator of each replica r with ``seeds[r]`` (one entry per replica), and
+        leave every replica whose entry is ``None`` exactly as it is (bit for bit).
+
+        No warm-up step is run: the next :meth:`step` is a restarted replica's first step, and equal
+        shares there reproduce :meth:`reset`. ``time``, ``last_obs`` and ``last_info`` are not
+        changed. Restarting only some replicas snapshots and restores the others
+        (:meth:`replica_states`), so it costs about a state copy of every replica; restarting all
+        of them is a plain batch reset. Needs a reset env and independent replicas (no
+        ``shared_world``).
+        """
+        self._require_reset()
+        if isinstance(seeds, (str, bytes)) or len(seeds) != self.replicas:
+            raise ValueError(f"seeds must hold {self.replicas} entries (one per replica, None keeps it), got {seeds!r}")
+        new = [None if s is None else _check_seed(s, f"seeds[{r}]") for r, s in enumerate(seeds)]
+        keep = [r for r, s in enumerate(new) if s is None]
+        if len(keep) == self.replicas:
+            return
+        if not keep:
+            self._sim.reset(new)
+            return
+        saved = self.replica_states()
+        self._sim.reset([self._sim.seeds[r] if s is None else s for r, s in enumerate(new)])
+        self.set_replica_states({r: saved[r] for r in keep})
+
+    def replica_states(self) -> list[bytes]:
+        """Each replica's complete simulator state (see :meth:`pyslice.Simulator.get_state`)."""
+        if self.shared_world:
+            raise ValueError("a shared_world env cannot save its replicas' states")
+        return self._sim.get_state()
+
+    def set_replica_states(self, states: dict[int, bytes]) -> None:
+        """Restore the replicas named by the keys of ``states`` ({replica: bytes from
+        :meth:`replica_states`}); the other replicas keep their state."""
+        current = self.replica_states()
+        for r, state in states.items():
+            if not 0 <= r < self.replicas:
+                raise ValueError(f"replica must be in [0, {self.replicas - 1}], got {r}")
+            current[r] = state
+        self._sim.set_state(current)
+
+    # ---- internals ----------------------------------------------------------------------------------
+
+    def _check_base_seed(self, seed: object) -> int:
+        seed = _check_seed(seed)
+        if seed + self.replicas - 1 >= 2**64:
+            raise ValueError(f"seed must be < 2**64 - {self.replicas - 1} (replica r uses seed + r), got {seed}")
+        return seed
+
+    def _seeds(self, seed: int) -> list[int]:
+        """Replica r runs seed + r, or ``seed`` for every replica with ``same_seed`` (paired
+        replicas: identical UE drops, mobility and traffic, only the actions differ)."""
+        return [seed] * self.replicas if self.same_seed else [seed + r for r in range(self.replicas)]
+
+    def _require_reset(self) -> None:
+        if self.last_obs is None:
+            raise RuntimeError("call reset() before step()")
+
+    def _finish(self, out: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        info = {name: np.array(out[name]) for name in INFO_FIELDS}  # copies: the batch reuses its buffers
+        req_t, req_d = self.requirements
+        t_term, d_term = satisfaction_terms(info["throughput"], info["delay"], info["users"], req_t, req_d)
+        reward = np.minimum(t_term, d_term).min(axis=-1)  # paper eq. 2, from the terms computed once
+        info["throughput_term"], info["delay_term"] = t_term, d_term
+        info["coordination"] = _neighbour_mean(info["load"], self.neighbours)
+        # traffic the finite buffer dropped this step (bit/s); the fluid-backlog model queues it instead
+        info["dropped"] = (np.maximum(info["demand"] - info["served"], 0.0) if self._drops
+                           else np.zeros_like(info["demand"]))
+        obs = observation(info["throughput"], info["load"], info["users"], req_t, self.max_ues_per_slice,
+                          self.neighbours, self.observation)
+        self.time += 1
+        if self.replicas == 1:
+            obs, reward = obs[0], reward[0]
+            info = {key: value[0] for key, value in info.items()}
+            info["iterations"] = int(info["iterations"])
+        info["time"] = self.time
+        self.last_obs, self.last_info = obs, info
+        return obs, reward, info
+
+    # ---- standard interfaces --------------------------------------------------------------------------
+
+    @_Factory
+    def parallel_env(scenario: Scenario | None = None, seed: int = 0, *, n_neighbours: int = 6,
+                     max_steps: int = 1000, observation: str = "clipped") -> SlicingParallelEnv:
+        """A PettingZoo ``ParallelEnv`` over a new one-replica env (paper scenario by default).
+
+        Called on an instance, the new env takes the instance's scenario, seed and n_neighbours
+        unless given.
+        """
+        return SlicingParallelEnv(scenario, seed=seed, n_neighbours=n_neighbours, max_steps=max_steps,
+                                  observation=observation)
+
+    @_Factory
+    def single_cell_env(k: int, others: Any = "equal", scenario: Scenario | None = None, seed: int = 0, *,
+                        n_neighbours: int = 6, max_steps: int = 1000, observation: str = "clipped") -> SingleCellEnv:
+        """A Gymnasium ``Env`` for cell ``k``, the other cells driven by ``others`` (see
+        :class:`SingleCellEnv`). Called on an instance, the new env takes the instance's scenario,
+        seed and n_neighbours unless given."""
+        return SingleCellEnv(k, others=others, scenario=scenario, seed=seed, n_neighbours=n_neighbours,
+                             max_steps=max_steps, observation=observation)
+
+
+# --------------------------------------------------------------------------------------------------
+# Standard wrappers
+# --------------------------------------------------------------------------------------------------
+
+
+def _cell_info(info: dict[str, Any], k: int) -> dict[str, Any]:
+    """The per-cell part of a one-replica info dict (rows of the [K, ...] arrays)."""
+    out: dict[str, Any] = {}
+    for key, value in info.items():
+        if key in ("mask", "iterations", "time"):
+            out[key] = value
+        elif key == "cell_load":
+            out[key] = float(value[k])
+        else:
+            out[key] = value[k].copy()
+    return out
+
+
+class _EpisodeSeeds:
+    """Episode seeds of the wrappers: ``reset(seed=s)`` uses s and reseeds the generator; the first
+    unseeded reset uses the constructor seed, later ones draw from the generator."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = _check_seed(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.first = True
+
+    def next(self, seed: int | None) -> int:
+        if seed is not None:
+            seed = _check_seed(seed)
+            self.rng = np.random.default_rng(seed)
+        elif self.first:
+            seed = self.seed
+        else:
+            seed = int(self.rng.integers(0, 2**63))
+        self.first = False
+        return seed
+
+
+class SlicingParallelEnv(ParallelEnv):
+    """PettingZoo parallel environment: agents ``cell_0 … cell_{K-1}``, Box observations
+    [observation_low, observation_high] (4N, float32), Box actions [0, 1]^N mapped onto the simplex by :func:`box_to_simplex`.
+
+    Episodes truncate (all agents together) after ``max_steps`` steps and never terminate. Infos
+    hold the cell's raw KPI rows (see :class:`SlicingEnv`).
+    """
+
+    metadata = {"name": "pyslice_slicing_v0", "render_modes": []}
+
+    def __init__(self, scenario: Scenario | None = None, seed: int = 0, n_neighbours: int = 6,
+                 max_steps: int = 1000, render_mode: None = None, observation: str = "clipped") -> None:
+        if render_mode is not None:
+            raise ValueError(f"render_mode must be None (no rendering), got {render_mode!r}")
+        self.render_mode = None
+        self.env = SlicingEnv(Scenario.paper() if scenario is None else scenario, seed=seed,
+                              n_neighbours=n_neighbours, observation=observation)
+        self.max_steps = check_int("max_steps", max_steps, 1)
+        self._seeds = _EpisodeSeeds(seed)
+        self.possible_agents = [f"cell_{k}" for k in range(self.env.n_agents)]
+        self.agents: list[str] = []
+        self.observation_spaces = {a: spaces.Box(self.env.observation_low, self.env.observation_high,
+                                                 dtype=np.float32) for a in self.possible_agents}
+        self.action_spaces = {a: spaces.Box(0.0, 1.0, shape=(self.env.n_slices,), dtype=np.float32)
+                              for a in self.possible_agents}
+        self.steps = 0
+
+    def observation_space(self, agent: str) -> spaces.Box:
+        return self.observation_spaces[agent]
+
+    def action_space(self, agent: str) -> spaces.Box:
+        return self.action_spaces[agent]
+
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        obs = self.env.reset(self._seeds.next(seed))
+        self.agents = list(self.possible_agents)
+        self.steps = 0
+        info = self.env.last_info
+        return ({a: obs[k].copy() for k, a in enumerate(self.agents)},
+                {a: _cell_info(info, k) for k, a in enumerate(self.agents)})
+
+    def step(self, actions: dict[str, Any]):
+        if not self.agents:
+            raise RuntimeError("the episode is over (all agents truncated): call reset()")
+        if not isinstance(actions, dict):
+            raise ValueError(f"actions must be a dict keyed by agent, got {type(actions).__name__}")
+        missing = [a for a in self.agents if a not in actions]
+        extra = [a for a in actions if a not in self.agents]
+        if missing or extra:
+            raise ValueError(f"actions must hold one action per live agent (missing {missing}, unknown {extra})")
+        box = np.empty((self.env.n_agents, self.env.n_slices))
+        for k, agent in enumerate(self.possible_agents):
+            a = np.asarray(actions[agent], dtype=np.float64) if _numeric(actions[agent]) else None
+            if a is None or a.shape != (self.env.n_slices,):
+                raise ValueError(f"actions[{agent!r}] must be an array of shape ({self.env.n_slices},), got "
+                                 f"{getattr(a, 'shape', type(actions[agent]).__name__)}")
+            box[k] = a
+        try:
+            shares = box_to_simplex(box)  # row by row, all agents at once
+        except ValueError:
+            for k, agent in enumerate(self.possible_agents):  # name the agent whose action is bad
+                box_to_simplex(box[k], name=f"actions[{agent!r}]")
+            raise
+        obs, reward, info = self.env.step(shares)
+        self.steps += 1
+        done = self.steps >= self.max_steps
+        agents = self.agents
+        out = ({a: obs[k].copy() for k, a in enumerate(agents)},
+               {a: float(reward[k]) for k, a in enumerate(agents)},
+               {a: False for a in agents},
+               {a: done for a in agents},
+               {a: _cell_info(info, k) for k, a in enumerate(agents)})
+        if done:
+            self.agents = []
+        return out
+
+    def render(self) -> None:
+        """No rendering (``render_modes`` is empty)."""
+        return None
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def _numeric(value: Any) -> bool:
+    try:
+        np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+class SingleCellEnv(gymnasium.Env):
+    """Gymnasium environment for one cell ``k`` of the network; the other cells are driven by
+    ``others``:
+
+    * ``'equal'``: equal shares;
+    * ``'traffic-aware'``: shares ∝ the *previous* step's offered demand u[i,n]·d_n (the simulator's
+      built-in traffic-aware policy sets all cells at once with the current demand, which cannot be
+      combined with cell k's own action, so here the other cells see last step's demand);
+    * ``'max-min'``: the Python max-min estimate of :class:`pyslice.envs.baselines.MaxMinReference` from
+      the previous step's KPIs;
+    * a policy object with ``act(obs[K, 4N], info) -> shares[K, N]`` or a callable
+      ``obs[K, 4N] -> shares[K, N]`` (rows on the simplex; row k is replaced by the agent's action).
+
+    Observation: cell k's state (4N, float32, Box [observation_low, observation_high]). Action: Box [0, 1]^N mapped onto the
+    simplex by :func:`box_to_simplex`. Reward: cell k's eq. 2 satisfaction. ``info``: cell k's raw
+    KPI rows plus ``reward_all`` [K] (every cell's reward). Truncates after ``max_steps`` steps.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, k: int, others: Any = "equal", scenario: Scenario | None = None, seed: int = 0,
+                 n_neighbours: int = 6, max_steps: int = 1000, render_mode: None = None,
+                 observation: str = "clipped") -> None:
+        if render_mode is not None:
+            raise ValueError(f"render_mode must be None (no rendering), got {render_mode!r}")
+        self.render_mode = None
+        self.env = SlicingEnv(Scenario.paper() if scenario is None else scenario, seed=seed,
+                              n_neighbours=n_neighbours, observation=observation)
+        k = check_int("k", k, 0)
+        if k >= self.env.n_agents:
+            raise ValueError(f"k must be a cell index in [0, {self.env.n_agents - 1}], got {k}")
+        self.k = k
+        self.max_steps = check_int("max_steps", max_steps, 1)
+        self.others = self._resolve_others(others)
+        self.seed = _check_seed(seed)
+        self._first_reset = True
+        self._np_random, _ = gymnasium.utils.seeding.np_random(self.seed)
+        self.observation_space = spaces.Box(self.env.observation_low, self.env.observation_high, dtype=np.float32)
+        self.action_space = spaces.Box(0.0, 1.0, shape=(self.env.n_slices,), dtype=np.float32)
+        self.steps = 0
+
+    def _resolve_others(self, others: Any) -> Callable[[np.ndarray, dict], np.ndarray]:
+        if isinstance(others, str):
+            from pyslice.envs.baselines import make_policy
+
+            policy = make_policy(others, self.env.scenario)
+            return policy.act
+        if hasattr(others, "act") and callable(others.act):
+            return others.act
+        if callable(others):
+            return lambda obs, info: others(obs)
+        raise TypeError(f"others must be a policy name {BUILTIN_POLICIES}, a policy with .act or a callable, "
+                        f"got {type(others).__name__}")
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)  # reseeds np_random when a seed is given
+        if seed is not None:
+            episode_seed = _check_seed(seed)
+        elif self._first_reset:
+            episode_seed = self.seed
+        else:
+            episode_seed = int(self.np_random.integers(0, 2**63))
+        self._first_reset = False
+        obs = self.env.reset(episode_seed)
+        self.steps = 0
+        info = _cell_info(self.env.last_info, self.k)
+        return obs[self.k].copy(), info
+
+    def step(self, action: Any):
+        if self.env.last_obs is None:
+            raise RuntimeError("call reset() before step()")
+        a = np.asarray(action, dtype=np.float64) if _numeric(action) else None
+        if a is None or a.shape != (self.env.n_slices,):
+            raise ValueError(f"action must be an array of shape ({self.env.n_slices},), got "
+                             f"{getattr(a, 'shape', type(action).__name__)}")
+        own = box_to_simplex(a, name="action")
+        shares = validate_shares(self.others(self.env.last_obs, self.env.last_info), self.env.n_agents,
+                                 self.env.n_slices, name="shares of the other cells")
+        shares = np.array(shares, dtype=np.float64).reshape(self.env.n_agents, self.env.n_slices)
+        shares[self.k] = own
+        obs, reward, info = self.env.step(shares)
+        self.steps += 1
+        cell = _cell_info(info, self.k)
+        cell["reward_all"] = reward.copy()
+        return obs[self.k].copy(), float(reward[self.k]), False, self.steps >= self.max_steps, cell
+
+    def render(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self.env.close()

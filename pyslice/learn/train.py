@@ -1,0 +1,330 @@
+"""Coordinated MADRL training with the paper's schedule (paper §IV-A, §V-2; DESIGN.md §5).
+
+One run: ``exploration_steps`` with random actions from the learner's warm-up distribution
+(``TD3Config.warmup``; default uniform in the Box action space) that fill the replay buffers, ``training_steps`` with the actors plus exploration noise and one batched TD3 update
+per step, then ``evaluation_steps`` with the greedy actors and no updates. Every step's reward and
+per-slice satisfaction of every agent go to ``train_log.csv``. Every ``checkpoint_every`` steps a
+checkpoint (networks, optimiser states, replay buffers, RNG states and the simulator state) is
+written atomically; ``Trainer(..., resume=True)`` continues from it and reaches exactly the same
+parameters and log as an uninterrupted run.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from pyslice.base import safe_io
+from pyslice.base.artifacts import mark_done
+from pyslice.base.atomic import atomic_open, write_json
+from pyslice.envs.baselines import run_policy_in_env
+from pyslice.envs.slicing import OBSERVATIONS, SlicingEnv
+from pyslice.learn.replay import ReplayBuffers
+from pyslice.envs.relabel import kpi_dim, kpi_record
+from pyslice.sim.satisfaction import kpi_summary
+from pyslice.sim.scenario import Scenario
+from pyslice.learn.td3 import LEGACY_TD3, BatchedTD3, TD3Config
+
+CHECKPOINT = "checkpoint.pt"
+POLICY = "policy.pt"
+LOG = "train_log.csv"
+SUMMARY = "summary.json"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Schedule and learner settings (defaults: the paper's)."""
+
+    exploration_steps: int = 3000
+    """Steps with random shares before learning starts (paper: 3000)."""
+    training_steps: int = 5500
+    """Steps with exploration noise and one TD3 update each (paper: 5500)."""
+    evaluation_steps: int = 250
+    """Final steps with the greedy policy, no updates (paper: 250)."""
+    buffer_capacity: int = 10_000
+    """Replay transitions kept per agent."""
+    updates_per_step: int = 1
+    """TD3 updates per environment step in the training phase."""
+    checkpoint_every: int = 1000
+    """Steps between checkpoints (0: only at the end)."""
+    seed: int = 0
+    """Seeds the simulator, the networks, exploration and replay sampling."""
+    n_neighbours: int = 6
+    """Neighbours whose mean load forms the coordination feature (paper eq. 5)."""
+    observation: str = "clipped"
+    """How the state is normalised for the networks: ``"clipped"`` (default) or ``"log"``; see
+    :mod:`pyslice.envs.slicing` and docs/learning.md."""
+    td3: TD3Config = field(default_factory=TD3Config)
+
+    def __post_init__(self) -> None:
+        for name in ("exploration_steps", "training_steps", "evaluation_steps", "checkpoint_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+        for name in ("buffer_capacity", "updates_per_step"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        if self.total_steps < 1:
+            raise ValueError("the schedule must have at least one step")
+        if self.observation not in OBSERVATIONS:
+            raise ValueError(f"observation must be one of {', '.join(map(repr, OBSERVATIONS))}, got {self.observation!r}")
+        if self.td3.seed != self.seed:
+            object.__setattr__(self, "td3", replace(self.td3, seed=self.seed))
+
+    @property
+    def total_steps(self) -> int:
+        return self.exploration_steps + self.training_steps + self.evaluation_steps
+
+    def phase(self, step: int) -> str:
+        """'explore', 'train' or 'eval' for a 0-based step index."""
+        if step < self.exploration_steps:
+            return "explore"
+        return "train" if step < self.exploration_steps + self.training_steps else "eval"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        d = dict(d)
+        td3 = d.pop("td3", {})
+        td3 = {k: tuple(v) if isinstance(v, list) else v for k, v in td3.items()}
+        if "actor_head" not in td3:  # saved before issue 11: the learner of that time
+            td3 = {**LEGACY_TD3, **td3}
+        d.setdefault("observation", "clipped")  # saved before issue 12: the observation of that time
+        return cls(td3=TD3Config(**td3), **d)
+
+
+def log_header(n_agents: int, n_slices: int) -> list[str]:
+    return (["step", "phase", "mean_reward"] + [f"reward_{k}" for k in range(n_agents)]
+            + [f"satisfaction_{k}_{n}" for k in range(n_agents) for n in range(n_slices)])
+
+
+def _log_row(step: int, phase: str, reward: np.ndarray, info: dict[str, Any]) -> list[Any]:
+    sat = np.minimum(info["throughput_term"], info["delay_term"])
+    return [step, phase, float(reward.mean()), *reward.tolist(), *sat.ravel().tolist()]
+
+
+class Trainer:
+    """Trains K coordinated TD3 agents on a scenario and writes its run directory.
+
+    Args:
+        scenario: the network.
+        config: schedule and learner settings.
+        out_dir: run directory (log, checkpoints, final policy, summary).
+        resume: continue from ``out_dir/checkpoint.pt`` (must exist, same scenario and config).
+        tensorboard: also write TensorBoard logs to this directory (:class:`pyslice.learn.tensorboard.TrainLogger`;
+            needs the ``pyslice[tensorboard]`` extra). None: no logging, TensorBoard is not imported.
+    """
+
+    def __init__(self, scenario: Scenario, config: TrainConfig, out_dir: str | Path, resume: bool = False,
+                 tensorboard: str | Path | None = None) -> None:
+        if tensorboard is not None:  # fail before anything is written
+            from pyslice.learn.tensorboard import require_tensorboard
+
+            require_tensorboard()
+        self.tensorboard = None if tensorboard is None else Path(tensorboard)
+        self.scenario, self.config, self.out = scenario, config, Path(out_dir)
+        self.env = SlicingEnv(scenario, seed=config.seed, n_neighbours=config.n_neighbours,
+                              observation=config.observation)
+        K, N, D = self.env.n_agents, self.env.n_slices, self.env.obs_dim
+        self.agent = BatchedTD3(K, D, N, config.td3)
+        # the raw KPIs ride along so instance transfer can relabel rewards (pyslice.envs.relabel)
+        self.replay = ReplayBuffers(K, config.buffer_capacity, D, N, seed=config.seed, kpi_dim=kpi_dim(N))
+        self.rng = np.random.default_rng(config.seed)
+        self.step = 0
+        self.timing = {"simulator": 0.0, "policy": 0.0, "update": 0.0}
+        if resume:
+            self._load_checkpoint()
+        else:
+            if (self.out / CHECKPOINT).exists():
+                raise FileExistsError(f"{self.out} already holds a run; use resume=True (--resume) or another --out")
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.obs = self.env.reset(config.seed)
+            with atomic_open(self.out / LOG) as fh:
+                csv.writer(fh, lineterminator="\n").writerow(log_header(K, N))
+            write_json(self.out / "run.json", {"scenario": scenario.to_dict(), "train": config.to_dict()})
+
+    # ---- checkpoints -----------------------------------------------------------------------------
+
+    def _checkpoint_state(self) -> dict[str, Any]:
+        return {"step": self.step, "agent": self.agent.state_dict(), "replay": self.replay.state_dict(),
+                "rng": self.rng.bit_generator.state, "env": self.env.get_state(), "obs": self.obs,
+                "timing": dict(self.timing), "config": self.config.to_dict(), "scenario": self.scenario.to_dict()}
+
+    def save_checkpoint(self) -> Path:
+        """Write the checkpoint atomically (temp file + rename)."""
+        path = self.out / CHECKPOINT
+        with atomic_open(path, "wb") as fh:
+            safe_io.save(self._checkpoint_state(), fh)
+        return path
+
+    def _load_checkpoint(self) -> None:
+        path = self.out / CHECKPOINT
+        if not path.is_file():
+            raise FileNotFoundError(f"no checkpoint to resume from: {path}")
+        ck = safe_io.load(path)  # tensors and plain data only: a checkpoint cannot run code
+        if ck["scenario"] != self.scenario.to_dict() or ck["config"] != self.config.to_dict():
+            raise ValueError(f"{path} belongs to another scenario or training config; resume with the same ones")
+        self.step = int(ck["step"])
+        self.agent.load_state_dict(ck["agent"])
+        if ReplayBuffers.state_kpi_dim(ck["replay"]) != self.replay.kpi_dim:  # saved before KPIs were kept
+            r = self.replay
+            self.replay = ReplayBuffers(r.n_agents, r.capacity, r.obs_dim, r.act_dim, seed=self.config.seed,
+                                        kpi_dim=ReplayBuffers.state_kpi_dim(ck["replay"]))
+        self.replay.load_state_dict(ck["replay"])
+        self.rng.bit_generator.state = ck["rng"]
+        self.env.set_state(ck["env"])
+        self.obs = ck["obs"]
+        self.timing = dict(ck["timing"])
+        # The log may run past the checkpoint (steps done after it): keep exactly `step` rows.
+        lines = (self.out / LOG).read_text().splitlines(keepends=True)
+        with atomic_open(self.out / LOG) as fh:
+            fh.writelines(lines[: 1 + self.step])
+
+    # ---- the loop ----------------------------------------------------------------------------------
+
+    def _act(self, phase: str) -> np.ndarray:
+        """The agents' actions (their own action space, what the replay stores) for this phase."""
+        if phase == "explore":
+            return self.agent.random_actions(self.rng)
+        return self.agent.policy_actions(self.obs, explore=phase == "train", rng=self.rng)
+
+    def _tensorboard_logger(self) -> Any:
+        """The run's TensorBoard logger from this step on (a null context without ``tensorboard``)."""
+        if self.tensorboard is None:
+            return contextlib.nullcontext()
+        from pyslice.learn.tensorboard import TrainLogger
+
+        return TrainLogger(self.tensorboard, start_step=self.step, last_step=self.config.total_steps,
+                           train_log=self.out / LOG)
+
+    def run(self, stop_after: int | None = None, progress: Callable[[int, str, float], None] | None = None) -> dict:
+        """Run to the end of the schedule (or until ``stop_after`` total steps, for tests of resume).
+
+        Returns the summary (also written to ``summary.json`` at the end of the schedule)."""
+        cfg = self.config
+        end = cfg.total_steps if stop_after is None else min(stop_after, cfg.total_steps)
+        with self._tensorboard_logger() as tb, open(self.out / LOG, "a", newline="") as log_fh:
+            log = csv.writer(log_fh, lineterminator="\n")
+            while self.step < end:
+                phase = cfg.phase(self.step)
+                t0 = time.perf_counter()
+                action = self._act(phase)
+                t1 = time.perf_counter()
+                prev_info = self.env.last_info
+                next_obs, reward, info = self.env.step(self.agent.to_shares(action))
+                t2 = time.perf_counter()
+                if phase != "eval":
+                    kpi = kpi_record(prev_info, info) if self.replay.kpi_dim else None
+                    self.replay.add(self.obs, action, reward, next_obs, kpi)
+                losses = []
+                if phase == "train" and len(self.replay) >= cfg.td3.batch_size:
+                    for _ in range(cfg.updates_per_step):
+                        losses.append(self.agent.update(self.replay.sample(cfg.td3.batch_size, self.rng)))
+                t3 = time.perf_counter()
+                self.timing["policy"] += t1 - t0
+                self.timing["simulator"] += t2 - t1
+                self.timing["update"] += t3 - t2
+                log.writerow(_log_row(self.step + 1, phase, reward, info))
+                if tb is not None:
+                    tb.log_step(self.step + 1, phase, reward, info, losses)
+                self.obs = next_obs
+                self.step += 1
+                if progress is not None:
+                    progress(self.step, phase, float(reward.mean()))
+                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.step < cfg.total_steps:
+                    log_fh.flush()
+                    self.save_checkpoint()
+        if self.step >= cfg.total_steps:
+            self.save_checkpoint()
+            with atomic_open(self.out / POLICY, "wb") as fh:
+                safe_io.save({"agent": self.agent.state_dict(), "train": cfg.to_dict(),
+                            "scenario": self.scenario.to_dict(), "n_neighbours": cfg.n_neighbours}, fh)
+            summary = self.summary()
+            write_json(self.out / SUMMARY, summary)
+            # last: the run's files with their sizes and hashes (pyslice verify, resume checks)
+            mark_done(self.out, round(sum(self.timing.values()), 3))
+            return summary
+        return {}
+
+    def summary(self) -> dict[str, Any]:
+        """Evaluation-phase statistics from the log, and the wall-time breakdown."""
+        log = read_log(self.out / LOG)
+        ev = log["phase"] == "eval"
+        rewards = log["reward"][ev] if ev.any() else log["reward"][-1:]
+        return {"steps": int(self.step), "evaluation_steps": int(ev.sum()),
+                "eval_mean_reward": float(rewards.mean()),
+                "eval_share_reward_below_0.95": float((rewards < 0.95).mean()),
+                "timing_seconds": {k: round(v, 3) for k, v in self.timing.items()}}
+
+
+def read_log(path: str | Path) -> dict[str, np.ndarray]:
+    """``train_log.csv`` as arrays: step [T], phase [T], reward [T, K], satisfaction [T, K, N]."""
+    text = Path(path).read_text()
+    rows = list(csv.reader(io.StringIO(text)))
+    header, body = rows[0], rows[1:]
+    K = sum(1 for h in header if h.startswith("reward_"))
+    N = sum(1 for h in header if h.startswith("satisfaction_0_"))
+    data = np.array([[float(v) for v in r[2:]] for r in body]).reshape(len(body), -1) if body else np.zeros((0, 1 + K + K * N))
+    return {"step": np.array([int(r[0]) for r in body]), "phase": np.array([r[1] for r in body]),
+            "reward": data[:, 1:1 + K], "satisfaction": data[:, 1 + K:].reshape(len(body), K, N)}
+
+
+def restore_agent(agent_state: dict[str, Any], config: TrainConfig) -> BatchedTD3:
+    """A :class:`BatchedTD3` rebuilt from its ``state_dict`` (sizes taken from the state)."""
+    K, D, A = agent_state["sizes"]
+    agent = BatchedTD3(K, D, A, config.td3)
+    agent.load_state_dict(agent_state)
+    return agent
+
+
+def load_policy(path: str | Path) -> tuple[BatchedTD3, Scenario, dict[str, Any]]:
+    """Load ``policy.pt`` (or a run directory holding it): the agents, their scenario, the train config."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / POLICY
+    if not path.is_file():
+        raise FileNotFoundError(f"no trained policy at {path}")
+    saved = safe_io.load(path)  # tensors and plain data only: a shared policy cannot run code
+    scenario = Scenario.from_dict(saved["scenario"])
+    config = TrainConfig.from_dict(saved["train"])
+    return restore_agent(saved["agent"], config), scenario, config.to_dict()
+
+
+def evaluate(scenario: Scenario, policy: str | BatchedTD3, steps: int = 250, seed: int = 0, warmup: int = 0,
+             n_neighbours: int = 6, observation: str = "clipped") -> dict[str, Any]:
+    """Run a built-in policy name or trained agents (greedy) for ``steps`` steps after ``warmup``
+    steps of the same policy; returns reward, satisfaction, delay and drop statistics. Trained agents
+    need the ``n_neighbours`` and ``observation`` they were trained with."""
+    env = SlicingEnv(scenario, seed=seed, n_neighbours=n_neighbours, observation=observation)
+    if not isinstance(policy, str):
+        policy = GreedyAgents(policy)
+    run_policy_in_env(env, policy, warmup, seed=seed)
+    run = run_policy_in_env(env, policy, steps, reset=False)
+    return {"steps": steps, **kpi_summary(run["min_throughput_satisfaction"], run["max_slice_delay"],
+                                          reward=run["reward"], drop=run["drop_rate"])}
+
+
+class GreedyAgents:
+    """Trained agents as a :class:`pyslice.envs.baselines.Policy`: greedy shares, no exploration."""
+
+    name = "drl"
+
+    def __init__(self, agent: BatchedTD3) -> None:
+        self.agent = agent
+
+    def act(self, obs: np.ndarray, info: dict[str, Any] | None = None) -> np.ndarray:
+        return self.agent.act(obs, explore=False)
+
+
+def summary_json(summary: dict[str, Any]) -> str:
+    return json.dumps(summary, indent=2, sort_keys=True)

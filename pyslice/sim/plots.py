@@ -1,0 +1,111 @@
+"""Figures a radio engineer checks first: the network map and per-slice KPI time series."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from pyslice.sim import radio  # noqa: E402
+from pyslice._core import BORESIGHTS_DEG  # noqa: E402
+from pyslice.base.atomic import atomic_open  # noqa: E402
+from pyslice.sim.scenario import SECTORS_PER_SITE, Scenario  # noqa: E402
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def best_server_sinr_db(scenario: Scenario, sites: np.ndarray, xs: np.ndarray, ys: np.ndarray,
+                        cell_load: np.ndarray | None = None) -> np.ndarray:
+    """Best-server SINR (dB) on a grid, mean path loss (LOS-probability weighted, no shadowing).
+
+    Interferers are weighted by ``cell_load`` (default: full load).
+    """
+    r, lay = scenario.radio, scenario.layout
+    gx, gy = np.meshgrid(xs, ys)
+    n_cells = SECTORS_PER_SITE * len(sites)
+    load = np.ones(n_cells) if cell_load is None else np.asarray(cell_load)
+    rx = np.empty((n_cells,) + gx.shape)
+    kw = dict(fc_ghz=r.carrier_ghz, h_bs=lay.bs_height_m, h_ut=lay.ue_height_m, model=r.pathloss_model,
+              d_min=r.min_distance_m, d_max=r.max_distance_m)
+    for s, (sx, sy) in enumerate(sites):
+        d = np.hypot(gx - sx, gy - sy)
+        p_los = radio.los_probability(d, r.min_distance_m, r.max_distance_m)
+        pl = p_los * radio.pathloss_db(d, True, **kw) + (1 - p_los) * radio.pathloss_db(d, False, **kw)
+        ang = np.degrees(np.arctan2(gy - sy, gx - sx))
+        for sec, b in enumerate(BORESIGHTS_DEG):
+            g = radio.antenna_gain_db(ang - b, r.antenna_gain_dbi, r.antenna_beamwidth_deg, r.antenna_max_attenuation_db)
+            rx[3 * s + sec] = 10 ** ((r.tx_power_dbm - 30 + g - pl) / 10) / r.n_prb
+    noise = 10 ** ((r.noise_density_dbm_hz + 10 * np.log10(r.prb_bandwidth_hz) + r.noise_figure_db - 30) / 10)
+    best = rx.argmax(axis=0)
+    signal = np.take_along_axis(rx, best[None], axis=0)[0]
+    interference = (load[:, None, None] * rx).sum(axis=0) - load[best] * signal
+    return 10 * np.log10(signal / (interference + noise))
+
+
+def plot_network(scenario: Scenario, sites: np.ndarray, positions: np.ndarray, serving: np.ndarray,
+                 active: np.ndarray, path: Path, cell_load: np.ndarray | None = None) -> Path:
+    """Sites, sector boresights, active UEs coloured by serving cell, best-server SINR map."""
+    isd = scenario.layout.isd_m
+    lo, hi = sites.min(axis=0) - isd, sites.max(axis=0) + isd
+    xs, ys = np.linspace(lo[0], hi[0], 160), np.linspace(lo[1], hi[1], 160)
+    sinr = best_server_sinr_db(scenario, sites, xs, ys, cell_load)
+    fig, ax = plt.subplots(figsize=(8, 7))
+    im = ax.pcolormesh(xs, ys, sinr, cmap="viridis", shading="auto", vmin=-10, vmax=30)
+    fig.colorbar(im, ax=ax, label="best-server SINR (dB, mean path loss" + (", mean loads)" if cell_load is not None else ", full load)"))
+    cmap = plt.get_cmap("tab20")
+    act = np.asarray(active, dtype=bool)
+    ax.scatter(positions[act, 0], positions[act, 1], s=6, c=[cmap(c % 20) for c in serving[act]], edgecolors="none")
+    ax.scatter(positions[~act, 0], positions[~act, 1], s=3, c="lightgrey", edgecolors="none", label="idle UE")
+    for s, (sx, sy) in enumerate(sites):
+        ax.plot(sx, sy, "k^", ms=9)
+        for sec, b in enumerate(BORESIGHTS_DEG):
+            dx, dy = 0.25 * isd * np.cos(np.radians(b)), 0.25 * isd * np.sin(np.radians(b))
+            ax.annotate("", xy=(sx + dx, sy + dy), xytext=(sx, sy), arrowprops=dict(arrowstyle="->", color="k"))
+            ax.text(sx + 1.4 * dx, sy + 1.4 * dy, str(SECTORS_PER_SITE * s + sec + 1), ha="center", va="center", fontsize=8,
+                    color="white", weight="bold")
+    ax.set_aspect("equal")
+    ax.set_xlabel("x (m)")
+    ax.set_ylabel("y (m)")
+    ax.set_title(f"{scenario.name}: sites, sectors (cell labels k+1), active UEs by serving cell")
+    ax.legend(loc="upper right", fontsize=8)
+    return _save(fig, path)
+
+
+def plot_kpi_series(arrays: dict[str, np.ndarray], reward: np.ndarray, slice_names: list[str], path: Path) -> Path:
+    """Per-slice KPIs over time, averaged over cells: throughput, delay, load, users, mask, reward."""
+    t = np.arange(1, reward.shape[0] + 1)
+    fig, axes = plt.subplots(3, 2, figsize=(12, 10), sharex=True)
+    users = arrays["users"]
+    with np.errstate(invalid="ignore"):
+        series = {
+            "mean user throughput (Mbit/s)": arrays["throughput"].mean(axis=1) / 1e6,
+            "mean delay (ms)": arrays["delay"].mean(axis=1) * 1e3,
+            "needed PRB share x (load)": arrays["load"].mean(axis=1),
+            "active users per cell": users.mean(axis=1),
+            "traffic mask tau": arrays["mask"],
+        }
+    for ax, (label, y) in zip(axes.flat, series.items()):
+        for n, name in enumerate(slice_names):
+            ax.plot(t, y[:, n], lw=1, label=name)
+        ax.set_ylabel(label)
+        if "delay" in label:
+            ax.set_yscale("log")
+    ax = axes.flat[5]
+    ax.plot(t, reward.mean(axis=1), color="k", lw=1, label="mean over cells")
+    ax.plot(t, reward.min(axis=1), color="r", lw=0.6, label="worst cell")
+    ax.set_ylabel("satisfaction (paper eq. 2)")
+    ax.set_ylim(0, 1.05)
+    for ax in axes[-1]:
+        ax.set_xlabel("step")
+    axes.flat[0].legend(fontsize=8)
+    axes.flat[5].legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)

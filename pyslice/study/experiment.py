@@ -1,0 +1,955 @@
+"""``pyslice reproduce``: the paper's whole study (§V) on one scenario, per seed, then one report.
+
+Per seed (one independent task, run by an :mod:`pyslice.study.executor`), phases in order — each writes its
+files atomically and a ``done.json`` marker last, so an interrupted run resumed with the same output
+folder skips finished phases (pretraining also resumes inside from its own checkpoint):
+
+1. ``baseline``: the traffic-aware baseline on the pretraining timeline (Fig. 3 mask, Fig. 4 curve);
+2. ``pretrain``: coordinated MADRL of all cells with the paper's schedule (:mod:`pyslice.learn.train`);
+3. ``similarity``: samples under the default action, one VAE, every distance measure (Fig. 7);
+4. ``transfer``: per target cell, TL (integrated) from every other cell plus DRL from scratch, all
+   replicas of one batched run (Figs. 4, 8, the measure ablation), and model/feature/instance
+   transfer from the nearest source (the strategy ablation);
+5. ``evaluate``: baseline and converged DRL on the TL evaluation window (Figs. 5, 6, the table).
+
+:func:`aggregate` then writes ``results.json``, ``report.md`` and the figures.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from pyslice.base.atomic import write_json, write_npz, write_text
+from pyslice.sim.scenario import SECTORS_PER_SITE, Scenario
+from pyslice.study.tidy import result_rows, write_rows_csv
+from pyslice.learn.train import TrainConfig
+from pyslice.learn.vae import VAEConfig
+
+ABLATION_STRATEGIES = ("model", "feature", "instance")
+PHASES = ("baseline", "pretrain", "similarity", "transfer", "evaluate")
+
+
+@dataclass(frozen=True)
+class ReproduceConfig:
+    """What ``pyslice reproduce`` runs (defaults: the paper's schedule, 3 seeds)."""
+
+    seeds: int = 5
+    train: TrainConfig = field(default_factory=TrainConfig)
+    tl_steps: int = 4000
+    """TL training steps (paper: 4000) before ``train.evaluation_steps`` greedy steps."""
+    samples_per_agent: int = 500
+    """Samples under the default action per source cell for the similarity analysis."""
+    target_samples: int | None = 100
+    """Samples under the default action of each target cell (paper §IV-B: the target is newly
+    deployed, with "very limited" samples; the sources contribute a subset of theirs). The target
+    cells keep the first ``target_samples`` of their samples in the VAE's training set and in every
+    distance; ``None``: as many as the sources (the analysis before issue 12). One VAE per seed
+    serves all targets (the other targets are sources with few samples)."""
+    similarity_observation: str = "log"
+    """How the state s in the VAE's samples x = [s, r] is normalised (``pyslice.envs.slicing`` modes). The
+    paper's s is [φ, l, u, c] without a clip; the agents' clipped state (``train.observation``) hides
+    the requirement groups: a logistic regression on the raw samples tells the groups apart with
+    71 % held-out accuracy on the clipped state and 97 % on the log state
+    (``bench/group_classifier.py``)."""
+    vae: VAEConfig = field(default_factory=VAEConfig)
+    targets: tuple[int, ...] | str | None = "all"
+    """Target cells (0-based): ``"all"`` (default: every cell, paper §V-3 compares "among all
+    cells"), ``None`` (the first cell of each requirement profile, the default before issue 13) or
+    a tuple. Each gets integrated TL from its nearest and farthest source and DRL from scratch."""
+    sweep_targets: tuple[int, ...] | None = None
+    """Targets (among ``targets``) that also get TL from every source (Fig. 8, the measure
+    ablation) and the strategy ablation; default: the first cell of each requirement profile."""
+    early_window: int = 200
+    """Steps over which the early TL gain is measured (paper: 200)."""
+    ablations: bool = True
+    """Run the strategy ablation (model, feature, instance from the nearest source)."""
+    source_measure: str = "vae-kl-equal-sigma"
+    """The distance that picks each target's sources (eq. 10): the paper's eqs. 7 + 9
+    (``pyslice.study.similarity.HEADLINE_MEASURE``); any of ``pyslice.study.similarity.MEASURES`` as an ablation."""
+    instance_rewards: str = "source"
+    """Rewards of the transferred instances: ``"source"`` (the paper: as the source stored them,
+    under its own requirements) or ``"target"`` (relabelled under the target's, :mod:`pyslice.envs.relabel`)."""
+    tl_exploration_noise: float | None = None
+    """Exploration noise of the new cell's TL learners, in the units of ``train.td3.exploration``;
+    ``None`` (default): the pretraining's ``train.td3.exploration_noise`` (paper §V-2: "for TL
+    training process, we apply the same model setups as DRL approaches"). DRL from scratch always
+    uses the pretraining learner unchanged."""
+    figures: bool = True
+    """Draw the paper's figures into ``figures/`` (off: faster aggregation, e.g. for the points of a
+    large sweep; the numbers are the same)."""
+
+    @classmethod
+    def quick(cls) -> ReproduceConfig:
+        """A short schedule, one seed, three targets (two swept), small sweeps (the CI smoke run;
+        under 2 minutes)."""
+        return cls(seeds=1, train=TrainConfig(exploration_steps=150, training_steps=250, evaluation_steps=50,
+                                              checkpoint_every=100),
+                   tl_steps=250, samples_per_agent=60, target_samples=30, vae=VAEConfig(epochs=30), early_window=50,
+                   targets=(0, 3, 5))
+
+    def __post_init__(self) -> None:
+        from pyslice.envs.relabel import INSTANCE_REWARDS
+        from pyslice.study.similarity import MEASURES
+
+        if self.target_samples is not None and (isinstance(self.target_samples, bool)
+                                                or not isinstance(self.target_samples, int)
+                                                or not 2 <= self.target_samples <= self.samples_per_agent):
+            raise ValueError(f"target_samples must be None or an int in [2, samples_per_agent = "
+                             f"{self.samples_per_agent}], got {self.target_samples!r}")
+        if isinstance(self.targets, str) and self.targets != "all":
+            raise ValueError(f"targets must be 'all', None or distinct cell indices >= 0, got {self.targets!r}")
+        for name in ("targets", "sweep_targets"):
+            if getattr(self, name) is None or getattr(self, name) == "all":
+                continue
+            t = tuple(getattr(self, name))
+            if (not t or len(set(t)) != len(t)
+                    or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0 for k in t)):
+                raise ValueError(f"{name} must be None or distinct cell indices >= 0, got {getattr(self, name)!r}")
+        if not isinstance(self.figures, bool):
+            raise ValueError(f"figures must be true or false, got {self.figures!r}")
+        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
+            raise ValueError(f"seeds must be an int >= 1, got {self.seeds!r}")
+        if self.source_measure not in MEASURES:
+            raise ValueError(f"source_measure must be one of {', '.join(map(repr, MEASURES))}, "
+                             f"got {self.source_measure!r}")
+        if self.instance_rewards not in INSTANCE_REWARDS:
+            raise ValueError(f"instance_rewards must be one of {', '.join(map(repr, INSTANCE_REWARDS))}, "
+                             f"got {self.instance_rewards!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def default_targets(scenario: Scenario) -> tuple[int, ...]:
+    """The first cell of each requirement profile (paper: cells 1 and 4, 0-based 0 and 3)."""
+    n_sites = scenario.layout.n_sites
+    req = scenario.requirements
+    seen: dict[int, int] = {}
+    for site in range(n_sites):
+        seen.setdefault(req.site_profile[site % len(req.site_profile)], SECTORS_PER_SITE * site)
+    return tuple(seen.values())
+
+
+def study_targets(scenario: Scenario, cfg: ReproduceConfig) -> tuple[int, ...]:
+    """The target cells of a study: every cell for ``targets="all"``, the first cell of each
+    requirement profile for ``None``, else the given cells."""
+    if cfg.targets == "all":
+        return tuple(range(scenario.n_cells))
+    return default_targets(scenario) if cfg.targets is None else tuple(cfg.targets)
+
+
+def cell_groups(scenario: Scenario) -> list[list[int]]:
+    """Cells grouped by requirement profile."""
+    req = scenario.requirements
+    groups: dict[int, list[int]] = {}
+    for site in range(scenario.layout.n_sites):
+        groups.setdefault(req.site_profile[site % len(req.site_profile)], []).extend(range(SECTORS_PER_SITE * site, SECTORS_PER_SITE * (site + 1)))
+    return list(groups.values())
+
+
+# ---- phases ------------------------------------------------------------------------------------
+
+def _done(folder: Path) -> bool:
+    """The unit has its done marker (a quick look; :func:`_resumable` also checks its files)."""
+    return (folder / "done.json").is_file()
+
+
+def _mark_done(folder: Path, seconds: float, **extra: Any) -> None:
+    from pyslice.base.artifacts import mark_done
+
+    mark_done(folder, seconds, **extra)
+
+
+def _resumable(folder: Path) -> bool:
+    """True if the unit ``folder`` is done and its files (and its nested units') are as written.
+    A unit whose files are missing, truncated or altered is reported on stderr, removed and
+    recomputed, and so is the marker of every enclosing unit."""
+    import shutil
+    import sys
+
+    from pyslice.base.artifacts import check_unit
+
+    if not _done(folder):
+        return False
+    problems = check_unit(folder)
+    if not problems:
+        return True
+    for unit in dict.fromkeys(unit for unit, _ in problems):
+        for u, problem in problems:
+            if u == unit:
+                print(f"resume: {unit}: {problem}; recomputing it", file=sys.stderr)
+        shutil.rmtree(unit, ignore_errors=True)
+    (folder / "done.json").unlink(missing_ok=True)
+    return False
+
+
+PROGRESS = ".progress"
+
+
+class _Progress:
+    """A task's step counter in ``folder/.progress[.tag]`` (``"done total"``), written at most once
+    a second so that the driver's progress bar can count steps inside running tasks. Informational
+    only: a stale or missing file changes nothing."""
+
+    def __init__(self, folder: Path, total: int, tag: str = "") -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / (PROGRESS + (f".{tag}" if tag else ""))
+        self.total, self.last = max(int(total), 1), 0.0
+
+    def __call__(self, done: int, *_: Any) -> None:
+        now = time.monotonic()
+        if now - self.last >= 1.0 or done >= self.total:
+            self.last = now
+            try:
+                self.path.write_text(f"{int(done)} {self.total}")
+            except OSError:
+                pass
+
+
+def phase_steps(cfg: ReproduceConfig, phase: str) -> int:
+    """Steps one seed's ``phase`` counts on the progress bar (the transfer phase: per batch)."""
+    T = cfg.train.total_steps
+    return {"baseline": T, "pretrain": T, "similarity": -(-cfg.samples_per_agent // 4),
+            "transfer": cfg.tl_steps + cfg.train.evaluation_steps,
+            "evaluate": 2 * (cfg.tl_steps + cfg.train.evaluation_steps)}[phase]
+
+
+def phase_baseline(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path) -> None:
+    """Traffic-aware baseline over the pretraining timeline: per-step rewards and the mask."""
+    from pyslice.envs.slicing import SlicingEnv
+
+    env = SlicingEnv(scenario, seed=seed, n_neighbours=cfg.train.n_neighbours)
+    env.reset(seed)
+    T = cfg.train.total_steps
+    reward = np.zeros((T, env.n_agents))
+    mask = np.zeros((T, env.n_slices))
+    tick = _Progress(folder, T)
+    for t in range(T):
+        _, reward[t], info = env.step_policy("traffic-aware")
+        mask[t] = info["mask"]
+        tick(t + 1)
+    write_npz(folder / "baseline.npz", reward=reward, mask=mask)
+
+
+def phase_pretrain(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path) -> None:
+    from pyslice.learn.train import CHECKPOINT, Trainer
+
+    train_cfg = replace(cfg.train, seed=seed)
+    resume = (folder / CHECKPOINT).is_file()
+    Trainer(scenario, train_cfg, folder, resume=resume).run(progress=_Progress(folder, train_cfg.total_steps))
+
+
+def phase_similarity(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path) -> None:
+    from pyslice.study.similarity import MEASURES, analyse_with_latents, collect_default_samples, posterior_variance_stats
+
+    samples = collect_default_samples(scenario, cfg.samples_per_agent, seed=seed + 1000, replicas=4,
+                                      n_neighbours=cfg.train.n_neighbours, threads=1,
+                                      observation=cfg.similarity_observation)
+    _Progress(folder, phase_steps(cfg, "similarity"))(phase_steps(cfg, "similarity"))  # collected; the VAE follows
+    agents = few_target_samples(samples, study_targets(scenario, cfg), cfg.target_samples)
+    matrices, latents = analyse_with_latents(agents, replace(cfg.vae, seed=seed), MEASURES)
+    write_npz(folder / "distances.npz", **{m.replace("-", "_"): D for m, D in matrices.items()})
+    write_json(folder / "posterior.json", posterior_variance_stats(latents))
+
+
+def few_target_samples(samples: np.ndarray, targets: tuple[int, ...], n: int | None) -> list[np.ndarray]:
+    """Every cell's samples [n_k, D], the target cells' cut to their first ``n`` (None: all)."""
+    return [a[:n] if n is not None and k in targets else a for k, a in enumerate(samples)]
+
+
+def load_distances(folder: Path) -> dict[str, np.ndarray]:
+    with np.load(folder / "distances.npz", allow_pickle=False) as z:
+        return {k.replace("_", "-"): z[k] for k in z.files}
+
+
+def transfer_units(cfg: ReproduceConfig, D: np.ndarray, targets: tuple[int, ...],
+                   sweep_targets: tuple[int, ...]) -> list[tuple[str, Any]]:
+    """The transfer experiments of one seed as (sub-folder, :class:`pyslice.study.transfer_runs.TransferSpec`):
+    per target, integrated TL from its nearest and farthest source by ``D`` (every source for a
+    sweep target) plus DRL from scratch; for sweep targets also the strategy ablation from the
+    nearest source."""
+    from pyslice.study.transfer_runs import TransferSpec
+
+    K = D.shape[0]
+    units = []
+    for k in targets:
+        ranked = sorted((i for i in range(K) if i != k), key=lambda i: (D[i, k], i))
+        sources = ranked if k in sweep_targets else list(dict.fromkeys([ranked[0], ranked[-1]]))
+        units.append((f"target{k}/integrated", TransferSpec(k, tuple(sources), "integrated", True, D)))
+        if cfg.ablations and k in sweep_targets:
+            units += [(f"target{k}/{strategy}", TransferSpec(k, (ranked[0],), strategy, False, D))
+                      for strategy in ABLATION_STRATEGIES]
+    return units
+
+
+def sweep_targets_of(scenario: Scenario, cfg: ReproduceConfig) -> tuple[int, ...]:
+    """Targets that get the all-sources sweep and the strategy ablation."""
+    targets = study_targets(scenario, cfg)
+    wanted = cfg.sweep_targets if cfg.sweep_targets is not None else default_targets(scenario)
+    return tuple(k for k in targets if k in wanted)
+
+
+def phase_transfer(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path, run_dir: Path,
+                   distances: dict[str, np.ndarray], targets: tuple[int, ...]) -> None:
+    """The pending transfer experiments of ``targets`` as one batch (:func:`pyslice.study.transfer_runs.
+    run_transfers`); each experiment's folder is written and marked done on its own."""
+    from pyslice.study.transfer_runs import run_transfers
+
+    D = distances[cfg.source_measure]
+    units = [(sub, spec) for sub, spec in transfer_units(cfg, D, targets, sweep_targets_of(scenario, cfg))
+             if not _resumable(folder / sub)]
+    if not units:
+        return
+    t0 = time.perf_counter()
+    tick = _Progress(folder, phase_steps(cfg, "transfer"), tag=str(min(spec.target for _, spec in units)))
+    results = run_transfers(run_dir, [spec for _, spec in units], cfg.tl_steps, cfg.train.evaluation_steps,
+                            exploration_noise=cfg.tl_exploration_noise, instance_rewards=cfg.instance_rewards,
+                            progress=tick)
+    share = (time.perf_counter() - t0) / len(units)
+    for (sub, _), result in zip(units, results):
+        result.save(folder / sub)
+        _mark_done(folder / sub, share)
+
+
+def phase_evaluate(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path, run_dir: Path,
+                   tl_seed: int) -> None:
+    """Baseline and converged DRL on the TL evaluation window (same seed and steps as the TL runs),
+    as two replicas of one shared world (traffic-aware, the pretrained agents)."""
+    from pyslice.envs.slicing import SlicingEnv
+    from pyslice.learn.train import load_policy
+    from pyslice.sim.satisfaction import step_kpis
+
+    agent, _, _ = load_policy(run_dir)
+    labels = ("baseline", "drl")
+    env = SlicingEnv(scenario, seed=tl_seed, replicas=2, same_seed=True, shared_world=True,
+                     n_neighbours=cfg.train.n_neighbours, observation=cfg.train.observation)
+    obs = env.reset(tl_seed)
+    T = cfg.tl_steps + cfg.train.evaluation_steps
+    R, K, N = 2, env.n_agents, env.n_slices
+    rew, sat, delay = (np.zeros((R, T, K)) for _ in range(3))
+    drops = np.zeros((R, T, K, N))
+    req = env.requirements.throughput_bps
+    tick = _Progress(folder, phase_steps(cfg, "evaluate"))
+    actions = np.full((R, K, N), 1.0 / N)  # the baseline's row is not used
+    for t in range(T):
+        actions[1] = agent.act(obs[1], explore=False)
+        obs, reward, info = env.step_mixed(["traffic-aware", "given"], actions)
+        rew[:, t] = reward
+        sat[:, t], delay_s, drops[:, t] = step_kpis(info, req, scenario.traffic.max_delay_s)
+        delay[:, t] = 1e3 * delay_s
+        tick(R * (t + 1))
+    out: dict[str, np.ndarray] = {}
+    for i, label in enumerate(labels):
+        out[f"{label}_reward"], out[f"{label}_satisfaction"], out[f"{label}_delay_ms"] = rew[i], sat[i], delay[i]
+        out[f"{label}_drop_rate"] = drops[i]
+    write_npz(folder / "evaluation.npz", **out)
+
+
+def run_transfer_targets(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any], seed: int, out: str,
+                         targets: list[int]) -> float:
+    """The transfer phase of one seed for some of its targets (an executor task, one batch); needs
+    pretrain and similarity of the seed. Returns its wall seconds."""
+    from pyslice.learn.td3 import use_one_thread
+
+    use_one_thread()
+    scenario = Scenario.from_dict(scenario_dict)
+    cfg = config_from_dict(cfg_dict)
+    root = Path(out) / f"seed{seed}"
+    t0 = time.perf_counter()
+    phase_transfer(scenario, cfg, seed, root / "transfer", root / "pretrain", load_distances(root / "similarity"),
+                   tuple(targets))
+    return time.perf_counter() - t0
+
+
+def _target_chunks(targets: tuple[int, ...], n_seeds: int, workers: int) -> list[list[int]]:
+    """Split a seed's targets into batches so that seeds × batches keeps ``workers`` busy (each
+    batch is one :func:`run_transfers` call; fewer, larger batches amortise more)."""
+    # one batch per seed when the seeds fill the workers evenly, else each seed split in `workers`
+    # batches, so that the last round of tasks does not leave workers idle
+    n = 1 if n_seeds % max(workers, 1) == 0 else max(1, min(len(targets), workers))
+    return [list(targets[i::n]) for i in range(n) if targets[i::n]]
+
+
+def run_seed(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any], seed: int, out: str,
+             phases: tuple[str, ...] = PHASES, progress: Callable[[str], None] | None = None) -> dict[str, float]:
+    """The given phases of one seed, in order (an executor task). Returns each phase's wall seconds."""
+    from pyslice.learn.td3 import use_one_thread
+
+    use_one_thread()
+    scenario = Scenario.from_dict(scenario_dict)
+    cfg = config_from_dict(cfg_dict)
+    root = Path(out) / f"seed{seed}"
+    targets = study_targets(scenario, cfg)
+    tl_seed = seed + 1  # run_transfer's default: a deployment the pretrained agents have not seen
+    seconds: dict[str, float] = {}
+    for phase in phases:
+        folder = root / phase
+        if _resumable(folder):
+            seconds[phase] = json.loads((folder / "done.json").read_text())["seconds"]
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        if phase == "baseline":
+            phase_baseline(scenario, cfg, seed, folder)
+        elif phase == "pretrain":
+            phase_pretrain(scenario, cfg, seed, folder)
+        elif phase == "similarity":
+            phase_similarity(scenario, cfg, seed, folder)
+        elif phase == "transfer":
+            phase_transfer(scenario, cfg, seed, folder, root / "pretrain", load_distances(root / "similarity"), targets)
+        else:
+            phase_evaluate(scenario, cfg, seed, folder, root / "pretrain", tl_seed)
+        seconds[phase] = time.perf_counter() - t0
+        _mark_done(folder, seconds[phase])
+        if progress is not None:
+            progress(phase)
+    return seconds
+
+
+def run_task(task: str, **kwargs: Any) -> Any:
+    """One executor task of :func:`reproduce`: ``"phases"`` (:func:`run_seed`) or ``"transfer"``
+    (:func:`run_transfer_targets`), so that one ``map`` can mix both."""
+    if task == "phases":
+        return run_seed(**kwargs)
+    if task == "transfer":
+        return run_transfer_targets(**kwargs)
+    raise ValueError(f"task must be 'phases' or 'transfer', got {task!r}")
+
+
+def config_from_dict(d: dict[str, Any]) -> ReproduceConfig:
+    d = dict(d)
+    train = TrainConfig.from_dict(d.pop("train"))
+    vae = d.pop("vae")
+    vae = VAEConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in vae.items()})
+    targets = d.pop("targets")
+    sweep = d.pop("sweep_targets", None)
+    d["sweep_targets"] = None if sweep is None else tuple(sweep)
+    d.setdefault("target_samples", None)  # runs saved before issue 12 item 5: targets kept every sample
+    d.setdefault("instance_rewards", "source")
+    d.setdefault("source_measure", "vae-kl-equal-sigma")
+    d.setdefault("figures", True)
+    return ReproduceConfig(train=train, vae=vae,
+                           targets=targets if targets is None or isinstance(targets, str) else tuple(targets), **d)
+
+
+# ---- the whole study ------------------------------------------------------------------------------
+
+PAPER = {
+    "mean_min_throughput_satisfaction": {"baseline": 0.87, "drl": 0.90, "tl": 0.92},
+    "share_below_0.95": {"baseline": 0.25, "drl": 0.19, "tl": 0.12},
+    "mean_max_slice_delay_ms": {"baseline": 1.8, "drl": 1.7, "tl": 1.5},
+    "tl_gain_over_drl": 0.27,
+    "nearest_vs_farthest_early_gain": 0.03,
+}
+
+
+def reproduce(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, executor: Any = None,
+              resume: bool = False, progress: bool = True, tensorboard: str | Path | None = None) -> dict[str, Any]:
+    """Run every seed's phases through ``executor`` (default: a local process pool), then aggregate
+    into ``out`` (results.json, results.csv, report.md, figures/, config.toml)."""
+    return reproduce_many([(scenario, cfg, out)], executor, resume=resume, progress=progress,
+                          tensorboard=tensorboard)[0]
+
+
+def _prepare_run(scenario: Scenario, cfg: ReproduceConfig, out: Path, resume: bool) -> None:
+    """Check a (locked) run directory against its settings (before any task runs) and mark it."""
+    from pyslice.settings import reproduce_settings
+
+    marker = out / "reproduce.json"
+    if marker.exists() and not resume:
+        raise FileExistsError(f"{out} already holds a reproduce run; pass --resume to continue it or choose another --out")
+    if resume and marker.exists():
+        saved = json.loads(marker.read_text())
+        # the saved configuration read as this version reads it: fields added since default to
+        # what the run did (config_from_dict), so a run of an earlier version still resumes
+        same_cfg = json.loads(json.dumps(config_from_dict(saved["config"]).to_dict())) == json.loads(json.dumps(cfg.to_dict()))
+        if saved["scenario"] != scenario.to_dict() or not same_cfg:
+            raise ValueError(f"{out} was started with another scenario or configuration; resume with the same ones")
+    else:
+        write_json(marker, {"scenario": scenario.to_dict(), "config": cfg.to_dict()})
+    write_text(out / "config.toml", reproduce_settings(scenario, cfg).toml())
+
+
+def reproduce_many(runs: Sequence[tuple[Scenario, ReproduceConfig, str | Path]], executor: Any = None,
+                   resume: bool = False, progress: bool = True,
+                   tensorboard: str | Path | None = None) -> list[dict[str, Any]]:
+    """Several studies (e.g. the points of a sweep) as one set of tasks: their stages run together
+    through ``executor``, so the workers stay busy across studies; then each is aggregated in its
+    own directory. Every directory is locked (:class:`pyslice.base.runlock.RunLock`) and checked before
+    any task runs. Returns each study's results."""
+    from contextlib import ExitStack
+
+    from pyslice.base.runlock import RunLock
+
+    # absolute: tasks may run in another working directory (Ray workers, other nodes)
+    runs = [(scenario, cfg, Path(out).resolve()) for scenario, cfg, out in runs]
+    if len({out for _, _, out in runs}) != len(runs):
+        raise ValueError("every study needs its own output directory")
+    for scenario, cfg, _ in runs:
+        n_cells = scenario.n_cells
+        if not isinstance(cfg.targets, str) and cfg.targets is not None and max(cfg.targets) >= n_cells:
+            raise ValueError(f"targets must be cells in [0, {n_cells - 1}] of the scenario, got {list(cfg.targets)}")
+    with ExitStack() as locks:  # one writer per run directory (the driver; tasks write their units)
+        for scenario, cfg, out in runs:
+            locks.enter_context(RunLock(out))
+        for scenario, cfg, out in runs:
+            _prepare_run(scenario, cfg, out, resume)
+        return _run_studies(runs, executor, progress, tensorboard)
+
+
+def _run_studies(runs: list[tuple[Scenario, ReproduceConfig, Path]], executor: Any, progress: bool,
+                 tensorboard: str | Path | None) -> list[dict[str, Any]]:
+    import threading
+
+    from tqdm import tqdm
+
+    from pyslice.study.executor import LocalExecutor
+
+    executor = executor or LocalExecutor()
+    workers = getattr(executor, "workers", 1)
+    stop = threading.Event()
+
+    plans = []
+    for scenario, cfg, out in runs:
+        targets = study_targets(scenario, cfg)
+        n_batches = len(_target_chunks(targets, cfg.seeds, workers))
+        per_seed = {p: phase_steps(cfg, p) * (n_batches if p == "transfer" else 1) for p in PHASES}
+        common = {"scenario_dict": scenario.to_dict(), "cfg_dict": cfg.to_dict(), "out": str(out)}
+        plans.append((cfg, out, targets, per_seed, common))
+    total = sum(cfg.seeds * sum(per_seed.values()) for cfg, _, _, per_seed, _ in plans)
+
+    def count() -> int:
+        """Steps done: finished phases in full, running ones from their progress files."""
+        done = 0
+        for cfg, out, _, per_seed, _ in plans:
+            for s in range(cfg.seeds):
+                for p in PHASES:
+                    folder = out / f"seed{s}" / p
+                    if _done(folder):
+                        done += per_seed[p]
+                        continue
+                    for f in folder.glob(PROGRESS + "*"):
+                        try:
+                            done += min(int(f.read_text().split()[0]), per_seed[p])
+                        except (OSError, ValueError, IndexError):
+                            pass
+        return min(done, total)
+
+    def poll(bar: Any) -> None:
+        while not stop.wait(1.0):
+            bar.n = count()
+            bar.refresh()
+
+    start = time.perf_counter()
+    with tqdm(total=total, initial=count(), desc="reproduce", unit="step", disable=not progress) as bar:
+        watcher = threading.Thread(target=poll, args=(bar,), daemon=True)
+        watcher.start()
+        try:
+            # Two stages of independent tasks, longest first so that the short ones fill the gaps:
+            # per seed pretraining, the baseline and the similarity analysis (independent of each
+            # other); then per (seed, target batch) transfer and per seed evaluation (both need
+            # only the seed's pretraining, and the transfer its similarity).
+            executor.map(run_task, [{**common, "task": "phases", "seed": s, "phases": (p,)}
+                                    for p in ("pretrain", "baseline", "similarity")
+                                    for cfg, _, _, _, common in plans for s in range(cfg.seeds)])
+            transfer_tasks, evaluate_tasks, owners = [], [], []
+            for cfg, out, targets, _, common in plans:
+                pending = [s for s in range(cfg.seeds) if not _resumable(out / f"seed{s}" / "transfer")]
+                chunks = _target_chunks(targets, len(pending), workers)
+                for s in pending:
+                    owners.append((out, s, len(transfer_tasks), len(chunks)))
+                    transfer_tasks += [{**common, "task": "transfer", "seed": s, "targets": c} for c in chunks]
+                evaluate_tasks += [{**common, "task": "phases", "seed": s, "phases": ("evaluate",)}
+                                   for s in range(cfg.seeds)]
+            spent = executor.map(run_task, transfer_tasks + evaluate_tasks)
+            for out, s, first, n in owners:
+                _mark_done(out / f"seed{s}" / "transfer", float(sum(spent[first:first + n])))
+        finally:
+            stop.set()
+            watcher.join()
+            bar.n = count()
+            bar.refresh()
+    wall = time.perf_counter() - start
+    results = [aggregate(scenario, cfg, out, None, wall) for scenario, cfg, out in runs]
+    if tensorboard is not None:
+        from pyslice.study.tensorboard_logs import log_study
+
+        for (scenario, cfg, out), res in zip(runs, results):
+            log_study(Path(tensorboard) / out.name if len(runs) > 1 else Path(tensorboard), out, res)
+    return results
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman rank correlation (average ranks for ties); NaN if either is constant."""
+    def ranks(v: np.ndarray) -> np.ndarray:
+        order = np.argsort(v, kind="stable")
+        r = np.empty(len(v))
+        r[order] = np.arange(len(v), dtype=float)
+        for value in np.unique(v):  # average ranks of ties
+            tied = v == value
+            r[tied] = r[tied].mean()
+        return r
+    rx, ry = ranks(np.asarray(x, float)), ranks(np.asarray(y, float))
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def _mean_std(values: list[float]) -> dict[str, float]:
+    v = np.asarray(values, dtype=float)
+    if not np.isfinite(v).any():
+        return {"mean": float("nan"), "std": float("nan"), "n": 0}
+    return {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v)), "n": int(np.isfinite(v).sum())}
+
+
+def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds: list[dict[str, float]] | None = None,
+              wall: float | None = None) -> dict[str, Any]:
+    """Numbers, claims, ablations, figures and ``report.md`` from the per-seed folders."""
+    from pyslice.study.similarity import MEASURES, source_group_accuracy
+    from pyslice.learn.train import read_log
+    from pyslice.study.transfer import TransferResult
+
+    out = Path(out)
+    targets = study_targets(scenario, cfg)
+    groups = cell_groups(scenario)
+    ev = slice(cfg.tl_steps, cfg.tl_steps + cfg.train.evaluation_steps)
+    w = min(cfg.early_window, cfg.tl_steps) or 1
+    per_seed: list[dict[str, Any]] = []
+    pooled: dict[str, list[np.ndarray]] = {k: [] for k in ("sat_baseline", "sat_drl", "sat_tl", "sat_scratch",
+                                                             "delay_baseline", "delay_drl", "delay_tl", "delay_scratch")}
+    curves: dict[int, dict[str, list[np.ndarray]]] = {k: {} for k in targets}
+    for s in range(cfg.seeds):
+        root = out / f"seed{s}"
+        evaluation = dict(np.load(root / "evaluate" / "evaluation.npz", allow_pickle=False))
+        distances = load_distances(root / "similarity")
+        D = distances[cfg.source_measure]
+        within, across = _group_distance(D, groups)
+        row: dict[str, Any] = {"seed": s, "within_group_distance": within, "across_group_distance": across,
+                               "targets": {},
+                               "pick_accuracy_all_cells": {m: source_group_accuracy(distances[m], groups)
+                                                           for m in MEASURES}}
+        posterior = root / "similarity" / "posterior.json"
+        if posterior.is_file():  # Lemma 1's premise (absent in runs saved before it was recorded)
+            row["posterior_variance"] = json.loads(posterior.read_text())
+        log = read_log(root / "pretrain" / "train_log.csv")
+        with np.load(root / "baseline" / "baseline.npz", allow_pickle=False) as z:
+            baseline_curve = z["reward"]  # the pretraining timeline, like the DRL curve
+        for k in targets:
+            sweep = TransferResult.load(root / "transfer" / f"target{k}" / "integrated")
+            S = len(sweep.sources)
+            # rows of the sweep by this run's distances (ties by cell index, as phase_transfer orders
+            # them), so a run re-analysed with other distances reads its own nearest and farthest
+            order = sorted(range(S), key=lambda j: (D[sweep.sources[j], k], sweep.sources[j]))
+            nearest, farthest = order[0], order[-1]
+            early = sweep.mean_reward(w)
+            gains_early = sweep.gain_over_scratch(w)
+            train_gain = sweep.gain_over_scratch((0, cfg.tl_steps)) if cfg.tl_steps else np.full(S, np.nan)
+            t = {
+                "sources": sweep.sources,
+                "distance": [float(D[i, k]) for i in sweep.sources],
+                "early_reward_nearest": float(early[nearest]), "early_reward_farthest": float(early[farthest]),
+                "early_reward_scratch": float(early[-1]),
+                "nearest_vs_farthest_early_gain": float(early[nearest] / early[farthest] - 1.0),
+                "tl_gain_over_drl": float(train_gain[nearest]),
+                "tl_early_gain_over_drl": float(gains_early[nearest]),
+                **_equal_training_step_gains(sweep, nearest, w),
+                "eval": {
+                    "baseline": _window_stats(evaluation["baseline_satisfaction"][ev, k], evaluation["baseline_delay_ms"][ev, k],
+                                              _drops(evaluation, "baseline", ev, k)),
+                    "drl": _window_stats(evaluation["drl_satisfaction"][ev, k], evaluation["drl_delay_ms"][ev, k],
+                                         _drops(evaluation, "drl", ev, k)),
+                    "drl_scratch": _window_stats(sweep.throughput_satisfaction[-1, ev], sweep.max_delay_ms[-1, ev],
+                                                 None if sweep.drop_rate is None else sweep.drop_rate[-1, ev]),
+                    "tl": _window_stats(sweep.throughput_satisfaction[nearest, ev], sweep.max_delay_ms[nearest, ev],
+                                        None if sweep.drop_rate is None else sweep.drop_rate[nearest, ev]),
+                },
+                "measures": {},
+                "strategies": {"integrated": {"early_reward": float(early[nearest]),
+                                              "eval_reward": float(sweep.target_reward[nearest, ev].mean())},
+                               "scratch": {"early_reward": float(early[-1]),
+                                           "eval_reward": float(sweep.target_reward[-1, ev].mean())}},
+            }
+            swept = S == D.shape[0] - 1  # every other cell is a source: the measure ablation applies
+            t["swept"] = swept
+            for m in MEASURES if swept else ():
+                dm = distances[m][sweep.sources, k]
+                picked = int(np.argmin(dm))
+                t["measures"][m] = {"spearman_distance_vs_gain": spearman(dm, gains_early),
+                                    "regret": float(gains_early.max() - gains_early[picked]),
+                                    "picked_source": int(sweep.sources[picked]),
+                                    "picked_in_group": float(_same_group(groups, int(sweep.sources[picked]), k))}
+            if cfg.ablations:
+                for strategy in ABLATION_STRATEGIES:
+                    if not (root / "transfer" / f"target{k}" / strategy / "done.json").is_file():
+                        continue  # strategies run on the sweep targets only
+                    r = TransferResult.load(root / "transfer" / f"target{k}" / strategy)
+                    t["strategies"][strategy] = {"early_reward": float(r.mean_reward(w)[0]),
+                                                 "eval_reward": float(r.target_reward[0, ev].mean())}
+            row["targets"][k] = t
+            pooled["sat_baseline"].append(evaluation["baseline_satisfaction"][ev, k])
+            pooled["sat_drl"].append(evaluation["drl_satisfaction"][ev, k])
+            pooled["sat_tl"].append(sweep.throughput_satisfaction[nearest, ev])
+            pooled["sat_scratch"].append(sweep.throughput_satisfaction[-1, ev])
+            pooled["delay_baseline"].append(evaluation["baseline_delay_ms"][ev, k])
+            pooled["delay_drl"].append(evaluation["drl_delay_ms"][ev, k])
+            pooled["delay_tl"].append(sweep.max_delay_ms[nearest, ev])
+            pooled["delay_scratch"].append(sweep.max_delay_ms[-1, ev])
+            c = curves[k]
+            c.setdefault("traffic-aware baseline", []).append(baseline_curve[:, k])
+            c.setdefault("DRL (pretraining run)", []).append(log["reward"][:, k])
+            c.setdefault("DRL, new cell from scratch", []).append(sweep.target_reward[-1])
+            c.setdefault("TL from nearest source", []).append(sweep.target_reward[nearest])
+            c.setdefault("TL from farthest source", []).append(sweep.target_reward[farthest])
+        per_seed.append(row)
+    results = _summarise(per_seed, targets, cfg)
+    results["wall_seconds"] = wall
+    results["phase_seconds"] = _phase_seconds(seconds, out, cfg)
+    figs = _figures(scenario, cfg, out, per_seed, pooled, curves, targets) if cfg.figures else {}
+    results["figures"] = {name: str(path.relative_to(out)) for name, path in figs.items()}
+    write_json(out / "results.json", results)
+    write_rows_csv(out / "results.csv", result_rows(results))
+    from pyslice.study.report import write_report
+
+    write_report(out / "report.md", scenario, cfg, results)
+    return results
+
+
+def _equal_training_step_gains(sweep: Any, row: int, early: int) -> dict[str, float]:
+    """TL (sweep row ``row``) against DRL from scratch at the same number of *training* steps, as the
+    paper's Fig. 4 reads it: TL's steps [0, W) against the scratch run's steps [E, E + W) after its
+    E exploration steps, over the whole training window W = steps − E and over its first ``early``
+    steps. NaN when the scratch run has no training steps."""
+    E, T = sweep.scratch_exploration_steps, sweep.steps
+    out = {}
+    for key, W in (("tl_gain_equal_training_steps", T - E), ("tl_early_gain_equal_training_steps", min(early, T - E))):
+        if W <= 0 or not sweep.include_scratch:
+            out[key] = float("nan")
+            continue
+        scratch = float(sweep.target_reward[-1, E:E + W].mean())
+        out[key] = float(sweep.target_reward[row, :W].mean() / scratch - 1.0) if scratch > 0 else float("nan")
+    return out
+
+
+def _same_group(groups: list[list[int]], a: int, b: int) -> bool:
+    return any(a in g and b in g for g in groups)
+
+
+def _group_distance(D: np.ndarray, groups: list[list[int]]) -> tuple[float, float]:
+    from pyslice.study.similarity import group_separation
+
+    return tuple(float(v) for v in group_separation(D, groups))  # type: ignore[return-value]
+
+
+def _drops(evaluation: dict[str, np.ndarray], label: str, ev: slice, k: int) -> np.ndarray | None:
+    key = f"{label}_drop_rate"
+    return evaluation[key][ev, k] if key in evaluation else None  # absent in runs saved before issue 12
+
+
+def _window_stats(sat: np.ndarray, delay_ms: np.ndarray, drop: np.ndarray | None = None) -> dict[str, Any]:
+    from pyslice.sim.satisfaction import kpi_summary
+
+    return kpi_summary(sat, 1e-3 * np.asarray(delay_ms), drop=drop)  # drop: [T, N] rates of the window
+
+
+def _summarise(per_seed: list[dict[str, Any]], targets: tuple[int, ...], cfg: ReproduceConfig) -> dict[str, Any]:
+    from pyslice.study.similarity import MEASURES
+
+    def over(fn: Callable[[dict[str, Any]], float]) -> dict[str, float]:
+        # mean over targets within a seed (those that have the value), then mean ± std over seeds
+        per: list[float] = []
+        for r in per_seed:
+            values = []
+            for k in targets:
+                try:
+                    values.append(fn(r["targets"][k]))
+                except KeyError:  # e.g. the measure ablation on a target without the all-sources sweep
+                    continue
+            per.append(float(np.mean(values)) if values else float("nan"))
+        return _mean_std(per)
+
+    table: dict[str, Any] = {}
+    for metric in ("mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms",
+                   "median_max_slice_delay_ms", "p95_max_slice_delay_ms", "mean_drop_rate"):
+        table[metric] = {p: over(lambda t, p=p, m=metric: t["eval"][p].get(m, float("nan")))
+                         for p in ("baseline", "drl", "drl_scratch", "tl")}
+    table["drop_rate_per_slice"] = {
+        p: [float(v) for v in np.nanmean([[t["eval"][p].get("drop_rate_per_slice", [float("nan")])
+                                          for t in r["targets"].values()] for r in per_seed], axis=(0, 1))]
+        for p in ("baseline", "drl", "drl_scratch", "tl")}
+    # DRL from scratch in the new cell against the baseline on the same final window, per (seed,
+    # target): the learner must reach at least 0.8 of the baseline (issue 11)
+    def scratch_ratio(t: dict[str, Any]) -> float:
+        base = t["eval"]["baseline"]["mean_min_throughput_satisfaction"]
+        return t["eval"]["drl_scratch"]["mean_min_throughput_satisfaction"] / base if base > 0 else float("nan")
+
+    ratios = [scratch_ratio(r["targets"][k]) for r in per_seed for k in targets]
+    table["scratch_over_baseline"] = {**over(scratch_ratio), "min": float(np.nanmin(ratios))}
+    table["tl_gain_over_drl"] = over(lambda t: t["tl_gain_over_drl"])
+    table["tl_early_gain_over_drl"] = over(lambda t: t["tl_early_gain_over_drl"])
+    table["nearest_vs_farthest_early_gain"] = over(lambda t: t["nearest_vs_farthest_early_gain"])
+    table["within_group_distance"] = _mean_std([r["within_group_distance"] for r in per_seed])
+    table["posterior_sigma2_median"] = _mean_std([r.get("posterior_variance", {}).get("sigma2_median", float("nan"))
+                                                   for r in per_seed])
+    table["across_group_distance"] = _mean_std([r["across_group_distance"] for r in per_seed])
+    table["tl_gain_equal_training_steps"] = over(lambda t: t.get("tl_gain_equal_training_steps", float("nan")))
+    table["tl_early_gain_equal_training_steps"] = over(
+        lambda t: t.get("tl_early_gain_equal_training_steps", float("nan")))
+    differences = _paired_differences(per_seed, targets)
+    claims = _claims(differences, table, cfg)
+    measures = {name: {"spearman_distance_vs_gain": over(lambda t, n=name: t["measures"][n]["spearman_distance_vs_gain"]),
+                       "regret": over(lambda t, n=name: t["measures"][n]["regret"]),
+                       "picked_in_group": over(lambda t, n=name: t["measures"][n]["picked_in_group"]),
+                       "pick_accuracy_all_cells": _mean_std([r["pick_accuracy_all_cells"][name] for r in per_seed])}
+                for name in MEASURES}
+    strategies = {}
+    names = ["integrated", "scratch"] + (list(ABLATION_STRATEGIES) if cfg.ablations else [])
+    for name in names:
+        strategies[name] = {"early_reward": over(lambda t, n=name: t["strategies"][n]["early_reward"]),
+                            "eval_reward": over(lambda t, n=name: t["strategies"][n]["eval_reward"])}
+    methods = ("baseline", "drl", "drl_scratch", "tl")
+    metrics = ("mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms",
+               "median_max_slice_delay_ms", "p95_max_slice_delay_ms", "mean_drop_rate")
+    per_cell = {int(k): {p: {m: float(np.nanmean([r["targets"][k]["eval"][p].get(m, float("nan")) for r in per_seed]))
+                             for m in metrics} for p in methods} for k in targets}
+    return {"paper": PAPER, "table": table, "claims": claims, "differences": differences, "per_cell": per_cell, "ablation_measures": measures,
+            "ablation_strategies": strategies, "targets": list(targets), "seeds": cfg.seeds, "per_seed": per_seed}
+
+
+#: Paired differences per (seed, target) behind the claims: name -> (what, per-target value).
+_SAT, _LOW, _DELAY = "mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms"
+
+
+def _paired_differences(per_seed: list[dict[str, Any]], targets: tuple[int, ...]) -> dict[str, dict[str, float]]:
+    """Mean and 95 % hierarchical-bootstrap interval (:mod:`pyslice.base.statistics`) of each paired
+    difference, per (seed, target) on the same traffic."""
+    from pyslice.base.statistics import bootstrap_mean_ci
+
+    def ev(p: str, metric: str) -> Callable[[dict[str, Any]], float]:
+        return lambda t: t["eval"][p][metric]
+
+    fns: dict[str, Callable[[dict[str, Any]], float]] = {}
+    for metric in (_SAT, _LOW, _DELAY):
+        for a, b in (("tl", "drl"), ("drl", "baseline"), ("tl", "baseline"), ("drl_scratch", "baseline")):
+            fns[f"{metric}: {a} - {b}"] = (lambda t, a=a, b=b, m=metric: ev(a, m)(t) - ev(b, m)(t))
+    fns["early reward: TL - scratch (relative)"] = lambda t: t["tl_early_gain_over_drl"]
+    fns["reward over the TL steps: TL - scratch incl. exploration (relative)"] = lambda t: t["tl_gain_over_drl"]
+    fns["reward at equal training steps: TL - scratch (relative)"] = (
+        lambda t: t.get("tl_gain_equal_training_steps", float("nan")))
+    fns["early reward at equal training steps: TL - scratch (relative)"] = (
+        lambda t: t.get("tl_early_gain_equal_training_steps", float("nan")))
+    fns["early reward: nearest - farthest source"] = lambda t: t["early_reward_nearest"] - t["early_reward_farthest"]
+    out = {}
+    for i, (name, fn) in enumerate(fns.items()):
+        values = [[fn(r["targets"][k]) for k in targets] for r in per_seed]
+        out[name] = bootstrap_mean_ci(values, seed=i) if np.isfinite(values).any() else \
+            {"mean": float("nan"), "lo": float("nan"), "hi": float("nan"), "n_seeds": 0, "n": 0}
+    out["group distance: across - within"] = bootstrap_mean_ci(
+        [[r["across_group_distance"] - r["within_group_distance"]] for r in per_seed], seed=len(fns))
+    return out
+
+
+def _claims(diff: dict[str, dict[str, float]], table: dict[str, Any], cfg: ReproduceConfig) -> list[dict[str, Any]]:
+    """The paper's claims with three-state verdicts from the paired differences' intervals."""
+    from pyslice.base.statistics import chain_verdict, verdict
+
+    def v(name: str, direction: str) -> str:
+        return verdict(diff[name], direction)
+
+    def chain(metric: str, direction: str) -> tuple[str, list[str]]:
+        links = [f"{metric}: tl - drl", f"{metric}: drl - baseline"]
+        return chain_verdict([v(n, direction) for n in links]), links
+
+    rows: list[tuple[str, str, list[str]]] = []
+    for metric, label, direction in ((_SAT, "After convergence TL > DRL > traffic-aware baseline on mean min-slice "
+                                            "throughput satisfaction", "greater"),
+                                     (_LOW, "TL < DRL < baseline on the share of steps below 0.95 satisfaction", "less"),
+                                     (_DELAY, "TL < DRL < baseline on mean max-slice delay", "less")):
+        verdict_, links = chain(metric, direction)
+        rows.append((label, verdict_, links))
+    rows.append((f"TL starts far higher than DRL (first {cfg.early_window} steps)",
+                 v("early reward: TL - scratch (relative)", "greater"), ["early reward: TL - scratch (relative)"]))
+    worst = table["scratch_over_baseline"]["min"]
+    rows.append(("DRL from scratch in a new cell reaches at least 0.8 of the baseline's satisfaction on the final "
+                 "window, for every seed and target (a sound learner; not a paper claim)",
+                 "holds" if worst >= 0.8 else "does not hold", []))
+    rows.append(("TL gains over DRL at equal training steps (paper: about 27 %)",
+                 v("reward at equal training steps: TL - scratch (relative)", "greater"),
+                 ["reward at equal training steps: TL - scratch (relative)"]))
+    rows.append((f"The nearest source gives a larger early gain than the farthest (paper: about 3 % in the first "
+                 f"{cfg.early_window} steps)", v("early reward: nearest - farthest source", "greater"),
+                 ["early reward: nearest - farthest source"]))
+    rows.append(("The VAE distance groups cells with the same requirements (within-group < across-group)",
+                 v("group distance: across - within", "greater"), ["group distance: across - within"]))
+    return [{"claim": c, "verdict": vd, "holds": vd == "holds", "evidence": ev} for c, vd, ev in rows]
+
+
+def _phase_seconds(seconds: list[dict[str, float]] | None, out: Path, cfg: ReproduceConfig) -> dict[str, float]:
+    totals = {p: 0.0 for p in PHASES}
+    for s in range(cfg.seeds):
+        for p in PHASES:
+            marker = out / f"seed{s}" / p / "done.json"
+            if marker.is_file():
+                totals[p] += json.loads(marker.read_text())["seconds"]
+    return totals
+
+
+def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list[dict[str, Any]],
+             pooled: dict[str, list[np.ndarray]], curves: dict[int, dict[str, list[np.ndarray]]],
+             targets: tuple[int, ...]) -> dict[str, Path]:
+    from pyslice.study import figures
+    from pyslice.study.similarity import plot_distance_matrix
+
+    fig_dir = out / "figures"
+    figs: dict[str, Path] = {}
+    base = np.load(out / "seed0" / "baseline" / "baseline.npz", allow_pickle=False)
+    figs["fig3_traffic_mask"] = figures.traffic_mask(base["mask"], [s.name for s in scenario.slices],
+                                                     fig_dir / "fig3_traffic_mask.png")
+    from pyslice.learn.train import read_log
+
+    drl = np.stack([read_log(out / f"seed{s}" / "pretrain" / "train_log.csv")["reward"] for s in range(cfg.seeds)])
+    with_base = np.stack([np.load(out / f"seed{s}" / "baseline" / "baseline.npz", allow_pickle=False)["reward"] for s in range(cfg.seeds)])
+    T = min(drl.shape[1], with_base.shape[1])
+    figs["fig4_all_cells"] = figures.reward_panels(
+        [{"traffic-aware baseline": with_base[:, :T, k], "DRL (pretraining run)": drl[:, :T, k]}
+         for k in range(drl.shape[2])], [f"cell {k + 1}" for k in range(drl.shape[2])],
+        fig_dir / "fig4_all_cells.png", window=max(1, min(250, T // 10)),
+        title="Reward of every cell during pretraining")
+    shown = sweep_targets_of(scenario, cfg) or targets[:1]  # Fig. 4 and 8 for the swept targets
+    for k in shown:
+        c = curves[k]
+        length = min(len(v) for series in c.values() for v in series)
+        figs[f"fig4_reward_cell{k + 1}"] = figures.reward_curves(
+            {label: np.stack([v[:min(map(len, series))] for v in series]) for label, series in c.items()},
+            fig_dir / f"fig4_reward_cell{k + 1}.png", window=max(1, min(50, length // 10)),
+            solid_until={"DRL (pretraining run)": cfg.tl_steps},
+            title=f"Reward of cell {k + 1} during training (mean over seeds, band = min-max)")
+    labels = {"baseline": "traffic-aware baseline", "drl": "DRL (converged)", "scratch": "DRL (new cell, 4000 steps)",
+              "tl": "TL from nearest source"}
+    figs["fig5_satisfaction_ccdf"] = figures.ccdf(
+        {labels[p]: np.concatenate(pooled[f"sat_{p}"]) for p in ("baseline", "drl", "scratch", "tl")},
+        fig_dir / "fig5_satisfaction_ccdf.png", "minimum per-slice throughput satisfaction",
+        "CCDF of min-slice throughput satisfaction (target cells, evaluation)")
+    figs["fig6_delay_cdf"] = figures.cdf(
+        {labels[p]: np.maximum(np.concatenate(pooled[f"delay_{p}"]), 1e-3) for p in ("baseline", "drl", "scratch", "tl")},
+        fig_dir / "fig6_delay_cdf.png", "maximum per-slice delay (ms)", "CDF of max-slice delay (target cells, evaluation)")
+    figs["fig7_distance"] = plot_distance_matrix(load_distances(out / "seed0" / "similarity")[cfg.source_measure],
+                                                 fig_dir / "fig7_distance.png",
+                                                 title="Inter-agent distance D[source, target] (VAE, eqs. 7 + 9), seed 0")
+    from pyslice.study.transfer import TransferResult
+
+    sweep = TransferResult.load(out / "seed0" / "transfer" / f"target{shown[0]}" / "integrated")
+    # Gain at equal steps: mean reward over the first t steps of TL minus that of DRL from scratch
+    # (a difference, not a ratio: the scratch reward starts near 0, so a ratio explodes).
+    steps = np.arange(1, cfg.tl_steps + 1)
+    cum_tl = np.cumsum(sweep.target_reward[: len(sweep.sources), : cfg.tl_steps], axis=1) / steps
+    cum_scratch = np.cumsum(sweep.target_reward[-1, : cfg.tl_steps]) / steps
+    figs["fig8_gain_vs_distance"] = figures.gain_vs_distance(
+        cum_tl - cum_scratch, np.asarray(sweep.distance), fig_dir / "fig8_gain_vs_distance.png", window=1,
+        title=f"TL gain over DRL vs training steps, target cell {shown[0] + 1}, seed 0",
+        ylabel="mean reward so far, TL − DRL (percentage points)")
+    return figs

@@ -1,0 +1,67 @@
+"""Long-format ("tidy") tables of a study: one row per (seed, cell, policy, metric) value.
+
+``results.csv`` beside every ``results.json`` holds the per-(seed, target cell) numbers the
+summaries are computed from, so they load straight into pandas, R or a spreadsheet:
+
+    seed,cell,policy,metric,value
+    0,0,baseline,mean_min_throughput_satisfaction,0.912
+    ...
+
+Cells are 0-based; policies are the evaluation window's ``baseline``, ``drl`` (the converged
+pretrained agents), ``drl_scratch`` (DRL from scratch in the new cell) and ``tl`` (integrated TL
+from the nearest source); ``tl`` also carries the TL gains of the transfer run.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["COLUMNS", "GAIN_METRICS", "result_rows", "write_rows_csv"]
+
+COLUMNS = ("seed", "cell", "policy", "metric", "value")
+#: Per-target numbers of the TL run reported as metrics of policy ``tl``.
+GAIN_METRICS = ("tl_gain_over_drl", "tl_early_gain_over_drl", "tl_gain_equal_training_steps",
+                "tl_early_gain_equal_training_steps", "nearest_vs_farthest_early_gain", "early_reward_nearest",
+                "early_reward_farthest", "early_reward_scratch")
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def result_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The long-format rows of a ``results.json`` document (its ``per_seed`` section)."""
+    rows: list[dict[str, Any]] = []
+    for seed_row in results.get("per_seed", []):
+        seed = int(seed_row["seed"])
+        for cell, target in sorted(seed_row["targets"].items(), key=lambda kv: int(kv[0])):
+            cell = int(cell)
+            for policy, stats in target["eval"].items():
+                for metric, value in stats.items():
+                    if _scalar(value):
+                        rows.append({"seed": seed, "cell": cell, "policy": policy, "metric": metric, "value": value})
+                    elif isinstance(value, list):  # per-slice values: one metric per slice
+                        rows += [{"seed": seed, "cell": cell, "policy": policy, "metric": f"{metric}[{n}]", "value": v}
+                                 for n, v in enumerate(value) if _scalar(v)]
+            for metric in GAIN_METRICS:
+                if _scalar(target.get(metric)):
+                    rows.append({"seed": seed, "cell": cell, "policy": "tl", "metric": metric, "value": target[metric]})
+    return rows
+
+
+def write_rows_csv(path: str | Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str] = COLUMNS) -> Path:
+    """Write rows as CSV atomically (NaN as an empty field); returns the path."""
+    from pyslice.base.atomic import write_text
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n", extrasaction="raise")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
+    path = Path(path)
+    write_text(path, buf.getvalue())
+    return path

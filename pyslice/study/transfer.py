@@ -1,0 +1,564 @@
+"""Inter-agent transfer learning (paper §IV-C, §V-2/3/5; DESIGN.md §6).
+
+Two layers, read top to bottom:
+
+1. :func:`transfer` — one transfer strategy applied to one agent of a :class:`BatchedTD3` (and its
+   :class:`ReplayBuffers`), from a source agent of the same or another (pretrained) model.
+2. :func:`run_transfer` — the paper's transfer experiment: a pretrained run, one cell replaced by a
+   newly deployed agent that learns with knowledge transferred from each candidate source, and a
+   DRL-from-scratch agent on the same cell for comparison, all stepped as simulator replicas of one
+   batched call. Returns a :class:`TransferResult`.
+
+Strategies (:data:`STRATEGIES`)
+-------------------------------
+The target is treated as a *newly deployed cell*: whatever it held before (weights, Adam state,
+freeze masks, replay buffer) is discarded, and then
+
+* ``"model"``: the source's actor, twin critics and their target networks are loaded; fresh Adam
+  state (moments and step counts zero), nothing frozen; empty replay buffer.
+* ``"feature"``: fresh random networks, then the source's layers ``feature_layers`` (default
+  ``(0,)``, the first hidden layer — the input-side "lower" layer; the actor and both critics each
+  have 3 layers, 0 = first hidden, 2 = output) of the actor *and* of both critics are loaded from
+  the source's online networks and frozen (weights, Adam moments and step counts stay bit-identical
+  through updates; gradients still flow through them). The target networks' copies of these layers
+  are set to the same loaded weights, so the Polyak averaging leaves them fixed too (a frozen layer
+  has one value). The remaining layers keep their fresh random initialisation (online = target),
+  as paper §IV-C says. Fresh Adam state; empty replay buffer.
+* ``"instance"``: fresh random networks and Adam state; the replay buffer holds exactly the source's
+  stored transitions — all of them (``n_instances=None``) or the most recent ``n_instances``,
+  as the source stored them (the paper) or relabelled under the target's requirements
+  (``relabel``; :mod:`pyslice.envs.relabel`),
+  oldest first, as :meth:`ReplayBuffers.agent_data` orders them (if more than the buffer capacity,
+  only the last ``capacity`` stay, as with sequential adds).
+* ``"integrated"`` (the paper's): ``"model"`` + ``"instance"`` — the source's networks, fresh Adam
+  state, and the source's transitions in the buffer; new local transitions are added to the same
+  buffer, so fine-tuning samples from both kinds (paper §IV-C).
+* ``"none"``: DRL from scratch — fresh random networks, Adam state and freeze masks, empty buffer.
+
+"Fresh random networks" are :meth:`BatchedTD3.reset_agent` (the model's own seeded initialisation),
+or a copy of a given template agent (``fresh_from=(model, index)``) so that several learners can
+start from the *same* random networks (used by :func:`run_transfer` for a paired comparison).
+
+Every strategy changes agent ``target`` (and its buffer) only: the other agents' parameters, target
+networks, Adam moments/step counts, freeze masks and buffers are bit-identical afterwards. All
+arguments are checked before anything changes; bad ones raise ``ValueError``.
+
+The experiment (:func:`run_transfer`, batched by :func:`pyslice.study.transfer_runs.run_transfers`)
+----------------------------------------------------------------------------------------------
+Choices (paper §V-2/3 where it says, ours where it does not):
+
+* **Other cells**: the pretrained agents of the run, acting *greedily* (no exploration noise) and
+  *not trained*: only the target cell's agent learns, so differences between replicas come from the
+  target's knowledge alone.
+* **TL learners**: after the transfer, ``steps`` training steps (paper: 4000) *without* an
+  exploration phase ("knowledge transfer saves the time for exploration"): the target acts with
+  its actor plus the exploration noise of the run's :class:`TD3Config` (applied the run's
+  ``exploration`` way; ``exploration_noise`` may lower its std for the TL learners) and does ``updates_per_step`` TD3 updates per step (the run's value, paper: 1) as soon as
+  its buffer holds a minibatch (at once with transferred instances); then ``eval_steps`` greedy
+  steps without updates (paper: 250).
+* **DRL from scratch** (``include_scratch``): the same new cell with fresh networks and an empty
+  buffer, following paper Fig. 4 whose DRL curve over the same first 4000 steps includes its
+  exploration phase: ``scratch_exploration_steps`` (default: the run's ``exploration_steps``, paper
+  3000, capped at ``steps``) steps with warm-up actions from the run's ``TD3Config.warmup``, then
+  training until ``steps`` with exactly the pretraining learner (the run's TD3 settings and
+  exploration noise, never the TL override), then the same greedy evaluation.
+* **Replay capacity** of every learner: ``max(run buffer_capacity, transferred + steps)``, so no
+  transferred instance is overwritten during fine-tuning.
+* **Fresh networks**: every learner (TL and scratch) starts from the *same* random networks (a
+  template seeded by ``seed``) before its transfer, so instance transfer from different sources and
+  the scratch run differ only in what was transferred.
+* **Pairing and randomness**: all replicas run the simulator with the *same* seed (identical UE
+  drops, mobility and traffic masks), and each learner draws exploration noise, minibatch indices
+  and target-smoothing noise from its own generators, seeded identically for every replica
+  (common random numbers). A replica's curve is therefore independent of the other replicas: a
+  sweep over 11 sources gives bit-for-bit the curves of 11 single-source runs, at the cost of
+  little more than one (the simulator steps all replicas in one call, the learners are one
+  batched network).
+* **Curves**: the per-step rewards are those of the applied actions, so training steps include
+  the exploration noise (``exploration_noise`` overrides the run's std for the TL learners) and the
+  scratch curve includes its random exploration phase; the last ``eval_steps`` are greedy.
+* **Seed**: ``seed=None`` uses the run's training seed + 1 — a deployment the pretrained agents
+  have not seen (the pretraining used the training seed).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from pyslice.base.atomic import write_json, write_npz
+from pyslice.envs.relabel import relabel_instances
+from pyslice.learn.replay import ReplayBuffers
+from pyslice.sim.scenario import Scenario
+from pyslice.learn.td3 import BatchedTD3
+
+__all__ = [
+    "STRATEGIES",
+    "TransferReport",
+    "TransferResult",
+    "run_transfer",
+    "transfer",
+]
+
+STRATEGIES = ("model", "feature", "instance", "integrated", "none")
+"""Transfer strategies accepted by :func:`transfer` (see the module docstring)."""
+
+_PARTS = ("actor", "critic")
+RESULT_JSON = "transfer.json"
+RESULT_NPZ = "transfer.npz"
+
+
+# ------------------------------------------------------------------------------------------------
+# 1. One transfer on batched agents
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TransferReport:
+    """What :func:`transfer` did."""
+
+    strategy: str
+    source: int | None
+    target: int
+    n_instances: int
+    """Transitions put into the target's buffer (0 for model, feature and none)."""
+    frozen: dict[str, list[int]]
+    """The target's frozen layers per part after the transfer."""
+
+
+def _index(name: str, value: Any, n: int, what: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an int index, got {value!r}")
+    if not 0 <= int(value) < n:
+        raise ValueError(f"{name} {value} out of range [0, {n}) of {what}")
+    return int(value)
+
+
+def transfer(
+    agent: BatchedTD3,
+    replay: ReplayBuffers | None,
+    source: int | None,
+    target: int,
+    strategy: str,
+    *,
+    source_agent: BatchedTD3 | None = None,
+    source_replay: ReplayBuffers | None = None,
+    feature_layers: Sequence[int] = (0,),
+    n_instances: int | None = None,
+    fresh_from: tuple[BatchedTD3, int] | None = None,
+    relabel: tuple[Any, Any, str] | None = None,
+) -> TransferReport:
+    """Make agent ``target`` of ``agent`` a newly deployed agent initialised by ``strategy``.
+
+    Args:
+        agent, replay: the agents and their buffers; only index ``target`` changes. ``replay`` may be
+            None for ``model``/``feature``/``none`` (then no buffer is touched).
+        source: the source agent's index in ``source_agent``/``source_replay`` (ignored, may be None,
+            for ``"none"``).
+        target: the index of the agent (and buffer) to initialise.
+        strategy: one of :data:`STRATEGIES` (module docstring).
+        source_agent, source_replay: the models holding the source (e.g. a pretrained run); default
+            ``agent`` and ``replay``. Network and observation/action sizes must match.
+        feature_layers: layers loaded and frozen by ``"feature"`` (default: the first hidden layer),
+            in both the actor and the critics.
+        n_instances: transitions moved by ``"instance"``/``"integrated"``: the most recent
+            ``n_instances`` of the source (None: all it holds; more than it holds: all).
+        fresh_from: ``(model, index)`` whose weights are the target's "fresh random networks"
+            instead of ``agent.reset_agent(target)``.
+        relabel: ``(φ* [N], d* [N], observation mode)`` of the target: the moved instances' rewards
+            and φ/φ* features are recomputed under these requirements (:func:`pyslice.envs.relabel.
+            relabel_instances`; the source buffer must keep KPIs). None: moved as stored (the paper).
+
+    Raises:
+        ValueError: unknown strategy, index out of range, ``source == target`` within the same
+            model/buffer, missing buffers, mismatched sizes, bad ``feature_layers`` / ``n_instances``
+            or a relabel the source's buffer cannot serve — always before anything changes.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown transfer strategy {strategy!r}; expected one of {STRATEGIES}")
+    if not isinstance(agent, BatchedTD3):
+        raise ValueError(f"agent must be a BatchedTD3, got {type(agent).__name__}")
+    target = _index("target", target, agent.n_agents, "the target model's agents")
+    uses_model = strategy in ("model", "feature", "integrated")
+    uses_instances = strategy in ("instance", "integrated")
+    src_agent = agent if source_agent is None else source_agent
+    src_replay = replay if source_replay is None else source_replay
+
+    if replay is not None:
+        if not isinstance(replay, ReplayBuffers):
+            raise ValueError(f"replay must be ReplayBuffers or None, got {type(replay).__name__}")
+        _index("target", target, replay.n_agents, "the target replay buffers")
+        if (replay.obs_dim, replay.act_dim) != (agent.obs_dim, agent.act_dim):
+            raise ValueError("replay buffers and agent have different observation/action sizes")
+    if uses_instances and replay is None:
+        raise ValueError(f"strategy {strategy!r} needs the target's replay buffers (replay is None)")
+    if uses_instances and source_agent is not None and source_agent is not agent and source_replay is None:
+        raise ValueError(f"strategy {strategy!r} with source_agent also needs source_replay (its buffers)")
+
+    if strategy != "none":
+        if uses_model:
+            if not isinstance(src_agent, BatchedTD3):
+                raise ValueError(f"source_agent must be a BatchedTD3, got {type(src_agent).__name__}")
+            source = _index("source", source, src_agent.n_agents, "the source model's agents")
+            if any(src_agent.layouts[p].sizes != agent.layouts[p].sizes for p in _PARTS):
+                raise ValueError("source model has different network sizes than the target model")
+            if src_agent is agent and source == target:
+                raise ValueError(f"source and target are the same agent ({source}) of the same model")
+        if uses_instances:
+            if not isinstance(src_replay, ReplayBuffers):
+                raise ValueError(f"source_replay must be ReplayBuffers, got {type(src_replay).__name__}")
+            source = _index("source", source, src_replay.n_agents, "the source replay buffers")
+            if (src_replay.obs_dim, src_replay.act_dim) != (replay.obs_dim, replay.act_dim):
+                raise ValueError("source replay buffers have different observation/action sizes")
+            if src_replay is replay and source == target:
+                raise ValueError(f"source and target are the same buffer ({source})")
+        if n_instances is not None and (isinstance(n_instances, bool) or not isinstance(n_instances, (int, np.integer))
+                                        or n_instances < 0):
+            raise ValueError(f"n_instances must be None or an int >= 0, got {n_instances!r}")
+    if strategy == "feature":
+        layers = _feature_layers(agent, feature_layers)
+    if fresh_from is not None:
+        f_model, f_index = fresh_from
+        if not isinstance(f_model, BatchedTD3):
+            raise ValueError(f"fresh_from[0] must be a BatchedTD3, got {type(f_model).__name__}")
+        f_index = _index("fresh_from index", f_index, f_model.n_agents, "the fresh_from model")
+        if any(f_model.layouts[p].sizes != agent.layouts[p].sizes for p in _PARTS):
+            raise ValueError("fresh_from model has different network sizes than the target model")
+
+    # Everything is valid: read the source's instances first (the source buffer may be `replay`).
+    data = None
+    if uses_instances:
+        data = src_replay.agent_data(source)
+        if n_instances is not None:
+            data = {key: value[len(value) - min(int(n_instances), len(value)):] for key, value in data.items()}
+        if relabel is not None:
+            data = relabel_instances(data, *relabel)
+
+    # 1. a newly deployed agent: fresh networks, fresh Adam state, nothing frozen
+    if strategy == "model" or strategy == "integrated":
+        agent.reset_agent(target)  # clears Adam state and freeze masks; every weight is then loaded
+    elif fresh_from is None:
+        agent.reset_agent(target)
+    else:
+        agent.copy_agent(f_index, target, fresh_optimizer=True, source=f_model)
+        agent.freeze_layers(target, range(agent.layouts["actor"].n_layers), "actor", frozen=False)
+        agent.freeze_layers(target, range(agent.layouts["critic"].n_layers), "critic", frozen=False)
+    # 2. policy transfer
+    if strategy in ("model", "integrated"):
+        agent.copy_agent(source, target, fresh_optimizer=True, source=src_agent)
+    elif strategy == "feature":
+        agent.copy_agent(source, target, fresh_optimizer=True, layers=layers, source=src_agent)
+        agent.freeze_layers(target, layers)
+        with torch.no_grad():  # one value per frozen layer: target copy = loaded online weights
+            for online, target_net, part in ((agent.actor, agent.actor_target, "actor"),
+                                             (agent.critic, agent.critic_target, "critic")):
+                for l in layers:
+                    sl = agent.layouts[part].layer_slices[l]
+                    target_net[target, ..., sl] = online.detach()[target, ..., sl]
+    # 3. instance transfer (a new cell has no experience of its own)
+    if replay is not None:
+        replay.reset_agent(target)
+        if data is not None and len(data["rew"]):
+            replay.add_agent(target, data["obs"], data["act"], data["rew"], data["next_obs"],
+                             data.get("kpi") if replay.kpi_dim else None)
+    return TransferReport(strategy=strategy, source=None if strategy == "none" else int(source), target=target,
+                          n_instances=0 if data is None else len(data["rew"]), frozen=agent.frozen_layers(target))
+
+
+def _feature_layers(agent: BatchedTD3, layers: Sequence[int]) -> list[int]:
+    try:
+        layers = [int(l) for l in layers]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"feature_layers must be a sequence of layer indices, got {layers!r}") from exc
+    n = min(agent.layouts[p].n_layers for p in _PARTS)
+    if not layers or any(not 0 <= l < n for l in layers):
+        raise ValueError(f"feature_layers must be a non-empty subset of 0..{n - 1} (0 = first hidden layer), "
+                         f"got {layers}")
+    return sorted(set(layers))
+
+
+# ------------------------------------------------------------------------------------------------
+# 2. The transfer experiment
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class TransferResult:
+    """Curves and summary of :func:`run_transfer`.
+
+    Per-step arrays have one row per replica — the TL runs in the order of ``sources``, then the
+    scratch run if ``include_scratch`` — and ``steps + eval_steps`` columns (step t is the t-th
+    action of the new agent; columns ``steps:`` are the greedy evaluation).
+    """
+
+    run_dir: str
+    target: int
+    sources: list[int]
+    strategy: str
+    steps: int
+    eval_steps: int
+    seed: int
+    include_scratch: bool
+    scratch_exploration_steps: int
+    feature_layers: list[int]
+    n_instances: list[int]
+    """Transitions transferred into each TL learner's buffer."""
+    distance: np.ndarray | None
+    """Distance of each source to the target (aligned with ``sources``), if given."""
+    target_reward: np.ndarray
+    """[R, T] reward (paper eq. 2) of the target cell."""
+    network_reward: np.ndarray
+    """[R, T] mean reward over all K cells."""
+    throughput_satisfaction: np.ndarray
+    """[R, T] the target's minimum per-slice throughput satisfaction (paper Fig. 5 quantity)."""
+    max_delay_ms: np.ndarray
+    """[R, T] the target's maximum per-slice mean delay in ms (paper Fig. 6 quantity)."""
+    wall_seconds: float = 0.0
+    timing: dict[str, float] = field(default_factory=dict)
+    drop_rate: np.ndarray | None = None
+    """[R, T, N] share of each of the target's slices' offered traffic that was dropped (None in
+    results saved before drops were recorded)."""
+    instance_rewards: str = "source"
+    """Whose requirements the transferred instances' rewards use (``run_transfer``)."""
+
+    # -- views ------------------------------------------------------------------------------------
+    @property
+    def reward(self) -> np.ndarray:
+        """[S, T] target-cell reward of the TL runs (one row per source)."""
+        return self.target_reward[: len(self.sources)]
+
+    @property
+    def scratch_reward(self) -> np.ndarray | None:
+        """[T] target-cell reward of the DRL-from-scratch run (None without one)."""
+        return self.target_reward[len(self.sources)] if self.include_scratch else None
+
+    @property
+    def labels(self) -> list[str]:
+        return [f"source {s}" for s in self.sources] + (["scratch"] if self.include_scratch else [])
+
+    def _window(self, window: int | tuple[int, int]) -> slice:
+        a, b = (0, window) if np.isscalar(window) else window
+        a, b = int(a), int(b)
+        T = self.target_reward.shape[1]
+        if not 0 <= a < b <= T:
+            raise ValueError(f"window must lie in [0, {T}] with start < end, got {window!r}")
+        return slice(a, b)
+
+    def mean_reward(self, window: int | tuple[int, int]) -> np.ndarray:
+        """[R] mean target reward of every replica over ``window`` (first ``window`` steps, or the
+        steps ``[a, b)``)."""
+        return self.target_reward[:, self._window(window)].mean(axis=1)
+
+    def gain_over_scratch(self, window: int | tuple[int, int] = 200) -> np.ndarray:
+        """[S] relative TL gain over DRL from scratch in ``window`` (paper Fig. 8):
+        mean TL reward / mean scratch reward − 1 over the same steps."""
+        if not self.include_scratch:
+            raise ValueError("no scratch run in this result (include_scratch=False)")
+        m = self.mean_reward(window)
+        return m[: len(self.sources)] / m[-1] - 1.0
+
+    def best_source(self, window: int | tuple[int, int] = 200) -> int:
+        """The source whose TL run has the highest mean target reward in ``window``."""
+        if not self.sources:
+            raise ValueError("no sources in this result")
+        return self.sources[int(np.argmax(self.mean_reward(window)[: len(self.sources)]))]
+
+    def eval_metrics(self) -> list[dict[str, Any]]:
+        """Per replica: greedy-evaluation statistics of the target cell (and the network mean)."""
+        ev = slice(self.steps, self.steps + self.eval_steps)
+        out = []
+        for r, label in enumerate(self.labels):
+            if self.eval_steps == 0:
+                out.append({"label": label})
+                continue
+            rew = self.target_reward[r, ev]
+            out.append({
+                "label": label,
+                "mean_reward": float(rew.mean()),
+                "share_reward_below_0.95": float((rew < 0.95).mean()),
+                "mean_min_throughput_satisfaction": float(self.throughput_satisfaction[r, ev].mean()),
+                "mean_max_slice_delay_ms": float(self.max_delay_ms[r, ev].mean()),
+                "network_mean_reward": float(self.network_reward[r, ev].mean()),
+            })
+        return out
+
+    # -- files ------------------------------------------------------------------------------------
+    _ARRAYS = ("target_reward", "network_reward", "throughput_satisfaction", "max_delay_ms")
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready metadata, evaluation metrics and windowed means."""
+        T = self.steps
+        windows = {"first_200": (0, min(200, T))} if T else {}
+        if T >= 400:
+            windows["last_200_training"] = (T - 200, T)
+        out: dict[str, Any] = {
+            "run_dir": self.run_dir, "target": self.target, "sources": list(self.sources),
+            "strategy": self.strategy, "steps": self.steps, "eval_steps": self.eval_steps, "seed": self.seed,
+            "include_scratch": self.include_scratch, "scratch_exploration_steps": self.scratch_exploration_steps,
+            "feature_layers": list(self.feature_layers), "n_instances": list(self.n_instances),
+            "instance_rewards": self.instance_rewards,
+            "distance": None if self.distance is None else [float(d) for d in self.distance],
+            "labels": self.labels, "wall_seconds": self.wall_seconds, "timing": dict(self.timing),
+            "eval": self.eval_metrics(),
+            "mean_reward": {name: [float(v) for v in self.mean_reward(w)] for name, w in windows.items()},
+        }
+        if self.include_scratch and self.sources:
+            out["gain_over_scratch"] = {name: [float(v) for v in self.gain_over_scratch(w)]
+                                        for name, w in windows.items()}
+        return out
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write ``transfer.npz`` (curves) then ``transfer.json`` (summary), each atomically."""
+        out = Path(out_dir)
+        arrays = {name: getattr(self, name) for name in self._ARRAYS}
+        if self.distance is not None:
+            arrays["distance"] = self.distance
+        if self.drop_rate is not None:
+            arrays["drop_rate"] = self.drop_rate
+        write_npz(out / RESULT_NPZ, **arrays)
+        write_json(out / RESULT_JSON, self.summary())
+        return out
+
+    @classmethod
+    def load(cls, out_dir: str | Path) -> TransferResult:
+        """Read a result written by :meth:`save`."""
+        out = Path(out_dir)
+        meta = json.loads((out / RESULT_JSON).read_text())
+        with np.load(out / RESULT_NPZ, allow_pickle=False) as z:
+            arrays = {name: z[name] for name in cls._ARRAYS}
+            distance = z["distance"] if "distance" in z.files else None
+            drops = z["drop_rate"] if "drop_rate" in z.files else None
+        keys = ("run_dir", "target", "sources", "strategy", "steps", "eval_steps", "seed", "include_scratch",
+                "scratch_exploration_steps", "feature_layers", "n_instances", "wall_seconds", "timing")
+        return cls(distance=distance, drop_rate=drops, instance_rewards=meta.get("instance_rewards", "source"),
+                   **{k: meta[k] for k in keys}, **arrays)
+
+
+def _load_run(run_dir: Path) -> tuple[Scenario, Any, BatchedTD3, ReplayBuffers]:
+    """The pretrained agents and replay buffers of a finished :class:`pyslice.learn.train.Trainer` run."""
+    from pyslice.learn.train import CHECKPOINT, TrainConfig, restore_agent
+
+    path = run_dir / CHECKPOINT
+    if not path.is_file():
+        raise FileNotFoundError(f"no pretrained run at {run_dir}: {CHECKPOINT} is missing")
+    from pyslice.base import safe_io
+
+    ck = safe_io.load(path)  # tensors and plain data only: a run directory cannot run code
+    scenario = Scenario.from_dict(ck["scenario"])
+    config = TrainConfig.from_dict(ck["config"])
+    if int(ck["step"]) < config.total_steps:
+        raise ValueError(f"the run at {run_dir} is not finished (step {ck['step']} of {config.total_steps})")
+    agent = restore_agent(ck["agent"], config)
+    replay = ReplayBuffers(agent.n_agents, config.buffer_capacity, agent.obs_dim, agent.act_dim, seed=config.seed,
+                           kpi_dim=ReplayBuffers.state_kpi_dim(ck["replay"]))
+    replay.load_state_dict(ck["replay"])
+    return scenario, config, agent, replay
+
+
+def _run_cells(run_dir: Path) -> int:
+    """Number of cells of a pretrained run (from its run.json, without loading the checkpoint)."""
+    from pyslice.sim.scenario import Scenario
+
+    meta = run_dir / "run.json"
+    if not meta.is_file():
+        raise FileNotFoundError(f"no pretrained run in {run_dir} (run.json is missing)")
+    return Scenario.from_dict(json.loads(meta.read_text())["scenario"]).n_cells
+
+
+def _int_arg(name: str, value: Any, lo: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < lo:
+        raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
+    return int(value)
+
+
+def _distance_to_target(distance: Any, K: int, target: int) -> np.ndarray:
+    d = np.asarray(distance, dtype=np.float64)
+    if d.shape == (K, K):
+        d = d[:, target]  # D[i, k]: source i, target k (paper eq. 10 takes argmin over i)
+    if d.shape != (K,) or not np.all(np.isfinite(np.delete(d, target))):
+        raise ValueError(f"distance must be [K] (to the target) or [K, K] (D[source, target]) with finite "
+                         f"entries, K = {K}; got shape {np.shape(distance)}")
+    return d
+
+
+def run_transfer(
+    run_dir: str | Path,
+    target: int,
+    sources: Sequence[int] | str = "auto",
+    strategy: str = "integrated",
+    steps: int = 4000,
+    eval_steps: int = 250,
+    seed: int | None = None,
+    include_scratch: bool = True,
+    distance: Any = None,
+    *,
+    scratch_exploration_steps: int | None = None,
+    feature_layers: Sequence[int] = (0,),
+    n_instances: int | None = None,
+    exploration_noise: float | None = None,
+    instance_rewards: str = "source",
+    td3: Any = None,
+    out_dir: str | Path | None = None,
+    threads: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> TransferResult:
+    """Transfer to a newly deployed agent in cell ``target`` of a pretrained run (paper §V-3/5).
+
+    Args:
+        run_dir: a finished :class:`pyslice.learn.train.Trainer` run (its ``checkpoint.pt``: agents and
+            replay buffers, scenario, config).
+        target: the cell (0-based) whose agent is replaced by a new one.
+        sources: source cells, or ``"auto"``: every other cell (ordered by increasing ``distance``
+            when given). May be empty (scratch run only).
+        strategy: a transfer strategy of :data:`STRATEGIES` except ``"none"`` (the scratch run is
+            ``include_scratch``).
+        steps: TL training steps (paper: 4000); ``eval_steps`` greedy steps follow (paper: 250).
+        seed: simulator seed shared by all replicas, and the seed of the learners' initialisation
+            and noise (default: the run's training seed + 1).
+        include_scratch: add a DRL-from-scratch replica on the same target (the last row).
+        distance: optional distances ``[K]`` to the target or ``D[source, target]`` ``[K, K]``
+            (paper eq. 7); stored per source.
+        scratch_exploration_steps: random-action steps of the scratch run (default: the run's
+            ``exploration_steps`` capped at ``steps``).
+        feature_layers, n_instances: passed to :func:`transfer`.
+        exploration_noise: std of the TL learners' Gaussian exploration noise in training steps, in
+            the units of the run's ``TD3Config.exploration`` (default: the run's
+            ``exploration_noise``). The DRL-from-scratch learner always uses the run's own learner
+            settings, so it is the pretraining learner on the pretraining schedule.
+        instance_rewards: ``"source"`` (the paper: transferred instances keep the rewards computed
+            under the source's requirements) or ``"target"`` (relabelled under the target's,
+            :mod:`pyslice.envs.relabel`; the run must have kept KPIs in its replay buffers).
+        td3: a :class:`pyslice.learn.td3.TD3Config` for the new cell's learners, TL and scratch alike
+            (network sizes must match the run's; default: the run's own).
+        out_dir: if given, ``transfer.npz`` and ``transfer.json`` are written there atomically at
+            the end (FileExistsError up front if it already holds a result).
+        threads: C++ threads stepping the simulator replicas.
+        progress: called as ``progress(step, total)`` after every step.
+
+    Raises:
+        FileNotFoundError: no ``checkpoint.pt`` in ``run_dir``.
+        ValueError: bad arguments (all checked before anything runs or is written).
+    """
+    from pyslice.study.transfer_runs import TransferSpec, run_transfers
+
+    if strategy not in STRATEGIES or strategy == "none":
+        raise ValueError(f"strategy must be one of {STRATEGIES[:-1]} (DRL from scratch is include_scratch), "
+                         f"got {strategy!r}")
+    if out_dir is not None and (Path(out_dir) / RESULT_JSON).exists():
+        raise FileExistsError(f"{out_dir} already holds a transfer result")
+    if isinstance(sources, str):
+        if sources != "auto":
+            raise ValueError(f"sources must be a list of cell indices or 'auto', got {sources!r}")
+        K = _run_cells(Path(run_dir))
+        target = _index("target", target, K, "the run's cells")
+        dist = None if distance is None else _distance_to_target(distance, K, target)
+        sources = [k for k in range(K) if k != target]
+        if dist is not None:
+            sources = sorted(sources, key=lambda k: dist[k])
+    spec = TransferSpec(target, tuple(sources), strategy, bool(include_scratch), distance)
+    result = run_transfers(run_dir, [spec], steps, eval_steps, seed, scratch_exploration_steps=scratch_exploration_steps,
+                           feature_layers=feature_layers, n_instances=n_instances, exploration_noise=exploration_noise,
+                           instance_rewards=instance_rewards, td3=td3, threads=threads, progress=progress)[0]
+    if out_dir is not None:
+        result.save(out_dir)
+    return result

@@ -1,0 +1,330 @@
+"""Many transfer experiments as one batch: every (target, source) learner a replica of one run.
+
+:func:`run_transfers` runs several transfer experiments (:class:`TransferSpec`: a target cell, its
+sources, a strategy, with or without the DRL-from-scratch comparison) of one pretrained run
+together: every learner is one replica of one :class:`pyslice.SlicingEnv` (same seed, so every
+replica sees the same UE drops, mobility and traffic) and one row of one batched TD3 (the TL
+learners) or of a second one (the scratch learners). Each learner draws its noise and minibatches
+from generators seeded by (seed, its target cell) only, so a replica's curve does not depend on
+what else is in the batch: the results equal those of running each spec alone with
+:func:`pyslice.study.transfer.run_transfer` (which is a one-spec call of this function), bit for bit, at
+the cost of little more than one run (the simulator steps all replicas in one call, the learners
+update as one network each). The experiment's choices are documented in :mod:`pyslice.study.transfer`.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from pyslice.envs.slicing import SlicingEnv
+from pyslice.envs.relabel import INSTANCE_REWARDS
+from pyslice.learn.replay import Batch, ReplayBuffers
+from pyslice.sim.satisfaction import step_kpis
+from pyslice.learn.td3 import BatchedTD3, TD3Config
+from pyslice.study.transfer import (STRATEGIES, TransferReport, TransferResult, _distance_to_target, _feature_layers,
+                              _index, _int_arg, _load_run, transfer)
+
+__all__ = ["TransferSpec", "run_transfers"]
+
+
+@dataclass(frozen=True)
+class TransferSpec:
+    """One transfer experiment: a new agent in cell ``target`` trained from each of ``sources`` by
+    ``strategy`` (one learner per source), plus DRL from scratch on the same target if
+    ``include_scratch``. ``distance``: optional distances ``[K]`` to the target or ``D[source,
+    target]`` ``[K, K]``, stored per source."""
+
+    target: int
+    sources: tuple[int, ...]
+    strategy: str = "integrated"
+    include_scratch: bool = True
+    distance: Any = None
+
+
+class _Learners:
+    """A group of target-cell learners (one batched TD3, one buffer each) with per-learner
+    generators seeded by (seed, the learner's target cell), so that a learner's trajectory does not
+    depend on the group's size or composition.
+
+    Learners of one target start from identical generators (common random numbers across
+    replicas). While their buffers hold the same number of transitions they make identical draws,
+    so such "twins" share one generator and draw once (a draw per target, not per learner); when
+    their buffer sizes part, the twins split, each part continuing from a copy of the shared state,
+    exactly as separate generators would."""
+
+    def __init__(self, targets: Sequence[int], D: int, A: int, td3: TD3Config, capacity: int, seed: int):
+        self.n = n = len(targets)
+        self.targets = np.asarray(targets, dtype=np.int64)
+        self.cfg = td3
+        self.agent = BatchedTD3(n, D, A, td3)
+        self.replay = ReplayBuffers(n, capacity, D, A, seed=seed)
+        # twins: rows of a target, sharing a numpy generator (warm-up, exploration, minibatch
+        # indices) and a torch generator (target-smoothing noise)
+        self.twins: list[tuple[np.ndarray, np.random.Generator, torch.Generator]] = []
+        for k in dict.fromkeys(int(k) for k in targets):
+            rows = np.flatnonzero(self.targets == k)
+            gen = torch.Generator().manual_seed(int(np.random.default_rng([seed, k, 2]).integers(2**62)))
+            self.twins.append((rows, np.random.default_rng([seed, k, 1]), gen))
+
+    def _split_twins(self) -> None:
+        """Split twin groups whose buffers no longer hold the same number of transitions."""
+        out = []
+        for rows, rng, gen in self.twins:
+            sizes = self.replay.size[rows]
+            if (sizes == sizes[0]).all():
+                out.append((rows, rng, gen))
+                continue
+            for size in dict.fromkeys(sizes.tolist()):
+                part_rng = np.random.Generator(type(rng.bit_generator)())
+                part_rng.bit_generator.state = rng.bit_generator.state
+                part_gen = torch.Generator()
+                part_gen.set_state(gen.get_state())
+                out.append((rows[sizes == size], part_rng, part_gen))
+        self.twins = out
+
+    def act(self, obs: np.ndarray, phase: str) -> np.ndarray:
+        """Agent-space actions [n, A] for the learners' observations [n, D] in phase
+        explore/train/eval: the learner's own warm-up distribution, exploration noise and greedy
+        policy (:class:`BatchedTD3`), each learner drawing from its own generator."""
+        A = self.agent.act_dim
+        if phase == "explore":
+            out = np.empty((self.n, A))
+            for rows, rng, _ in self.twins:
+                out[rows] = self.agent.random_actions(rng, 1)
+            return out
+        a = self.agent.policy_actions(obs)
+        if phase == "train" and self.cfg.exploration_noise > 0:
+            noise = np.empty((self.n, A))
+            for rows, rng, _ in self.twins:
+                noise[rows] = rng.standard_normal(A)
+            a = self.agent.perturb(a, noise)
+        return a
+
+    def update(self) -> None:
+        self._split_twins()
+        B, A, n = self.cfg.batch_size, self.agent.act_dim, self.n
+        idx = np.empty((n, B), dtype=np.int64)
+        noise = torch.empty(n, B, A)
+        for rows, rng, gen in self.twins:
+            idx[rows] = rng.integers(0, int(self.replay.size[rows[0]]), B)
+            noise[torch.from_numpy(rows)] = torch.randn(B, A, generator=gen)
+        i = np.arange(n)[:, None]
+        rb = self.replay
+        batch = Batch(torch.from_numpy(rb.obs[i, idx]), torch.from_numpy(rb.act[i, idx]),
+                      torch.from_numpy(rb.rew[i, idx]), torch.from_numpy(rb.next_obs[i, idx]))
+        self.agent.update(batch, noise=noise)
+
+
+@dataclass
+class _Group:
+    learners: _Learners
+    rows: np.ndarray  # replica rows of the batch
+    scratch: bool
+
+
+def _check_spec(spec: Any, K: int, pre: BatchedTD3, feature_layers: Sequence[int]) -> TransferSpec:
+    if not isinstance(spec, TransferSpec):
+        raise ValueError(f"specs must be TransferSpec objects, got {type(spec).__name__}")
+    if spec.strategy not in STRATEGIES or spec.strategy == "none":
+        raise ValueError(f"strategy must be one of {STRATEGIES[:-1]} (DRL from scratch is include_scratch), "
+                         f"got {spec.strategy!r}")
+    target = _index("target", spec.target, K, "the run's cells")
+    sources = tuple(_index("source", s, K, "the run's cells") for s in spec.sources)
+    if target in sources:
+        raise ValueError(f"source {target} is the target cell itself")
+    if not sources and not spec.include_scratch:
+        raise ValueError("nothing to run: no sources and include_scratch=False")
+    if spec.strategy == "feature":
+        _feature_layers(pre, feature_layers)
+    dist = None if spec.distance is None else _distance_to_target(spec.distance, K, target)
+    return replace(spec, target=target, sources=sources, distance=dist)
+
+
+def run_transfers(
+    run_dir: str | Path,
+    specs: Sequence[TransferSpec],
+    steps: int = 4000,
+    eval_steps: int = 250,
+    seed: int | None = None,
+    *,
+    scratch_exploration_steps: int | None = None,
+    feature_layers: Sequence[int] = (0,),
+    n_instances: int | None = None,
+    exploration_noise: float | None = None,
+    instance_rewards: str = "source",
+    td3: TD3Config | None = None,
+    threads: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[TransferResult]:
+    """Run every spec on the pretrained run ``run_dir`` as one batch; one
+    :class:`pyslice.study.transfer.TransferResult` per spec, in order. The arguments after ``specs`` are
+    those of :func:`pyslice.study.transfer.run_transfer` and apply to every spec. Everything is checked
+    before anything runs (ValueError naming the argument)."""
+    t_start = time.perf_counter()
+    run_dir = Path(run_dir)
+    steps = _int_arg("steps", steps, 0)
+    eval_steps = _int_arg("eval_steps", eval_steps, 0)
+    if steps + eval_steps < 1:
+        raise ValueError("steps + eval_steps must be >= 1")
+    threads = _int_arg("threads", threads, 1)
+    if n_instances is not None:
+        _int_arg("n_instances", n_instances, 0)
+    if instance_rewards not in INSTANCE_REWARDS:
+        raise ValueError(f"instance_rewards must be one of {', '.join(map(repr, INSTANCE_REWARDS))}, "
+                         f"got {instance_rewards!r}")
+    if not specs:
+        raise ValueError("specs must name at least one transfer experiment")
+    scenario, config, pre, pre_replay = _load_run(run_dir)
+    K, D, A = pre.n_agents, pre.obs_dim, pre.act_dim
+    specs = [_check_spec(spec, K, pre, feature_layers) for spec in specs]
+    seed = config.seed + 1 if seed is None else _int_arg("seed", seed, 0)
+    if scratch_exploration_steps is None:
+        scratch_exploration_steps = min(config.exploration_steps, steps)
+    E = _int_arg("scratch_exploration_steps", scratch_exploration_steps, 0)
+    if E > steps:
+        raise ValueError(f"scratch_exploration_steps ({E}) must be <= steps ({steps})")
+    if instance_rewards == "target" and any(s.strategy in ("instance", "integrated") and s.sources for s in specs):
+        if not pre_replay.kpi_dim:
+            raise ValueError(f"instance_rewards='target' needs the raw KPIs in the run's replay buffers; {run_dir} "
+                             "was saved before they were kept (retrain it, or use instance_rewards='source')")
+    req_t, req_d = scenario.requirement_matrices()
+
+    # --- the replicas: per spec its TL learners (one per source) then its scratch learner
+    tl_rows, tl_jobs, sc_rows, sc_targets = [], [], [], []
+    spec_rows: list[tuple[list[int], int | None]] = []
+    for spec in specs:
+        rows = []
+        for s in spec.sources:
+            rows.append(len(tl_rows) + len(sc_rows))
+            tl_rows.append(rows[-1])
+            tl_jobs.append((spec, s))
+        scratch_row = None
+        if spec.include_scratch:
+            scratch_row = len(tl_rows) + len(sc_rows)
+            sc_rows.append(scratch_row)
+            sc_targets.append(spec.target)
+        spec_rows.append((rows, scratch_row))
+    R = len(tl_rows) + len(sc_rows)
+    held = int(pre_replay.size.max())
+    if n_instances is not None:
+        held = min(held, int(n_instances))
+    transferred = max((0 if spec.strategy in ("model", "feature") else held for spec, _ in tl_jobs), default=0)
+    if td3 is not None:
+        if not isinstance(td3, TD3Config):
+            raise ValueError(f"td3 must be a TD3Config, got {type(td3).__name__}")
+        if (td3.actor_hidden, td3.critic_hidden, td3.actor_head) != (config.td3.actor_hidden, config.td3.critic_hidden,
+                                                                     config.td3.actor_head):
+            raise ValueError("td3 must keep the run's actor_hidden, critic_hidden and actor_head (the transferred "
+                             "networks and instances have the run's shapes and action space)")
+    # the scratch learner: exactly the pretraining learner (or the td3 given for both)
+    td3 = replace(config.td3 if td3 is None else td3, seed=seed)
+    tl_td3 = td3 if exploration_noise is None else replace(td3, exploration_noise=float(exploration_noise))
+    template = BatchedTD3(1, D, A, td3)  # the new cell's fresh random networks, shared by all learners
+    groups: list[_Group] = []
+    reports: dict[int, TransferReport] = {}
+    # TL learners in two groups: with transferred instances (they update from the first step) and
+    # without (model/feature: they update once their own buffer holds a minibatch); a group updates
+    # when all its buffers can be sampled, so mixing the two would delay the first kind
+    for with_instances in (True, False):
+        jobs = [(row, spec, s) for row, (spec, s) in zip(tl_rows, tl_jobs)
+                if (spec.strategy in ("instance", "integrated")) == with_instances]
+        if not jobs:
+            continue
+        tl = _Learners([spec.target for _, spec, _ in jobs], D, A, tl_td3,
+                       max(config.buffer_capacity, transferred + steps, 1), seed)
+        for j, (row, spec, s) in enumerate(jobs):
+            relabel = None
+            if instance_rewards == "target" and spec.strategy in ("instance", "integrated"):
+                relabel = (req_t[spec.target], req_d[spec.target], config.observation)
+            reports[row] = transfer(tl.agent, tl.replay, s, j, spec.strategy, source_agent=pre,
+                                    source_replay=pre_replay, feature_layers=feature_layers,
+                                    n_instances=n_instances, fresh_from=(template, 0), relabel=relabel)
+        groups.append(_Group(tl, np.asarray([row for row, _, _ in jobs]), False))
+    if sc_rows:
+        sc = _Learners(sc_targets, D, A, td3, max(config.buffer_capacity, steps, 1), seed)
+        for j in range(len(sc_rows)):
+            transfer(sc.agent, sc.replay, None, j, "none", fresh_from=(template, 0))
+        groups.append(_Group(sc, np.asarray(sc_rows), True))
+    # the other cells: R copies of the pretrained actors evaluated as R*K agents (one row each, so
+    # a replica's actions are bit-identical to a one-replica run)
+    others = BatchedTD3(R * K, D, A, td3)
+    with torch.no_grad():
+        others.actor.copy_(pre.actor.detach().repeat(R, 1))
+
+    env = SlicingEnv(scenario, seed=seed, replicas=R, threads=threads, n_neighbours=config.n_neighbours,
+                     observation=config.observation, same_seed=True, shared_world=True)
+    T = steps + eval_steps
+    curves = {name: np.zeros((R, T)) for name in TransferResult._ARRAYS}
+    drops = np.zeros((R, T, A))
+    target_of = np.zeros(R, dtype=np.int64)
+    for g in groups:
+        target_of[g.rows] = g.learners.targets
+    rows_all = np.arange(R)
+    req_rows = env.requirements.throughput_bps[target_of]  # [R, A]
+    timing = {"simulator": 0.0, "policy": 0.0, "update": 0.0}
+    t_setup = time.perf_counter()
+
+    obs = env.reset(seed).reshape(R, K, D)
+    raw_actions = np.zeros((R, A))  # the target learners' agent-space actions (what their replay stores)
+    for t in range(T):
+        t0 = time.perf_counter()
+        actions = others.act(obs.reshape(R * K, D)).reshape(R, K, A)
+        phases = []
+        for g in groups:
+            phase = "eval" if t >= steps else ("explore" if g.scratch and t < E else "train")
+            phases.append(phase)
+            raw = g.learners.act(obs[g.rows, g.learners.targets], phase)
+            raw_actions[g.rows] = raw
+            actions[g.rows, g.learners.targets] = g.learners.agent.to_shares(raw)
+        t1 = time.perf_counter()
+        next_obs, reward, info = env.step(actions if R > 1 else actions[0])
+        t2 = time.perf_counter()
+        next_obs, reward = next_obs.reshape(R, K, D), reward.reshape(R, K)
+        for g, phase in zip(groups, phases):
+            if phase == "eval":
+                continue
+            k = g.learners.targets
+            g.learners.replay.add(obs[g.rows, k], raw_actions[g.rows], reward[g.rows, k], next_obs[g.rows, k])
+            if phase == "train" and len(g.learners.replay) >= g.learners.cfg.batch_size:
+                for _ in range(config.updates_per_step):
+                    g.learners.update()
+        t3 = time.perf_counter()
+
+        def at_target(name: str) -> np.ndarray:
+            return np.reshape(info[name], (R, K, A))[rows_all, target_of]
+
+        curves["target_reward"][:, t] = reward[rows_all, target_of]
+        curves["network_reward"][:, t] = reward.mean(axis=1)
+        at_targets = {name: at_target(name) for name in ("throughput", "users", "delay", "outage", "dropped", "demand")}
+        sat, delay_s, drops[:, t] = step_kpis(at_targets, req_rows, scenario.traffic.max_delay_s)
+        curves["throughput_satisfaction"][:, t] = sat
+        curves["max_delay_ms"][:, t] = 1e3 * delay_s
+        obs = next_obs
+        timing["policy"] += t1 - t0
+        timing["simulator"] += t2 - t1
+        timing["update"] += t3 - t2
+        if progress is not None:
+            progress(t + 1, T)
+
+    timing["setup"] = t_setup - t_start
+    timing = {k: round(v, 4) for k, v in timing.items()}
+    wall = round(time.perf_counter() - t_start, 4)
+    results = []
+    for spec, (rows, scratch_row) in zip(specs, spec_rows):
+        sel = rows + ([scratch_row] if scratch_row is not None else [])
+        results.append(TransferResult(
+            run_dir=str(run_dir), target=spec.target, sources=list(spec.sources), strategy=spec.strategy, steps=steps,
+            eval_steps=eval_steps, seed=seed, include_scratch=bool(spec.include_scratch),
+            scratch_exploration_steps=E,
+            feature_layers=list(_feature_layers(pre, feature_layers)) if spec.strategy == "feature" else [],
+            n_instances=[reports[r].n_instances for r in rows],
+            distance=None if spec.distance is None else spec.distance[np.asarray(spec.sources, dtype=np.int64)],
+            wall_seconds=wall, timing=timing, drop_rate=drops[sel], instance_rewards=instance_rewards,
+            **{name: curves[name][sel] for name in TransferResult._ARRAYS}))
+    return results

@@ -1,0 +1,76 @@
+"""The package's layers: every module imports only its own floor or lower ones (parsed imports,
+function-level imports included), and ``pyslice/`` itself stays small."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import pyslice
+
+PACKAGE = Path(pyslice.__file__).resolve().parent
+#: Floors, lowest first. ``_core`` is the C++ extension (below everything).
+FLOORS = {"_core": 0, "base": 0, "sim": 1, "envs": 2, "learn": 3, "study": 4, "settings": 4, "bench": 5, "cli": 6,
+          "__init__": 6}
+
+
+def floor_of(module: str) -> int:
+    """Floor of a dotted module name inside pyslice (``pyslice.sim.scenario`` -> 1)."""
+    parts = module.split(".")
+    assert parts[0] == "pyslice", module
+    if len(parts) == 1:
+        return FLOORS["__init__"]
+    if parts[1] not in FLOORS:
+        raise AssertionError(f"{module}: not on any floor; add its folder to FLOORS")
+    return FLOORS[parts[1]]
+
+
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every pyslice import in ``path``; ``from pyslice.x import y`` counts
+    ``pyslice.x.y`` when ``y`` is a module of that package."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "pyslice"]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and node.module.split(".")[0] == "pyslice":
+            for a in node.names:
+                sub = f"{node.module}.{a.name}"
+                is_module = (PACKAGE.parent / sub.replace(".", "/")).with_suffix(".py").is_file() or a.name == "_core"
+                found.append((node.lineno, sub if is_module else node.module))
+    return found
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(PACKAGE.parent).with_suffix("")
+    return ".".join(rel.parts)
+
+
+SOURCES = sorted(PACKAGE.rglob("*.py"))
+
+
+def test_the_tree_is_where_we_think():
+    assert len(SOURCES) > 30
+    assert {p.parent.name for p in SOURCES} >= {"base", "sim", "envs", "learn", "study"}
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: module_name(p))
+def test_no_module_imports_a_higher_floor(path):
+    me = module_name(path)
+    mine = floor_of(me.removesuffix(".__init__")) if me != "pyslice.__init__" else FLOORS["__init__"]
+    upward = [f"line {line}: {mod} (floor {floor_of(mod)})" for line, mod in imported_modules(path) if floor_of(mod) > mine]
+    assert not upward, f"{me} (floor {mine}) imports a higher floor: " + "; ".join(upward)
+
+
+def test_the_check_sees_an_upward_import(tmp_path):
+    """The parser finds plain, aliased, from- and function-level imports (the test can fail)."""
+    src = tmp_path / "x.py"
+    src.write_text("import pyslice.study.sweep as s\ndef f():\n    from pyslice.learn import td3\n"
+                   "    from pyslice.sim.scenario import Scenario\n")
+    assert [m for _, m in imported_modules(src)] == ["pyslice.study.sweep", "pyslice.learn.td3", "pyslice.sim.scenario"]
+    assert [floor_of(m) for _, m in imported_modules(src)] == [4, 3, 1]
+
+
+def test_few_modules_at_the_top():
+    top = [p.name for p in PACKAGE.glob("*.py")]
+    assert len(top) <= 8, top
