@@ -7,7 +7,6 @@
 #include <cmath>
 #include <limits>
 #include <cstring>
-#include <map>
 #include <set>
 #include <string>
 
@@ -15,6 +14,7 @@
 #include "kernels.hpp"
 #include "layout.hpp"
 #include "load_coupling.hpp"
+#include "outputs.hpp"
 #include "pathloss.hpp"
 #include "simulator.hpp"
 
@@ -174,22 +174,26 @@ SharePolicy policy_from_int(int p) {
   return static_cast<SharePolicy>(p);
 }
 
+std::vector<py::ssize_t> extent_shape(Extent e, py::ssize_t K, py::ssize_t N, py::ssize_t U) {
+  switch (e) {
+    case Extent::CellSlice: return {K, N};
+    case Extent::Cell: return {K};
+    case Extent::Slice: return {N};
+    default: return {U};
+  }
+}
+
 py::dict result_dict(const Simulator& sim) {
   const StepOutputs& o = sim.last();
   const py::ssize_t K = sim.n_cells(), N = sim.n_slices(), U = sim.n_ues();
   py::dict r;
-  r["throughput"] = array_of(o.throughput, {K, N});
-  r["delay"] = array_of(o.delay, {K, N});
-  r["load"] = array_of(o.load, {K, N});
-  r["users"] = array_of(o.users, {K, N});
-  r["outage"] = array_of(o.outage, {K, N});
-  r["demand"] = array_of(o.demand, {K, N});
-  r["served"] = array_of(o.served, {K, N});
-  r["backlog"] = array_of(o.backlog, {K, N});
-  r["shares"] = array_of(o.shares, {K, N});
-  r["cell_load"] = array_of(o.cell_load, {K});
-  r["sinr_db"] = array_of(o.sinr_db, {U});
-  r["mask"] = array_of(o.mask, {N});
+  for (const OutputField& f : kOutputFields) {
+    const auto shape = extent_shape(f.extent, K, N, U);
+    if (f.f64)
+      r[f.name] = array_of(o.*f.f64, shape);
+    else
+      r[f.name] = array_of(o.*f.i32, shape);
+  }
   r["iterations"] = o.iterations;
   r["time"] = o.time;
   return r;
@@ -292,6 +296,14 @@ PYBIND11_MODULE(_core, m) {
         py::arg("isd_m") = 500.0);
   m.def("hex_wrap_vectors", [](int rings, double isd) { return points_array(hex_wrap_vectors(rings, isd)); },
         py::arg("rings"), py::arg("isd_m") = 500.0);
+  m.attr("MAX_SLICES") = kMaxSlices;
+  m.attr("SHARE_TOLERANCE") = kShareTolerance;
+  {
+    py::list fields;  // (name, extent, dtype, in_batch) of every array output, in the table's order
+    for (const OutputField& f : kOutputFields)
+      fields.append(py::make_tuple(f.name, extent_name(f.extent), f.f64 ? "float64" : "int32", f.in_batch));
+    m.attr("OUTPUT_FIELDS") = py::tuple(fields);
+  }
   m.attr("BORESIGHTS_DEG") = py::make_tuple(kBoresightDeg[0], kBoresightDeg[1], kBoresightDeg[2]);
 #ifdef __FMA__
   m.attr("BUILT_WITH_FMA") = true;  // simd_math.hpp's exp reduces its argument with fmas
@@ -486,7 +498,8 @@ PYBIND11_MODULE(_core, m) {
               if (!std::isfinite(a) || a < 0.0) value_error("shares must be finite and >= 0");
               sum += a;
             }
-            if (std::fabs(sum - 1.0) > 1e-6) value_error("shares rows must sum to 1 (tolerance 1e-6)");
+            if (std::fabs(sum - 1.0) > kShareTolerance)
+              value_error("shares rows must sum to 1 (tolerance " + std::to_string(kShareTolerance) + ")");
           }
           std::vector<double> txv(K);
           for (py::ssize_t k = 0; k < K; ++k) txv[k] = tx.data()[tx.size() == 1 ? 0 : k];
@@ -606,34 +619,32 @@ PYBIND11_MODULE(_core, m) {
              const bool any_given = std::find(pols.begin(), pols.end(), SharePolicy::Given) != pols.end();
              std::vector<double> sh;
              if (any_given) sh = to_vector(checked(shares_obj, "shares", {R, K, N}));
-             // Output buffers: name -> (pointer, per-replica element count), checked before stepping.
+             // Output buffers, each checked once against its field of the table (outputs.hpp)
              struct Target {
                void* ptr;
-               bool is_int;
-               std::string name;
+               const OutputField* field;  // nullptr: the iterations buffer
              };
              std::vector<Target> targets;
-             const std::map<std::string, std::pair<std::vector<py::ssize_t>, bool>> spec = {
-                 {"throughput", {{R, K, N}, false}}, {"delay", {{R, K, N}, false}}, {"load", {{R, K, N}, false}},
-                 {"demand", {{R, K, N}, false}},     {"served", {{R, K, N}, false}}, {"backlog", {{R, K, N}, false}},
-                 {"shares", {{R, K, N}, false}},     {"users", {{R, K, N}, true}},  {"outage", {{R, K, N}, true}},
-                 {"cell_load", {{R, K}, false}},     {"mask", {{R, N}, false}},     {"iterations", {{R}, true}}};
              for (auto item : out) {
                const std::string name = py::str(item.first);
-               auto it = spec.find(name);
-               if (it == spec.end()) value_error("unknown output '" + name + "'");
+               const OutputField* field = nullptr;
+               for (const OutputField& f : kOutputFields)
+                 if (f.in_batch && name == f.name) field = &f;
+               if (!field && name != "iterations") value_error("unknown output '" + name + "'");
                py::array arr = py::reinterpret_borrow<py::array>(item.second);
-               const bool want_int = it->second.second;
+               const bool want_int = !field || field->i32;
                const bool ok_dtype = want_int ? arr.dtype().is(py::dtype::of<std::int32_t>())
                                               : arr.dtype().is(py::dtype::of<double>());
                if (!ok_dtype || !(arr.flags() & py::array::c_style) || !arr.writeable())
                  value_error("output '" + name + "' must be a writeable C-contiguous " +
                              (want_int ? "int32" : "float64") + " array");
-               const auto& shape = it->second.first;
+               std::vector<py::ssize_t> shape{R};
+               if (field)
+                 for (py::ssize_t d : extent_shape(field->extent, K, N, 0)) shape.push_back(d);
                bool ok = arr.ndim() == static_cast<py::ssize_t>(shape.size());
                for (size_t d = 0; ok && d < shape.size(); ++d) ok = arr.shape(d) == shape[d];
                if (!ok) value_error("output '" + name + "' has the wrong shape " + shape_str(arr));
-               targets.push_back({arr.mutable_data(), want_int, name});
+               targets.push_back({arr.mutable_data(), field});
              }
              {
                py::gil_scoped_release release;
@@ -641,25 +652,15 @@ PYBIND11_MODULE(_core, m) {
                for (py::ssize_t r = 0; r < R; ++r) {
                  const StepOutputs& o = b.replica(static_cast<int>(r)).last_kpis();
                  for (const Target& t : targets) {
-                   if (t.name == "iterations") {
+                   if (!t.field) {
                      static_cast<std::int32_t*>(t.ptr)[r] = o.iterations;
-                     continue;
+                   } else if (t.field->f64) {
+                     const std::vector<double>& v = o.*(t.field->f64);
+                     std::memcpy(static_cast<double*>(t.ptr) + r * v.size(), v.data(), v.size() * sizeof(double));
+                   } else {
+                     const std::vector<std::int32_t>& v = o.*(t.field->i32);
+                     std::memcpy(static_cast<std::int32_t*>(t.ptr) + r * v.size(), v.data(), v.size() * sizeof(std::int32_t));
                    }
-                   const std::vector<double>* dv = nullptr;
-                   const std::vector<std::int32_t>* iv = nullptr;
-                   if (t.name == "throughput") dv = &o.throughput;
-                   else if (t.name == "delay") dv = &o.delay;
-                   else if (t.name == "load") dv = &o.load;
-                   else if (t.name == "demand") dv = &o.demand;
-                   else if (t.name == "served") dv = &o.served;
-                   else if (t.name == "backlog") dv = &o.backlog;
-                   else if (t.name == "shares") dv = &o.shares;
-                   else if (t.name == "cell_load") dv = &o.cell_load;
-                   else if (t.name == "mask") dv = &o.mask;
-                   else if (t.name == "users") iv = &o.users;
-                   else if (t.name == "outage") iv = &o.outage;
-                   if (dv) std::memcpy(static_cast<double*>(t.ptr) + r * dv->size(), dv->data(), dv->size() * sizeof(double));
-                   if (iv) std::memcpy(static_cast<std::int32_t*>(t.ptr) + r * iv->size(), iv->data(), iv->size() * sizeof(std::int32_t));
                  }
                }
              }

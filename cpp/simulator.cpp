@@ -52,7 +52,7 @@ void SimConfig::validate() const {
   require(finite_positive(step_seconds), "step_seconds", "> 0");
   require(ues_per_group >= 0, "max_ues_per_slice", ">= 0");
   const int N = n_slices();
-  require(N >= 1 && N <= 64, "slices", "between 1 and 64 slices");
+  require(N >= 1 && N <= kMaxSlices, "slices", "between 1 and " + std::to_string(kMaxSlices));
   require(traffic.flow_bits.size() == static_cast<size_t>(N) && mobility.size() == static_cast<size_t>(N),
           "slices", "consistent (one demand, flow size and mobility per slice)");
   for (int n = 0; n < N; ++n) {
@@ -462,7 +462,7 @@ void Simulator::handover() {
 
 void Simulator::update_active() {
   const int G = cfg_.ues_per_group, N = n_slices();
-  int n_active[64];
+  int n_active[kMaxSlices];
   for (int n = 0; n < N; ++n) n_active[n] = static_cast<int>(std::lround(tau_[n] * G));
   for (int u = 0; u < n_ues(); ++u) {
     const int n = slice_[u];
@@ -489,9 +489,9 @@ void Simulator::check_shares(const double* shares) const {
       }
       sum += a;
     }
-    if (std::fabs(sum - 1.0) > 1e-6) {
+    if (std::fabs(sum - 1.0) > kShareTolerance) {
       std::ostringstream msg;
-      msg << "shares row " << k << " must sum to 1 (tolerance 1e-6), got " << sum;
+      msg << "shares row " << k << " must sum to 1 (tolerance " << kShareTolerance << "), got " << sum;
       throw std::invalid_argument(msg.str());
     }
   }
@@ -556,7 +556,7 @@ void Simulator::maxmin_shares(std::vector<double>& shares) {
     }
     for (int k = 0; k < K; ++k) {
       double sum_x = 0.0, sum_c = 0.0;
-      double c[64];
+      double c[kMaxSlices];
       for (int n = 0; n < N; ++n) {
         const size_t ks = static_cast<size_t>(k) * N + n;
         c[n] = 0.0;

@@ -16,6 +16,12 @@
 
 namespace pyslice {
 
+// The most slices a scenario may have (per-slice scratch arrays live on the stack); the scenario
+// validates against the same number (exported as _core.MAX_SLICES).
+constexpr int kMaxSlices = 16;
+// A share row must sum to 1 within this (paper eq. 1); Python validates with the same number.
+constexpr double kShareTolerance = 1e-6;
+
 struct SimConfig {
   std::vector<Vec2> sites;
   double isd = 500.0;

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pyslice.base.validation import check_int
+
 __all__ = ["ALIASES", "Settings", "apply_overrides", "load_config_file", "parse_override", "parse_value",
            "reproduce_settings", "settings_toml", "train_settings", "transfer_settings"]
 
@@ -288,11 +290,9 @@ def transfer_settings(td3: Any, **given: Any) -> Settings:
     def build(d: dict[str, Any]) -> dict[str, Any]:
         t = d["transfer"]
         for key in ("target", "steps", "eval_steps"):
-            if isinstance(t[key], bool) or not isinstance(t[key], int) or t[key] < 0:
-                raise ValueError(f"transfer.{key} must be an int >= 0, got {t[key]!r}")
-        if t["source"] != "auto" and (isinstance(t["source"], bool) or not isinstance(t["source"], int)
-                                      or t["source"] < 0):
-            raise ValueError(f"transfer.source must be 'auto' or a cell index >= 0, got {t['source']!r}")
+            check_int(f"transfer.{key}", t[key], 0)
+        if t["source"] != "auto":
+            check_int("transfer.source ('auto' or a cell index)", t["source"], 0)
         noise = t["exploration_noise"]
         if noise is not None and (isinstance(noise, bool) or not isinstance(noise, (int, float)) or not noise >= 0):
             raise ValueError(f"transfer.exploration_noise must be none or a number >= 0, got {noise!r}")

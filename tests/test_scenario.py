@@ -442,6 +442,22 @@ def test_slice_rules() -> None:
         Scenario.from_dict({"slices": three, "requirements": {}})
 
 
+def test_the_core_holds_the_same_slice_limit() -> None:
+    """The scenario's limit is the core's (its per-slice arrays are fixed-size), and the core
+    rejects one slice more on its own, with a ValueError instead of overrunning them."""
+    from pyslice import _core
+    from pyslice.sim.core_config import core_config
+
+    assert _core.MAX_SLICES == 16
+    cfg = core_config(Scenario.paper())
+    n = _core.MAX_SLICES + 1
+    for key, value in list(cfg.items()):
+        if isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[-1] == 4 and key != "sites":
+            cfg[key] = np.resize(value, (*value.shape[:-1], n)) if value.ndim > 1 else np.resize(value, n)
+    with pytest.raises(ValueError, match="slices must be between 1 and 16"):
+        _core.Simulator(cfg, 0)
+
+
 def test_replace_revalidates() -> None:
     s = Scenario.paper()
     with pytest.raises(ValueError, match=re.escape("layout.isd_m must be in [50, 5000], got 10")):

@@ -755,3 +755,22 @@ def test_ues_stay_inside_network_area(name):
 def test_waypoint_ues_stay_inside_non_convex_area():
     # random-waypoint legs must not cut through the notches of the (non-convex) union of hexagons
     assert ues_outside(small(ues=2), 3, 600) == 0
+
+
+def test_one_list_of_outputs():
+    """The core's output table (cpp/outputs.hpp) is what StepResult, the batch buffers and the env's
+    info hold: a field added in C++ shows up everywhere or this fails."""
+    import dataclasses
+
+    from pyslice.envs.slicing import INFO_FIELDS
+    from pyslice.sim.simulator import BATCH_FIELDS, CORE_OUTPUTS
+
+    assert [f.name for f in dataclasses.fields(StepResult)] == [*CORE_OUTPUTS, "iterations", "time"]
+    batch = SimulatorBatch(Scenario.paper(), [0, 1])
+    out = batch.step_policy("equal")
+    assert tuple(out) == BATCH_FIELDS == INFO_FIELDS
+    assert set(CORE_OUTPUTS) - set(BATCH_FIELDS) == {"sinr_db"}
+    single = Simulator(Scenario.paper(), seed=1).step_policy("equal")
+    for name in BATCH_FIELDS:
+        np.testing.assert_array_equal(out[name][1], getattr(single, name), err_msg=name)
+        assert out[name].dtype == np.asarray(getattr(single, name)).dtype or name == "iterations"

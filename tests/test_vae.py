@@ -117,10 +117,15 @@ def test_config_round_trip_and_validation() -> None:
     with pytest.raises(ValueError, match="unknown VAEConfig keys"):
         VAEConfig.from_dict({"hiden": [1]})
     for kw, name in [({"alpha": -1.0}, "alpha"), ({"alpha": float("nan")}, "alpha"), ({"latent_dim": 0}, "latent_dim"),
-                     ({"epochs": 0}, "epochs"), ({"batch_size": 1.5}, "batch_size"), ({"lr": 0.0}, "lr"),
+                     ({"epochs": 0}, "epochs"), ({"lr": 0.0}, "lr"),
                      ({"hidden": ()}, "hidden"), ({"hidden": (4, 0)}, "hidden"), ({"seed": -1}, "seed"),
                      ({"threads": 0}, "threads"), ({"min_std": 0.0}, "min_std")]:
         with pytest.raises(ValueError, match=name):
+            VAEConfig(**kw)
+    # the wrong type is a TypeError (one policy for every int check: pyslice.base.validation)
+    for kw, name in [({"batch_size": 1.5}, "batch_size"), ({"hidden": (4, 2.0)}, r"hidden\[1\]"),
+                     ({"seed": True}, "seed"), ({"threads": "2"}, "threads")]:
+        with pytest.raises(TypeError, match=name):
             VAEConfig(**kw)
 
 

@@ -242,7 +242,7 @@ def test_bad_actions_raise_before_any_change(bad, match):
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="num_envs must be >= 1"):
+    with pytest.raises(ValueError, match="num_envs must be an int >= 1"):
         make_vec(num_envs=0)
     with pytest.raises(ValueError, match="cell must be a cell index"):
         make_vec(cell=K)

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from pyslice.base.validation import check_int
+
 __all__ = ["MIN_SEEDS", "VERDICTS", "bootstrap_mean_ci", "chain_verdict", "verdict"]
 
 VERDICTS = ("holds", "does not hold", "not resolved")
@@ -54,8 +56,7 @@ def bootstrap_mean_ci(values: Mapping[Any, Sequence[float]] | Sequence[Sequence[
 
     Returns ``{"mean", "lo", "hi", "n_seeds", "n"}``.
     """
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 100:
-        raise ValueError(f"n_boot must be an int >= 100, got {n_boot!r}")
+    n_boot = check_int("n_boot", n_boot, 100)
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     groups = _groups(values)

@@ -11,5 +11,5 @@ def check_int(name: str, value: object, lo: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     if int(value) < lo:
-        raise ValueError(f"{name} must be >= {lo}, got {value!r}")
+        raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
     return int(value)

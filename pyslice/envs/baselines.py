@@ -27,6 +27,7 @@ import numpy as np
 
 from pyslice.sim.satisfaction import step_kpis
 from pyslice.sim.scenario import Scenario
+from pyslice.base.validation import check_int
 
 __all__ = [
     "EqualShares",
@@ -169,8 +170,7 @@ def run_policy_in_env(env: Any, policy: Policy | str, steps: int, *, seed: int |
     """
     if isinstance(policy, str):
         policy = make_policy(policy, env.scenario)
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+    steps = check_int("steps", steps, 0)
     if reset or env.last_obs is None:
         obs = env.reset(seed)
     else:

@@ -78,7 +78,7 @@ from pyslice.base.validation import check_int
 from pyslice.envs.neighbours import coupling_matrix, neighbours_from_coupling
 from pyslice.sim.satisfaction import satisfaction_terms
 from pyslice.sim.scenario import Scenario
-from pyslice.sim.simulator import SimulatorBatch, _check_seed, validate_shares
+from pyslice.sim.simulator import BATCH_FIELDS, SimulatorBatch, _check_seed, validate_shares
 
 __all__ = [
     "BUILTIN_POLICIES",
@@ -101,8 +101,7 @@ OBS_LOG_HIGH = (np.inf, np.inf, OBS_CLIP[2], np.inf)
 OBSERVATIONS = ("log", "clipped")
 BUILTIN_POLICIES = ("equal", "traffic-aware", "max-min")
 ZERO_SUM = 1e-12
-INFO_FIELDS = ("throughput", "delay", "load", "users", "outage", "demand", "served", "backlog", "shares",
-               "cell_load", "mask", "iterations")
+INFO_FIELDS = BATCH_FIELDS  # the simulator's outputs every info holds (besides the env's own)
 
 
 class Requirements(NamedTuple):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pyslice.base.validation import check_int
+
 __all__ = ["window_means", "collapse_windows", "steps_to_reach", "learning_report"]
 
 
@@ -24,8 +26,7 @@ def _as_2d(name: str, x: object) -> np.ndarray:
 
 
 def _check_window(window: int, T: int) -> int:
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"window must be an int >= 1, got {window!r}")
+    window = check_int("window", window, 1)
     if window > T:
         raise ValueError(f"window ({window}) is longer than the curve ({T} steps)")
     return int(window)

@@ -31,6 +31,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from pyslice.base.validation import check_int
+
 INSTALL_HINT = '--tensorboard needs TensorBoard: pip install "pyslice[tensorboard]"'
 PHASE_CODE = {"explore": 0, "train": 1, "eval": 2}
 
@@ -83,8 +85,7 @@ class TrainLogger:
 
     def __init__(self, log_dir: str | Path, start_step: int = 0, last_step: int | None = None, every: int = 10,
                  train_log: str | Path | None = None) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be an int >= 1, got {every!r}")
+        check_int("every", every, 1)
         self.log_dir, self.every, self.last_step = Path(log_dir), every, last_step
         self.step = int(start_step)
         self._phase: str | None = None

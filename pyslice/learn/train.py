@@ -31,6 +31,7 @@ from pyslice.envs.relabel import kpi_dim, kpi_record
 from pyslice.sim.satisfaction import kpi_summary
 from pyslice.sim.scenario import Scenario
 from pyslice.learn.td3 import LEGACY_TD3, BatchedTD3, TD3Config
+from pyslice.base.validation import check_int
 
 CHECKPOINT = "checkpoint.pt"
 POLICY = "policy.pt"
@@ -65,13 +66,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("exploration_steps", "training_steps", "evaluation_steps", "checkpoint_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+            object.__setattr__(self, name, check_int(name, getattr(self, name), 0))
         for name in ("buffer_capacity", "updates_per_step"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+            object.__setattr__(self, name, check_int(name, getattr(self, name), 1))
         if self.total_steps < 1:
             raise ValueError("the schedule must have at least one step")
         if self.observation not in OBSERVATIONS:

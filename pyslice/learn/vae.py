@@ -51,6 +51,7 @@ import torch
 from torch import nn
 
 from pyslice.base.atomic import atomic_open
+from pyslice.base.validation import check_int
 
 __all__ = ["VAE", "VAEConfig", "encode", "load_vae", "reconstruct", "save_vae", "train_vae", "vae_loss"]
 
@@ -89,25 +90,20 @@ class VAEConfig:
 
     def __post_init__(self) -> None:
         hidden = tuple(self.hidden)
-        if len(hidden) < 1 or any(not isinstance(h, (int, np.integer)) or isinstance(h, bool) or h < 1
-                                  for h in hidden):
+        if len(hidden) < 1:
             raise ValueError(f"hidden must be a non-empty tuple of ints >= 1, got {self.hidden!r}")
-        object.__setattr__(self, "hidden", tuple(int(h) for h in hidden))
+        object.__setattr__(self, "hidden", tuple(check_int(f"hidden[{i}]", h, 1) for i, h in enumerate(hidden)))
         for name in ("latent_dim", "epochs", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+            check_int(name, getattr(self, name), 1)
         if not (isinstance(self.alpha, (int, float)) and math.isfinite(self.alpha) and self.alpha >= 0):
             raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
         if not (isinstance(self.min_std, (int, float)) and math.isfinite(self.min_std) and self.min_std > 0):
             raise ValueError(f"min_std must be a finite number > 0, got {self.min_std!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
-        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
-                                         or self.threads < 1):
-            raise ValueError(f"threads must be None or an int >= 1, got {self.threads!r}")
+        check_int("seed", self.seed, 0)
+        if self.threads is not None:
+            check_int("threads", self.threads, 1)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python dict (tuples as lists), the inverse of :meth:`from_dict`."""
@@ -150,9 +146,7 @@ class VAE(nn.Module):
 
     def __init__(self, input_dim: int, config: VAEConfig = VAEConfig()) -> None:
         super().__init__()
-        if isinstance(input_dim, bool) or not isinstance(input_dim, (int, np.integer)) or input_dim < 1:
-            raise ValueError(f"input_dim must be an int >= 1, got {input_dim!r}")
-        self.input_dim = int(input_dim)
+        self.input_dim = check_int("input_dim", input_dim, 1)
         self.config = config
         h = list(config.hidden)
         self.encoder = _mlp([self.input_dim, *h])

@@ -538,7 +538,7 @@ PAPER_REQUIREMENTS: RequirementsConfig = RequirementsConfig(site_profile=(0, 1),
 # The scenario.
 # --------------------------------------------------------------------------------------------------
 
-_MAX_SLICES = 16
+_MAX_SLICES = _core.MAX_SLICES  # the core's per-slice arrays hold this many (simulator.hpp)
 #: Cells per site: 3 sectors (the C++ core's ``kSectors``); cell k belongs to site k // 3.
 SECTORS_PER_SITE = 3
 _SECTIONS: dict[str, type] = {"layout": LayoutConfig, "radio": RadioConfig, "traffic": TrafficConfig}

@@ -13,9 +13,10 @@ from pyslice.base.atomic import atomic_open, write_json, write_npz
 from pyslice.sim.core_config import site_positions
 from pyslice.sim.satisfaction import kpi_summary, reward, step_kpis
 from pyslice.sim.scenario import Scenario
-from pyslice.sim.simulator import Simulator
+from pyslice.sim.simulator import CELL_SLICE_FIELDS, Simulator
+from pyslice.base.validation import check_int
 
-RECORDED = ("throughput", "delay", "load", "users", "outage", "demand", "served", "backlog", "shares")
+RECORDED = CELL_SLICE_FIELDS  # every per-(cell, slice) output of the core
 
 
 @dataclass
@@ -53,8 +54,7 @@ def run_policy(
     progress: Callable[[int], None] | None = None,
 ) -> SimulationRecord:
     """Simulate ``steps`` steps with a built-in share policy and keep every step's KPIs."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    steps = check_int("steps", steps, 1)
     sim = Simulator(scenario, seed)
     k, n = sim.n_cells, sim.n_slices
     arrays = {name: np.zeros((steps, k, n), dtype=np.int32 if name in ("users", "outage") else float) for name in RECORDED}

@@ -10,10 +10,11 @@ import numpy as np
 from pyslice import _core
 from pyslice.sim.core_config import core_config
 from pyslice.sim.scenario import Scenario
+from pyslice.base.validation import check_int
 
 Policy = Literal["equal", "traffic-aware", "max-min"]
 POLICY_CODES: dict[str, int] = {"given": 0, "equal": 1, "traffic-aware": 2, "max-min": 3}
-SHARE_TOLERANCE = 1e-6
+SHARE_TOLERANCE: float = _core.SHARE_TOLERANCE  # one number for Python and the core (simulator.hpp)
 
 
 @dataclass(frozen=True)
@@ -74,11 +75,10 @@ def validate_shares(shares: object, n_cells: int, n_slices: int, name: str = "sh
 
 
 def _check_seed(seed: object, name: str = "seed") -> int:
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(seed).__name__}")
-    if not 0 <= int(seed) < 2**64:
+    seed = check_int(name, seed, 0)
+    if seed >= 2**64:
         raise ValueError(f"{name} must be in [0, 2**64), got {seed}")
-    return int(seed)
+    return seed
 
 
 class Simulator:
@@ -158,7 +158,13 @@ class Simulator:
         return self._core.site_positions()
 
 
-OUTPUT_FIELDS = ("throughput", "delay", "load", "demand", "served", "backlog", "shares", "users", "outage")
+#: The core's per-step array outputs, listed once in C++ (cpp/outputs.hpp): name -> (extent, dtype).
+#: Extents: "cell,slice" [K, N], "cell" [K], "slice" [N], "ue" [U].
+CORE_OUTPUTS: dict[str, tuple[str, str]] = {name: (extent, dtype) for name, extent, dtype, _ in _core.OUTPUT_FIELDS}
+#: The outputs a batch step writes, in the core's order, plus the fixed-point sweep count.
+BATCH_FIELDS: tuple[str, ...] = (*(name for name, _, _, in_batch in _core.OUTPUT_FIELDS if in_batch), "iterations")
+#: The per-(cell, slice) outputs.
+CELL_SLICE_FIELDS: tuple[str, ...] = tuple(n for n, (extent, _) in CORE_OUTPUTS.items() if extent == "cell,slice")
 
 
 class SimulatorBatch:
@@ -180,8 +186,7 @@ class SimulatorBatch:
         seeds = [_check_seed(s, "seeds[]") for s in seeds]
         if not seeds:
             raise ValueError("seeds must hold at least one seed")
-        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-            raise ValueError(f"threads must be an int >= 1, got {threads!r}")
+        threads = check_int("threads", threads, 1)
         if not isinstance(shared_world, bool):
             raise TypeError(f"shared_world must be a bool, got {type(shared_world).__name__}")
         if shared_world and len(set(seeds)) > 1:
@@ -193,12 +198,11 @@ class SimulatorBatch:
         first = _core.Simulator(core_config(scenario), seeds[0])
         self.n_cells, self.n_slices = first.n_cells, first.n_slices
         r, k, n = len(seeds), self.n_cells, self.n_slices
+        dims = {"cell,slice": (k, n), "cell": (k,), "slice": (n,)}
         self._out: dict[str, np.ndarray] = {
-            name: np.zeros((r, k, n), dtype=np.int32 if name in ("users", "outage") else np.float64)
-            for name in OUTPUT_FIELDS
+            name: np.zeros((r, *dims[CORE_OUTPUTS[name][0]]), dtype=CORE_OUTPUTS[name][1])
+            for name in BATCH_FIELDS[:-1]
         }
-        self._out["cell_load"] = np.zeros((r, k))
-        self._out["mask"] = np.zeros((r, n))
         self._out["iterations"] = np.zeros(r, dtype=np.int32)
 
     @property
