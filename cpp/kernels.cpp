@@ -63,7 +63,7 @@ void link_gains(std::size_t n, const double* __restrict dx, const double* __rest
                 double* __restrict distance, double* __restrict angle_deg, std::uint8_t* __restrict los,
                 double* __restrict loss_db, double* __restrict gain, double* __restrict best_gain,
                 std::uint8_t* __restrict best_sector) {
-  const PathlossCoefficients& c = *p.pathloss;
+  const PathlossCoefficients c = *p.pathloss;  // a local copy: the loop's stores cannot alias it (vectorises)
   const double rad_to_deg = 57.29577951308232;
   const double dmin = p.d_min, dmax = p.d_max, bp = c.breakpoint;
   const double shadow_on = p.shadowing ? 1.0 : 0.0;
