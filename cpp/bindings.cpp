@@ -7,7 +7,6 @@
 #include <cmath>
 #include <limits>
 #include <cstring>
-#include <set>
 #include <string>
 
 #include "batch.hpp"
@@ -83,90 +82,119 @@ py::array_t<T> array_of(const std::vector<T>& v, std::vector<py::ssize_t> shape)
   return out;
 }
 
-const std::set<std::string> kConfigKeys = {
-    "sites", "isd_m", "wrap_vectors", "pathloss_model", "carrier_ghz", "bs_height_m", "ue_height_m",
-    "min_distance_m", "max_distance_m", "antenna_gain_dbi", "antenna_beamwidth_deg",
-    "antenna_max_attenuation_db", "tx_power_dbm", "n_prb", "prb_bandwidth_hz", "noise_density_dbm_hz",
-    "noise_figure_db", "shadowing", "shadow_decorrelation_m", "los_decorrelation_m", "interference_radius_m",
-    "link_update_distance_m",
-    "handover_hysteresis_db", "handover_ttt_steps", "step_seconds", "ues_per_group", "demand_bps",
-    "flow_size_bits", "mobility", "speed_min_mps", "speed_max_mps", "pause_s", "mask_base", "mask_amplitude",
-    "mask_phase", "mask_period_steps", "mask_ar", "mask_noise_std", "mask_trace", "max_delay_s", "buffer_s", "roaming",
-    "req_throughput_bps", "req_delay_s", "maxmin_rounds", "tolerance", "max_iterations"};
+// ---- The configuration seam -------------------------------------------------------------------
+// The core's configuration as Python hands it over, listed once: every key with its kind and where
+// it goes in SimConfig. The parser walks this table, `_core.CONFIG_KEYS` exports it, and
+// pyslice.sim.core_config builds exactly these keys (tested). A new parameter is one row here.
+struct ConfigDraft {  // SimConfig plus the per-slice mobility columns, assembled after the table
+  SimConfig c;
+  std::vector<double> mobility, speed_min, speed_max, pause;
+};
+using ConfigSetter = void (*)(ConfigDraft&, const py::handle&, const char*);
+struct ConfigKey {
+  const char* name;
+  const char* kind;  // "float", "int", "bool", "floats" (an array, flattened) or "points" ((n, 2))
+  ConfigSetter set;
+};
+#define PYSLICE_FLOAT(key, field) {key, "float", [](ConfigDraft& d, const py::handle& v, const char*) { d.field = v.cast<double>(); }}
+#define PYSLICE_INT(key, field) {key, "int", [](ConfigDraft& d, const py::handle& v, const char*) { d.field = v.cast<int>(); }}
+#define PYSLICE_FLOATS(key, field) \
+  {key, "floats", [](ConfigDraft& d, const py::handle& v, const char* k) { d.field = to_vector(as_doubles(v, k)); }}
+#define PYSLICE_POINTS(key, field) \
+  {key, "points", [](ConfigDraft& d, const py::handle& v, const char* k) { d.field = to_points(as_doubles(v, k), k); }}
+const ConfigKey kConfigKeys[] = {
+    PYSLICE_POINTS("sites", c.sites),
+    PYSLICE_FLOAT("isd_m", c.isd),
+    PYSLICE_POINTS("wrap_vectors", c.wrap_vectors),
+    {"pathloss_model", "int",
+     [](ConfigDraft& d, const py::handle& v, const char*) {
+       const int model = v.cast<int>();
+       if (model != 0 && model != 1) value_error("pathloss_model must be 0 (winner+) or 1 (3gpp-36.814-uma)");
+       d.c.propagation.model = static_cast<PathlossModel>(model);
+     }},
+    PYSLICE_FLOAT("carrier_ghz", c.propagation.fc_ghz),
+    PYSLICE_FLOAT("bs_height_m", c.propagation.h_bs),
+    PYSLICE_FLOAT("ue_height_m", c.propagation.h_ut),
+    PYSLICE_FLOAT("min_distance_m", c.propagation.d_min),
+    PYSLICE_FLOAT("max_distance_m", c.propagation.d_max),
+    PYSLICE_FLOAT("antenna_gain_dbi", c.antenna.gain_dbi),
+    PYSLICE_FLOAT("antenna_beamwidth_deg", c.antenna.beamwidth_deg),
+    PYSLICE_FLOAT("antenna_max_attenuation_db", c.antenna.max_attenuation_db),
+    PYSLICE_FLOAT("tx_power_dbm", c.tx_power_dbm),
+    PYSLICE_INT("n_prb", c.n_prb),
+    PYSLICE_FLOAT("prb_bandwidth_hz", c.prb_bandwidth_hz),
+    PYSLICE_FLOAT("noise_density_dbm_hz", c.noise_density_dbm_hz),
+    PYSLICE_FLOAT("noise_figure_db", c.noise_figure_db),
+    {"shadowing", "bool", [](ConfigDraft& d, const py::handle& v, const char*) { d.c.shadowing = v.cast<bool>(); }},
+    PYSLICE_FLOAT("shadow_decorrelation_m", c.shadow_decorrelation_m),
+    PYSLICE_FLOAT("los_decorrelation_m", c.los_decorrelation_m),
+    PYSLICE_FLOAT("interference_radius_m", c.interference_radius_m),
+    PYSLICE_FLOAT("link_update_distance_m", c.link_update_distance_m),
+    PYSLICE_FLOAT("handover_hysteresis_db", c.handover_hysteresis_db),
+    PYSLICE_INT("handover_ttt_steps", c.handover_ttt_steps),
+    PYSLICE_FLOAT("step_seconds", c.step_seconds),
+    PYSLICE_INT("ues_per_group", c.ues_per_group),
+    PYSLICE_FLOATS("demand_bps", c.traffic.demand_bps),
+    PYSLICE_FLOATS("flow_size_bits", c.traffic.flow_bits),
+    PYSLICE_FLOATS("mobility", mobility),
+    PYSLICE_FLOATS("speed_min_mps", speed_min),
+    PYSLICE_FLOATS("speed_max_mps", speed_max),
+    PYSLICE_FLOATS("pause_s", pause),
+    PYSLICE_FLOATS("mask_base", c.mask.base),
+    PYSLICE_FLOATS("mask_amplitude", c.mask.amplitude),
+    PYSLICE_FLOATS("mask_phase", c.mask.phase),
+    PYSLICE_FLOAT("mask_period_steps", c.mask.period_steps),
+    PYSLICE_FLOAT("mask_ar", c.mask.ar),
+    PYSLICE_FLOAT("mask_noise_std", c.mask.noise_std),
+    PYSLICE_FLOATS("mask_trace", c.mask.trace),
+    PYSLICE_FLOAT("max_delay_s", c.max_delay_s),
+    PYSLICE_FLOAT("buffer_s", c.buffer_s),
+    {"roaming", "int",
+     [](ConfigDraft& d, const py::handle& v, const char*) {
+       const int roaming = v.cast<int>();
+       if (roaming != 0 && roaming != 1) value_error("roaming must be 0 (network) or 1 (home-site)");
+       d.c.roam_home_site = roaming == 1;
+     }},
+    PYSLICE_FLOATS("req_throughput_bps", c.req_throughput_bps),
+    PYSLICE_FLOATS("req_delay_s", c.req_delay_s),
+    PYSLICE_INT("maxmin_rounds", c.maxmin_rounds),
+    PYSLICE_FLOAT("tolerance", c.tolerance),
+    PYSLICE_INT("max_iterations", c.max_iterations),
+};
+#undef PYSLICE_FLOAT
+#undef PYSLICE_INT
+#undef PYSLICE_FLOATS
+#undef PYSLICE_POINTS
 
 SimConfig config_from_dict(const py::dict& d) {
   for (auto item : d) {
     const std::string key = py::str(item.first);
-    if (!kConfigKeys.count(key)) value_error("unknown core config key '" + key + "'");
+    bool known = false;
+    for (const ConfigKey& k : kConfigKeys) known = known || key == k.name;
+    if (!known) value_error("unknown core config key '" + key + "'");
   }
-  for (const std::string& key : kConfigKeys)
-    if (!d.contains(key)) value_error("core config is missing key '" + key + "'");
-  auto f = [&](const char* k) { return d[k].cast<double>(); };
-  auto i = [&](const char* k) { return d[k].cast<int>(); };
-  auto vec = [&](const char* k) { return to_vector(as_doubles(d[k], k)); };
-  SimConfig c;
-  c.sites = to_points(as_doubles(d["sites"], "sites"), "sites");
-  c.isd = f("isd_m");
-  c.wrap_vectors = to_points(as_doubles(d["wrap_vectors"], "wrap_vectors"), "wrap_vectors");
-  const int model = i("pathloss_model");
-  if (model != 0 && model != 1) value_error("pathloss_model must be 0 (winner+) or 1 (3gpp-36.814-uma)");
-  c.propagation.model = static_cast<PathlossModel>(model);
-  c.propagation.fc_ghz = f("carrier_ghz");
-  c.propagation.h_bs = f("bs_height_m");
-  c.propagation.h_ut = f("ue_height_m");
-  c.propagation.d_min = f("min_distance_m");
-  c.propagation.d_max = f("max_distance_m");
-  c.antenna.gain_dbi = f("antenna_gain_dbi");
-  c.antenna.beamwidth_deg = f("antenna_beamwidth_deg");
-  c.antenna.max_attenuation_db = f("antenna_max_attenuation_db");
-  c.tx_power_dbm = f("tx_power_dbm");
-  c.n_prb = i("n_prb");
-  c.prb_bandwidth_hz = f("prb_bandwidth_hz");
-  c.noise_density_dbm_hz = f("noise_density_dbm_hz");
-  c.noise_figure_db = f("noise_figure_db");
-  c.shadowing = d["shadowing"].cast<bool>();
-  c.shadow_decorrelation_m = f("shadow_decorrelation_m");
-  c.los_decorrelation_m = f("los_decorrelation_m");
-  c.interference_radius_m = f("interference_radius_m");
-  c.link_update_distance_m = f("link_update_distance_m");
-  c.handover_hysteresis_db = f("handover_hysteresis_db");
-  c.handover_ttt_steps = i("handover_ttt_steps");
-  c.step_seconds = f("step_seconds");
-  c.ues_per_group = i("ues_per_group");
-  c.traffic.demand_bps = vec("demand_bps");
-  c.traffic.flow_bits = vec("flow_size_bits");
-  const std::vector<double> mob = vec("mobility"), vmin = vec("speed_min_mps"), vmax = vec("speed_max_mps"),
-                            pause = vec("pause_s");
+  ConfigDraft draft;
+  for (const ConfigKey& k : kConfigKeys) {
+    if (!d.contains(k.name)) value_error(std::string("core config is missing key '") + k.name + "'");
+    k.set(draft, d[k.name], k.name);
+  }
+  SimConfig& c = draft.c;
   const size_t N = c.traffic.demand_bps.size();
-  if (mob.size() != N || vmin.size() != N || vmax.size() != N || pause.size() != N)
+  if (draft.mobility.size() != N || draft.speed_min.size() != N || draft.speed_max.size() != N ||
+      draft.pause.size() != N)
     value_error("mobility, speed_min_mps, speed_max_mps and pause_s need one value per slice");
   for (size_t n = 0; n < N; ++n) {
-    if (mob[n] != 0.0 && mob[n] != 1.0) value_error("mobility must be 0 (random-waypoint) or 1 (gauss-markov)");
-    c.mobility.push_back({static_cast<MobilityModel>(static_cast<int>(mob[n])), vmin[n], vmax[n], pause[n]});
+    const double mob = draft.mobility[n];
+    if (mob != 0.0 && mob != 1.0) value_error("mobility must be 0 (random-waypoint) or 1 (gauss-markov)");
+    c.mobility.push_back({static_cast<MobilityModel>(static_cast<int>(mob)), draft.speed_min[n], draft.speed_max[n],
+                          draft.pause[n]});
   }
-  c.mask.base = vec("mask_base");
-  c.mask.amplitude = vec("mask_amplitude");
-  c.mask.phase = vec("mask_phase");
-  c.mask.period_steps = f("mask_period_steps");
-  c.mask.ar = f("mask_ar");
-  c.mask.noise_std = f("mask_noise_std");
-  c.mask.trace = vec("mask_trace");
-  c.max_delay_s = f("max_delay_s");
-  c.buffer_s = f("buffer_s");
-  const int roaming = i("roaming");
-  if (roaming != 0 && roaming != 1) value_error("roaming must be 0 (network) or 1 (home-site)");
-  c.roam_home_site = roaming == 1;
-  c.req_throughput_bps = vec("req_throughput_bps");
-  c.req_delay_s = vec("req_delay_s");
-  c.maxmin_rounds = i("maxmin_rounds");
-  c.tolerance = f("tolerance");
-  c.max_iterations = i("max_iterations");
   try {
     c.validate();
   } catch (const std::invalid_argument& e) {
     value_error(std::string("core config: ") + e.what());
   }
-  return c;
+  return draft.c;
 }
 
 SharePolicy policy_from_int(int p) {
@@ -297,6 +325,11 @@ PYBIND11_MODULE(_core, m) {
   m.def("hex_wrap_vectors", [](int rings, double isd) { return points_array(hex_wrap_vectors(rings, isd)); },
         py::arg("rings"), py::arg("isd_m") = 500.0);
   m.attr("MAX_SLICES") = kMaxSlices;
+  {
+    py::list keys;  // (key, kind) of every core config key, in the table's order
+    for (const ConfigKey& k : kConfigKeys) keys.append(py::make_tuple(k.name, k.kind));
+    m.attr("CONFIG_KEYS") = py::tuple(keys);
+  }
   m.attr("SHARE_TOLERANCE") = kShareTolerance;
   {
     py::list fields;  // (name, extent, dtype, in_batch) of every array output, in the table's order
@@ -402,7 +435,9 @@ PYBIND11_MODULE(_core, m) {
         py::arg("d_min") = kProp.d_min, py::arg("d_max") = kProp.d_max, py::arg("gain_dbi") = kAnt.gain_dbi,
         py::arg("beamwidth_deg") = kAnt.beamwidth_deg, py::arg("max_attenuation_db") = kAnt.max_attenuation_db,
         py::arg("shadowing") = true);
-  m.def("normal_innovations",
+  // Test hooks: kernels the tests compare with tests/reference.py, kept out of the public module
+  py::module_ testing = m.def_submodule("testing", "Hooks for pyslice's tests (not public API).");
+  testing.def("normal_innovations",
         [](py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast> keys, std::uint64_t t) {
           if (keys.ndim() != 1) value_error("keys must have shape (n,), got " + shape_str(keys));
           const py::ssize_t n = keys.shape(0);
@@ -418,7 +453,7 @@ PYBIND11_MODULE(_core, m) {
           return py::make_tuple(ws, wl);
         },
         py::arg("keys"), py::arg("t"));
-  m.def("elementary_function",
+  testing.def("elementary_function",
         [](const std::string& name, py::handle a_obj, py::handle b_obj) {
           DArray a = checked(a_obj, "a", {-1});
           check_finite(a, "a");
@@ -513,18 +548,7 @@ PYBIND11_MODULE(_core, m) {
             for (double v : res.rho)
               if (v < 0.0 || v > 1.0) value_error("rho0 must lie in [0, 1]");
           }
-          LinkTable lt;
-          for (py::ssize_t u = 0; u < U; ++u) {
-            for (py::ssize_t k = 0; k < K; ++k) {
-              const double g = gain.at(k, u);
-              if (g > 0.0) {
-                lt.cell.push_back(static_cast<int>(k));
-                lt.gain.push_back(g);
-              }
-            }
-            lt.offset.push_back(static_cast<int>(lt.cell.size()));
-          }
-          if (lt.cell.size() == static_cast<size_t>(K * U)) lt.full_cells = static_cast<int>(K);
+          const LinkTable lt = LinkTable::from_dense(gain.data(), static_cast<int>(K), static_cast<int>(U));
           std::vector<double> sh = to_vector(shares);
           CouplingProblem p;
           p.n_cells = static_cast<int>(K);

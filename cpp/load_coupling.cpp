@@ -7,6 +7,22 @@
 #include "pathloss.hpp"
 
 namespace pyslice {
+
+LinkTable LinkTable::from_dense(const double* gain, int K, int U) {
+  LinkTable lt;
+  for (int u = 0; u < U; ++u) {
+    for (int k = 0; k < K; ++k) {
+      const double g = gain[static_cast<size_t>(k) * U + u];
+      if (g > 0.0) {
+        lt.cell.push_back(k);
+        lt.gain.push_back(g);
+      }
+    }
+    lt.offset.push_back(static_cast<int>(lt.cell.size()));
+  }
+  if (lt.cell.size() == static_cast<size_t>(K) * U) lt.full_cells = K;
+  return lt;
+}
 namespace {
 constexpr size_t kCacheEntries = size_t{1} << 19;  // 4 MiB of doubles
 }  // namespace

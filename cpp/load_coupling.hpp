@@ -26,6 +26,9 @@ struct LinkTable {
     full_cells = 0;
   }
   int n_ues() const { return static_cast<int>(offset.size()) - 1; }
+  // The links of a dense gain matrix gain[k * U + u] (K x U, row-major): UE u links to every cell
+  // with a positive gain; dense when all gains are positive.
+  static LinkTable from_dense(const double* gain, int K, int U);
 };
 
 // How the solver stores interferers: Auto = one dense block per serving cell over the cells its

@@ -29,10 +29,6 @@ def link_gains(dx: npt.ArrayLike, dy: npt.ArrayLike, shadow_z: npt.ArrayLike, lo
                fc_ghz: float = ..., h_bs: float = ..., h_ut: float = ..., model: str = "winner+",
                d_min: float = ..., d_max: float = ..., gain_dbi: float = ..., beamwidth_deg: float = ...,
                max_attenuation_db: float = ..., shadowing: bool = True) -> dict[str, npt.NDArray[Any]]: ...
-def normal_innovations(keys: npt.ArrayLike, t: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """The standard normal pair (shadowing, LOS) the simulator draws for links with these keys at step t."""
-def elementary_function(name: str, a: npt.ArrayLike, b: npt.ArrayLike | None = None) -> npt.NDArray[np.float64]:
-    """The core's inline elementary function (exp, log, log10, atan2(a, b), sin_turns, cos_turns) as its kernels compile it."""
 def spectral_efficiency(sinr: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
 def solve_load_coupling(gain: npt.ArrayLike, serving: npt.ArrayLike, slice_of: npt.ArrayLike, demand: npt.ArrayLike,
                         shares: npt.ArrayLike, tx_power_w: float | npt.ArrayLike, noise_w: float,
@@ -64,3 +60,13 @@ class SimulatorBatch:
     def step(self, shares: npt.ArrayLike | None, policy: int, out: dict[str, npt.NDArray[Any]]) -> None: ...
     def result(self, replica: int) -> dict[str, Any]: ...
     def state(self, replica: int) -> dict[str, Any]: ...
+
+class _Testing:  # the submodule pyslice._core.testing: hooks for the tests, not public API
+    @staticmethod
+    def normal_innovations(keys: npt.ArrayLike, t: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The standard normal pair (shadowing, LOS) the simulator draws for links with these keys at step t."""
+    @staticmethod
+    def elementary_function(name: str, a: npt.ArrayLike, b: npt.ArrayLike | None = None) -> npt.NDArray[np.float64]:
+        """The core's inline elementary function (exp, log, log10, atan2(a, b), sin_turns, cos_turns) as its kernels compile it."""
+
+testing: _Testing

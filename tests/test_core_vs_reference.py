@@ -304,7 +304,7 @@ def unmix64(a: int) -> int:
 
 
 def assert_innovations_match(keys, t):
-    ws, wl = _core.normal_innovations(np.asarray(keys, dtype=np.uint64), t)
+    ws, wl = _core.testing.normal_innovations(np.asarray(keys, dtype=np.uint64), t)
     want_s, want_l = ref.normal_innovations(keys, t)
     np.testing.assert_allclose(ws, want_s, rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(wl, want_l, rtol=1e-13, atol=1e-14)
@@ -327,7 +327,7 @@ def test_normal_innovations_at_quadrant_edges():
     np.testing.assert_array_equal(ref.mix64(np.array(keys, dtype=np.uint64) ^ np.uint64(t)),
                                   np.array(hashes, dtype=np.uint64))
     assert_innovations_match(keys, t)
-    ws, wl = _core.normal_innovations(np.array(keys, dtype=np.uint64), t)
+    ws, wl = _core.testing.normal_innovations(np.array(keys, dtype=np.uint64), t)
     radius = np.sqrt(-2.0 * np.log((np.array(hashes, dtype=np.uint64) >> np.uint64(32)).astype(float) * 2.0**-32
                                    + 2.0**-32))
     np.testing.assert_allclose(np.hypot(ws, wl), radius, rtol=1e-15)
@@ -335,20 +335,20 @@ def test_normal_innovations_at_quadrant_edges():
 
 def test_normal_innovations_are_independent_standard_normals():
     keys = ref.mix64(np.arange(200_000, dtype=np.uint64))
-    ws, wl = _core.normal_innovations(keys, 7)
+    ws, wl = _core.testing.normal_innovations(keys, 7)
     for w in (ws, wl):
         assert abs(w.mean()) < 0.01 and abs(w.var() - 1.0) < 0.01
         assert abs(np.mean(w**4) - 3.0) < 0.05
         # Tail mass beyond 2 sigma: 2 (1 - Phi(2)) = 0.0455
         assert abs(np.mean(np.abs(w) > 2.0) - 0.0455) < 0.002
     assert abs(np.corrcoef(ws, wl)[0, 1]) < 0.01
-    ws2, _ = _core.normal_innovations(keys, 8)
+    ws2, _ = _core.testing.normal_innovations(keys, 8)
     assert abs(np.corrcoef(ws, ws2)[0, 1]) < 0.01  # a new step draws afresh
 
 
 def test_normal_innovations_rejects_bad_keys():
     with pytest.raises(ValueError, match="keys must have shape"):
-        _core.normal_innovations(np.zeros((2, 2), dtype=np.uint64), 0)
+        _core.testing.normal_innovations(np.zeros((2, 2), dtype=np.uint64), 0)
 
 
 def _elementary_cases(rng):
@@ -375,23 +375,23 @@ def test_inline_elementary_functions_are_within_a_few_ulp_of_numpy():
     """cpp/simd_math.hpp's branch-free exp, log, log10, atan2 and sin/cos, as the kernels compile
     them (-ffast-math, SIMD), against NumPy (libm) over their ranges."""
     for name, args, want, rtol, atol in _elementary_cases(np.random.default_rng(5)):
-        got = _core.elementary_function(name, *args)
+        got = _core.testing.elementary_function(name, *args)
         np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=name)
-    assert _core.elementary_function("exp", [-708.5, -1000.0])[1] == 0.0  # below -708: 0
-    assert np.array_equal(np.signbit(_core.elementary_function("atan2", [-0.0, -0.0], [0.0, -0.0])), [True, True])
+    assert _core.testing.elementary_function("exp", [-708.5, -1000.0])[1] == 0.0  # below -708: 0
+    assert np.array_equal(np.signbit(_core.testing.elementary_function("atan2", [-0.0, -0.0], [0.0, -0.0])), [True, True])
 
 
 def test_inline_elementary_functions_reject_bad_input():
     with pytest.raises(ValueError, match="name must be one of"):
-        _core.elementary_function("tan", [0.5])
+        _core.testing.elementary_function("tan", [0.5])
     with pytest.raises(ValueError, match="log needs a >= "):
-        _core.elementary_function("log", [1.0, 0.0])
+        _core.testing.elementary_function("log", [1.0, 0.0])
     with pytest.raises(ValueError, match=r"sin_turns needs a in \[0, 1\)"):
-        _core.elementary_function("sin_turns", [1.0])
+        _core.testing.elementary_function("sin_turns", [1.0])
     with pytest.raises(ValueError, match="a must be finite"):
-        _core.elementary_function("exp", [np.nan])
+        _core.testing.elementary_function("exp", [np.nan])
     with pytest.raises(ValueError, match="b must have shape"):
-        _core.elementary_function("atan2", [1.0, 2.0], [1.0])
+        _core.testing.elementary_function("atan2", [1.0, 2.0], [1.0])
 
 
 def test_link_gains_rejects_bad_input():

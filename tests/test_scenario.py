@@ -577,3 +577,28 @@ def test_sectors_per_site_is_the_cores():
 
     assert SECTORS_PER_SITE == len(BORESIGHTS_DEG) == 3
     assert Scenario.paper().n_cells == SECTORS_PER_SITE * Scenario.paper().layout.n_sites == 12
+
+
+def test_the_config_seam_is_one_list() -> None:
+    """pyslice.sim.core_config builds exactly the keys of the core's table (_core.CONFIG_KEYS), with
+    values of each key's kind; the core names a missing or unknown key."""
+    from pyslice import _core
+    from pyslice.sim.core_config import core_config
+
+    cfg = core_config(Scenario.paper())
+    kinds = dict(_core.CONFIG_KEYS)
+    assert list(cfg) == list(kinds)  # same keys, same order
+    for key, kind in kinds.items():
+        value = cfg[key]
+        if kind == "bool":
+            assert isinstance(value, bool), key
+        elif kind == "int":
+            assert isinstance(value, int) and not isinstance(value, bool), key
+        elif kind == "float":
+            assert isinstance(value, (int, float)) and not isinstance(value, bool), key
+        else:
+            assert np.asarray(value).dtype.kind == "f" and (kind != "points" or np.asarray(value).shape[-1:] == (2,)), key
+    with pytest.raises(ValueError, match="missing key 'mask_ar'"):
+        _core.Simulator({k: v for k, v in cfg.items() if k != "mask_ar"}, 0)
+    with pytest.raises(ValueError, match="unknown core config key 'mask_arr'"):
+        _core.Simulator({**cfg, "mask_arr": 0.5}, 0)
