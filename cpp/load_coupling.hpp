@@ -1,4 +1,4 @@
-// Load-coupled SINR with slices: the fixed point rho = F(rho) of DESIGN.md section 4.
+// Load-coupled SINR with slices: the fixed point rho = F(rho) of docs/model.md section 4.
 //   gamma_u(rho) = P_c g[c,u] / (sum_{i != c} rho_i P_i g[i,u] + noise)
 //   x[k,n](rho)  = sum_{u in U[k,n]} d_u / (M B se(gamma_u(rho)))
 //   F_k(rho)     = sum_n min(a[k,n], x[k,n](rho))

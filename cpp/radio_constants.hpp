@@ -1,4 +1,4 @@
-// Link-to-system constants of the spectral-efficiency model (DESIGN.md section 4, docs/model.md):
+// Link-to-system constants of the spectral-efficiency model (docs/model.md section 4):
 // truncated Shannon (3GPP TR 36.942 A.1), one definition for the model and the SIMD kernels.
 #pragma once
 

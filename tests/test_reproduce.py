@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import replace
 
 import pytest
 
 from pyslice import Scenario
 from pyslice.study.executor import SerialExecutor
-from pyslice.study.experiment import PHASES, ReproduceConfig, default_targets, reproduce, spearman
+from pyslice.study.aggregate import spearman
+from pyslice.study.experiment import PHASES, ReproduceConfig, default_targets, reproduce
 
 
 def _finite_numbers(obj, path="results"):
@@ -56,12 +58,59 @@ def test_quick_run_produces_every_figure_and_finite_table(quick_run):
            and "spearman" not in p]
     assert not bad, bad[:5]
     report = (out / "report.md").read_text()
-    assert "| mean min-slice throughput satisfaction | traffic-aware baseline | 0.87 |" in report
-    assert "| 95th percentile max-slice delay (ms) | traffic-aware baseline | — |" in report
-    assert "| dropped share of offered traffic | DRL (converged) | — |" in report
     for name, rel in results["figures"].items():
         assert f"]({rel})" in report
     assert sum(results["phase_seconds"].values()) > 0
+
+
+ROW_METRICS = {"mean min-slice throughput satisfaction": ("mean_min_throughput_satisfaction", 1.0, 5e-4),
+               "share of steps below 0.95": ("share_below_0.95", 100.0, 0.05),
+               "mean max-slice delay (ms)": ("mean_max_slice_delay_ms", 1.0, 5e-4),
+               "95th percentile max-slice delay (ms)": ("p95_max_slice_delay_ms", 1.0, 5e-4),
+               "dropped share of offered traffic": ("mean_drop_rate", 100.0, 0.05)}
+POLICIES = {"traffic-aware baseline": "baseline", "DRL (converged)": "drl",
+            "DRL (new cell, same steps as TL)": "drl_scratch", "TL (integrated, nearest source)": "tl"}
+
+
+def _numbers(cell: str) -> list[float]:
+    return [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", cell)]
+
+
+def test_report_shows_the_results_it_was_given(quick_run):
+    """report.md's table, verdicts and intervals are results.json's numbers (parsed back from the
+    markdown, to the printed precision), the paper column is results.json's ``paper``."""
+    out, cfg, results = quick_run
+    report = (out / "report.md").read_text()
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in report.splitlines()
+            if line.startswith("| ") and line.count("|") == 5]
+    checked = 0
+    for metric_label, policy_label, paper_cell, ours in rows:
+        if metric_label not in ROW_METRICS or policy_label not in POLICIES:
+            continue
+        key, scale, tol = ROW_METRICS[metric_label]
+        policy = POLICIES[policy_label]
+        stat = results["table"][key][policy]
+        got = _numbers(ours)
+        assert abs(got[0] - scale * stat["mean"]) <= tol, (metric_label, policy_label, ours)
+        if len(got) > 1:  # "mean ± std" with more than one seed
+            assert abs(got[1] - scale * stat["std"]) <= tol
+        want_paper = results["paper"].get(key, {}).get(policy)
+        if want_paper is None:
+            assert paper_cell == "—"
+        else:
+            assert abs(_numbers(paper_cell)[0] - scale * want_paper) <= 0.5 * scale * 1e-2 + 1e-9
+        checked += 1
+    assert checked == len(ROW_METRICS) * len(POLICIES)
+    bullets = [line for line in report.splitlines() if line.startswith("- **")]
+    assert len(bullets) == len(results["claims"])
+    for line, claim in zip(bullets, results["claims"]):
+        assert line.startswith(f"- **{claim['verdict']}**: {claim['claim']}")
+        for name in claim.get("evidence", []):
+            ci = results["differences"][name]
+            shown = _numbers(line.split(f"{name} ", 1)[1])[:3]
+            assert shown == pytest.approx([ci["mean"], ci["lo"], ci["hi"]], rel=5e-3, abs=1e-12)
+    per_cell_rows = [line for line in report.splitlines() if re.match(r"\| \d+ \| ", line)]
+    assert len(per_cell_rows) == len(results["per_cell"]) * len(POLICIES)
 
 
 def test_resume_skips_finished_phases_and_refuses_overwrite(quick_run, tmp_path):

@@ -5,7 +5,7 @@ previous step's raw ``info`` to PRB shares [..., K, N] on the simplex (:class:`P
 
 The three baselines also name the simulator's built-in policy they approximate (``builtin``).
 :func:`run_policy_in_env` routes them through :meth:`pyslice.envs.slicing.SlicingEnv.step_policy`, where the
-simulator applies them with perfect knowledge of the *current* step (DESIGN.md §5: the traffic-aware
+simulator applies them with perfect knowledge of the *current* step (docs/model.md §5: the traffic-aware
 baseline knows the current demand; the max-min reference knows the current loads and spectral
 efficiencies). Their ``act`` is a best-effort Python version from the previous step:
 

@@ -1,4 +1,5 @@
-"""Multi-agent slicing environment over the simulator (paper §II and §IV-A; DESIGN.md §5 and §7).
+"""Multi-agent slicing environment over the simulator (paper §II and §IV-A; docs/model.md §6-7).
+(Longer than ~600 lines: the env and its PettingZoo/Gymnasium faces share state and validation.)
 
 One agent per cell k. Its action a_k ∈ R^N is the PRB share of each slice, on the simplex (paper
 eq. 1). Its reward is paper eq. 2, r_k = min_n min(φ[k,n]/φ*[k,n], d*[k,n]/d[k,n], 1), computed by

@@ -1,4 +1,4 @@
-"""Per-agent replay buffers for K agents, preallocated in NumPy (DESIGN.md §5, §6).
+"""Per-agent replay buffers for K agents, preallocated in NumPy (docs/learning.md).
 
 One ring buffer per agent, all held in ``[K, capacity, dim]`` float32 arrays. ``add`` writes one
 transition for every agent at once (the normal multi-agent step); ``add_agent`` bulk-inserts a batch

@@ -1,8 +1,10 @@
-"""Batched TD3 for K cell agents (DESIGN.md §5; paper §IV-A and §V-2; Fujimoto et al. 2018).
+"""Batched TD3 for K cell agents (paper §IV-A and §V-2; Fujimoto et al. 2018; docs/learning.md).
 
 Read top to bottom: the config, the simplex projection, the parameter layout, the networks, the
 update (critic, delayed actor, soft target update), the batched Adam, then the per-agent
-management used by transfer learning (reset, copy, freeze) and checkpoints.
+management used by transfer learning (reset, copy, freeze) and checkpoints. (Longer than ~600
+lines on purpose: the batched networks, their hand-written back-propagation and their per-agent
+Adam share one parameter layout and are only correct together.)
 
 One network for all agents
 --------------------------
@@ -64,7 +66,7 @@ __all__ = [
 # ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TD3Config:
-    """TD3 hyper-parameters; defaults are the paper's (§V-2) and DESIGN.md §5."""
+    """TD3 hyper-parameters; defaults are the paper's (§V-2; docs/learning.md)."""
 
     actor_hidden: tuple[int, ...] = (48, 24)
     """Hidden layer widths of the actor MLP (ReLU), followed by a linear layer and a softmax."""
@@ -573,7 +575,7 @@ class BatchedTD3:
             for now, before in zip((st.m, st.v, p), old):
                 now.copy_(torch.where(mask, now, before))
 
-    # -- per-agent management (transfer learning, DESIGN.md §6) ----------------------------------
+    # -- per-agent management (transfer learning, docs/model.md §7) ----------------------------------
     def _agent(self, k: int) -> int:
         k = int(k)
         if not 0 <= k < self.n_agents:

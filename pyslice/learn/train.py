@@ -1,4 +1,4 @@
-"""Coordinated MADRL training with the paper's schedule (paper §IV-A, §V-2; DESIGN.md §5).
+"""Coordinated MADRL training with the paper's schedule (paper §IV-A, §V-2; docs/learning.md).
 
 One run: ``exploration_steps`` with random actions from the learner's warm-up distribution
 (``TD3Config.warmup``; default uniform in the Box action space) that fill the replay buffers, ``training_steps`` with the actors plus exploration noise and one batched TD3 update

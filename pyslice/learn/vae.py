@@ -1,5 +1,5 @@
 """Variational auto-encoder for the inter-agent similarity analysis (paper §IV-B, Fig. 2, eq. 6;
-DESIGN.md §6).
+docs/model.md §7).
 
 Read top to bottom: the config, the network, the loss, training, encoding, save/load.
 
@@ -51,7 +51,7 @@ import torch
 from torch import nn
 
 from pyslice.base.atomic import atomic_open
-from pyslice.base.validation import check_int
+from pyslice.base.validation import check_int, check_samples
 
 __all__ = ["VAE", "VAEConfig", "encode", "load_vae", "reconstruct", "save_vae", "train_vae", "vae_loss"]
 
@@ -192,20 +192,6 @@ def vae_loss(xs: torch.Tensor, x_hat: torch.Tensor, mu: torch.Tensor, logvar: to
 # ------------------------------------------------------------------------------------------------
 # Training
 # ------------------------------------------------------------------------------------------------
-def _check_samples(samples: Any, name: str = "samples", dim: int | None = None) -> np.ndarray:
-    try:
-        x = np.asarray(samples, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be an array of numbers, got {type(samples).__name__}") from exc
-    if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
-        raise ValueError(f"{name} must have shape [M, D] with M, D >= 1, got shape {x.shape}")
-    if dim is not None and x.shape[1] != dim:
-        raise ValueError(f"{name} must have D = {dim} features (the model's input_dim), got {x.shape[1]}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} must be finite (found NaN or inf)")
-    return x
-
-
 @contextlib.contextmanager
 def _torch_threads(n: int | None) -> Iterator[None]:
     if n is None:
@@ -228,7 +214,7 @@ def train_vae(samples: np.ndarray, config: VAEConfig = VAEConfig()) -> tuple[VAE
     """
     if not isinstance(config, VAEConfig):
         raise ValueError(f"config must be a VAEConfig, got {type(config).__name__}")
-    x = _check_samples(samples)
+    x = check_samples("samples", samples)
     if x.shape[0] < 2:
         raise ValueError(f"samples must hold at least 2 samples to train on, got {x.shape[0]}")
     history: dict[str, list[float]] = {"loss": [], "recon": [], "kl": []}
@@ -268,7 +254,7 @@ def encode(model: VAE, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Posterior (μ [M, L], log σ² [M, L]) of raw samples ``x`` [M, D] (float64 arrays)."""
     if not isinstance(model, VAE):
         raise ValueError(f"model must be a pyslice.learn.vae.VAE, got {type(model).__name__}")
-    arr = _check_samples(x, "x", model.input_dim)
+    arr = check_samples("x", x, model.input_dim)
     with torch.no_grad():
         mu, logvar = model.encode(model.standardise(torch.as_tensor(arr, dtype=torch.float32)))
     return mu.double().numpy(), logvar.double().numpy()
@@ -278,7 +264,7 @@ def reconstruct(model: VAE, x: np.ndarray) -> np.ndarray:
     """Decoder output at the posterior mean, x̂ = dec(μ(x)), in raw units [M, D] (diagnostics)."""
     if not isinstance(model, VAE):
         raise ValueError(f"model must be a pyslice.learn.vae.VAE, got {type(model).__name__}")
-    arr = _check_samples(x, "x", model.input_dim)
+    arr = check_samples("x", x, model.input_dim)
     with torch.no_grad():
         mu, _ = model.encode(model.standardise(torch.as_tensor(arr, dtype=torch.float32)))
         out = model.decode(mu) * model.x_std + model.x_mean

@@ -36,9 +36,7 @@ def pathloss_db(
     d_max: float = _P["d_max"],
 ) -> np.ndarray:
     """Path loss (dB) at 2-D distance ``d_m`` (clamped to [d_min, d_max]) for LOS/NLOS links."""
-    d = _floats(d_m, "d_m")
-    los_arr = np.broadcast_to(_floats(los, "los"), d.shape)
-    return _core.pathloss_db(d, np.ascontiguousarray(los_arr), fc_ghz, h_bs, h_ut, model, d_min, d_max)
+    return _per_link(_core.pathloss_db, d_m, los, fc_ghz, h_bs, h_ut, model, d_min, d_max)
 
 
 def shadow_sigma_db(
@@ -52,9 +50,14 @@ def shadow_sigma_db(
     d_max: float = _P["d_max"],
 ) -> np.ndarray:
     """Shadow-fading standard deviation (dB) of the model for LOS/NLOS links."""
+    return _per_link(_core.shadow_sigma_db, d_m, los, fc_ghz, h_bs, h_ut, model, d_min, d_max)
+
+
+def _per_link(core_fn, d_m, los, *model_args) -> np.ndarray:
+    """``core_fn(d, los, *model_args)`` with ``los`` broadcast to the distances' shape."""
     d = _floats(d_m, "d_m")
     los_arr = np.broadcast_to(_floats(los, "los"), d.shape)
-    return _core.shadow_sigma_db(d, np.ascontiguousarray(los_arr), fc_ghz, h_bs, h_ut, model, d_min, d_max)
+    return core_fn(d, np.ascontiguousarray(los_arr), *model_args)
 
 
 def los_probability(d_m: np.ndarray | float, d_min: float = _P["d_min"], d_max: float = _P["d_max"]) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Inter-agent transfer learning (paper §IV-C, §V-2/3/5; DESIGN.md §6).
+"""Inter-agent transfer learning (paper §IV-C, §V-2/3/5; docs/model.md §7).
 
 Two layers, read top to bottom:
 
