@@ -141,6 +141,28 @@ def test_runner_routes_builtins_through_the_simulator():
     assert not np.array_equal(py["shares"], out["shares"])
 
 
+def test_runner_with_one_policy_per_replica_equals_single_runs():
+    """A sequence of policies runs one per replica of a shared world (env.step_mixed): each
+    replica's KPIs are those of a single env running that policy alone (built-in or act())."""
+    class EqualByAct:
+        name = "equal by act"
+
+        def act(self, obs, info=None):
+            return np.full((obs.shape[0], N), 1.0 / N)
+
+    env = SlicingEnv(SMALL, seed=5, replicas=2, same_seed=True, shared_world=True)
+    ticks = []
+    out = run_policy_in_env(env, ["traffic-aware", EqualByAct()], 12, seed=5, progress=ticks.append)
+    assert ticks == list(range(1, 13)) and out["policy"] == "traffic-aware | equal by act"
+    assert out["reward"].shape == (12, 2, K) and out["drop_rate"].shape == (12, 2, K, N)
+    for r, name in enumerate(["traffic-aware", "equal"]):
+        single = run_policy_in_env(SlicingEnv(SMALL, seed=5), name, 12, seed=5)
+        for key in ("reward", "min_throughput_satisfaction", "max_slice_delay", "shares", "drop_rate"):
+            np.testing.assert_array_equal(out[key][:, r], single[key], err_msg=f"{name} {key}")
+    with pytest.raises(ValueError, match="one per replica"):
+        run_policy_in_env(env, ["equal"], 1)
+
+
 def test_runner_calls_act_with_previous_info():
     class Spy:
         name = "spy"

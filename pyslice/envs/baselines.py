@@ -21,6 +21,7 @@ efficiencies). Their ``act`` is a best-effort Python version from the previous s
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -151,14 +152,19 @@ def make_policy(name: str, scenario: Scenario) -> EqualShares | TrafficAware | M
     return _POLICIES[name](scenario)
 
 
-def run_policy_in_env(env: Any, policy: Policy | str, steps: int, *, seed: int | None = None,
-                      reset: bool = True, use_builtin: bool = True) -> dict[str, Any]:
-    """Run ``policy`` for ``steps`` steps of a :class:`pyslice.envs.slicing.SlicingEnv` and collect KPIs.
+def run_policy_in_env(env: Any, policy: Policy | str | Sequence[Policy | str], steps: int, *,
+                      seed: int | None = None, reset: bool = True, use_builtin: bool = True,
+                      progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Run ``policy`` for ``steps`` steps of a :class:`pyslice.envs.slicing.SlicingEnv` and collect KPIs:
+    the one rollout of pyslice (evaluation, baselines, the study's evaluation phase).
 
     ``policy`` is a :class:`Policy` or a baseline name. A policy with a ``builtin`` name is stepped
     through ``env.step_policy`` (the simulator's perfect-knowledge version) unless ``use_builtin`` is
-    False; otherwise ``env.step(policy.act(obs, info))`` with the previous step's info. The env is
-    reset first (with ``seed``) unless ``reset`` is False.
+    False; otherwise ``env.step(policy.act(obs, info))`` with the previous step's info. A sequence
+    holds one policy per replica of the env (e.g. a baseline and a learner on one shared world):
+    built-in ones run in the simulator, the others get their replica's observation
+    (``act(obs[r], None)``), all in one ``env.step_mixed``. The env is reset first (with ``seed``)
+    unless ``reset`` is False. ``progress(t)`` is called after step t (1-based).
 
     Returns a dict of arrays with a leading time axis T = ``steps``: ``reward`` [T, ..., K] (paper
     eq. 2, the minimum slice satisfaction), ``min_throughput_satisfaction`` [T, ..., K] (min over slices
@@ -168,27 +174,31 @@ def run_policy_in_env(env: Any, policy: Policy | str, steps: int, *, seed: int |
     :func:`pyslice.sim.satisfaction.step_kpis`; summarise them with
     :func:`pyslice.sim.satisfaction.kpi_summary`.
     """
-    if isinstance(policy, str):
-        policy = make_policy(policy, env.scenario)
     steps = check_int("steps", steps, 0)
+    if isinstance(policy, (str, bytes)) or not isinstance(policy, Sequence):
+        step = _SinglePolicyStep(env, make_policy(policy, env.scenario) if isinstance(policy, str) else policy,
+                                   use_builtin)
+        name = getattr(step.policy, "name", type(step.policy).__name__)
+    else:
+        step = _PerReplicaStep(env, [make_policy(p, env.scenario) if isinstance(p, str) else p for p in policy],
+                                 use_builtin)
+        name = " | ".join(getattr(p, "name", type(p).__name__) for p in step.policies)
     if reset or env.last_obs is None:
         obs = env.reset(seed)
     else:
         obs = env.last_obs
     info = env.last_info
-    builtin = getattr(policy, "builtin", None) if use_builtin else None
     rewards, tput_sat, delays, drops, shares = [], [], [], [], []
-    for _ in range(int(steps)):
-        if builtin is not None:
-            obs, reward, info = env.step_policy(builtin)
-        else:
-            obs, reward, info = env.step(policy.act(obs, info))
+    for t in range(steps):
+        obs, reward, info = step(obs, info)
         sat, delay, drop = step_kpis(info, env.requirements.throughput_bps, env.scenario.traffic.max_delay_s)
         rewards.append(reward)
         tput_sat.append(sat)
         delays.append(delay)
         drops.append(drop)
         shares.append(info["shares"])
+        if progress is not None:
+            progress(t + 1)
     k_shape = (*env.observation_shape[:-1],)
     stack = (lambda xs, extra=(): np.stack(xs) if xs else np.zeros((0, *k_shape, *extra)))
     out = {
@@ -197,7 +207,38 @@ def run_policy_in_env(env: Any, policy: Policy | str, steps: int, *, seed: int |
         "max_slice_delay": stack(delays),
         "shares": stack(shares, (env.n_slices,)),
         "drop_rate": stack(drops, (env.n_slices,)),
-        "policy": getattr(policy, "name", type(policy).__name__),
+        "policy": name,
     }
     out["mean_reward"] = float(out["reward"].mean()) if steps else float("nan")
     return out
+
+
+class _SinglePolicyStep:
+    """One env step under one policy (built-in through the simulator, or ``act``)."""
+
+    def __init__(self, env: Any, policy: Policy, use_builtin: bool) -> None:
+        self.env, self.policy = env, policy
+        self.builtin = getattr(policy, "builtin", None) if use_builtin else None
+
+    def __call__(self, obs: np.ndarray, info: dict[str, Any] | None):
+        if self.builtin is not None:
+            return self.env.step_policy(self.builtin)
+        return self.env.step(self.policy.act(obs, info))
+
+
+class _PerReplicaStep:
+    """One env step with one policy per replica (``env.step_mixed``)."""
+
+    def __init__(self, env: Any, policies: list[Policy], use_builtin: bool) -> None:
+        if len(policies) != env.replicas:
+            raise ValueError(f"policy: one per replica ({env.replicas}), got {len(policies)}")
+        self.env, self.policies = env, policies
+        builtins = [getattr(p, "builtin", None) if use_builtin else None for p in policies]
+        self.names = [b if b is not None else "given" for b in builtins]
+        self.given = [r for r, b in enumerate(builtins) if b is None]
+        self.actions = np.full((env.replicas, env.n_agents, env.n_slices), 1.0 / env.n_slices)  # rows of built-ins unused
+
+    def __call__(self, obs: np.ndarray, info: dict[str, Any] | None):
+        for r in self.given:
+            self.actions[r] = self.policies[r].act(obs[r], None)
+        return self.env.step_mixed(self.names, self.actions if self.given else None)

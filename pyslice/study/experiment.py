@@ -319,33 +319,23 @@ def phase_evaluate(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
                    tl_seed: int) -> None:
     """Baseline and converged DRL on the TL evaluation window (same seed and steps as the TL runs),
     as two replicas of one shared world (traffic-aware, the pretrained agents)."""
+    from pyslice.envs.baselines import run_policy_in_env
     from pyslice.envs.slicing import SlicingEnv
-    from pyslice.learn.train import load_policy
-    from pyslice.sim.satisfaction import step_kpis
+    from pyslice.learn.train import GreedyAgents, load_policy
 
     agent, _, _ = load_policy(run_dir)
     labels = ("baseline", "drl")
     env = SlicingEnv(scenario, seed=tl_seed, replicas=2, same_seed=True, shared_world=True,
                      n_neighbours=cfg.train.n_neighbours, observation=cfg.train.observation)
-    obs = env.reset(tl_seed)
-    T = cfg.tl_steps + cfg.train.evaluation_steps
-    R, K, N = 2, env.n_agents, env.n_slices
-    rew, sat, delay = (np.zeros((R, T, K)) for _ in range(3))
-    drops = np.zeros((R, T, K, N))
-    req = env.requirements.throughput_bps
     tick = _Progress(folder, phase_steps(cfg, "evaluate"))
-    actions = np.full((R, K, N), 1.0 / N)  # the baseline's row is not used
-    for t in range(T):
-        actions[1] = agent.act(obs[1], explore=False)
-        obs, reward, info = env.step_mixed(["traffic-aware", "given"], actions)
-        rew[:, t] = reward
-        sat[:, t], delay_s, drops[:, t] = step_kpis(info, req, scenario.traffic.max_delay_s)
-        delay[:, t] = 1e3 * delay_s
-        tick(R * (t + 1))
+    run = run_policy_in_env(env, ["traffic-aware", GreedyAgents(agent)], cfg.tl_steps + cfg.train.evaluation_steps,
+                            seed=tl_seed, progress=lambda t: tick(env.replicas * t))
     out: dict[str, np.ndarray] = {}
-    for i, label in enumerate(labels):
-        out[f"{label}_reward"], out[f"{label}_satisfaction"], out[f"{label}_delay_ms"] = rew[i], sat[i], delay[i]
-        out[f"{label}_drop_rate"] = drops[i]
+    for i, label in enumerate(labels):  # [T, R, ...] -> per replica [T, ...]
+        out[f"{label}_reward"] = run["reward"][:, i]
+        out[f"{label}_satisfaction"] = run["min_throughput_satisfaction"][:, i]
+        out[f"{label}_delay_ms"] = 1e3 * run["max_slice_delay"][:, i]
+        out[f"{label}_drop_rate"] = run["drop_rate"][:, i]
     write_npz(folder / "evaluation.npz", **out)
 
 
