@@ -239,7 +239,7 @@ def _mlp_forward(x: torch.Tensor, Ws: list[torch.Tensor], bs: list[torch.Tensor]
     for l, (W, b) in enumerate(zip(Ws, bs)):
         x = torch.baddbmm(b, x, W)
         if l < last:
-            x = torch.relu(x)
+            x = x.relu_()  # in place on the fresh baddbmm output
         acts.append(x)
     return acts
 
@@ -334,6 +334,7 @@ class BatchedTD3:
         self.critic_target = torch.zeros_like(self.critic)
         # gradient buffers, written by the hand-written back-propagation (_mlp_backward)
         self.grad = {"actor": torch.zeros_like(self.actor), "critic": torch.zeros_like(self.critic)}
+        self._constants: dict[tuple[str, int], torch.Tensor] = {}
         self.opt = {p: _AdamState(self._online(p), self.layouts[p].n_layers) for p in _PARTS}
         self.lr = {"actor": config.actor_lr, "critic": config.critic_lr}
         self.n_updates = 0  # critic updates so far (all agents update together)
@@ -486,7 +487,7 @@ class BatchedTD3:
         err = q - y
         critic_loss = err.square().mean(-1).sum(-1)  # [K]: per agent, both twins
         # d(sum_k critic_loss_k)/dq = (1/B) * 2 (q - y), as autograd forms it
-        grad_q = (torch.ones(()) / B) * (2 * err)
+        grad_q = self._constant("inv_batch", B) * (2 * err)
         _mlp_backward(acts, Wc, grad_q.view(2 * K, B, 1), *self._grad_v["critic"])
         self._adam("critic", self.grad["critic"])
         out = {
@@ -503,16 +504,29 @@ class BatchedTD3:
             self.critic_target.lerp_(self.critic, cfg.tau)
         return out
 
+    def _constant(self, name: str, B: int) -> torch.Tensor:
+        """Read-only constants of the backward pass for batch size ``B``, made once: ``inv_batch``
+        = 1/B (a 0-dim tensor) and ``actor_grad`` = -1/B as ``[K, B, 1]``, the values autograd forms."""
+        key = (name, B)
+        value = self._constants.get(key)
+        if value is None:
+            if name == "inv_batch":
+                value = torch.ones(()) / B
+            else:
+                value = (-torch.ones(())) / B * torch.ones(self.n_agents, B, 1)
+            self._constants[key] = value
+        return value
+
     def _actor_step(self, obs: torch.Tensor) -> np.ndarray:
         """Deterministic policy gradient on ``-mean_B Q_1(s, pi(s))`` per agent, then Adam; returns
         the actor losses ``[K]``."""
-        K, B, D = obs.shape[0], obs.shape[1], self.obs_dim
+        B, D = obs.shape[1], self.obs_dim
         actor_acts = _mlp_forward(obs, *self._actor_v)
         z = actor_acts[-1]
         pi = torch.tanh(z) if self._box else torch.softmax(z, dim=-1)
         q_acts = _mlp_forward(torch.cat([obs, pi], dim=-1), *self._q1_v)
         actor_loss = -q_acts[-1].squeeze(-1).mean(-1)  # [K]
-        grad_q = (-torch.ones(())) / B * torch.ones(K, B, 1)  # d(sum_k actor_loss_k)/dQ_1
+        grad_q = self._constant("actor_grad", B)  # d(sum_k actor_loss_k)/dQ_1 = -1/B everywhere
         grad_x = _mlp_backward(q_acts, self._q1_v[0], grad_q, input_grad=True)
         grad_pi = grad_x[..., D:]
         if self._box:
@@ -550,17 +564,24 @@ class BatchedTD3:
         b1, b2 = self.cfg.adam_betas
         live = st.trainable.numpy()  # [K, L]
         step = st.step.numpy()  # shares memory with the tensor (checkpoints see the update)
-        step += live
-        t = np.maximum(step, 1.0)  # frozen-from-start layers keep step 0; avoid 0/0 below
-        step_size = (self.lr[part] / (1 - b1**t)).astype(np.float32)
-        bc2_sqrt = np.sqrt(1 - b2**t).astype(np.float32)
-        if (step_size == step_size.flat[0]).all() and (bc2_sqrt == bc2_sqrt.flat[0]).all():
-            step_size_t, bc2_t = torch.tensor(step_size.flat[0]), torch.tensor(bc2_sqrt.flat[0])
-        else:
-            step_size_t, bc2_t = layout.expand(torch.from_numpy(step_size)), layout.expand(torch.from_numpy(bc2_sqrt))
-            if part == "critic":  # broadcast over the twin dimension
-                step_size_t, bc2_t = step_size_t.unsqueeze(1), bc2_t.unsqueeze(1)
         frozen = not live.all()
+        step += live
+        t0 = step.flat[0]
+        if not frozen and (step == t0).all():  # the usual case: one step count, scalars (same values)
+            t = max(t0, 1.0)
+            step_size_t = torch.tensor(np.float32(self.lr[part] / (1 - b1**t)))
+            bc2_t = torch.tensor(np.float32(np.sqrt(1 - b2**t)))
+        else:
+            t = np.maximum(step, 1.0)  # frozen-from-start layers keep step 0; avoid 0/0 below
+            step_size = (self.lr[part] / (1 - b1**t)).astype(np.float32)
+            bc2_sqrt = np.sqrt(1 - b2**t).astype(np.float32)
+            if (step_size == step_size.flat[0]).all() and (bc2_sqrt == bc2_sqrt.flat[0]).all():
+                step_size_t, bc2_t = torch.tensor(step_size.flat[0]), torch.tensor(bc2_sqrt.flat[0])
+            else:
+                step_size_t = layout.expand(torch.from_numpy(step_size))
+                bc2_t = layout.expand(torch.from_numpy(bc2_sqrt))
+                if part == "critic":  # broadcast over the twin dimension
+                    step_size_t, bc2_t = step_size_t.unsqueeze(1), bc2_t.unsqueeze(1)
         if frozen:
             old = (st.m.clone(), st.v.clone(), p.detach().clone())
         # in place; a live element's arithmetic is the same whether or not anything is frozen
