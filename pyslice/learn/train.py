@@ -291,10 +291,16 @@ def load_policy(path: str | Path) -> tuple[BatchedTD3, Scenario, dict[str, Any]]
         path = path / POLICY
     if not path.is_file():
         raise FileNotFoundError(f"no trained policy at {path}")
-    saved = safe_io.load(path)  # tensors and plain data only: a shared policy cannot run code
-    scenario = Scenario.from_dict(saved["scenario"])
-    config = TrainConfig.from_dict(saved["train"])
+    saved, scenario, config = read_run_file(path, "train")
     return restore_agent(saved["agent"], config), scenario, config.to_dict()
+
+
+def read_run_file(path: Path, config_key: str) -> tuple[dict[str, Any], Scenario, TrainConfig]:
+    """A run's ``policy.pt`` (``config_key="train"``) or ``checkpoint.pt`` (``"config"``): its
+    contents, loaded without unpickling (tensors and plain data only, so a shared file cannot run
+    code), with the scenario and the train config rebuilt."""
+    saved = safe_io.load(path)
+    return saved, Scenario.from_dict(saved["scenario"]), TrainConfig.from_dict(saved[config_key])
 
 
 def evaluate(scenario: Scenario, policy: str | BatchedTD3, steps: int = 250, seed: int = 0, warmup: int = 0,

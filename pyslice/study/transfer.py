@@ -436,16 +436,12 @@ class TransferResult:
 
 def _load_run(run_dir: Path) -> tuple[Scenario, Any, BatchedTD3, ReplayBuffers]:
     """The pretrained agents and replay buffers of a finished :class:`pyslice.learn.train.Trainer` run."""
-    from pyslice.learn.train import CHECKPOINT, TrainConfig, restore_agent
+    from pyslice.learn.train import CHECKPOINT, read_run_file, restore_agent
 
     path = run_dir / CHECKPOINT
     if not path.is_file():
         raise FileNotFoundError(f"no pretrained run at {run_dir}: {CHECKPOINT} is missing")
-    from pyslice.base import safe_io
-
-    ck = safe_io.load(path)  # tensors and plain data only: a run directory cannot run code
-    scenario = Scenario.from_dict(ck["scenario"])
-    config = TrainConfig.from_dict(ck["config"])
+    ck, scenario, config = read_run_file(path, "config")
     if int(ck["step"]) < config.total_steps:
         raise ValueError(f"the run at {run_dir} is not finished (step {ck['step']} of {config.total_steps})")
     agent = restore_agent(ck["agent"], config)
