@@ -62,12 +62,8 @@ void SimulatorBatch::step(const double* shares, const std::vector<SharePolicy>& 
     return;
   }
   // Replicas are independent and each is stepped whole by one thread: the results do not depend
-  // on the thread count or on which thread took which replica. (The shares were checked above:
-  // Simulator::step's own check is skipped.)
-  pool_->parallel_for(R, [&](int r) {
-    replicas_[r]->step_world();
-    replicas_[r]->respond(own(r), policies[r]);
-  });
+  // on the thread count or on which thread took which replica. (The shares were checked above.)
+  pool_->parallel_for(R, [&](int r) { replicas_[r]->step_checked(own(r), policies[r]); });
 }
 
 }  // namespace pyslice

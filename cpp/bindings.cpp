@@ -353,11 +353,14 @@ PYBIND11_MODULE(_core, m) {
                                             py::arg("d_max") = kProp.d_max);
   m.attr("ANTENNA_DEFAULTS") = py::dict(py::arg("gain_dbi") = kAnt.gain_dbi, py::arg("beamwidth_deg") = kAnt.beamwidth_deg,
                                         py::arg("max_attenuation_db") = kAnt.max_attenuation_db);
-  // pathloss_db and shadow_sigma_db: the same validation and per-link loop around a model function
-  auto per_link = [](double (*fn)(double, bool, const PropagationParams&)) {
+  // pathloss_db and shadow_sigma_db: the same validation and per-link loop around the model's
+  // coefficients (folded once per call), evaluated at the clamped distance
+  using LinkFn = double (*)(const PathlossCoefficients&, double, bool);
+  auto per_link = [](LinkFn fn) {
     return [fn](py::handle d, py::handle los, double fc, double h_bs, double h_ut, const std::string& model,
                 double dmin, double dmax) {
       const PropagationParams p = propagation(fc, h_bs, h_ut, model, dmin, dmax);
+      const PathlossCoefficients c(p);
       DArray dd = as_doubles(d, "d_m");
       check_finite(dd, "d_m");
       DArray ll = as_doubles(los, "los");
@@ -365,13 +368,21 @@ PYBIND11_MODULE(_core, m) {
       if (ll.size() != 1 && ll.size() != dd.size()) value_error("los must be a scalar or match d_m's shape");
       const double* lp = ll.data();
       const bool scalar = ll.size() == 1;
-      return map_array(dd, [&](double v, py::ssize_t i) { return fn(v, lp[scalar ? 0 : i] != 0.0, p); });
+      return map_array(dd, [&](double v, py::ssize_t i) {
+        return fn(c, clamp_distance(v, p), lp[scalar ? 0 : i] != 0.0);
+      });
     };
   };
-  m.def("pathloss_db", per_link(&pathloss_db), py::arg("d_m"), py::arg("los"), py::arg("fc_ghz") = kProp.fc_ghz,
+  const LinkFn loss = [](const PathlossCoefficients& c, double dc, bool is_los) {
+    return c.loss_db(std::log10(dc), dc < c.breakpoint, is_los);
+  };
+  const LinkFn sigma = [](const PathlossCoefficients& c, double dc, bool is_los) {
+    return c.sigma_db(dc < c.breakpoint, is_los);
+  };
+  m.def("pathloss_db", per_link(loss), py::arg("d_m"), py::arg("los"), py::arg("fc_ghz") = kProp.fc_ghz,
         py::arg("h_bs") = kProp.h_bs, py::arg("h_ut") = kProp.h_ut, py::arg("model") = "winner+",
         py::arg("d_min") = kProp.d_min, py::arg("d_max") = kProp.d_max);
-  m.def("shadow_sigma_db", per_link(&shadow_sigma_db), py::arg("d_m"), py::arg("los"),
+  m.def("shadow_sigma_db", per_link(sigma), py::arg("d_m"), py::arg("los"),
         py::arg("fc_ghz") = kProp.fc_ghz, py::arg("h_bs") = kProp.h_bs, py::arg("h_ut") = kProp.h_ut,
         py::arg("model") = "winner+", py::arg("d_min") = kProp.d_min, py::arg("d_max") = kProp.d_max);
   m.def("los_probability",

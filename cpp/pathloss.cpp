@@ -44,19 +44,8 @@ PathlossCoefficients::PathlossCoefficients(const PropagationParams& p) {
   }
 }
 
-double pathloss_db(double d, bool los, const PropagationParams& p) {
-  const PathlossCoefficients c(p);
-  d = clamp_distance(d, p);
-  return c.loss_db(std::log10(d), d < c.breakpoint, los);
-}
-
 double los_probability(double d, const PropagationParams& p) {
   return los_probability_at(clamp_distance(d, p), [](double x) { return std::exp(x); });
-}
-
-double shadow_sigma_db(double d, bool los, const PropagationParams& p) {
-  const PathlossCoefficients c(p);
-  return c.sigma_db(clamp_distance(d, p) < c.breakpoint, los);
 }
 
 double antenna_gain_db(double phi_deg, const AntennaParams& a) {

@@ -42,10 +42,8 @@ struct PathlossCoefficients {
   double sigma_los_near, sigma_los_far, sigma_nlos;
 };
 double breakpoint_distance(const PropagationParams& p);
-// Path loss in dB at 2-D distance d (clamped to [d_min, d_max]).
-double pathloss_db(double d, bool los, const PropagationParams& p);
+// P_LOS at 2-D distance d (clamped to [d_min, d_max]).
 double los_probability(double d, const PropagationParams& p);
-double shadow_sigma_db(double d, bool los, const PropagationParams& p);
 
 struct AntennaParams {
   double gain_dbi = 14.0;

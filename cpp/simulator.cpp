@@ -623,6 +623,10 @@ void Simulator::step(const double* shares, SharePolicy policy) {
     if (shares == nullptr) throw std::invalid_argument("shares must be given for the 'given' policy");
     check_shares(shares);
   }
+  step_checked(shares, policy);
+}
+
+void Simulator::step_checked(const double* shares, SharePolicy policy) {
   step_world();
   respond(shares, policy);
 }

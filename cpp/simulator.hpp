@@ -92,8 +92,10 @@ class Simulator {
   Simulator(SimConfig config, std::uint64_t seed);
   void reset(std::uint64_t seed);
   // shares: [K*N] for SharePolicy::Given (validated), ignored otherwise.
-  // step() = step_world() + respond(): the two halves are public for SimulatorBatch's shared world.
+  // step() = check_shares() + step_checked(); step_checked() = step_world() + respond(): the
+  // halves are public for SimulatorBatch (which checks every replica's shares before any steps).
   void step(const double* shares, SharePolicy policy);
+  void step_checked(const double* shares, SharePolicy policy);
   // The shares-independent half of a step: time, traffic mask, active UEs, mobility, links and
   // handover. Nothing in it depends on the shares of any step.
   void step_world();

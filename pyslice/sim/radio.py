@@ -4,7 +4,7 @@ All functions accept NumPy arrays (or scalars) and return float64 arrays of the 
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
 
@@ -53,7 +53,8 @@ def shadow_sigma_db(
     return _per_link(_core.shadow_sigma_db, d_m, los, fc_ghz, h_bs, h_ut, model, d_min, d_max)
 
 
-def _per_link(core_fn, d_m, los, *model_args) -> np.ndarray:
+def _per_link(core_fn: Callable[..., np.ndarray], d_m: np.ndarray | float, los: np.ndarray | bool,
+              *model_args: object) -> np.ndarray:
     """``core_fn(d, los, *model_args)`` with ``los`` broadcast to the distances' shape."""
     d = _floats(d_m, "d_m")
     los_arr = np.broadcast_to(_floats(los, "los"), d.shape)

@@ -28,7 +28,7 @@ class SimulationRecord:
     req_throughput: np.ndarray  # [K, N] bit/s
     wall_seconds: float
     final_state: dict[str, np.ndarray]  # Simulator.state() after the last step
-    unserved_delay_s: float = float("inf")  # the delay a slice whose users are all in outage counts
+    unserved_delay_s: float | None = None  # the delay an all-outage slice counts (None: the core's 0)
 
     def summary(self) -> dict[str, Any]:
         """Headline numbers: satisfaction (eq. 2), the paper's Fig. 5/6 statistics and drops under
