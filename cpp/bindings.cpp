@@ -14,7 +14,9 @@
 #include "layout.hpp"
 #include "load_coupling.hpp"
 #include "outputs.hpp"
+#include "antenna_3gpp.hpp"
 #include "pathloss.hpp"
+#include "pathloss_3gpp.hpp"
 #include "simulator.hpp"
 
 namespace py = pybind11;
@@ -109,7 +111,9 @@ const ConfigKey kConfigKeys[] = {
     {"pathloss_model", "int",
      [](ConfigDraft& d, const py::handle& v, const char*) {
        const int model = v.cast<int>();
-       if (model != 0 && model != 1) value_error("pathloss_model must be 0 (winner+) or 1 (3gpp-36.814-uma)");
+       if (model < 0 || model > 5)
+         value_error("pathloss_model must be 0 (winner+), 1 (3gpp-36.814-uma), 2 (3gpp-36.873-uma), "
+                     "3 (3gpp-36.873-umi), 4 (3gpp-38.901-uma) or 5 (3gpp-38.901-umi)");
        d.c.propagation.model = static_cast<PathlossModel>(model);
      }},
     PYSLICE_FLOAT("carrier_ghz", c.propagation.fc_ghz),
@@ -120,6 +124,28 @@ const ConfigKey kConfigKeys[] = {
     PYSLICE_FLOAT("antenna_gain_dbi", c.antenna.gain_dbi),
     PYSLICE_FLOAT("antenna_beamwidth_deg", c.antenna.beamwidth_deg),
     PYSLICE_FLOAT("antenna_max_attenuation_db", c.antenna.max_attenuation_db),
+    {"antenna_model", "int",
+     [](ConfigDraft& d, const py::handle& v, const char*) {
+       const int model = v.cast<int>();
+       if (model != 0 && model != 1) value_error("antenna_model must be 0 (sector) or 1 (3gpp-3d)");
+       d.c.antenna.three_d = model == 1;
+     }},
+    PYSLICE_FLOAT("antenna_vertical_beamwidth_deg", c.antenna.vertical_beamwidth_deg),
+    PYSLICE_FLOAT("antenna_sla_v_db", c.antenna.sla_v_db),
+    PYSLICE_INT("antenna_elements", c.antenna.elements),
+    PYSLICE_FLOAT("antenna_element_spacing_wl", c.antenna.element_spacing_wl),
+    PYSLICE_FLOAT("antenna_electrical_tilt_deg", c.antenna.electrical_tilt_deg),
+    PYSLICE_FLOAT("antenna_mechanical_tilt_deg", c.antenna.mechanical_tilt_deg),
+    PYSLICE_FLOAT("indoor_ratio", c.indoor_ratio),
+    PYSLICE_INT("building_floors_min", c.building_floors_min),
+    PYSLICE_INT("building_floors_max", c.building_floors_max),
+    {"o2i_model", "int",
+     [](ConfigDraft& d, const py::handle& v, const char*) {
+       const int model = v.cast<int>();
+       if (model != 0 && model != 1) value_error("o2i_model must be 0 (3gpp-36.873) or 1 (3gpp-38.901)");
+       d.c.o2i_model = static_cast<O2iModel>(model);
+     }},
+    PYSLICE_FLOAT("o2i_high_loss_ratio", c.o2i_high_loss_ratio),
     PYSLICE_FLOAT("tx_power_dbm", c.tx_power_dbm),
     PYSLICE_INT("n_prb", c.n_prb),
     PYSLICE_FLOAT("prb_bandwidth_hz", c.prb_bandwidth_hz),
@@ -260,6 +286,10 @@ py::dict state_dict(const Simulator& sim) {
   st["los"] = los;
   st["rho"] = array_of(sim.rho(), {K});
   st["backlog"] = array_of(sim.backlog(), {K, N});
+  st["ue_height"] = array_of(sim.ue_height(), {U});
+  st["indoor"] = array_of(sim.ue_indoor(), {U}).attr("astype")("bool");
+  st["penetration_db"] = array_of(sim.ue_penetration_db(), {U});
+  st["indoor_distance_m"] = array_of(sim.ue_indoor_distance(), {U});
   return st;
 }
 
@@ -275,18 +305,31 @@ py::array_t<double> dense_gains(const Simulator& sim) {
   return g;
 }
 
+// The path-loss models by name, in the order of the PathlossModel enum (pyslice.sim.core_config
+// reads the same list as _core.PATHLOSS_MODELS).
+const char* const kPathlossModelNames[] = {"winner+",         "3gpp-36.814-uma", "3gpp-36.873-uma",
+                                           "3gpp-36.873-umi", "3gpp-38.901-uma", "3gpp-38.901-umi"};
+
+PathlossModel pathloss_model_named(const std::string& model) {
+  std::string allowed;
+  int i = 0;
+  for (const char* name : kPathlossModelNames) {
+    if (model == name) return static_cast<PathlossModel>(i);
+    allowed += std::string(i ? ", " : "") + "'" + name + "'";
+    ++i;
+  }
+  value_error("model must be one of " + allowed + ", got '" + model + "'");
+}
+
 PropagationParams propagation(double fc, double h_bs, double h_ut, const std::string& model, double dmin,
                               double dmax) {
   PropagationParams p;
-  if (model == "winner+")
-    p.model = PathlossModel::WinnerPlusC2;
-  else if (model == "3gpp-36.814-uma")
-    p.model = PathlossModel::Uma36814;
-  else
-    value_error("model must be 'winner+' or '3gpp-36.814-uma', got '" + model + "'");
+  p.model = pathloss_model_named(model);
   if (!(fc > 0.0) || !std::isfinite(fc)) value_error("fc_ghz must be finite and > 0");
   if (!(h_ut > 1.0) || !std::isfinite(h_ut)) value_error("h_ut must be finite and > 1");
-  if (!(h_bs > h_ut) || !std::isfinite(h_bs)) value_error("h_bs must be finite and > h_ut");
+  // The 3-D models hold for UEs above the BS too (UMi: BS at 10 m, UEs up to 22.5 m).
+  if (is_3gpp_3d(p.model) ? !(h_bs > 1.0) : !(h_bs > h_ut)) value_error("h_bs must be finite and > h_ut (3-D 3GPP models: > 1)");
+  if (!std::isfinite(h_bs)) value_error("h_bs must be finite and > h_ut");
   if (!(dmin > 0.0) || !(dmax > dmin) || !std::isfinite(dmax)) value_error("need 0 < d_min < d_max < inf");
   p.fc_ghz = fc;
   p.h_bs = h_bs;
@@ -326,6 +369,11 @@ PYBIND11_MODULE(_core, m) {
         py::arg("rings"), py::arg("isd_m") = 500.0);
   m.attr("MAX_SLICES") = kMaxSlices;
   {
+    py::list names;
+    for (const char* name : kPathlossModelNames) names.append(name);
+    m.attr("PATHLOSS_MODELS") = py::tuple(names);
+  }
+  {
     py::list keys;  // (key, kind) of every core config key, in the table's order
     for (const ConfigKey& k : kConfigKeys) keys.append(py::make_tuple(k.name, k.kind));
     m.attr("CONFIG_KEYS") = py::tuple(keys);
@@ -351,15 +399,21 @@ PYBIND11_MODULE(_core, m) {
   m.attr("PROPAGATION_DEFAULTS") = py::dict(py::arg("fc_ghz") = kProp.fc_ghz, py::arg("h_bs") = kProp.h_bs,
                                             py::arg("h_ut") = kProp.h_ut, py::arg("d_min") = kProp.d_min,
                                             py::arg("d_max") = kProp.d_max);
-  m.attr("ANTENNA_DEFAULTS") = py::dict(py::arg("gain_dbi") = kAnt.gain_dbi, py::arg("beamwidth_deg") = kAnt.beamwidth_deg,
-                                        py::arg("max_attenuation_db") = kAnt.max_attenuation_db);
-  // pathloss_db and shadow_sigma_db: the same validation and per-link loop around the model's
-  // coefficients (folded once per call), evaluated at the clamped distance
-  using LinkFn = double (*)(const PathlossCoefficients&, double, bool);
+  m.attr("ANTENNA_DEFAULTS") = py::dict(
+      py::arg("gain_dbi") = kAnt.gain_dbi, py::arg("beamwidth_deg") = kAnt.beamwidth_deg,
+      py::arg("max_attenuation_db") = kAnt.max_attenuation_db, py::arg("vertical_beamwidth_deg") = kAnt.vertical_beamwidth_deg,
+      py::arg("sla_v_db") = kAnt.sla_v_db, py::arg("elements") = kAnt.elements,
+      py::arg("element_spacing_wl") = kAnt.element_spacing_wl, py::arg("electrical_tilt_deg") = kAnt.electrical_tilt_deg,
+      py::arg("mechanical_tilt_deg") = kAnt.mechanical_tilt_deg);
+  // pathloss_db and shadow_sigma_db: the same validation and per-link loop around the model (the
+  // 2-D models' coefficients folded once per call), evaluated at the clamped 2-D distance; the 3-D
+  // models take the UE height, the effective environment height h_e and an indoor flag (O2I sigma).
+  using LinkFn = double (*)(const PropagationParams&, const PathlossCoefficients&, double, bool, double, bool);
   auto per_link = [](LinkFn fn) {
     return [fn](py::handle d, py::handle los, double fc, double h_bs, double h_ut, const std::string& model,
-                double dmin, double dmax) {
+                double dmin, double dmax, double h_e, bool indoor) {
       const PropagationParams p = propagation(fc, h_bs, h_ut, model, dmin, dmax);
+      if (!std::isfinite(h_e) || !(h_e >= 0.0) || !(h_e < h_ut)) value_error("h_e must be finite, >= 0 and < h_ut");
       const PathlossCoefficients c(p);
       DArray dd = as_doubles(d, "d_m");
       check_finite(dd, "d_m");
@@ -369,32 +423,85 @@ PYBIND11_MODULE(_core, m) {
       const double* lp = ll.data();
       const bool scalar = ll.size() == 1;
       return map_array(dd, [&](double v, py::ssize_t i) {
-        return fn(c, clamp_distance(v, p), lp[scalar ? 0 : i] != 0.0);
+        return fn(p, c, clamp_distance(v, p), lp[scalar ? 0 : i] != 0.0, h_e, indoor);
       });
     };
   };
-  const LinkFn loss = [](const PathlossCoefficients& c, double dc, bool is_los) {
+  const LinkFn loss = [](const PropagationParams& p, const PathlossCoefficients& c, double dc, bool is_los, double h_e,
+                         bool) {
+    if (is_3gpp_3d(p.model)) return pathloss_3gpp_db(p.model, is_los, dc, p.h_bs, p.h_ut, h_e, p.fc_ghz);
     return c.loss_db(std::log10(dc), dc < c.breakpoint, is_los);
   };
-  const LinkFn sigma = [](const PathlossCoefficients& c, double dc, bool is_los) {
+  const LinkFn sigma = [](const PropagationParams& p, const PathlossCoefficients& c, double dc, bool is_los, double,
+                          bool indoor) {
+    if (is_3gpp_3d(p.model)) return shadow_sigma_3gpp_db(p.model, is_los, indoor);
     return c.sigma_db(dc < c.breakpoint, is_los);
   };
   m.def("pathloss_db", per_link(loss), py::arg("d_m"), py::arg("los"), py::arg("fc_ghz") = kProp.fc_ghz,
         py::arg("h_bs") = kProp.h_bs, py::arg("h_ut") = kProp.h_ut, py::arg("model") = "winner+",
-        py::arg("d_min") = kProp.d_min, py::arg("d_max") = kProp.d_max);
+        py::arg("d_min") = kProp.d_min, py::arg("d_max") = kProp.d_max, py::arg("h_e") = 1.0,
+        py::arg("indoor") = false);
   m.def("shadow_sigma_db", per_link(sigma), py::arg("d_m"), py::arg("los"),
         py::arg("fc_ghz") = kProp.fc_ghz, py::arg("h_bs") = kProp.h_bs, py::arg("h_ut") = kProp.h_ut,
-        py::arg("model") = "winner+", py::arg("d_min") = kProp.d_min, py::arg("d_max") = kProp.d_max);
+        py::arg("model") = "winner+", py::arg("d_min") = kProp.d_min, py::arg("d_max") = kProp.d_max,
+        py::arg("h_e") = 1.0, py::arg("indoor") = false);
   m.def("los_probability",
-        [](py::handle d, double dmin, double dmax) {
-          PropagationParams p;
-          p.d_min = dmin;
-          p.d_max = dmax;
+        [kProp](py::handle d, double dmin, double dmax, const std::string& model, double h_ut) {
+          const PropagationParams p = propagation(kProp.fc_ghz, std::max(kProp.h_bs, h_ut + 1.0), h_ut, model, dmin, dmax);
           DArray dd = as_doubles(d, "d_m");
           check_finite(dd, "d_m");
+          if (is_3gpp_3d(p.model))
+            return map_array(dd, [&](double v, py::ssize_t) { return los_probability_3gpp(p.model, v, h_ut); });
           return map_array(dd, [&](double v, py::ssize_t) { return los_probability(v, p); });
         },
-        py::arg("d_m"), py::arg("d_min") = kProp.d_min, py::arg("d_max") = kProp.d_max);
+        py::arg("d_m"), py::arg("d_min") = kProp.d_min, py::arg("d_max") = kProp.d_max, py::arg("model") = "winner+",
+        py::arg("h_ut") = kProp.h_ut);
+  m.def("environment_height_c",
+        [](py::handle d, double h_ut) {
+          DArray dd = as_doubles(d, "d_m");
+          check_finite(dd, "d_m");
+          return map_array(dd, [&](double v, py::ssize_t) { return environment_height_c(v, h_ut); });
+        },
+        py::arg("d_m"), py::arg("h_ut"));
+  m.def("o2i_wall_loss_db",
+        [](const std::string& model, bool high_loss, double fc) {
+          if (!(fc > 0.0) || !std::isfinite(fc)) value_error("fc_ghz must be finite and > 0");
+          if (model == "3gpp-36.873") return o2i_wall_loss_db(O2iModel::Tr36873, high_loss, fc);
+          if (model == "3gpp-38.901") return o2i_wall_loss_db(O2iModel::Tr38901, high_loss, fc);
+          value_error("model must be '3gpp-36.873' or '3gpp-38.901', got '" + model + "'");
+        },
+        py::arg("model"), py::arg("high_loss"), py::arg("fc_ghz"));
+  m.def("antenna_gain_3gpp_db",
+        [](py::handle theta, py::handle phi, double g, double bw_h, double am, double bw_v, double sla_v, int elements,
+           double spacing, double etilt, double mtilt) {
+          AntennaParams a;
+          a.gain_dbi = g;
+          a.beamwidth_deg = bw_h;
+          a.max_attenuation_db = am;
+          a.three_d = true;
+          a.vertical_beamwidth_deg = bw_v;
+          a.sla_v_db = sla_v;
+          a.elements = elements;
+          a.element_spacing_wl = spacing;
+          a.electrical_tilt_deg = etilt;
+          a.mechanical_tilt_deg = mtilt;
+          for (double v : {g, bw_h, am, bw_v, sla_v, spacing, etilt, mtilt})
+            if (!std::isfinite(v)) value_error("antenna parameters must be finite");
+          if (!(bw_h > 0.0) || !(bw_v > 0.0)) value_error("beamwidths must be > 0");
+          if (!(am >= 0.0) || !(sla_v >= 0.0)) value_error("max_attenuation_db and sla_v_db must be >= 0");
+          if (elements < 1 || elements > 64) value_error("elements must be in [1, 64]");
+          if (!(spacing > 0.0)) value_error("element_spacing_wl must be > 0");
+          DArray tt = as_doubles(theta, "theta_deg");
+          DArray pp = as_doubles(phi, "phi_deg");
+          check_finite(tt, "theta_deg");
+          check_finite(pp, "phi_deg");
+          if (tt.size() != pp.size()) value_error("theta_deg and phi_deg must have the same shape");
+          const double* pv = pp.data();
+          return map_array(tt, [&](double t, py::ssize_t i) { return antenna_gain_3gpp_db(t, pv[i], a); });
+        },
+        py::arg("theta_deg"), py::arg("phi_deg"), py::arg("gain_dbi"), py::arg("beamwidth_deg"),
+        py::arg("max_attenuation_db"), py::arg("vertical_beamwidth_deg"), py::arg("sla_v_db"), py::arg("elements"),
+        py::arg("element_spacing_wl"), py::arg("electrical_tilt_deg"), py::arg("mechanical_tilt_deg"));
   m.def("antenna_gain_db",
         [](py::handle phi, double g, double bw, double am) {
           AntennaParams a{g, bw, am};

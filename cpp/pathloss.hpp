@@ -7,7 +7,8 @@
 
 namespace pyslice {
 
-enum class PathlossModel { WinnerPlusC2 = 0, Uma36814 = 1 };
+// 0-1: the 2-D models of this file; 2-5: the 3-D 3GPP models of pathloss_3gpp.hpp.
+enum class PathlossModel { WinnerPlusC2 = 0, Uma36814 = 1, Uma36873 = 2, Umi36873 = 3, Uma38901 = 4, Umi38901 = 5 };
 
 struct PropagationParams {
   PathlossModel model = PathlossModel::WinnerPlusC2;
@@ -47,8 +48,17 @@ double los_probability(double d, const PropagationParams& p);
 
 struct AntennaParams {
   double gain_dbi = 14.0;
-  double beamwidth_deg = 70.0;
+  double beamwidth_deg = 70.0;  // horizontal 3 dB beamwidth
   double max_attenuation_db = 25.0;
+  // The 3GPP 3-D element (TR 36.873 Table 7.1-1, TR 38.901 Table 7.3-1) in a vertical column of
+  // `elements` elements mapped to one port (antenna_3gpp.hpp); off: the horizontal pattern above.
+  bool three_d = false;
+  double vertical_beamwidth_deg = 65.0;
+  double sla_v_db = 30.0;                // side-lobe level limit of the vertical cut
+  int elements = 1;                      // K elements per column (one port)
+  double element_spacing_wl = 0.5;       // vertical spacing d_V in wavelengths
+  double electrical_tilt_deg = 0.0;      // downtilt of the column's beam below the horizon
+  double mechanical_tilt_deg = 0.0;      // downtilt of the whole panel
 };
 // Horizontal sector pattern; phi in degrees (any value, wrapped to [-180, 180]).
 double antenna_gain_db(double phi_deg, const AntennaParams& a);

@@ -47,6 +47,24 @@ void SimConfig::validate() const {
   require(!std::isnan(interference_radius_m), "interference_radius_m", "> 0 or inf");
   require(std::isfinite(link_update_distance_m) && link_update_distance_m >= 0.0, "link_update_distance_m",
           ">= 0 and finite");
+  const bool three_d = is_3gpp_3d(propagation.model);
+  require(std::isfinite(indoor_ratio) && indoor_ratio >= 0.0 && indoor_ratio <= 1.0, "indoor_ratio", "in [0, 1]");
+  require(three_d || indoor_ratio == 0.0, "indoor_ratio", "0 unless the path-loss model is a 3-D 3GPP model");
+  require(three_d || !antenna.three_d, "antenna_model", "'sector' unless the path-loss model is a 3-D 3GPP model");
+  require(building_floors_min >= 1 && building_floors_max >= building_floors_min && building_floors_max <= 200,
+          "building_floors", "1 <= min <= max <= 200");
+  require(std::isfinite(o2i_high_loss_ratio) && o2i_high_loss_ratio >= 0.0 && o2i_high_loss_ratio <= 1.0,
+          "o2i_high_loss_ratio", "in [0, 1]");
+  if (antenna.three_d) {
+    require(finite_positive(antenna.vertical_beamwidth_deg), "antenna_vertical_beamwidth_deg", "> 0");
+    require(std::isfinite(antenna.sla_v_db) && antenna.sla_v_db >= 0.0, "antenna_sla_v_db", ">= 0");
+    require(antenna.elements >= 1 && antenna.elements <= 64, "antenna_elements", "in [1, 64]");
+    require(finite_positive(antenna.element_spacing_wl), "antenna_element_spacing_wl", "> 0");
+    require(std::isfinite(antenna.electrical_tilt_deg) && std::fabs(antenna.electrical_tilt_deg) <= 90.0,
+            "antenna_electrical_tilt_deg", "in [-90, 90]");
+    require(std::isfinite(antenna.mechanical_tilt_deg) && std::fabs(antenna.mechanical_tilt_deg) <= 90.0,
+            "antenna_mechanical_tilt_deg", "in [-90, 90]");
+  }
   require(std::isfinite(handover_hysteresis_db) && handover_hysteresis_db >= 0.0, "handover_hysteresis_db", ">= 0");
   require(handover_ttt_steps >= 1, "handover_ttt_steps", ">= 1");
   require(finite_positive(step_seconds), "step_seconds", "> 0");
@@ -136,6 +154,7 @@ void Simulator::drop_ues() {
         init_motion(motion_[u], pos_[u], cfg_.roam_home_site ? k / kSectors : -1, cfg_.mobility[n], layout_,
                     ue_rng_[u]);
       }
+  draw_ue_radio();
   update_links(true);
   // Initial association: strongest cell (RSRP).
   for (int u = 0; u < U; ++u) {
@@ -148,6 +167,52 @@ void Simulator::drop_ues() {
       }
     serving_[u] = best < 0 ? home_[u] : best;
   }
+}
+
+void Simulator::draw_ue_radio() {
+  const int U = n_ues();
+  const double h_ut = cfg_.propagation.h_ut;
+  ue_height_.assign(U, h_ut);
+  ue_indoor_distance_.assign(U, 0.0);
+  ue_penetration_db_.assign(U, 0.0);
+  ue_indoor_.assign(U, 0);
+  if (!is_3gpp_3d(cfg_.propagation.model) || !(cfg_.indoor_ratio > 0.0)) return;
+  // A stream of its own per UE (not the UE's mobility stream), keyed by the seed and the UE.
+  const std::uint64_t key = mix64(seed_key_ ^ 0x1d00d5eed0f10012ULL);
+  const int floors_lo = cfg_.building_floors_min, floors_span = cfg_.building_floors_max - floors_lo + 1;
+  for (int u = 0; u < U; ++u) {
+    Rng r(mix64(key + static_cast<std::uint64_t>(u)));
+    if (!(r.uniform() < cfg_.indoor_ratio)) continue;
+    const int floors = floors_lo + std::min(floors_span - 1, static_cast<int>(r.uniform() * floors_span));
+    const int floor = 1 + std::min(floors - 1, static_cast<int>(r.uniform() * floors));
+    const bool tr38901 = cfg_.o2i_model == O2iModel::Tr38901;
+    const double d_in = tr38901 ? kIndoorDistanceMax * std::min(r.uniform(), r.uniform())
+                                : kIndoorDistanceMax * r.uniform();
+    const bool high_loss = tr38901 && r.uniform() < cfg_.o2i_high_loss_ratio;
+    const double sigma = o2i_sigma_db(cfg_.o2i_model, high_loss);
+    ue_indoor_[u] = 1;
+    ue_height_[u] = h_ut + 3.0 * (floor - 1);
+    ue_indoor_distance_[u] = d_in;
+    ue_penetration_db_[u] = o2i_wall_loss_db(cfg_.o2i_model, high_loss, cfg_.propagation.fc_ghz) +
+                            kIndoorLossDbPerM * d_in + (sigma > 0.0 ? sigma * r.normal() : 0.0);
+  }
+}
+
+void Simulator::compute_link_gains(size_t n, const double* z_shadow, const double* z_los, const int* link_ue,
+                                   const std::uint64_t* link_key, double* distance, double* angle_deg,
+                                   std::uint8_t* los, double* gain, double* best_gain, std::uint8_t* best_sector) {
+  link_loss_.resize(n);
+  if (!is_3gpp_3d(cfg_.propagation.model)) {
+    link_gains(n, link_dx_.data(), link_dy_.data(), z_shadow, z_los, link_gain_params(), distance, angle_deg, los,
+               link_loss_.data(), gain, best_gain, best_sector);
+    return;
+  }
+  const Link3gppParams p{cfg_.propagation.model, cfg_.propagation.fc_ghz, cfg_.propagation.h_bs, cfg_.propagation.d_min,
+                         cfg_.propagation.d_max, cfg_.antenna, cfg_.shadowing,
+                         {kBoresightDeg[0], kBoresightDeg[1], kBoresightDeg[2]}};
+  const UeRadio ue{ue_height_.data(), ue_indoor_distance_.data(), ue_penetration_db_.data(), ue_indoor_.data()};
+  link_gains_3gpp(n, link_dx_.data(), link_dy_.data(), z_shadow, z_los, link_ue, link_key, p, ue, distance, angle_deg,
+                  los, link_loss_.data(), gain, best_gain, best_sector);
 }
 
 void Simulator::rebuild_link_structure(bool fresh) {
@@ -339,10 +404,9 @@ void Simulator::evaluate_links(size_t first, size_t count) {
       dy[c] = pos[ue[c]].y - sites[site[c]].y;
     }
   }
-  link_loss_.resize(count);
-  link_gains(count, link_dx_.data(), link_dy_.data(), &tl.z_shadow[first], &tl.z_los[first], link_gain_params(),
-             &tl.distance[first], &tl.angle_deg[first], &tl.los[first], link_loss_.data(),
-             &links_.gain[kSectors * first], &site_best_gain_[first], &site_best_sector_[first]);
+  compute_link_gains(count, &tl.z_shadow[first], &tl.z_los[first], &link_ue_[first], &link_key_[first],
+                     &tl.distance[first], &tl.angle_deg[first], &tl.los[first], &links_.gain[kSectors * first],
+                     &site_best_gain_[first], &site_best_sector_[first]);
 }
 
 void Simulator::evaluate_selected_links(size_t m) {
@@ -373,13 +437,12 @@ void Simulator::evaluate_selected_links(size_t m) {
   sel_distance_.resize(m);
   sel_angle_.resize(m);
   sel_los_.resize(m);
-  link_loss_.resize(m);
   sel_gain_.resize(kSectors * m);
   sel_best_gain_.resize(m);
   sel_best_sector_.resize(m);
-  link_gains(m, link_dx_.data(), link_dy_.data(), sel_zs_.data(), sel_zl_.data(), link_gain_params(),
-             sel_distance_.data(), sel_angle_.data(), sel_los_.data(), link_loss_.data(), sel_gain_.data(),
-             sel_best_gain_.data(), sel_best_sector_.data());
+  compute_link_gains(m, sel_zs_.data(), sel_zl_.data(), sel_ue_.data(), sel_key_.data(), sel_distance_.data(),
+                     sel_angle_.data(), sel_los_.data(), sel_gain_.data(), sel_best_gain_.data(),
+                     sel_best_sector_.data());
   for (size_t c = 0; c < m; ++c) {
     const int i = sel_[c];
     tl.z_shadow[i] = sel_zs_[c];
@@ -869,6 +932,7 @@ void Simulator::set_state(const std::string& bytes) {
   out_ = std::move(out);
   sinr_stale_ = false;
   coupling_ready_ = false;
+  draw_ue_radio();  // a function of the seed alone
 }
 
 }  // namespace pyslice

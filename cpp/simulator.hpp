@@ -10,7 +10,9 @@
 #include "layout.hpp"
 #include "load_coupling.hpp"
 #include "mobility.hpp"
+#include "link_3gpp.hpp"
 #include "pathloss.hpp"
+#include "pathloss_3gpp.hpp"
 #include "rng.hpp"
 #include "traffic.hpp"
 
@@ -40,6 +42,14 @@ struct SimConfig {
   // > 0: a UE's links are re-evaluated only once its path since the last evaluation reaches this
   // distance (gains held in between); 0: every step (exact).
   double link_update_distance_m = 0.0;
+  // UEs indoors (3-D 3GPP models only, docs/calibration.md): share, building floor counts
+  // N_fl ~ U{min..max} (a UE on floor n_fl ~ U{1..N_fl} at ue height + 3 (n_fl - 1) m), penetration
+  // model and, for TR 38.901, the share of high-loss buildings.
+  double indoor_ratio = 0.0;
+  int building_floors_min = 4;
+  int building_floors_max = 8;
+  O2iModel o2i_model = O2iModel::Tr36873;
+  double o2i_high_loss_ratio = 0.0;
   double handover_hysteresis_db = 3.0;
   int handover_ttt_steps = 1;
   double step_seconds = 1.0;
@@ -135,6 +145,11 @@ class Simulator {
   const LinkTable& links() const { return links_; }
   const std::vector<double>& rho() const { return rho_; }
   const std::vector<double>& backlog() const { return backlog_; }
+  // Per-UE radio state of the 3-D models (heights; indoor distance and penetration loss, 0 outdoors).
+  const std::vector<double>& ue_height() const { return ue_height_; }
+  const std::vector<std::uint8_t>& ue_indoor() const { return ue_indoor_; }
+  const std::vector<double>& ue_penetration_db() const { return ue_penetration_db_; }
+  const std::vector<double>& ue_indoor_distance() const { return ue_indoor_distance_; }
   double tx_power_w() const { return tx_power_w_[0]; }
   double noise_w() const { return noise_w_; }
 
@@ -159,6 +174,13 @@ class Simulator {
   // The same for the m links listed in sel_, through compact copies.
   void evaluate_selected_links(size_t m);
   LinkGainParams link_gain_params() const;
+  // Draws every UE's height, indoor state and penetration loss (3-D models) from the seed alone, so
+  // set_state re-derives them; outdoors at ue height without loss otherwise.
+  void draw_ue_radio();
+  // The link kernel of the scenario's model on link_dx_/link_dy_ (writes link_loss_ too).
+  void compute_link_gains(size_t n, const double* z_shadow, const double* z_los, const int* link_ue,
+                          const std::uint64_t* link_key, double* distance, double* angle_deg, std::uint8_t* los,
+                          double* gain, double* best_gain, std::uint8_t* best_sector);
   // The LOS process's AR(1) coefficients ([2 U]: r, then q): the shadowing ones when the
   // decorrelation distances are equal.
   const double* los_coefficients() const;
@@ -191,6 +213,8 @@ class Simulator {
   std::vector<int> home_, slice_, group_index_, serving_, ho_candidate_, ho_count_;
   std::vector<std::uint8_t> active_;
   std::vector<double> demand_ue_;
+  std::vector<double> ue_height_, ue_indoor_distance_, ue_penetration_db_;
+  std::vector<std::uint8_t> ue_indoor_;
   TrackedLinks tracked_, tracked_next_;
   LinkTable links_;
   std::vector<double> rho_, backlog_, tau_, moved_;

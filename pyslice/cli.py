@@ -1,4 +1,4 @@
-"""Command line: ``pyslice simulate|train|evaluate|similarity|transfer|reproduce|sweep|verify|bench ...``."""
+"""Command line: ``pyslice simulate|train|evaluate|similarity|transfer|reproduce|sweep|calibrate|verify|bench ...``."""
 from __future__ import annotations
 
 import argparse
@@ -341,6 +341,41 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from pyslice.base.atomic import write_json
+    from pyslice.sim.calibration import CASES, TOLERANCE_DB, compare, reference, run_calibration, table_lines
+    from pyslice.sim.plots import plot_calibration_case
+
+    cases = args.case or list(CASES)
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        raise ValueError(f"--case must be among {', '.join(CASES)}, got {', '.join(unknown)}")
+    if args.drops < 1:
+        raise ValueError(f"--drops must be >= 1, got {args.drops}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    with tqdm(total=len(cases) * args.drops, desc="calibrate", unit="drop", disable=args.quiet) as bar:
+        results = run_calibration(cases, args.drops, args.seed, progress=lambda case, drop: bar.update())
+    out = Path(args.out)
+    samples = results.pop("samples")
+    rows = compare(results)
+    write_json(out / "calibration.json", results)
+    written = [out / "calibration.json"]
+    ref = reference()["cases"]
+    for case in cases:
+        written.append(plot_calibration_case(case, samples[case], ref[case], TOLERANCE_DB[case],
+                                             out / f"calibration_{case}.png"))
+    print("\n".join(table_lines(rows)))
+    checked = [r for r in rows if r["within"] is not None]
+    print(f"{sum(r['within'] for r in checked)}/{len(checked)} checked points within tolerance "
+          "(1 dB for 36.873, 1.5 dB for 38.901, at 5/50/95 %)")
+    for p in written:
+        print(f"wrote {p}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from pyslice.bench import run_benchmarks
 
@@ -450,6 +485,16 @@ def build_parser() -> argparse.ArgumentParser:
             _add_tensorboard_arg(rep)
             rep.set_defaults(func=cmd_reproduce)
         rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    cal = sub.add_parser("calibrate", help="3GPP calibration of the radio model: coupling loss and geometry "
+                                           "CDFs vs TR 36.873 / TR 38.901 (docs/calibration.md)")
+    cal.add_argument("--case", action="append", metavar="CASE",
+                     help="36.873-uma-k1|36.873-uma-k10|36.873-umi-k1|36.873-umi-k10|38.901-uma|38.901-umi "
+                          "(repeatable; default all six)")
+    cal.add_argument("--drops", type=int, default=50, help="independent drops per case (570 UEs each)")
+    cal.add_argument("--seed", type=int, default=0, help="seed of the first drop (drop i uses seed + i)")
+    cal.add_argument("--out", default="runs/calibrate")
+    cal.add_argument("--quiet", action="store_true", help="no progress bar")
+    cal.set_defaults(func=cmd_calibrate)
     ver = sub.add_parser("verify", help="check that a run's files are as written (sizes and SHA-256 of its done markers)")
     ver.add_argument("dir", help="a run directory (train, transfer, reproduce or sweep)")
     ver.set_defaults(func=cmd_verify)

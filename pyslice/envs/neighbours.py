@@ -89,20 +89,6 @@ def _site_view(points: np.ndarray, site: np.ndarray, wrap: np.ndarray) -> tuple[
     return np.hypot(rel[..., 0], rel[..., 1]), np.degrees(np.arctan2(rel[..., 1], rel[..., 0]))
 
 
-def _mean_pathloss_db(scenario: Scenario, d: np.ndarray) -> np.ndarray:
-    r, lay = scenario.radio, scenario.layout
-    kw = dict(fc_ghz=r.carrier_ghz, h_bs=lay.bs_height_m, h_ut=lay.ue_height_m, model=r.pathloss_model,
-              d_min=r.min_distance_m, d_max=r.max_distance_m)
-    p_los = radio.los_probability(d, r.min_distance_m, r.max_distance_m)
-    return p_los * radio.pathloss_db(d, True, **kw) + (1.0 - p_los) * radio.pathloss_db(d, False, **kw)
-
-
-def _antenna_db(scenario: Scenario, angle_deg: np.ndarray, boresight_deg: float) -> np.ndarray:
-    r = scenario.radio
-    return radio.antenna_gain_db(angle_deg - boresight_deg, r.antenna_gain_dbi, r.antenna_beamwidth_deg,
-                                 r.antenna_max_attenuation_db)
-
-
 def coupling_matrix(scenario: Scenario, samples_per_cell: int = 200, seed: int = 0) -> np.ndarray:
     """Mean interference coupling C [K, K]: C[k, i] = mean over p in cell k of g_i(p)/g_k(p).
 
@@ -126,15 +112,15 @@ def coupling_matrix(scenario: Scenario, samples_per_cell: int = 200, seed: int =
     own_db = np.empty(points.shape[:2])
     for k in range(n_cells):
         d, ang = _site_view(points[k], sites[k // SECTORS_PER_SITE], wrap)
-        own_db[k] = _antenna_db(scenario, ang, BORESIGHTS_DEG[k % 3]) - _mean_pathloss_db(scenario, d)
+        own_db[k] = radio.sector_gain_db(scenario, d, ang - BORESIGHTS_DEG[k % 3]) - radio.mean_pathloss_db(scenario, d)
 
     coupling = np.zeros((n_cells, n_cells))
     for s, site in enumerate(sites):
         d, ang = _site_view(points, site, wrap)  # [K, P]
-        pl = _mean_pathloss_db(scenario, d)
+        pl = radio.mean_pathloss_db(scenario, d)
         culled = d > radius
         for sector, boresight in enumerate(BORESIGHTS_DEG):
-            ratio = 10.0 ** ((_antenna_db(scenario, ang, boresight) - pl - own_db) / 10.0)
+            ratio = 10.0 ** ((radio.sector_gain_db(scenario, d, ang - boresight) - pl - own_db) / 10.0)
             ratio[culled] = 0.0
             coupling[:, SECTORS_PER_SITE * s + sector] = ratio @ weights
     np.fill_diagonal(coupling, 0.0)

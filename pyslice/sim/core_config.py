@@ -11,7 +11,9 @@ from pyslice import _core
 if TYPE_CHECKING:
     from pyslice.sim.scenario import Scenario
 
-PATHLOSS_MODELS = {"winner+": 0, "3gpp-36.814-uma": 1}
+PATHLOSS_MODELS = {name: i for i, name in enumerate(_core.PATHLOSS_MODELS)}
+ANTENNA_MODELS = {"sector": 0, "3gpp-3d": 1}
+O2I_MODELS = {"3gpp-36.873": 0, "3gpp-38.901": 1}
 MOBILITY_MODELS = {"random-waypoint": 0, "gauss-markov": 1}
 
 
@@ -64,6 +66,18 @@ def core_config(
         "antenna_gain_dbi": radio.antenna_gain_dbi,
         "antenna_beamwidth_deg": radio.antenna_beamwidth_deg,
         "antenna_max_attenuation_db": radio.antenna_max_attenuation_db,
+        "antenna_model": ANTENNA_MODELS[radio.antenna_model],
+        "antenna_vertical_beamwidth_deg": radio.antenna_vertical_beamwidth_deg,
+        "antenna_sla_v_db": radio.antenna_sla_v_db,
+        "antenna_elements": radio.antenna_elements,
+        "antenna_element_spacing_wl": radio.antenna_element_spacing_wl,
+        "antenna_electrical_tilt_deg": radio.antenna_electrical_tilt_deg,
+        "antenna_mechanical_tilt_deg": radio.antenna_mechanical_tilt_deg,
+        "indoor_ratio": radio.indoor_ratio,
+        "building_floors_min": radio.building_floors[0],
+        "building_floors_max": radio.building_floors[1],
+        "o2i_model": O2I_MODELS[radio.o2i_model],
+        "o2i_high_loss_ratio": radio.o2i_high_loss_ratio,
         "tx_power_dbm": radio.tx_power_dbm,
         "n_prb": radio.n_prb,
         "prb_bandwidth_hz": radio.prb_bandwidth_hz,

@@ -28,20 +28,17 @@ def best_server_sinr_db(scenario: Scenario, sites: np.ndarray, xs: np.ndarray, y
 
     Interferers are weighted by ``cell_load`` (default: full load).
     """
-    r, lay = scenario.radio, scenario.layout
+    r = scenario.radio
     gx, gy = np.meshgrid(xs, ys)
     n_cells = SECTORS_PER_SITE * len(sites)
     load = np.ones(n_cells) if cell_load is None else np.asarray(cell_load)
     rx = np.empty((n_cells,) + gx.shape)
-    kw = dict(fc_ghz=r.carrier_ghz, h_bs=lay.bs_height_m, h_ut=lay.ue_height_m, model=r.pathloss_model,
-              d_min=r.min_distance_m, d_max=r.max_distance_m)
     for s, (sx, sy) in enumerate(sites):
         d = np.hypot(gx - sx, gy - sy)
-        p_los = radio.los_probability(d, r.min_distance_m, r.max_distance_m)
-        pl = p_los * radio.pathloss_db(d, True, **kw) + (1 - p_los) * radio.pathloss_db(d, False, **kw)
+        pl = radio.mean_pathloss_db(scenario, d)
         ang = np.degrees(np.arctan2(gy - sy, gx - sx))
         for sec, b in enumerate(BORESIGHTS_DEG):
-            g = radio.antenna_gain_db(ang - b, r.antenna_gain_dbi, r.antenna_beamwidth_deg, r.antenna_max_attenuation_db)
+            g = radio.sector_gain_db(scenario, d, ang - b)
             rx[3 * s + sec] = 10 ** ((r.tx_power_dbm - 30 + g - pl) / 10) / r.n_prb
     noise = 10 ** ((r.noise_density_dbm_hz + 10 * np.log10(r.prb_bandwidth_hz) + r.noise_figure_db - 30) / 10)
     best = rx.argmax(axis=0)
@@ -109,3 +106,25 @@ def plot_kpi_series(arrays: dict[str, np.ndarray], reward: np.ndarray, slice_nam
     axes.flat[5].legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def plot_calibration_case(case: str, samples: dict[str, np.ndarray], reference: dict, tolerance_db: float,
+                          path: Path) -> Path:
+    """One calibration case (docs/calibration.md): our CDFs of coupling loss and geometry over the 3GPP
+    reference curve's points, with the tolerance band (reference ± ``tolerance_db``) shaded."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    pct = np.asarray(reference["percentiles"], dtype=float)
+    for ax, metric, label in zip(axes, ("coupling_loss_db", "geometry_db"), ("coupling loss (dB)", "geometry (dB)")):
+        ours = np.sort(samples[metric][np.isfinite(samples[metric])])
+        ref = np.asarray(reference[metric], dtype=float)
+        ax.fill_betweenx(pct, ref - tolerance_db, ref + tolerance_db, color="tab:orange", alpha=0.25,
+                         label=f"3GPP ± {tolerance_db:g} dB")
+        ax.plot(ref, pct, "o", color="tab:orange", ms=4, label="3GPP reference")
+        ax.plot(ours, 100.0 * np.arange(1, ours.size + 1) / ours.size, color="tab:blue", lw=1.6, label="pyslice")
+        ax.set_xlabel(label)
+        ax.set_ylabel("CDF (%)")
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="lower right", fontsize=8)
+    fig.suptitle(f"3GPP calibration {case}")
+    return _save(fig, Path(path))

@@ -371,9 +371,11 @@ class RadioConfig:
     """Radio model parameters (``[radio]``)."""
 
     pathloss_model: str = "winner+"
-    """``winner+`` (WINNER+ C2 urban macro) or ``3gpp-36.814-uma`` (ITU-R M.2135 UMa)."""
+    """``winner+`` (WINNER+ C2 urban macro), ``3gpp-36.814-uma`` (ITU-R M.2135 UMa), or a 3-D 3GPP
+    model (docs/calibration.md): ``3gpp-36.873-uma``, ``3gpp-36.873-umi``, ``3gpp-38.901-uma``,
+    ``3gpp-38.901-umi`` (3-D distances, UE heights, indoor UEs)."""
     carrier_ghz: float = _PROP["fc_ghz"]
-    """Carrier frequency, GHz, in [0.45, 6]."""
+    """Carrier frequency, GHz, in [0.45, 6] (3GPP 38.901 models: [0.5, 100])."""
     tx_power_dbm: float = 46.0
     """BS transmit power over all PRBs, dBm, in [0, 60]."""
     n_prb: int = 100
@@ -390,6 +392,33 @@ class RadioConfig:
     """Sector antenna 3 dB beamwidth, degrees, in [10, 180]."""
     antenna_max_attenuation_db: float = _ANT["max_attenuation_db"]
     """Sector antenna front-to-back limit, dB, in [0, 60]."""
+    antenna_model: str = "sector"
+    """``sector`` (the horizontal pattern above) or ``3gpp-3d`` (3-D 3GPP models only: the TR 36.873 /
+    38.901 element with vertical and horizontal cuts in a column of ``antenna_elements``; the three
+    fields above are then the element's gain, horizontal beamwidth and A_m)."""
+    antenna_vertical_beamwidth_deg: float = _ANT["vertical_beamwidth_deg"]
+    """Vertical 3 dB beamwidth of the 3-D element, degrees, in [10, 180]."""
+    antenna_sla_v_db: float = _ANT["sla_v_db"]
+    """Side-lobe limit of the 3-D element's vertical cut, dB, in [0, 60]."""
+    antenna_elements: int = _ANT["elements"]
+    """Elements K of the vertical column mapped to one port (``3gpp-3d``), 1..64."""
+    antenna_element_spacing_wl: float = _ANT["element_spacing_wl"]
+    """Vertical element spacing d_V, wavelengths, in (0, 4]."""
+    antenna_electrical_tilt_deg: float = _ANT["electrical_tilt_deg"]
+    """Electrical downtilt of the column's beam below the horizon, degrees, in [-90, 90]."""
+    antenna_mechanical_tilt_deg: float = _ANT["mechanical_tilt_deg"]
+    """Mechanical downtilt of the whole panel, degrees, in [-90, 90]."""
+    indoor_ratio: float = 0.0
+    """Share of UEs indoors (3-D 3GPP models only), in [0, 1]; an indoor UE stands on floor
+    n_fl ~ U{1..N_fl} of a building of N_fl ~ U{building_floors} floors, at ue_height_m + 3 (n_fl − 1) m,
+    and its links carry the O2I penetration loss of ``o2i_model``."""
+    building_floors: tuple[int, ...] = (4, 8)
+    """[min, max] floors N_fl of an indoor UE's building, 1 <= min <= max <= 200."""
+    o2i_model: str = "3gpp-36.873"
+    """O2I penetration: ``3gpp-36.873`` (20 dB wall + 0.5 dB/m, d_in ~ U(0, 25 m)) or ``3gpp-38.901``
+    (TR 38.901 §7.4.3 low-/high-loss buildings, d_in = min of two U(0, 25 m))."""
+    o2i_high_loss_ratio: float = 0.0
+    """Share of indoor UEs in high-loss buildings (``3gpp-38.901``), in [0, 1]."""
     shadowing: bool = True
     """Log-normal shadowing on/off."""
     shadow_decorrelation_m: float = 50.0
@@ -410,7 +439,14 @@ class RadioConfig:
     handover_ttt_s: float = 0.256
     """A3 time-to-trigger, s, in [0, 60]."""
 
-    PATHLOSS_MODELS: ClassVar[tuple[str, ...]] = ("winner+", "3gpp-36.814-uma")
+    PATHLOSS_MODELS: ClassVar[tuple[str, ...]] = tuple(_core.PATHLOSS_MODELS)
+    ANTENNA_MODELS: ClassVar[tuple[str, ...]] = ("sector", "3gpp-3d")
+    O2I_MODELS: ClassVar[tuple[str, ...]] = ("3gpp-36.873", "3gpp-38.901")
+
+    @property
+    def three_d(self) -> bool:
+        """True for the 3-D 3GPP path-loss models (UE heights, indoor UEs, the 3-D antenna)."""
+        return self.PATHLOSS_MODELS.index(self.pathloss_model) >= 2
 
     def __post_init__(self) -> None:
         _init(self, "radio")
@@ -418,7 +454,10 @@ class RadioConfig:
     def validate(self, path: str = "radio") -> None:
         """Check every range."""
         _one_of(f"{path}.pathloss_model", self.pathloss_model, self.PATHLOSS_MODELS)
-        _in_range(f"{path}.carrier_ghz", self.carrier_ghz, 0.45, 6)
+        if self.pathloss_model.startswith("3gpp-38.901"):
+            _in_range(f"{path}.carrier_ghz", self.carrier_ghz, 0.5, 100)
+        else:
+            _in_range(f"{path}.carrier_ghz", self.carrier_ghz, 0.45, 6)
         _in_range(f"{path}.tx_power_dbm", self.tx_power_dbm, 0, 60)
         _in_range(f"{path}.n_prb", self.n_prb, 1, 1000)
         _in_range(f"{path}.prb_bandwidth_hz", self.prb_bandwidth_hz, 1e3, 1e7)
@@ -427,6 +466,7 @@ class RadioConfig:
         _in_range(f"{path}.antenna_gain_dbi", self.antenna_gain_dbi, 0, 30)
         _in_range(f"{path}.antenna_beamwidth_deg", self.antenna_beamwidth_deg, 10, 180)
         _in_range(f"{path}.antenna_max_attenuation_db", self.antenna_max_attenuation_db, 0, 60)
+        self._validate_3d(path)
         _greater(f"{path}.shadow_decorrelation_m", self.shadow_decorrelation_m, 0)
         _greater(f"{path}.los_decorrelation_m", self.los_decorrelation_m, 0)
         _in_range(f"{path}.min_distance_m", self.min_distance_m, 1, 1000)
@@ -439,6 +479,34 @@ class RadioConfig:
         _in_range(f"{path}.link_update_distance_m", self.link_update_distance_m, 0, 100)
         _in_range(f"{path}.handover_hysteresis_db", self.handover_hysteresis_db, 0, 20)
         _in_range(f"{path}.handover_ttt_s", self.handover_ttt_s, 0, 60)
+
+    def _validate_3d(self, path: str) -> None:
+        """The 3-D antenna, indoor and O2I fields (docs/calibration.md)."""
+        _one_of(f"{path}.antenna_model", self.antenna_model, self.ANTENNA_MODELS)
+        _in_range(f"{path}.antenna_vertical_beamwidth_deg", self.antenna_vertical_beamwidth_deg, 10, 180)
+        _in_range(f"{path}.antenna_sla_v_db", self.antenna_sla_v_db, 0, 60)
+        _in_range(f"{path}.antenna_elements", self.antenna_elements, 1, 64)
+        _greater(f"{path}.antenna_element_spacing_wl", self.antenna_element_spacing_wl, 0)
+        _in_range(f"{path}.antenna_element_spacing_wl", self.antenna_element_spacing_wl, 0, 4)
+        _in_range(f"{path}.antenna_electrical_tilt_deg", self.antenna_electrical_tilt_deg, -90, 90)
+        _in_range(f"{path}.antenna_mechanical_tilt_deg", self.antenna_mechanical_tilt_deg, -90, 90)
+        _in_range(f"{path}.indoor_ratio", self.indoor_ratio, 0, 1)
+        floors = self.building_floors
+        if len(floors) != 2 or not 1 <= floors[0] <= floors[1] <= 200:
+            raise ValueError(f"{path}.building_floors must be [min, max] with 1 <= min <= max <= 200, got {list(floors)!r}")
+        _one_of(f"{path}.o2i_model", self.o2i_model, self.O2I_MODELS)
+        _in_range(f"{path}.o2i_high_loss_ratio", self.o2i_high_loss_ratio, 0, 1)
+        if not self.three_d:
+            if self.antenna_model != "sector":
+                raise ValueError(
+                    f"{path}.antenna_model must be 'sector' with {path}.pathloss_model {self.pathloss_model!r} "
+                    f"(the 3-D antenna needs a 3-D 3GPP model), got {self.antenna_model!r}"
+                )
+            if self.indoor_ratio != 0:
+                raise ValueError(
+                    f"{path}.indoor_ratio must be 0 with {path}.pathloss_model {self.pathloss_model!r} "
+                    f"(indoor UEs need a 3-D 3GPP model), got {self.indoor_ratio!r}"
+                )
 
 
 @dataclass(frozen=True, kw_only=True)
