@@ -146,6 +146,12 @@ const ConfigKey kConfigKeys[] = {
        d.c.o2i_model = static_cast<O2iModel>(model);
      }},
     PYSLICE_FLOAT("o2i_high_loss_ratio", c.o2i_high_loss_ratio),
+    {"indoor_los_total_distance", "bool",
+     [](ConfigDraft& d, const py::handle& v, const char*) { d.c.indoor_choices.los_total_distance = v.cast<bool>(); }},
+    {"indoor_distance_per_link", "bool",
+     [](ConfigDraft& d, const py::handle& v, const char*) { d.c.indoor_choices.distance_per_link = v.cast<bool>(); }},
+    {"o2i_outdoor_shadowing", "bool",
+     [](ConfigDraft& d, const py::handle& v, const char*) { d.c.indoor_choices.outdoor_shadowing = v.cast<bool>(); }},
     PYSLICE_FLOAT("tx_power_dbm", c.tx_power_dbm),
     PYSLICE_INT("n_prb", c.n_prb),
     PYSLICE_FLOAT("prb_bandwidth_hz", c.prb_bandwidth_hz),

@@ -10,11 +10,24 @@
 
 namespace pyslice {
 
-double environment_height_uniform(std::uint64_t key, int which) {
+double link_uniform(std::uint64_t key, int which) {
   std::uint64_t a = mix64(key ^ 0x68e5a17c3b2d9f41ULL);
-  if (which != 0) a = mix64(a);
+  for (int i = 0; i < which; ++i) a = mix64(a);
   return static_cast<double>(a >> 11) * 0x1.0p-53;
 }
+
+namespace {
+// d_2D-in and the penetration loss of an indoor UE's link with indoor distances per link.
+void per_link_indoor(std::uint64_t key, O2iModel model, double wall_db, double sigma_db, double& d_in, double& loss) {
+  const double u1 = link_uniform(key, 2), u2 = link_uniform(key, 3);
+  d_in = kIndoorDistanceMax * (model == O2iModel::Tr38901 ? std::min(u1, u2) : u1);
+  loss = wall_db + kIndoorLossDbPerM * d_in;
+  if (sigma_db > 0.0) {
+    const double r = std::sqrt(-2.0 * std::log(1.0 - link_uniform(key, 4)));  // Box-Muller, 1 - u in (0, 1]
+    loss += sigma_db * r * std::cos(2.0 * kPi * link_uniform(key, 5));
+  }
+}
+}  // namespace
 
 void link_gains_3gpp(std::size_t n, const double* dx, const double* dy, const double* z_shadow, const double* z_los,
                      const int* link_ue, const std::uint64_t* link_key, const Link3gppParams& p, const UeRadio& ue,
@@ -33,18 +46,21 @@ void link_gains_3gpp(std::size_t n, const double* dx, const double* dy, const do
     const bool indoor = ue.indoor[u] != 0;
     const double d = std::sqrt(dx[i] * dx[i] + dy[i] * dy[i]);
     const double dc = std::min(std::max(d, p.d_min), p.d_max);
-    const double d_out = std::max(dc - ue.indoor_distance[u], 0.0);
+    double d_in = ue.indoor_distance[u], penetration = ue.penetration_db[u];
+    if (indoor && p.indoor.distance_per_link)
+      per_link_indoor(link_key[i], p.o2i_model, ue.wall_loss_db[u], ue.penetration_sigma_db[u], d_in, penetration);
+    const double d_out = p.indoor.los_total_distance ? dc : std::max(dc - d_in, 0.0);
     const double p_los = los_probability_3gpp(p.model, d_out, h_ut);
     const bool is_los = 0.5 * std::erfc(-z_los[i] * 0.7071067811865476) < p_los;
     // h_E only differs from 1 m where C(d, h_UT) > 0 (UMa, h_UT >= 13 m): no draw otherwise.
     const bool draw_h_e = uma && environment_height_c(dc, h_ut) > 0.0;
-    const double h_e = draw_h_e ? effective_environment_height(p.model, dc, h_ut,
-                                                               environment_height_uniform(link_key[i], 0),
-                                                               environment_height_uniform(link_key[i], 1))
-                                : 1.0;
+    const double h_e =
+        draw_h_e ? effective_environment_height(p.model, dc, h_ut, link_uniform(link_key[i], 0), link_uniform(link_key[i], 1))
+                 : 1.0;
     const double pl = pathloss.loss_db(is_los, dc, h_ut, h_e);
-    const double sigma = p.shadowing ? shadow_sigma_3gpp_db(p.model, is_los, indoor) : 0.0;
-    const double loss = pl + ue.penetration_db[u] + sigma * z_shadow[i];
+    const double sigma =
+        p.shadowing ? shadow_sigma_3gpp_db(p.model, is_los, indoor && !p.indoor.outdoor_shadowing) : 0.0;
+    const double loss = pl + penetration + sigma * z_shadow[i];
     const double angle = std::atan2(dy[i], dx[i]) / kDeg;
     distance[i] = d;
     angle_deg[i] = angle;

@@ -5,16 +5,27 @@
 #include <cstdint>
 
 #include "pathloss.hpp"
+#include "pathloss_3gpp.hpp"
 
 namespace pyslice {
 
 // Per-UE radio state of the 3-D models, indexed by UE (docs/calibration.md): height, indoor
-// distance d_2D-in (0 outdoors), penetration loss PL_tw + PL_in + N(0, sigma_P) (0 outdoors).
+// distance d_2D-in (0 outdoors), penetration loss PL_tw + PL_in + N(0, sigma_P) (0 outdoors), and
+// the UE's building: wall loss PL_tw and sigma_P (for indoor distances drawn per link).
 struct UeRadio {
   const double* height;
   const double* indoor_distance;
   const double* penetration_db;
   const std::uint8_t* indoor;
+  const double* wall_loss_db;
+  const double* penetration_sigma_db;
+};
+
+// How the documents' open points are modelled (SimConfig; docs/calibration.md, "ablations").
+struct IndoorChoices {
+  bool los_total_distance = false;  // an indoor UE's P_LOS at d_2D instead of d_2D-out
+  bool distance_per_link = false;   // d_2D-in and the penetration's random part drawn per link
+  bool outdoor_shadowing = false;   // indoor UEs' shadowing: the outdoor LOS/NLOS sigma, not the O2I one
 };
 
 struct Link3gppParams {
@@ -23,6 +34,8 @@ struct Link3gppParams {
   AntennaParams antenna;
   bool shadowing;
   double boresight_deg[3];
+  O2iModel o2i_model;
+  IndoorChoices indoor;
 };
 
 // For n (UE, site) links of UEs link_ue with displacements (dx, dy) site -> UE, standard-normal
@@ -35,7 +48,8 @@ void link_gains_3gpp(std::size_t n, const double* dx, const double* dy, const do
                      double* distance, double* angle_deg, std::uint8_t* los, double* loss_db, double* gain,
                      double* best_gain, std::uint8_t* best_sector);
 
-// The uniform in [0, 1) that fixes link `key`'s effective environment height (u1; u2 from mix64 again).
-double environment_height_uniform(std::uint64_t key, int which);
+// Uniforms in [0, 1) fixed per link by its key: `which` 0 and 1 choose the effective environment
+// height, 2 and 3 the indoor distance, 4 and 5 the penetration's normal (per-link indoor distances).
+double link_uniform(std::uint64_t key, int which);
 
 }  // namespace pyslice

@@ -175,6 +175,8 @@ void Simulator::draw_ue_radio() {
   ue_height_.assign(U, h_ut);
   ue_indoor_distance_.assign(U, 0.0);
   ue_penetration_db_.assign(U, 0.0);
+  ue_wall_loss_db_.assign(U, 0.0);
+  ue_penetration_sigma_db_.assign(U, 0.0);
   ue_indoor_.assign(U, 0);
   if (!is_3gpp_3d(cfg_.propagation.model) || !(cfg_.indoor_ratio > 0.0)) return;
   // A stream of its own per UE (not the UE's mobility stream), keyed by the seed and the UE.
@@ -193,8 +195,9 @@ void Simulator::draw_ue_radio() {
     ue_indoor_[u] = 1;
     ue_height_[u] = h_ut + 3.0 * (floor - 1);
     ue_indoor_distance_[u] = d_in;
-    ue_penetration_db_[u] = o2i_wall_loss_db(cfg_.o2i_model, high_loss, cfg_.propagation.fc_ghz) +
-                            kIndoorLossDbPerM * d_in + (sigma > 0.0 ? sigma * r.normal() : 0.0);
+    ue_wall_loss_db_[u] = o2i_wall_loss_db(cfg_.o2i_model, high_loss, cfg_.propagation.fc_ghz);
+    ue_penetration_sigma_db_[u] = sigma;
+    ue_penetration_db_[u] = ue_wall_loss_db_[u] + kIndoorLossDbPerM * d_in + (sigma > 0.0 ? sigma * r.normal() : 0.0);
   }
 }
 
@@ -207,10 +210,18 @@ void Simulator::compute_link_gains(size_t n, const double* z_shadow, const doubl
                link_loss_.data(), gain, best_gain, best_sector);
     return;
   }
-  const Link3gppParams p{cfg_.propagation.model, cfg_.propagation.fc_ghz, cfg_.propagation.h_bs, cfg_.propagation.d_min,
-                         cfg_.propagation.d_max, cfg_.antenna, cfg_.shadowing,
-                         {kBoresightDeg[0], kBoresightDeg[1], kBoresightDeg[2]}};
-  const UeRadio ue{ue_height_.data(), ue_indoor_distance_.data(), ue_penetration_db_.data(), ue_indoor_.data()};
+  const Link3gppParams p{cfg_.propagation.model,
+                         cfg_.propagation.fc_ghz,
+                         cfg_.propagation.h_bs,
+                         cfg_.propagation.d_min,
+                         cfg_.propagation.d_max,
+                         cfg_.antenna,
+                         cfg_.shadowing,
+                         {kBoresightDeg[0], kBoresightDeg[1], kBoresightDeg[2]},
+                         cfg_.o2i_model,
+                         cfg_.indoor_choices};
+  const UeRadio ue{ue_height_.data(),       ue_indoor_distance_.data(), ue_penetration_db_.data(),
+                   ue_indoor_.data(),       ue_wall_loss_db_.data(),    ue_penetration_sigma_db_.data()};
   link_gains_3gpp(n, link_dx_.data(), link_dy_.data(), z_shadow, z_los, link_ue, link_key, p, ue, distance, angle_deg,
                   los, link_loss_.data(), gain, best_gain, best_sector);
 }

@@ -50,6 +50,7 @@ struct SimConfig {
   int building_floors_max = 8;
   O2iModel o2i_model = O2iModel::Tr36873;
   double o2i_high_loss_ratio = 0.0;
+  IndoorChoices indoor_choices;
   double handover_hysteresis_db = 3.0;
   int handover_ttt_steps = 1;
   double step_seconds = 1.0;
@@ -213,7 +214,7 @@ class Simulator {
   std::vector<int> home_, slice_, group_index_, serving_, ho_candidate_, ho_count_;
   std::vector<std::uint8_t> active_;
   std::vector<double> demand_ue_;
-  std::vector<double> ue_height_, ue_indoor_distance_, ue_penetration_db_;
+  std::vector<double> ue_height_, ue_indoor_distance_, ue_penetration_db_, ue_wall_loss_db_, ue_penetration_sigma_db_;
   std::vector<std::uint8_t> ue_indoor_;
   TrackedLinks tracked_, tracked_next_;
   LinkTable links_;

@@ -341,11 +341,28 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _radio_overrides(items: list[str] | None) -> dict[str, Any]:
+    """``--radio KEY=VALUE`` items as radio field overrides (VALUE a TOML literal or a bare word)."""
+    import tomllib
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--radio takes KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key.strip()] = value
+    return out
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from pyslice.base.atomic import write_json
-    from pyslice.sim.calibration import CASES, TOLERANCE_DB, compare, reference, run_calibration, table_lines
+    from pyslice.sim.calibration import (CASES, TOLERANCE_DB, calibration_scenario, compare, reference,
+                                         run_calibration, scenario_samples, table_lines)
     from pyslice.sim.plots import plot_calibration_case
 
     cases = args.case or list(CASES)
@@ -356,8 +373,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise ValueError(f"--drops must be >= 1, got {args.drops}")
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    overrides = _radio_overrides(args.radio)
+    for case in cases:  # every set-up validated before anything runs or is written
+        calibration_scenario(CASES[case], radio_overrides=overrides)
     with tqdm(total=len(cases) * args.drops, desc="calibrate", unit="drop", disable=args.quiet) as bar:
-        results = run_calibration(cases, args.drops, args.seed, progress=lambda case, drop: bar.update())
+        results = run_calibration(cases, args.drops, args.seed, progress=lambda case, drop: bar.update(),
+                                  radio_overrides=overrides, noise=args.noise)
     out = Path(args.out)
     samples = results.pop("samples")
     rows = compare(results)
@@ -365,8 +386,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     written = [out / "calibration.json"]
     ref = reference()["cases"]
     for case in cases:
-        written.append(plot_calibration_case(case, samples[case], ref[case], TOLERANCE_DB[case],
+        written.append(plot_calibration_case(f"3GPP calibration {case}", samples[case], ref[case], TOLERANCE_DB[case],
                                              out / f"calibration_{case}.png"))
+    paper = scenario_samples(Scenario.paper(), min(args.drops, 20), args.seed)
+    written.append(plot_calibration_case("paper scenario (WINNER+ C2, 4 sites) vs 3GPP 36.873 3D-UMa K = M = 1",
+                                         paper, ref["36.873-uma-k1"], TOLERANCE_DB["36.873-uma-k1"],
+                                         out / "paper_vs_3gpp.png", label="paper scenario"))
     print("\n".join(table_lines(rows)))
     checked = [r for r in rows if r["within"] is not None]
     print(f"{sum(r['within'] for r in checked)}/{len(checked)} checked points within tolerance "
@@ -493,6 +518,10 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--drops", type=int, default=50, help="independent drops per case (570 UEs each)")
     cal.add_argument("--seed", type=int, default=0, help="seed of the first drop (drop i uses seed + i)")
     cal.add_argument("--out", default="runs/calibrate")
+    cal.add_argument("--radio", action="append", metavar="KEY=VALUE",
+                     help="override a [radio] key of every case (repeatable), e.g. indoor_los_distance=total")
+    cal.add_argument("--noise", action="store_true",
+                     help="geometry with thermal noise (10 MHz for 36.873, 20 MHz for 38.901); default without")
     cal.add_argument("--quiet", action="store_true", help="no progress bar")
     cal.set_defaults(func=cmd_calibrate)
     ver = sub.add_parser("verify", help="check that a run's files are as written (sizes and SHA-256 of its done markers)")

@@ -168,3 +168,175 @@ def test_core_link_gains_equal_the_numpy_reference(case: str) -> None:
         state["ue_height"], state["indoor"], state["indoor_distance_m"], state["penetration_db"],
         state["shadow_z"], state["los_z"], c.carrier_ghz, c.min_distance_m, c.antenna_elements, 0.5, 12.0)
     np.testing.assert_allclose(got, expected, atol=1e-7)
+
+
+def test_drops_follow_the_documents_ue_distribution() -> None:
+    sc = _small("36.873-uma-k1", ues=40)  # 2280 UEs
+    state = _core.Simulator(core_config(sc), 5).state()
+    indoor, height, pen = state["indoor"], state["ue_height"], state["penetration_db"]
+    n = indoor.size
+    # 80 % indoors: binomial, 5 sigma
+    assert abs(indoor.mean() - 0.8) < 5 * np.sqrt(0.8 * 0.2 / n)
+    # outdoors at 1.5 m; indoors on floors 1..8 (3 m each), floors of 8-floor buildings rarest
+    np.testing.assert_array_equal(height[~indoor], 1.5)
+    floors = (height[indoor] - 1.5) / 3.0 + 1.0
+    np.testing.assert_allclose(floors, np.round(floors), atol=1e-12)
+    assert floors.min() == 1 and floors.max() == 8
+    # P(floor = 1) = mean over N_fl in 4..8 of 1/N_fl = 0.1913 (hand: (1/4+1/5+1/6+1/7+1/8)/5)
+    p1 = np.mean([1 / f for f in range(4, 9)])
+    assert abs((floors == 1).mean() - p1) < 5 * np.sqrt(p1 * (1 - p1) / floors.size)
+    # 36.873 penetration 20 dB + 0.5 d_in, d_in ~ U(0, 25): in [20, 32.5], mean 26.25
+    assert ((pen[indoor] >= 20.0) & (pen[indoor] <= 32.5)).all() and (pen[~indoor] == 0).all()
+    assert abs(pen[indoor].mean() - 26.25) < 5 * (12.5 / np.sqrt(12)) / np.sqrt(indoor.sum())
+    d_in = state["indoor_distance_m"]
+    np.testing.assert_allclose(pen[indoor], 20.0 + 0.5 * d_in[indoor], atol=1e-12)
+
+
+def test_38901_indoor_distance_is_the_minimum_of_two_uniforms() -> None:
+    sc = _small("38.901-uma", ues=40)
+    state = _core.Simulator(core_config(sc), 6).state()
+    d_in = state["indoor_distance_m"][state["indoor"]]
+    # min of two U(0, 25): mean 25/3, P(d_in < 12.5) = 3/4
+    assert abs(d_in.mean() - 25 / 3) < 5 * np.sqrt(25**2 / 18) / np.sqrt(d_in.size)
+    assert abs((d_in < 12.5).mean() - 0.75) < 5 * np.sqrt(0.75 * 0.25 / d_in.size)
+
+
+def test_drops_are_deterministic_and_differ_across_seeds() -> None:
+    sc = _small("38.901-umi")
+    a, b, c = (drop_metrics(sc, s) for s in (3, 3, 4))
+    for key in ("coupling_loss_db", "geometry_db", "serving"):
+        np.testing.assert_array_equal(a[key], b[key])
+    assert not np.array_equal(a["coupling_loss_db"], c["coupling_loss_db"])
+
+
+def test_serving_cell_has_the_strongest_gain_and_geometry_is_the_sir() -> None:
+    sc = _small("36.873-umi-k10")
+    sim = _core.Simulator(core_config(sc), 9)
+    g = sim.gains()
+    m = drop_metrics(sc, 9)
+    np.testing.assert_array_equal(m["serving"], g.argmax(axis=0))
+    best = g.max(axis=0)
+    np.testing.assert_allclose(10 ** (m["coupling_loss_db"] / 10), best, rtol=1e-12)
+    np.testing.assert_allclose(10 ** (m["geometry_db"] / 10), best / (g.sum(axis=0) - best), rtol=1e-10)
+    noisy = drop_metrics(sc, 9, noise=True)["geometry_db"]
+    assert (noisy < m["geometry_db"]).all()
+
+
+def test_indoor_choices_change_only_indoor_links() -> None:
+    base = _small("36.873-uma-k1", ues=4)
+    outdoor = ~_core.Simulator(core_config(base), 2).state()["indoor"]
+    g0 = _core.Simulator(core_config(base), 2).gains()
+    for key, value in (("indoor_los_distance", "total"), ("indoor_distance", "per-link"), ("o2i_shadowing", "outdoor")):
+        sc = dataclasses.replace(base, radio=dataclasses.replace(base.radio, **{key: value}))
+        g = _core.Simulator(core_config(sc), 2).gains()
+        np.testing.assert_array_equal(g[:, outdoor], g0[:, outdoor])
+        assert not np.array_equal(g[:, ~outdoor], g0[:, ~outdoor]), key
+
+
+def test_uma_high_floors_draw_the_effective_environment_height() -> None:
+    # Only UEs at >= 13 m can have h_E > 1 m; for them the LOS links beyond the short breakpoint lose
+    # more than the h_E = 1 m reference, never less.
+    sc = _small("36.873-uma-k1", ues=30)
+    sim = _core.Simulator(core_config(sc), 4)
+    state = sim.state()
+    sites = site_positions(sc)
+    got = 10.0 * np.log10(sim.gains()).T
+    ref_db = ref.link_gains_db("36.873-uma", sites, state["positions"], wrap_vectors(sc), 25.0, state["ue_height"],
+                               state["indoor"], state["indoor_distance_m"], state["penetration_db"],
+                               state["shadow_z"], state["los_z"], 2.0, 35.0, 1, 0.5, 12.0)
+    low = state["ue_height"] < 13.0
+    np.testing.assert_allclose(got[low], ref_db[low], atol=1e-7)
+    high_diff = got[~low] - ref_db[~low]
+    assert (high_diff <= 1e-7).all() and (high_diff < -1e-3).any()
+
+
+# ---- the calibration against the 3GPP reference ----------------------------------------------------
+
+
+def test_reference_data_are_the_published_curves() -> None:
+    data = reference()["cases"]
+    assert set(data) == set(CASES)
+    uma = data["36.873-uma-k1"]
+    pick = dict(zip(uma["percentiles"], uma["coupling_loss_db"]))
+    assert (pick[5], pick[50], pick[95]) == (-132.1, -112.3, -84.1)
+    pick = dict(zip(uma["percentiles"], uma["geometry_db"]))
+    assert (pick[5], pick[10], pick[50], pick[90], pick[95]) == (-3.1, -1.9, 4.9, 18.8, 22.6)
+    for case in data.values():
+        for metric in ("coupling_loss_db", "geometry_db"):
+            assert np.all(np.diff(case[metric]) >= 0) and len(case[metric]) == len(case["percentiles"])
+
+
+def test_k1_cases_meet_the_3gpp_tolerance() -> None:
+    results = run_calibration(["36.873-uma-k1", "36.873-umi-k1"], drops=40, seed=7)
+    rows = [r for r in compare(results) if r["percentile"] in CHECKED_PERCENTILES]
+    assert len(rows) == 12
+    for r in rows:
+        # The one known miss (docs/calibration.md): with the documents' d_2D-out LOS rule for indoor
+        # UEs, the 3D-UMi median coupling loss sits +1.1 dB from 3GPP's multi-company median (an
+        # independent re-implementation gives the same; P_LOS at d_2D brings it to -0.3 dB).
+        tol = 1.5 if (r["case"], r["metric"], r["percentile"]) == ("36.873-umi-k1", "coupling_loss_db", 50) else 1.0
+        assert abs(r["delta"]) <= tol, r
+    assert results["cases"]["36.873-uma-k1"]["ues"] == 40 * 570
+
+
+def test_calibrate_cli_writes_the_schema(tmp_path) -> None:
+    out = tmp_path / "cal"
+    assert main(["calibrate", "--case", "38.901-umi", "--case", "36.873-uma-k10", "--drops", "3", "--seed", "2",
+                 "--out", str(out), "--quiet"]) == 0
+    doc = json.loads((out / "calibration.json").read_text())
+    assert set(doc) == {"cases"} and set(doc["cases"]) == {"38.901-umi", "36.873-uma-k10"}
+    for entry in doc["cases"].values():
+        assert set(entry) == {"coupling_loss_db", "geometry_db", "ues", "drops"}
+        assert entry["drops"] == 3 and entry["ues"] == 3 * 570
+        for metric in ("coupling_loss_db", "geometry_db"):
+            assert set(entry[metric]) == {"p5", "p10", "p50", "p90", "p95"}
+            values = [entry[metric][f"p{p}"] for p in (5, 10, 50, 90, 95)]
+            assert values == sorted(values) and all(np.isfinite(values))
+    names = {p.name for p in out.iterdir()}
+    assert {"calibration_38.901-umi.png", "calibration_36.873-uma-k10.png", "paper_vs_3gpp.png"} <= names
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--case", "36.873-rma"], "--case must be among"),
+    (["--drops", "0"], "--drops must be >= 1"),
+    (["--radio", "indoor_ratio=1.5"], "radio.indoor_ratio must be in [0, 1]"),
+    (["--radio", "indoor_ratio=-0.1"], "radio.indoor_ratio must be in [0, 1]"),
+    (["--radio", "no_such_key=1"], "unknown radio key"),
+])
+def test_calibrate_cli_rejects_bad_input_and_writes_nothing(tmp_path, capsys, argv, message) -> None:
+    out = tmp_path / "cal"
+    assert main(["calibrate", *argv, "--out", str(out), "--quiet"]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_run_calibration_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="case must be among"):
+        run_calibration(["nope"])
+    with pytest.raises(ValueError, match="drops must be an int >= 1"):
+        run_calibration(["38.901-uma"], drops=0)
+    with pytest.raises(TypeError, match="drops must be an int"):
+        run_calibration(["38.901-uma"], drops=2.5)  # type: ignore[arg-type]
+
+
+def test_3d_fields_need_a_3d_model() -> None:
+    with pytest.raises(ValueError, match="radio.indoor_ratio must be 0 with radio.pathloss_model 'winner\\+'"):
+        RadioConfig(indoor_ratio=0.5)
+    with pytest.raises(ValueError, match="radio.antenna_model must be 'sector'"):
+        RadioConfig(antenna_model="3gpp-3d")
+    with pytest.raises(ValueError, match="radio.carrier_ghz must be in \\[0.45, 6\\]"):
+        RadioConfig(pathloss_model="3gpp-36.873-uma", carrier_ghz=28.0)
+    assert RadioConfig(pathloss_model="3gpp-38.901-uma", carrier_ghz=28.0).carrier_ghz == 28.0
+    with pytest.raises(ValueError, match="radio.building_floors must be"):
+        RadioConfig(pathloss_model="3gpp-38.901-uma", building_floors=(5, 4))
+    cfg = core_config(Scenario.paper())
+    cfg["indoor_ratio"] = 0.5  # the core checks on its own
+    with pytest.raises(ValueError, match="indoor_ratio must be 0 unless"):
+        _core.Simulator(cfg, 0)
+
+
+def test_paper_scenario_has_no_3d_state() -> None:
+    state = _core.Simulator(core_config(Scenario.paper()), 0).state()
+    assert not state["indoor"].any()
+    np.testing.assert_array_equal(state["ue_height"], 1.5)
+    np.testing.assert_array_equal(state["penetration_db"], 0.0)

@@ -37,7 +37,8 @@ DOC_DEFAULTS: dict[str, dict[str, Any]] = {
                   antenna_model="sector", antenna_vertical_beamwidth_deg=65.0, antenna_sla_v_db=30.0,
                   antenna_elements=1, antenna_element_spacing_wl=0.5, antenna_electrical_tilt_deg=0.0,
                   antenna_mechanical_tilt_deg=0.0, indoor_ratio=0.0, building_floors=(4, 8),
-                  o2i_model="3gpp-36.873", o2i_high_loss_ratio=0.0, shadowing=True, shadow_decorrelation_m=50.0, los_decorrelation_m=50.0,
+                  o2i_model="3gpp-36.873", o2i_high_loss_ratio=0.0, indoor_los_distance="outdoor",
+                  indoor_distance="per-ue", o2i_shadowing="o2i", shadowing=True, shadow_decorrelation_m=50.0, los_decorrelation_m=50.0,
                   min_distance_m=35.0, max_distance_m=5000.0, interference_radius_m=math.inf,
                   link_update_distance_m=0.0,
                   handover_hysteresis_db=3.0, handover_ttt_s=0.256),
@@ -192,8 +193,20 @@ def scenarios(draw: st.DrawFn) -> Scenario:
                           wrap_around=wrap, wrap_vectors_m=vectors, bs_height_m=f(ue + 1 + 1e-9, 100),
                           ue_height_m=ue)
     min_d = f(1, 1000)
+    model = draw(st.sampled_from(RadioConfig.PATHLOSS_MODELS))
+    three_d = model in RadioConfig.PATHLOSS_MODELS[2:]
+    floors_lo = draw(st.integers(1, 200))
     radio = RadioConfig(
-        pathloss_model=draw(st.sampled_from(RadioConfig.PATHLOSS_MODELS)), carrier_ghz=f(0.45, 6),
+        pathloss_model=model, carrier_ghz=f(0.5, 6),
+        antenna_model=draw(st.sampled_from(RadioConfig.ANTENNA_MODELS)) if three_d else "sector",
+        antenna_vertical_beamwidth_deg=f(10, 180), antenna_sla_v_db=f(0, 60),
+        antenna_elements=draw(st.integers(1, 64)), antenna_element_spacing_wl=f(1e-6, 4),
+        antenna_electrical_tilt_deg=f(-90, 90), antenna_mechanical_tilt_deg=f(-90, 90),
+        indoor_ratio=f(0, 1) if three_d else 0.0, building_floors=(floors_lo, draw(st.integers(floors_lo, 200))),
+        o2i_model=draw(st.sampled_from(RadioConfig.O2I_MODELS)), o2i_high_loss_ratio=f(0, 1),
+        indoor_los_distance=draw(st.sampled_from(RadioConfig.INDOOR_LOS_DISTANCES)),
+        indoor_distance=draw(st.sampled_from(RadioConfig.INDOOR_DISTANCES)),
+        o2i_shadowing=draw(st.sampled_from(RadioConfig.O2I_SHADOWINGS)),
         tx_power_dbm=f(0, 60), n_prb=draw(st.integers(1, 1000)), prb_bandwidth_hz=f(1e3, 1e7),
         noise_density_dbm_hz=f(-200, -100), noise_figure_db=f(0, 20), antenna_gain_dbi=f(0, 30),
         antenna_beamwidth_deg=f(10, 180), antenna_max_attenuation_db=f(0, 60), shadowing=draw(st.booleans()),

@@ -17,6 +17,7 @@ The percentiles are compared with the 3GPP multi-company reference bundled in
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -77,6 +78,8 @@ class CalibrationCase:
     electrical_tilt_deg: float = 12.0
     indoor_ratio: float = 0.8
     tx_power_dbm: float = 46.0
+    n_prb: int = 50
+    """PRBs of 180 kHz: 10 MHz (36.873) or 20 MHz (38.901); only geometry with noise reads it."""
 
 
 def _case_36873(name: str, scenario: str, elements: int) -> CalibrationCase:
@@ -94,6 +97,7 @@ def _case_38901(name: str, scenario: str) -> CalibrationCase:
         name=name, pathloss_model=f"3gpp-38.901-{scenario}", carrier_ghz=6.0, isd_m=500.0 if uma else 200.0,
         bs_height_m=25.0 if uma else 10.0, min_distance_m=35.0 if uma else 10.0, antenna_elements=10,
         o2i_model="3gpp-38.901", o2i_high_loss_ratio=0.5, tolerance_db=1.5, tx_power_dbm=49.0 if uma else 44.0,
+        n_prb=100,
     )
 
 
@@ -112,11 +116,12 @@ CASES: dict[str, CalibrationCase] = {
 TOLERANCE_DB: dict[str, float] = {name: c.tolerance_db for name, c in CASES.items()}
 
 
-def calibration_scenario(case: CalibrationCase, ues_per_cell: int = 10) -> Scenario:
+def calibration_scenario(case: CalibrationCase, ues_per_cell: int = 10,
+                         radio_overrides: Mapping[str, Any] | None = None) -> Scenario:
     """The simulator scenario of ``case``: 19 sites, wrap-around, one slice of ``ues_per_cell`` UEs
     per cell (dropped uniformly in each cell, so uniformly over the area), the 3GPP 3-D element
     (8 dBi, 65° beamwidths, A_m = SLA_V = 30 dB) in a column of K elements tilted 12° electrically,
-    80 % of UEs indoors."""
+    80 % of UEs indoors. ``radio_overrides`` replace radio fields (validated; the ablations)."""
     check_int("ues_per_cell", ues_per_cell, 1)
     layout = LayoutConfig(
         kind="hex", rings=2, isd_m=case.isd_m, wrap_around=True, bs_height_m=case.bs_height_m, ue_height_m=1.5
@@ -128,8 +133,13 @@ def calibration_scenario(case: CalibrationCase, ues_per_cell: int = 10) -> Scena
         antenna_element_spacing_wl=case.element_spacing_wl, antenna_electrical_tilt_deg=case.electrical_tilt_deg,
         antenna_mechanical_tilt_deg=0.0, indoor_ratio=case.indoor_ratio, building_floors=(4, 8),
         o2i_model=case.o2i_model, o2i_high_loss_ratio=case.o2i_high_loss_ratio, min_distance_m=case.min_distance_m,
-        max_distance_m=5000.0, handover_hysteresis_db=0.0,
+        max_distance_m=5000.0, handover_hysteresis_db=0.0, n_prb=case.n_prb,
     )
+    if radio_overrides:
+        unknown = sorted(set(radio_overrides) - {f.name for f in dataclasses.fields(RadioConfig)})
+        if unknown:
+            raise ValueError(f"unknown radio key(s) {', '.join(unknown)}; see docs/scenario.md [radio]")
+        radio = dataclasses.replace(radio, **radio_overrides)
     slice_ = SliceConfig(name="calibration", demand_bps=0.0, flow_size_bits=1000.0, mask_base=1.0,
                          mask_amplitude=0.0, mask_phase=0.0)
     requirements = RequirementsConfig(
@@ -141,14 +151,17 @@ def calibration_scenario(case: CalibrationCase, ues_per_cell: int = 10) -> Scena
     )
 
 
-def drop_metrics(scenario: Scenario, seed: int) -> dict[str, np.ndarray]:
+def drop_metrics(scenario: Scenario, seed: int, noise: bool = False) -> dict[str, np.ndarray]:
     """One drop of ``scenario``'s UEs (the simulator at t = 0): per UE the coupling loss and geometry
-    (dB), the serving cell (strongest coupling gain), height and indoor flag."""
+    (dB), the serving cell (strongest coupling gain), height and indoor flag. ``noise`` adds the thermal
+    noise of the scenario's bandwidth to the geometry's denominator (the documents' metric is without)."""
     sim = _core.Simulator(core_config(scenario), seed)
     gains = sim.gains()  # [K, U] linear coupling gains (antenna, path loss, shadowing, penetration)
     serving = np.argmax(gains, axis=0)
     best = gains[serving, np.arange(gains.shape[1])]
     others = gains.sum(axis=0) - best
+    if noise:  # per PRB: noise power over transmit power, as a coupling gain
+        others = others + sim.noise_w / sim.tx_power_w
     state = sim.state()
     with np.errstate(divide="ignore"):
         return {
@@ -177,11 +190,14 @@ def run_calibration(
     seed: int = 0,
     ues_per_cell: int = 10,
     progress: Callable[[str, int], None] | None = None,
+    radio_overrides: Mapping[str, Any] | None = None,
+    noise: bool = False,
 ) -> dict[str, Any]:
     """Run ``drops`` independent drops (seeds ``seed``, ``seed + 1``, ...) of each case and return the
     calibration.json document ``{"cases": {CASE: {metric: {"p5": ..., ...}, "ues": n, "drops": n}}}``
     plus, under ``"samples"``, every UE's values (for the figures; not written to the JSON).
-    ``progress(case, drop)`` is called after each drop."""
+    ``progress(case, drop)`` is called after each drop; ``radio_overrides`` and ``noise`` are the
+    ablations of docs/calibration.md."""
     names = list(cases)
     unknown = [c for c in names if c not in CASES]
     if unknown or not names:
@@ -189,11 +205,11 @@ def run_calibration(
     check_int("drops", drops, 1)
     check_int("seed", seed, 0)
     out: dict[str, Any] = {"cases": {}, "samples": {}}
-    for name in names:
-        scenario = calibration_scenario(CASES[name], ues_per_cell)
+    scenarios = {name: calibration_scenario(CASES[name], ues_per_cell, radio_overrides) for name in names}
+    for name, scenario in scenarios.items():
         pooled: dict[str, list[np.ndarray]] = {m: [] for m in METRICS}
         for d in range(drops):
-            metrics = drop_metrics(scenario, seed + d)
+            metrics = drop_metrics(scenario, seed + d, noise)
             for m in METRICS:
                 pooled[m].append(metrics[m])
             if progress is not None:
@@ -235,3 +251,11 @@ def table_lines(rows: list[dict[str, Any]]) -> list[str]:
                      f"{r['delta']:+7.1f}  {verdict}")
     return lines
 
+
+
+def scenario_samples(scenario: Scenario, drops: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Coupling loss and geometry of every UE over ``drops`` drops of any scenario (the paper's own,
+    for the comparison figure of docs/calibration.md)."""
+    check_int("drops", drops, 1)
+    pooled = [drop_metrics(scenario, seed + d) for d in range(drops)]
+    return {m: np.concatenate([p[m] for p in pooled]) for m in METRICS}

@@ -108,23 +108,23 @@ def plot_kpi_series(arrays: dict[str, np.ndarray], reward: np.ndarray, slice_nam
     return _save(fig, path)
 
 
-def plot_calibration_case(case: str, samples: dict[str, np.ndarray], reference: dict, tolerance_db: float,
-                          path: Path) -> Path:
-    """One calibration case (docs/calibration.md): our CDFs of coupling loss and geometry over the 3GPP
-    reference curve's points, with the tolerance band (reference ± ``tolerance_db``) shaded."""
+def plot_calibration_case(title: str, samples: dict[str, np.ndarray], reference: dict, tolerance_db: float,
+                          path: Path, label: str = "pyslice") -> Path:
+    """Our CDFs of coupling loss and geometry (``samples``, labelled ``label``) over a 3GPP reference
+    curve's points with the tolerance band (reference ± ``tolerance_db``) shaded (docs/calibration.md)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     pct = np.asarray(reference["percentiles"], dtype=float)
-    for ax, metric, label in zip(axes, ("coupling_loss_db", "geometry_db"), ("coupling loss (dB)", "geometry (dB)")):
+    for ax, metric, xlabel in zip(axes, ("coupling_loss_db", "geometry_db"), ("coupling loss (dB)", "geometry (dB)")):
         ours = np.sort(samples[metric][np.isfinite(samples[metric])])
         ref = np.asarray(reference[metric], dtype=float)
         ax.fill_betweenx(pct, ref - tolerance_db, ref + tolerance_db, color="tab:orange", alpha=0.25,
                          label=f"3GPP ± {tolerance_db:g} dB")
         ax.plot(ref, pct, "o", color="tab:orange", ms=4, label="3GPP reference")
-        ax.plot(ours, 100.0 * np.arange(1, ours.size + 1) / ours.size, color="tab:blue", lw=1.6, label="pyslice")
-        ax.set_xlabel(label)
+        ax.plot(ours, 100.0 * np.arange(1, ours.size + 1) / ours.size, color="tab:blue", lw=1.6, label=label)
+        ax.set_xlabel(xlabel)
         ax.set_ylabel("CDF (%)")
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
     axes[0].legend(loc="lower right", fontsize=8)
-    fig.suptitle(f"3GPP calibration {case}")
+    fig.suptitle(title)
     return _save(fig, Path(path))

@@ -419,6 +419,15 @@ class RadioConfig:
     (TR 38.901 §7.4.3 low-/high-loss buildings, d_in = min of two U(0, 25 m))."""
     o2i_high_loss_ratio: float = 0.0
     """Share of indoor UEs in high-loss buildings (``3gpp-38.901``), in [0, 1]."""
+    indoor_los_distance: str = "outdoor"
+    """Distance of an indoor UE's LOS probability: ``outdoor`` (d_2D-out, as TR 36.873 Table 7.2-2 and
+    TR 38.901 Table 7.4.2-1 write) or ``total`` (d_2D) — an ablation of docs/calibration.md."""
+    indoor_distance: str = "per-ue"
+    """``per-ue`` (one d_2D-in and penetration draw per indoor UE) or ``per-link`` (drawn per BS link:
+    the wall facing each site)."""
+    o2i_shadowing: str = "o2i"
+    """Shadow-fading sigma of indoor UEs' links: ``o2i`` (7 dB, TR 36.873 Table 7.2-1 / TR 38.901 Table
+    7.5-6) or ``outdoor`` (the link's LOS/NLOS sigma, the penetration's sigma_P on top)."""
     shadowing: bool = True
     """Log-normal shadowing on/off."""
     shadow_decorrelation_m: float = 50.0
@@ -442,6 +451,9 @@ class RadioConfig:
     PATHLOSS_MODELS: ClassVar[tuple[str, ...]] = tuple(_core.PATHLOSS_MODELS)
     ANTENNA_MODELS: ClassVar[tuple[str, ...]] = ("sector", "3gpp-3d")
     O2I_MODELS: ClassVar[tuple[str, ...]] = ("3gpp-36.873", "3gpp-38.901")
+    INDOOR_LOS_DISTANCES: ClassVar[tuple[str, ...]] = ("outdoor", "total")
+    INDOOR_DISTANCES: ClassVar[tuple[str, ...]] = ("per-ue", "per-link")
+    O2I_SHADOWINGS: ClassVar[tuple[str, ...]] = ("o2i", "outdoor")
 
     @property
     def three_d(self) -> bool:
@@ -496,6 +508,9 @@ class RadioConfig:
             raise ValueError(f"{path}.building_floors must be [min, max] with 1 <= min <= max <= 200, got {list(floors)!r}")
         _one_of(f"{path}.o2i_model", self.o2i_model, self.O2I_MODELS)
         _in_range(f"{path}.o2i_high_loss_ratio", self.o2i_high_loss_ratio, 0, 1)
+        _one_of(f"{path}.indoor_los_distance", self.indoor_los_distance, self.INDOOR_LOS_DISTANCES)
+        _one_of(f"{path}.indoor_distance", self.indoor_distance, self.INDOOR_DISTANCES)
+        _one_of(f"{path}.o2i_shadowing", self.o2i_shadowing, self.O2I_SHADOWINGS)
         if not self.three_d:
             if self.antenna_model != "sector":
                 raise ValueError(
