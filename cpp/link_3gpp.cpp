@@ -75,7 +75,7 @@ void link_gains_3gpp(std::size_t n, const double* dx, const double* dy, const do
       const double column = column_array_gain_cos(-dh / std::sqrt(d * d + dh * dh), ant);
       column_db = column > 1e-30 ? 10.0 * std::log10(column) : -300.0;
     }
-    const double theta = 90.0 + std::atan2(dh, d) / kDeg;
+    const double theta = shared_vertical || !ant.three_d ? 0.0 : 90.0 + std::atan2(dh, d) / kDeg;
     double best = -1.0;
     std::uint8_t best_s = 0;
     for (int s = 0; s < 3; ++s) {

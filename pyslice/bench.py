@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("bench_sim.py", "bench_td3.py")
+BENCHMARKS = ("bench_sim.py", "bench_td3.py", "bench_calibration.py")
 
 
 def find_bench_dir(start: Path | None = None) -> Path:
