@@ -19,7 +19,7 @@ import numpy as np
 from pyslice import Scenario
 from pyslice.learn.td3 import use_one_thread
 from pyslice.learn.train import CHECKPOINT, Trainer, TrainConfig
-from pyslice.study.transfer import run_transfer
+from pyslice.study.transfer_runs import run_transfer
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import argparse
 
 import numpy as np
 
-from pyslice.cli import load_scenario
+from pyslice.commands.common import load_scenario
 from pyslice.sim.simulate import run_policy
 
 POLICIES = ("equal", "traffic-aware", "max-min")

@@ -18,7 +18,7 @@ import torch
 
 from pyslice import Scenario
 from pyslice.envs.slicing import OBSERVATIONS
-from pyslice.study.experiment import cell_groups
+from pyslice.study.config import cell_groups
 from pyslice.study.similarity import collect_default_samples
 
 

@@ -24,7 +24,8 @@ import numpy as np
 
 from pyslice import Scenario
 from pyslice.study.aggregate import spearman
-from pyslice.study.experiment import cell_groups, config_from_dict, few_target_samples, study_targets
+from pyslice.study.config import cell_groups, config_from_dict, study_targets
+from pyslice.study.experiment import few_target_samples
 from pyslice.study.similarity import MEASURES, analyse_with_latents, collect_default_samples
 from pyslice.study.transfer import TransferResult
 

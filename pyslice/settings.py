@@ -21,15 +21,18 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pyslice.base.toml_writer import NONE, plain, toml_text
 from pyslice.base.validation import check_int
+from pyslice.learn.td3 import TD3Config
+from pyslice.learn.train import TrainConfig
+from pyslice.sim.scenario import Scenario
+from pyslice.study.config import ReproduceConfig, config_from_dict, settings_document
 
 __all__ = ["ALIASES", "Settings", "apply_overrides", "load_config_file", "parse_override", "parse_value",
            "reproduce_settings", "settings_toml", "train_settings", "transfer_settings"]
 
 #: Short section names: ``td3.actor_lr`` is ``train.td3.actor_lr``.
 ALIASES = {"td3": ("train", "td3"), "vae": ("reproduce", "vae")}
-#: How ``None`` is written in TOML (which has no null) and typed on the command line.
-NONE = "none"
 _BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-.:/]*")
 
 
@@ -217,30 +220,15 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"--config {path}: not valid TOML ({exc})") from None
 
 
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        value = dataclasses.asdict(value)
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return NONE if value is None else value
-
-
 def settings_toml(doc: Mapping[str, Any]) -> str:
     """TOML text of a settings document (tables after plain keys; None written as ``none``)."""
-    from pyslice.sim.scenario import _toml_lines
-
-    return "\n".join(_toml_lines(_plain(doc), "")).lstrip("\n") + "\n"
+    return toml_text(plain(doc, NONE))
 
 
 # ---- the commands' documents ---------------------------------------------------------------------
 
-def train_settings(scenario: Any, train: Any = None) -> Settings:
+def train_settings(scenario: Scenario, train: TrainConfig | None = None) -> Settings:
     """``pyslice train``: ``scenario`` and ``train`` (``td3``). Objects: {"scenario", "train"}."""
-    from pyslice.sim.scenario import Scenario
-    from pyslice.learn.train import TrainConfig
-
     train = TrainConfig() if train is None else train
     doc = {"scenario": scenario.to_dict(), "train": train.to_dict()}
     return Settings(doc, lambda d: {"scenario": Scenario.from_dict(d["scenario"]),
@@ -251,14 +239,10 @@ def train_settings(scenario: Any, train: Any = None) -> Settings:
 _REPRODUCE_LOOSE = ("targets", "sweep_targets", "target_samples", "tl_exploration_noise")
 
 
-def reproduce_settings(scenario: Any, cfg: Any) -> Settings:
+def reproduce_settings(scenario: Scenario, cfg: ReproduceConfig) -> Settings:
     """``pyslice reproduce`` / ``sweep``: ``scenario``, ``train`` (``td3``) and ``reproduce``
     (``vae``). Objects: {"scenario", "reproduce"} (the ReproduceConfig holds the train settings)."""
-    from pyslice.study.experiment import config_from_dict
-    from pyslice.sim.scenario import Scenario
-
-    rep = {k: v for k, v in cfg.to_dict().items() if k != "train"}
-    doc = {"scenario": scenario.to_dict(), "train": cfg.train.to_dict(), "reproduce": rep}
+    doc = settings_document(scenario, cfg)
 
     def build(d: dict[str, Any]) -> dict[str, Any]:
         sc = Scenario.from_dict(d["scenario"])
@@ -280,11 +264,9 @@ TRANSFER_DEFAULTS = {"target": 0, "source": "auto", "strategy": "integrated", "m
 _TRANSFER_LOOSE = ("source", "exploration_noise")
 
 
-def transfer_settings(td3: Any, **given: Any) -> Settings:
+def transfer_settings(td3: TD3Config, **given: Any) -> Settings:
     """``pyslice transfer``: ``transfer`` (the experiment) and ``td3`` (the new cell's learners,
     TL and scratch alike; default: the run's own). Objects: {"transfer": dict, "td3": TD3Config}."""
-    from pyslice.learn.td3 import TD3Config
-
     doc = {"transfer": {**TRANSFER_DEFAULTS, **given}, "train": {"td3": dataclasses.asdict(td3)}}
 
     def build(d: dict[str, Any]) -> dict[str, Any]:

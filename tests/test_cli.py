@@ -113,7 +113,7 @@ def test_reproduce_rejects_bad_targets(tmp_path, capsys, targets):
 
 
 def test_parse_targets():
-    from pyslice.cli import parse_targets
+    from pyslice.commands.common import parse_targets
 
     assert parse_targets("all", 12) == tuple(range(12))
     assert parse_targets("4,1,4", 12) == (0, 3)

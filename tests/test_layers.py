@@ -11,8 +11,8 @@ import pyslice
 
 PACKAGE = Path(pyslice.__file__).resolve().parent
 #: Floors, lowest first. ``_core`` is the C++ extension (below everything).
-FLOORS = {"_core": 0, "base": 0, "sim": 1, "envs": 2, "learn": 3, "study": 4, "settings": 4, "bench": 5, "cli": 6,
-          "__init__": 6}
+FLOORS = {"_core": 0, "base": 0, "sim": 1, "envs": 2, "learn": 3, "study": 4, "settings": 5, "sweep": 6, "bench": 6,
+          "commands": 7, "cli": 7, "__init__": 7}
 
 
 def floor_of(module: str) -> int:
@@ -65,12 +65,86 @@ def test_no_module_imports_a_higher_floor(path):
 def test_the_check_sees_an_upward_import(tmp_path):
     """The parser finds plain, aliased, from- and function-level imports (the test can fail)."""
     src = tmp_path / "x.py"
-    src.write_text("import pyslice.study.sweep as s\ndef f():\n    from pyslice.learn import td3\n"
+    src.write_text("import pyslice.study.experiment as s\ndef f():\n    from pyslice.learn import td3\n"
                    "    from pyslice.sim.scenario import Scenario\n")
-    assert [m for _, m in imported_modules(src)] == ["pyslice.study.sweep", "pyslice.learn.td3", "pyslice.sim.scenario"]
+    assert [m for _, m in imported_modules(src)] == ["pyslice.study.experiment", "pyslice.learn.td3", "pyslice.sim.scenario"]
     assert [floor_of(m) for _, m in imported_modules(src)] == [4, 3, 1]
 
 
 def test_few_modules_at_the_top():
     top = [p.name for p in PACKAGE.glob("*.py")]
     assert len(top) <= 8, top
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the pyslice modules it imports (function-level imports included)."""
+    graph: dict[str, set[str]] = {}
+    for path in SOURCES:
+        me = module_name(path).removesuffix(".__init__")
+        graph[me] = {mod for _, mod in imported_modules(path) if mod != me}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_circles():
+    assert cycles(import_graph()) == []
+
+
+def test_the_circle_check_sees_a_circle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def function_level_imports() -> list[tuple[str, int, str]]:
+    """(module, line, text) of every import inside a function body."""
+    found = []
+    for path in SOURCES:
+        text = path.read_text()
+        lines = text.splitlines()
+        for node in ast.walk(ast.parse(text, str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found += [(module_name(path), sub.lineno, lines[sub.lineno - 1].strip()) for sub in ast.walk(node)
+                          if isinstance(sub, (ast.Import, ast.ImportFrom))]
+    return found
+
+
+def test_few_function_level_imports_and_each_says_why():
+    """Imports belong at the top; the few in functions (optional extras) carry their reason as a
+    comment on the line."""
+    found = function_level_imports()
+    assert len(found) <= 20, found
+    unexplained = [f"{m}:{line}: {text}" for m, line, text in found if "#" not in text]
+    assert not unexplained, unexplained

@@ -2,6 +2,7 @@
 real CLI, the extras it installs exist, and its short Python example runs as written."""
 from __future__ import annotations
 
+import importlib
 import re
 import shlex
 import tomllib
@@ -40,7 +41,7 @@ def test_the_readme_has_the_two_setup_commands_and_stays_short():
 @pytest.mark.parametrize("args", _pyslice_commands(), ids=lambda a: " ".join(a))
 def test_every_pyslice_command_parses(args):
     parsed = build_parser().parse_args(args)
-    assert callable(parsed.func)
+    assert callable(importlib.import_module(f"pyslice.commands.{parsed.command}").run)
 
 
 def test_installed_extras_exist():

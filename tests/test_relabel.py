@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from pyslice import Scenario, SlicingEnv
 from pyslice.envs.relabel import KPI_FIELDS, kpi_dim, kpi_record, relabel_instances
 from pyslice.learn.replay import ReplayBuffers
-from pyslice.study.transfer import TransferResult, _load_run, run_transfer
+from pyslice.study.transfer import TransferResult
+from pyslice.study.transfer_runs import load_run, run_transfer
 from conftest import with_ues
 
 
@@ -143,7 +144,7 @@ def run_dir(pretrained_run):
 
 def test_trainer_stores_the_kpis_behind_each_transition(run_dir):
     """The stored reward is eq. 2 of the stored KPIs under the cell's own requirements."""
-    scenario, config, _, replay = _load_run(run_dir)
+    scenario, config, _, replay = load_run(run_dir)
     assert replay.kpi_dim == kpi_dim(len(scenario.slices))
     req_t, req_d = scenario.requirement_matrices()
     for k in (0, 7):

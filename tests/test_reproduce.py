@@ -12,7 +12,8 @@ import pytest
 from pyslice import Scenario
 from pyslice.study.executor import SerialExecutor
 from pyslice.study.aggregate import spearman
-from pyslice.study.experiment import PHASES, ReproduceConfig, default_targets, reproduce
+from pyslice.study.config import PHASES, ReproduceConfig, default_targets
+from pyslice.study.experiment import reproduce
 
 
 def _finite_numbers(obj, path="results"):
@@ -167,7 +168,7 @@ def test_config_rejects_bad_study_options(field, value, match):
 
 def test_config_from_old_runs_keeps_their_analysis():
     """A reproduce.json written before these options existed resumes with the old behaviour."""
-    from pyslice.study.experiment import config_from_dict
+    from pyslice.study.config import config_from_dict
 
     d = ReproduceConfig().to_dict()
     for key in ("target_samples", "instance_rewards", "source_measure"):
@@ -257,7 +258,7 @@ def test_a_run_of_an_earlier_version_resumes(quick_run, tmp_path):
 
 
 def test_study_targets_default_to_every_cell():
-    from pyslice.study.experiment import config_from_dict, study_targets
+    from pyslice.study.config import config_from_dict, study_targets
 
     sc = Scenario.paper()
     cfg = ReproduceConfig()

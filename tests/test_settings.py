@@ -12,7 +12,7 @@ from pyslice import Scenario
 from pyslice.study.experiment import ReproduceConfig
 from pyslice.settings import (apply_overrides, parse_override, parse_value, reproduce_settings, train_settings,
                               transfer_settings)
-from pyslice.study.sweep import parse_grid, split_values
+from pyslice.sweep import parse_grid, split_values
 from pyslice.learn.td3 import TD3Config
 
 

@@ -13,7 +13,7 @@ from conftest import tiny_scenario
 from pyslice.study.executor import SerialExecutor
 from pyslice.study.experiment import ReproduceConfig
 from pyslice.settings import reproduce_settings
-from pyslice.study.sweep import parse_grid, run_sweep
+from pyslice.sweep import parse_grid, run_sweep
 from pyslice.learn.train import TrainConfig
 from pyslice.learn.vae import VAEConfig
 

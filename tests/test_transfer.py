@@ -13,8 +13,8 @@ from pyslice.learn.td3 import BatchedTD3, TD3Config
 from pyslice.learn.train import Trainer
 from conftest import TINY_PRETRAIN, with_ues
 from pyslice.envs.slicing import SlicingEnv
-from pyslice.study.transfer import (RESULT_JSON, RESULT_NPZ, STRATEGIES, TransferResult, run_transfer,
-                              transfer)
+from pyslice.study.transfer import RESULT_JSON, RESULT_NPZ, STRATEGIES, TransferResult, transfer
+from pyslice.study.transfer_runs import load_run, run_transfer
 
 K, D, A, CAP = 4, 16, 4, 50
 
@@ -291,12 +291,10 @@ def test_scratch_learner_is_the_pretraining_learner(run_dir):
 def test_model_transfer_acts_like_the_source_in_the_target_cell(run_dir):
     """With no training, the transferred agent is the source's policy acting in the target cell:
     the curve equals a network where cell `target` is driven by the pretrained agent `source`."""
-    from pyslice.study.transfer import _load_run
-
     target, source, T, seed = 5, 1, 12, 4
     res = run_transfer(run_dir, target, [source], strategy="model", steps=0, eval_steps=T, seed=seed,
                        include_scratch=False)
-    scenario, config, pre, _ = _load_run(run_dir)
+    scenario, config, pre, _ = load_run(run_dir)
     env = SlicingEnv(scenario, seed=seed, n_neighbours=config.n_neighbours, same_seed=True)
     obs = env.reset(seed)
     rewards = []

@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pyslice.base.atomic import write_json
+
 __all__ = ["MARKER", "check_unit", "file_record", "mark_done", "read_marker", "unit_files", "verify_tree"]
 
 MARKER = "done.json"
@@ -50,8 +52,6 @@ def unit_files(folder: Path) -> list[Path]:
 
 def mark_done(folder: str | os.PathLike[str], seconds: float, **extra: Any) -> None:
     """Write ``folder``'s marker (last, atomically) with its files' sizes and hashes."""
-    from pyslice.base.atomic import write_json
-
     folder = Path(folder)
     files = {str(p.relative_to(folder)): file_record(p) for p in unit_files(folder)}
     write_json(folder / MARKER, {"seconds": seconds, "files": files, **extra})

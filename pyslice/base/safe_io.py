@@ -17,6 +17,8 @@ from typing import IO, Any
 import numpy as np
 import torch
 
+from pyslice.base.atomic import atomic_open
+
 __all__ = ["UnsafeFile", "convert_trusted", "from_safe", "load", "save", "to_safe"]
 
 _TAG = "__numpy__"
@@ -79,8 +81,6 @@ def load(path: str | os.PathLike[str]) -> Any:
 def convert_trusted(path: str | os.PathLike[str]) -> None:
     """Rewrite a file of an older pyslice (pickled NumPy objects) in the safe format, atomically.
     This unpickles it: only for files whose origin you trust."""
-    from pyslice.base.atomic import atomic_open
-
     data = torch.load(Path(path), weights_only=False, map_location="cpu")
     with atomic_open(path, "wb") as fh:
         save(data, fh)

@@ -12,7 +12,7 @@ what depends on the requirements:
 
 Load, users and eq. 5's coordination feature do not depend on the requirements and are kept. The
 paper's plain transfer stays the default (``instance_rewards = "source"``); relabelling is
-``instance_rewards = "target"`` (:func:`pyslice.study.transfer.run_transfer`, ``ReproduceConfig``).
+``instance_rewards = "target"`` (:func:`pyslice.study.transfer_runs.run_transfer`, ``ReproduceConfig``).
 
 The raw-KPI record stored per transition (:data:`KPI_FIELDS`, N values each, so 4N in all) is built
 by :func:`kpi_record`.

@@ -78,6 +78,7 @@ from pettingzoo import ParallelEnv
 from pyslice.base.validation import check_int
 from pyslice.envs.neighbours import coupling_matrix, neighbours_from_coupling
 from pyslice.sim.satisfaction import satisfaction_terms
+from pyslice.envs.baselines import make_policy
 from pyslice.sim.scenario import Scenario
 from pyslice.sim.simulator import BATCH_FIELDS, SimulatorBatch, _check_seed, validate_shares
 
@@ -605,8 +606,6 @@ class SingleCellEnv(gymnasium.Env):
 
     def _resolve_others(self, others: Any) -> Callable[[np.ndarray, dict], np.ndarray]:
         if isinstance(others, str):
-            from pyslice.envs.baselines import make_policy
-
             policy = make_policy(others, self.env.scenario)
             return policy.act
         if hasattr(others, "act") and callable(others.act):

@@ -1,4 +1,4 @@
-"""Learning-curve statistics that judge a training run against a baseline on the same steps (issue 11).
+"""Learning-curve statistics that judge a training run against a baseline on the same steps.
 
 All functions take per-step rewards shaped ``[T]`` or ``[T, K]`` (steps × cells) and compare an agent
 with a reference policy run on the same seed and steps (same UE trajectories and traffic), so every

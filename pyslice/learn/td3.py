@@ -30,7 +30,7 @@ simplex is ``TD3Config.actor_head`` (the paper is silent; chosen by the controll
   shares if Σb = 0; :func:`pyslice.envs.slicing.box_to_simplex`). Exploration noise (std ``exploration_noise``)
   and target-policy smoothing noise (std ``policy_noise`` clipped at ``noise_clip``) are added in
   u-space and clipped to [-1, 1]; the warm-up phase draws u uniformly from the Box.
-* ``"softmax"`` (the learner before issue 11, kept for the ablation): the actor ends in a softmax and
+* ``"softmax"`` (the earlier learner, kept for the ablation): the actor ends in a softmax and
   its action is the share vector itself. Noise is put back on the simplex either by Euclidean
   projection (``"projected"``) or multiplicatively through the logits (``"logit"``).
 
@@ -149,7 +149,7 @@ ACTOR_HEADS = ("tanh-box", "softmax")
 #: Noise modes each head supports (exploration and target smoothing).
 NOISE_MODES = {"tanh-box": ("box",), "softmax": ("projected", "logit")}
 WARMUPS = ("box-uniform", "dirichlet")
-#: The learner's settings before issue 11 (softmax head, logit exploration 0.3, projected target
+#: The earlier learner's settings (softmax head, logit exploration 0.3, projected target
 #: smoothing, Dirichlet warm-up): configs saved without ``actor_head`` are read with these.
 LEGACY_TD3 = {"actor_head": "softmax", "exploration": "logit", "exploration_noise": 0.3,
               "target_smoothing": "projected", "warmup": "dirichlet"}
@@ -729,20 +729,6 @@ class BatchedTD3:
                 out[f"{name}.{l}.weight"] = W[0]
                 out[f"{name}.{l}.bias"] = b[0, 0]
         return out
-
-    @torch.no_grad()
-    def set_agent_parameters(self, k: int, params: Mapping[str, torch.Tensor]) -> None:
-        """Copy tensors into agent k's weights; ``params`` uses :meth:`agent_parameters` keys and
-        shapes (any subset). Optimiser state is not changed."""
-        views = self.agent_parameters(k)
-        unknown = set(params) - set(views)
-        if unknown:
-            raise ValueError(f"unknown parameter names {sorted(unknown)}")
-        for name, value in params.items():
-            value = torch.as_tensor(value, dtype=torch.float32)
-            if value.shape != views[name].shape:
-                raise ValueError(f"{name}: expected {tuple(views[name].shape)}, got {tuple(value.shape)}")
-            views[name].copy_(value)
 
     # -- checkpoints -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from pyslice.base.validation import check_int
+from pyslice.learn.train_log import read_log
 
 INSTALL_HINT = '--tensorboard needs TensorBoard: pip install "pyslice[tensorboard]"'
 PHASE_CODE = {"explore": 0, "train": 1, "eval": 2}
@@ -40,14 +41,14 @@ PHASE_CODE = {"explore": 0, "train": 1, "eval": 2}
 def require_tensorboard() -> None:
     """Raise ``ValueError`` with the install hint unless ``torch.utils.tensorboard`` imports."""
     try:
-        import torch.utils.tensorboard  # noqa: F401  (needs the tensorboard package)
+        import torch.utils.tensorboard  # noqa: F401  (optional extra: the tensorboard package)
     except ImportError:
         raise ValueError(INSTALL_HINT) from None
 
 
 def summary_writer(log_dir: Path, purge_step: int | None) -> Any:
     require_tensorboard()
-    from torch.utils.tensorboard import SummaryWriter
+    from torch.utils.tensorboard import SummaryWriter  # optional extra, checked just above
 
     # a queue long enough for a window's events: TrainLogger hands them over, then waits once (flush)
     return SummaryWriter(str(log_dir), purge_step=purge_step, max_queue=1000)
@@ -57,7 +58,7 @@ class Scalars:
     """Many scalars of one step written as one event (one record: much cheaper than one each)."""
 
     def __init__(self, writer: Any) -> None:
-        from tensorboard.compat.proto.summary_pb2 import Summary
+        from tensorboard.compat.proto.summary_pb2 import Summary  # optional extra (a writer exists, so it is installed)
 
         self._writer, self._Summary = writer, Summary
 
@@ -100,8 +101,6 @@ class TrainLogger:
         self._scalars = Scalars(self._writer)
 
     def _refill(self, train_log: Path) -> None:
-        from pyslice.learn.train import read_log
-
         log = read_log(train_log)
         done = log["step"] <= self.step
         if not done.any():

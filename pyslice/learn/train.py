@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
-import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -27,6 +25,8 @@ from pyslice.base.atomic import atomic_open, write_json
 from pyslice.envs.baselines import run_policy_in_env
 from pyslice.envs.slicing import OBSERVATIONS, SlicingEnv
 from pyslice.learn.replay import ReplayBuffers
+from pyslice.learn.tensorboard import TrainLogger, require_tensorboard
+from pyslice.learn.train_log import LOG, log_header, log_row, read_log
 from pyslice.envs.relabel import kpi_dim, kpi_record
 from pyslice.sim.satisfaction import kpi_summary
 from pyslice.sim.scenario import Scenario
@@ -35,7 +35,6 @@ from pyslice.base.validation import check_int
 
 CHECKPOINT = "checkpoint.pt"
 POLICY = "policy.pt"
-LOG = "train_log.csv"
 SUMMARY = "summary.json"
 
 
@@ -94,20 +93,10 @@ class TrainConfig:
         d = dict(d)
         td3 = d.pop("td3", {})
         td3 = {k: tuple(v) if isinstance(v, list) else v for k, v in td3.items()}
-        if "actor_head" not in td3:  # saved before issue 11: the learner of that time
+        if "actor_head" not in td3:  # saved by an earlier version: its learner
             td3 = {**LEGACY_TD3, **td3}
-        d.setdefault("observation", "clipped")  # saved before issue 12: the observation of that time
+        d.setdefault("observation", "clipped")  # saved by an earlier version: its observation
         return cls(td3=TD3Config(**td3), **d)
-
-
-def log_header(n_agents: int, n_slices: int) -> list[str]:
-    return (["step", "phase", "mean_reward"] + [f"reward_{k}" for k in range(n_agents)]
-            + [f"satisfaction_{k}_{n}" for k in range(n_agents) for n in range(n_slices)])
-
-
-def _log_row(step: int, phase: str, reward: np.ndarray, info: dict[str, Any]) -> list[Any]:
-    sat = np.minimum(info["throughput_term"], info["delay_term"])
-    return [step, phase, float(reward.mean()), *reward.tolist(), *sat.ravel().tolist()]
 
 
 class Trainer:
@@ -125,8 +114,6 @@ class Trainer:
     def __init__(self, scenario: Scenario, config: TrainConfig, out_dir: str | Path, resume: bool = False,
                  tensorboard: str | Path | None = None) -> None:
         if tensorboard is not None:  # fail before anything is written
-            from pyslice.learn.tensorboard import require_tensorboard
-
             require_tensorboard()
         self.tensorboard = None if tensorboard is None else Path(tensorboard)
         self.scenario, self.config, self.out = scenario, config, Path(out_dir)
@@ -199,8 +186,6 @@ class Trainer:
         """The run's TensorBoard logger from this step on (a null context without ``tensorboard``)."""
         if self.tensorboard is None:
             return contextlib.nullcontext()
-        from pyslice.learn.tensorboard import TrainLogger
-
         return TrainLogger(self.tensorboard, start_step=self.step, last_step=self.config.total_steps,
                            train_log=self.out / LOG)
 
@@ -231,7 +216,7 @@ class Trainer:
                 self.timing["policy"] += t1 - t0
                 self.timing["simulator"] += t2 - t1
                 self.timing["update"] += t3 - t2
-                log.writerow(_log_row(self.step + 1, phase, reward, info))
+                log.writerow(log_row(self.step + 1, phase, reward, info))
                 if tb is not None:
                     tb.log_step(self.step + 1, phase, reward, info, losses)
                 self.obs = next_obs
@@ -262,18 +247,6 @@ class Trainer:
                 "eval_mean_reward": float(rewards.mean()),
                 "eval_share_reward_below_0.95": float((rewards < 0.95).mean()),
                 "timing_seconds": {k: round(v, 3) for k, v in self.timing.items()}}
-
-
-def read_log(path: str | Path) -> dict[str, np.ndarray]:
-    """``train_log.csv`` as arrays: step [T], phase [T], reward [T, K], satisfaction [T, K, N]."""
-    text = Path(path).read_text()
-    rows = list(csv.reader(io.StringIO(text)))
-    header, body = rows[0], rows[1:]
-    K = sum(1 for h in header if h.startswith("reward_"))
-    N = sum(1 for h in header if h.startswith("satisfaction_0_"))
-    data = np.array([[float(v) for v in r[2:]] for r in body]).reshape(len(body), -1) if body else np.zeros((0, 1 + K + K * N))
-    return {"step": np.array([int(r[0]) for r in body]), "phase": np.array([r[1] for r in body]),
-            "reward": data[:, 1:1 + K], "satisfaction": data[:, 1 + K:].reshape(len(body), K, N)}
 
 
 def restore_agent(agent_state: dict[str, Any], config: TrainConfig) -> BatchedTD3:
@@ -329,5 +302,3 @@ class GreedyAgents:
         return self.agent.act(obs, explore=False)
 
 
-def summary_json(summary: dict[str, Any]) -> str:
-    return json.dumps(summary, indent=2, sort_keys=True)

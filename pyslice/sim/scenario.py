@@ -17,7 +17,6 @@ import difflib
 import math
 import numbers
 import os
-import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from pyslice import _core
+from pyslice.base.toml_writer import toml_lines
+from pyslice.base.atomic import write_text
 
 #: Radio defaults defined once in the core (pathloss.hpp), read by the scenario's fields.
 _PROP, _ANT = _core.PROPAGATION_DEFAULTS, _core.ANTENNA_DEFAULTS
@@ -183,7 +184,6 @@ def _one_of(path: str, value: str, options: tuple[str, ...]) -> None:
 @dataclass(frozen=True, kw_only=True)
 class SliceConfig:
     """One network slice (``[[slices]]``): traffic, mobility and generated-mask parameters."""
-
     name: str
     """Slice label (non-empty, unique within a scenario)."""
     demand_bps: float
@@ -204,7 +204,6 @@ class SliceConfig:
     """Amplitude of the generated traffic mask, in [0, 1]."""
     mask_phase: float
     """Phase of the generated traffic mask (fraction of a period), in [0, 1]."""
-
     MOBILITY_MODELS: ClassVar[tuple[str, ...]] = ("random-waypoint", "gauss-markov")
     REQUIRED_KEYS: ClassVar[tuple[str, ...]] = (
         "name", "demand_bps", "flow_size_bits", "mask_base", "mask_amplitude", "mask_phase",
@@ -243,7 +242,6 @@ class RequirementProfile:
     """Required average flow throughput φ* per slice, bit/s, each > 0."""
     delay_s: tuple[float, ...]
     """Required average flow delay d* per slice, s, each > 0."""
-
     def __post_init__(self) -> None:
         _init(self, "profile")
 
@@ -262,7 +260,7 @@ class RequirementProfile:
 #: default) so that the traffic-aware baseline is good but imperfect, like the paper's (mean
 #: satisfaction ~0.88, ~28 % of cell-steps below 0.95; paper: 0.87 and 25 %), equal shares are
 #: clearly worse and the max-min reference leaves headroom (~1.00). With network-wide roaming the same
-#: demands overload the central cells; the demands before issue 12 (2/3 of these) were calibrated there. Slices differ in rate and flow size so that demand-proportional shares starve
+#: demands overload the central cells; the earlier demands (2/3 of these) were calibrated there. Slices differ in rate and flow size so that demand-proportional shares starve
 #: the light, delay-critical slices.
 PAPER_SLICES: tuple[SliceConfig, ...] = (
     SliceConfig(name="embb", demand_bps=375e3, flow_size_bits=3000.0,
@@ -292,7 +290,6 @@ PAPER_PROFILES: tuple[RequirementProfile, ...] = (
 @dataclass(frozen=True, kw_only=True)
 class LayoutConfig:
     """Site layout (``[layout]``)."""
-
     kind: str = "paper"
     """``paper`` (4-site rhombus), ``hex`` (``rings`` hex rings) or ``sites`` (explicit list)."""
     rings: int = 1
@@ -309,7 +306,6 @@ class LayoutConfig:
     """BS antenna height, m, in [2, 100] and > ue_height_m + 1."""
     ue_height_m: float = _PROP["h_ut"]
     """UE height, m, in [1, 10]."""
-
     KINDS: ClassVar[tuple[str, ...]] = ("paper", "hex", "sites")
 
     def __post_init__(self) -> None:
@@ -369,7 +365,6 @@ class LayoutConfig:
 @dataclass(frozen=True, kw_only=True)
 class RadioConfig:
     """Radio model parameters (``[radio]``)."""
-
     pathloss_model: str = "winner+"
     """``winner+`` (WINNER+ C2 urban macro), ``3gpp-36.814-uma`` (ITU-R M.2135 UMa), or a 3-D 3GPP
     model (docs/calibration.md): ``3gpp-36.873-uma``, ``3gpp-36.873-umi``, ``3gpp-38.901-uma``,
@@ -447,7 +442,6 @@ class RadioConfig:
     """A3 handover offset, dB, in [0, 20]."""
     handover_ttt_s: float = 0.256
     """A3 time-to-trigger, s, in [0, 60]."""
-
     PATHLOSS_MODELS: ClassVar[tuple[str, ...]] = tuple(_core.PATHLOSS_MODELS)
     ANTENNA_MODELS: ClassVar[tuple[str, ...]] = ("sector", "3gpp-3d")
     O2I_MODELS: ClassVar[tuple[str, ...]] = ("3gpp-36.873", "3gpp-38.901")
@@ -527,7 +521,6 @@ class RadioConfig:
 @dataclass(frozen=True, kw_only=True)
 class TrafficConfig:
     """Time step, UE population and traffic-mask source (``[traffic]``)."""
-
     step_seconds: float = 1.0
     """Snapshot length Δt, s, in [0.001, 3600]."""
     max_ues_per_slice: int = 32
@@ -546,14 +539,14 @@ class TrafficConfig:
     """What overload does (docs/model.md §4): ``finite-buffer`` (each slice's buffer holds at most
     ``buffer_s`` of its service; traffic beyond the slice's capacity is dropped, nothing carries over
     to the next step) or ``fluid-backlog`` (unserved traffic is queued and carried to later steps,
-    unbounded; the model before issue 12)."""
+    unbounded; the earlier default)."""
     buffer_s: float = 0.05
     """Per-slice buffer of the ``finite-buffer`` model, in seconds of the slice's service, > 0; 50 ms is a PDCP discard timer of the 3GPP range (TS 38.323: 10 ms-1.5 s)."""
     roaming: str = "home-site"
     """Where UEs move (docs/model.md §3): ``home-site`` (randomly inside their home site's hexagon, so
     the mask scales the number of UEs in each cell, paper §V-1) or ``network`` (anywhere in the
     network area: central cells attract users and per-cell presence drifts from 0.2 to 0.9 of the
-    mask; the default before issue 12)."""
+    mask; the earlier default)."""
 
     GENERATED: ClassVar[str] = "generated"
     ROAMING: ClassVar[tuple[str, ...]] = ("network", "home-site")
@@ -588,7 +581,6 @@ class RequirementsConfig:
     """Profile index per site, cycled over the sites."""
     profiles: tuple[RequirementProfile, ...] = PAPER_PROFILES
     """Requirement profiles, each with one value per slice."""
-
     def __post_init__(self) -> None:
         path = _PATH.get() or "requirements"
         _coerce_fields(self, path, skip=("profiles",))
@@ -631,7 +623,6 @@ _SECTIONS: dict[str, type] = {"layout": LayoutConfig, "radio": RadioConfig, "tra
 @dataclass(frozen=True, kw_only=True)
 class Scenario:
     """A complete, validated simulation scenario; ``Scenario()`` is the paper scenario."""
-
     name: str = "paper"
     """Label used in reports."""
     layout: LayoutConfig = field(default_factory=LayoutConfig)
@@ -741,9 +732,8 @@ class Scenario:
     def to_toml(self, path: str | os.PathLike[str]) -> None:
         """Write the scenario as TOML (every key; floats exactly), atomically replacing ``path``."""
         path = Path(path)
-        from pyslice.base.atomic import write_text
 
-        write_text(path, "\n".join(_toml_lines(self.to_dict(), "")) + "\n")
+        write_text(path, "\n".join(toml_lines(self.to_dict())) + "\n")
 
     # ---- validation and derived values ----------------------------------------------------------
 
@@ -900,47 +890,3 @@ def _plain(config: Any) -> dict[str, Any]:
     return {f.name: convert(getattr(config, f.name)) for f in dataclasses.fields(config)}
 
 
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
-
-
-def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else _toml_value(key)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            raise ValueError("cannot write NaN to a scenario file")
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        chars = (_ESCAPES.get(c) or (f"\\u{ord(c):04X}" if ord(c) < 0x20 or ord(c) == 0x7F else c)
-                 for c in value)
-        return '"' + "".join(chars) + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {_got(value)} to TOML")
-
-
-def _is_table_array(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
-
-
-def _toml_lines(table: Mapping[str, Any], prefix: str) -> list[str]:
-    """TOML lines for ``table``: its plain keys, then its sub-tables and arrays of tables."""
-    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()
-             if not isinstance(v, dict) and not _is_table_array(v)]
-    for key, value in table.items():
-        name = f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key)
-        if isinstance(value, dict):
-            lines += ["", f"[{name}]", *_toml_lines(value, name)]
-        elif _is_table_array(value):
-            for item in value:
-                lines += ["", f"[[{name}]]", *_toml_lines(item, name)]
-    return lines

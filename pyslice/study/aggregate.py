@@ -11,9 +11,18 @@ from typing import Any, Callable
 import numpy as np
 
 from pyslice.base.atomic import write_json
+from pyslice.base.statistics import bootstrap_mean_ci, chain_verdict, verdict
+from pyslice.learn.train_log import read_log
+from pyslice.sim.satisfaction import kpi_summary
 from pyslice.sim.scenario import Scenario
-from pyslice.study.experiment import ABLATION_STRATEGIES, PHASES, ReproduceConfig, cell_groups, load_distances, study_targets, sweep_targets_of
+from pyslice.study import figures
+from pyslice.study.config import ABLATION_STRATEGIES, PHASES, ReproduceConfig, cell_groups, study_targets, sweep_targets_of
+from pyslice.study.report import write_report
+from pyslice.study.similarity import (MEASURES, group_separation, load_distances, plot_distance_matrix,
+                                      source_group_accuracy)
 from pyslice.study.tidy import result_rows, write_rows_csv
+from pyslice.study.transfer import TransferResult
+
 
 PAPER = {
     "mean_min_throughput_satisfaction": {"baseline": 0.87, "drl": 0.90, "tl": 0.92},
@@ -50,10 +59,6 @@ def _mean_std(values: list[float]) -> dict[str, float]:
 def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds: list[dict[str, float]] | None = None,
               wall: float | None = None) -> dict[str, Any]:
     """Numbers, claims, ablations, figures and ``report.md`` from the per-seed folders."""
-    from pyslice.study.similarity import MEASURES, source_group_accuracy
-    from pyslice.learn.train import read_log
-    from pyslice.study.transfer import TransferResult
-
     out = Path(out)
     targets = study_targets(scenario, cfg)
     groups = cell_groups(scenario)
@@ -153,7 +158,6 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
     results["figures"] = {name: str(path.relative_to(out)) for name, path in figs.items()}
     write_json(out / "results.json", results)
     write_rows_csv(out / "results.csv", result_rows(results))
-    from pyslice.study.report import write_report
 
     write_report(out / "report.md", scenario, cfg, results)
     return results
@@ -180,24 +184,21 @@ def _same_group(groups: list[list[int]], a: int, b: int) -> bool:
 
 
 def _group_distance(D: np.ndarray, groups: list[list[int]]) -> tuple[float, float]:
-    from pyslice.study.similarity import group_separation
 
     return tuple(float(v) for v in group_separation(D, groups))  # type: ignore[return-value]
 
 
 def _drops(evaluation: dict[str, np.ndarray], label: str, ev: slice, k: int) -> np.ndarray | None:
     key = f"{label}_drop_rate"
-    return evaluation[key][ev, k] if key in evaluation else None  # absent in runs saved before issue 12
+    return evaluation[key][ev, k] if key in evaluation else None  # absent in runs of an earlier version
 
 
 def _window_stats(sat: np.ndarray, delay_ms: np.ndarray, drop: np.ndarray | None = None) -> dict[str, Any]:
-    from pyslice.sim.satisfaction import kpi_summary
 
     return kpi_summary(sat, 1e-3 * np.asarray(delay_ms), drop=drop)  # drop: [T, N] rates of the window
 
 
 def _summarise(per_seed: list[dict[str, Any]], targets: tuple[int, ...], cfg: ReproduceConfig) -> dict[str, Any]:
-    from pyslice.study.similarity import MEASURES
 
     def over(fn: Callable[[dict[str, Any]], float]) -> dict[str, float]:
         # mean over targets within a seed (those that have the value), then mean ± std over seeds
@@ -222,7 +223,7 @@ def _summarise(per_seed: list[dict[str, Any]], targets: tuple[int, ...], cfg: Re
                                           for t in r["targets"].values()] for r in per_seed], axis=(0, 1))]
         for p in ("baseline", "drl", "drl_scratch", "tl")}
     # DRL from scratch in the new cell against the baseline on the same final window, per (seed,
-    # target): the learner must reach at least 0.8 of the baseline (issue 11)
+    # target): the learner must reach at least 0.8 of the baseline
     def scratch_ratio(t: dict[str, Any]) -> float:
         base = t["eval"]["baseline"]["mean_min_throughput_satisfaction"]
         return t["eval"]["drl_scratch"]["mean_min_throughput_satisfaction"] / base if base > 0 else float("nan")
@@ -267,7 +268,6 @@ _SAT, _LOW, _DELAY = "mean_min_throughput_satisfaction", "share_below_0.95", "me
 def _paired_differences(per_seed: list[dict[str, Any]], targets: tuple[int, ...]) -> dict[str, dict[str, float]]:
     """Mean and 95 % hierarchical-bootstrap interval (:mod:`pyslice.base.statistics`) of each paired
     difference, per (seed, target) on the same traffic."""
-    from pyslice.base.statistics import bootstrap_mean_ci
 
     def ev(p: str, metric: str) -> Callable[[dict[str, Any]], float]:
         return lambda t: t["eval"][p][metric]
@@ -295,8 +295,6 @@ def _paired_differences(per_seed: list[dict[str, Any]], targets: tuple[int, ...]
 
 def _claims(diff: dict[str, dict[str, float]], table: dict[str, Any], cfg: ReproduceConfig) -> list[dict[str, Any]]:
     """The paper's claims with three-state verdicts from the paired differences' intervals."""
-    from pyslice.base.statistics import chain_verdict, verdict
-
     def v(name: str, direction: str) -> str:
         return verdict(diff[name], direction)
 
@@ -341,15 +339,12 @@ def _phase_seconds(seconds: list[dict[str, float]] | None, out: Path, cfg: Repro
 def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list[dict[str, Any]],
              pooled: dict[str, list[np.ndarray]], curves: dict[int, dict[str, list[np.ndarray]]],
              targets: tuple[int, ...]) -> dict[str, Path]:
-    from pyslice.study import figures
-    from pyslice.study.similarity import plot_distance_matrix
 
     fig_dir = out / "figures"
     figs: dict[str, Path] = {}
     base = np.load(out / "seed0" / "baseline" / "baseline.npz", allow_pickle=False)
     figs["fig3_traffic_mask"] = figures.traffic_mask(base["mask"], [s.name for s in scenario.slices],
                                                      fig_dir / "fig3_traffic_mask.png")
-    from pyslice.learn.train import read_log
 
     drl = np.stack([read_log(out / f"seed{s}" / "pretrain" / "train_log.csv")["reward"] for s in range(cfg.seeds)])
     with_base = np.stack([np.load(out / f"seed{s}" / "baseline" / "baseline.npz", allow_pickle=False)["reward"] for s in range(cfg.seeds)])
@@ -380,7 +375,6 @@ def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list
     figs["fig7_distance"] = plot_distance_matrix(load_distances(out / "seed0" / "similarity")[cfg.source_measure],
                                                  fig_dir / "fig7_distance.png",
                                                  title="Inter-agent distance D[source, target] (VAE, eqs. 7 + 9), seed 0")
-    from pyslice.study.transfer import TransferResult
 
     sweep = TransferResult.load(out / "seed0" / "transfer" / f"target{shown[0]}" / "integrated")
     # Gain at equal steps: mean reward over the first t steps of TL minus that of DRL from scratch

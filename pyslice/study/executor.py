@@ -135,7 +135,7 @@ class RayExecutor:
     def __init__(self, address: str | None = None, num_cpus: int | None = None,
                  runtime_env: dict[str, Any] | None = None) -> None:
         try:
-            import ray
+            import ray  # optional extra: pyslice[ray]
         except ImportError:
             raise ValueError('--executor ray needs Ray: pip install "pyslice[ray]"') from None
 

@@ -17,138 +17,34 @@ folder skips finished phases (pretraining also resumes inside from its own check
 from __future__ import annotations
 
 import json
+import shutil
+import sys
+import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+from tqdm import tqdm
 
+from pyslice.base.artifacts import check_unit, mark_done
 from pyslice.base.atomic import write_json, write_npz, write_text
-from pyslice.sim.scenario import SECTORS_PER_SITE, Scenario
-from pyslice.learn.train import TrainConfig
-from pyslice.learn.vae import VAEConfig
-
-ABLATION_STRATEGIES = ("model", "feature", "instance")
-PHASES = ("baseline", "pretrain", "similarity", "transfer", "evaluate")
-
-
-@dataclass(frozen=True)
-class ReproduceConfig:
-    """What ``pyslice reproduce`` runs (defaults: the paper's schedule, 3 seeds)."""
-
-    seeds: int = 5
-    train: TrainConfig = field(default_factory=TrainConfig)
-    tl_steps: int = 4000
-    """TL training steps (paper: 4000) before ``train.evaluation_steps`` greedy steps."""
-    samples_per_agent: int = 500
-    """Samples under the default action per source cell for the similarity analysis."""
-    target_samples: int | None = 100
-    """Samples under the default action of each target cell (paper §IV-B: the target is newly
-    deployed, with "very limited" samples; the sources contribute a subset of theirs). The target
-    cells keep the first ``target_samples`` of their samples in the VAE's training set and in every
-    distance; ``None``: as many as the sources (the analysis before issue 12). One VAE per seed
-    serves all targets (the other targets are sources with few samples)."""
-    similarity_observation: str = "log"
-    """How the state s in the VAE's samples x = [s, r] is normalised (``pyslice.envs.slicing`` modes). The
-    paper's s is [φ, l, u, c] without a clip; the agents' clipped state (``train.observation``) hides
-    the requirement groups: a logistic regression on the raw samples tells the groups apart with
-    71 % held-out accuracy on the clipped state and 97 % on the log state
-    (``bench/group_classifier.py``)."""
-    vae: VAEConfig = field(default_factory=VAEConfig)
-    targets: tuple[int, ...] | str | None = "all"
-    """Target cells (0-based): ``"all"`` (default: every cell, paper §V-3 compares "among all
-    cells"), ``None`` (the first cell of each requirement profile, the default before issue 13) or
-    a tuple. Each gets integrated TL from its nearest and farthest source and DRL from scratch."""
-    sweep_targets: tuple[int, ...] | None = None
-    """Targets (among ``targets``) that also get TL from every source (Fig. 8, the measure
-    ablation) and the strategy ablation; default: the first cell of each requirement profile."""
-    early_window: int = 200
-    """Steps over which the early TL gain is measured (paper: 200)."""
-    ablations: bool = True
-    """Run the strategy ablation (model, feature, instance from the nearest source)."""
-    source_measure: str = "vae-kl-equal-sigma"
-    """The distance that picks each target's sources (eq. 10): the paper's eqs. 7 + 9
-    (``pyslice.study.similarity.HEADLINE_MEASURE``); any of ``pyslice.study.similarity.MEASURES`` as an ablation."""
-    instance_rewards: str = "source"
-    """Rewards of the transferred instances: ``"source"`` (the paper: as the source stored them,
-    under its own requirements) or ``"target"`` (relabelled under the target's, :mod:`pyslice.envs.relabel`)."""
-    tl_exploration_noise: float | None = None
-    """Exploration noise of the new cell's TL learners, in the units of ``train.td3.exploration``;
-    ``None`` (default): the pretraining's ``train.td3.exploration_noise`` (paper §V-2: "for TL
-    training process, we apply the same model setups as DRL approaches"). DRL from scratch always
-    uses the pretraining learner unchanged."""
-    figures: bool = True
-    """Draw the paper's figures into ``figures/`` (off: faster aggregation, e.g. for the points of a
-    large sweep; the numbers are the same)."""
-
-    @classmethod
-    def quick(cls) -> ReproduceConfig:
-        """A short schedule, one seed, three targets (two swept), small sweeps (the CI smoke run;
-        under 2 minutes)."""
-        return cls(seeds=1, train=TrainConfig(exploration_steps=150, training_steps=250, evaluation_steps=50,
-                                              checkpoint_every=100),
-                   tl_steps=250, samples_per_agent=60, target_samples=30, vae=VAEConfig(epochs=30), early_window=50,
-                   targets=(0, 3, 5))
-
-    def __post_init__(self) -> None:
-        from pyslice.envs.relabel import INSTANCE_REWARDS
-        from pyslice.study.similarity import MEASURES
-
-        if self.target_samples is not None and (isinstance(self.target_samples, bool)
-                                                or not isinstance(self.target_samples, int)
-                                                or not 2 <= self.target_samples <= self.samples_per_agent):
-            raise ValueError(f"target_samples must be None or an int in [2, samples_per_agent = "
-                             f"{self.samples_per_agent}], got {self.target_samples!r}")
-        if isinstance(self.targets, str) and self.targets != "all":
-            raise ValueError(f"targets must be 'all', None or distinct cell indices >= 0, got {self.targets!r}")
-        for name in ("targets", "sweep_targets"):
-            if getattr(self, name) is None or getattr(self, name) == "all":
-                continue
-            t = tuple(getattr(self, name))
-            if (not t or len(set(t)) != len(t)
-                    or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0 for k in t)):
-                raise ValueError(f"{name} must be None or distinct cell indices >= 0, got {getattr(self, name)!r}")
-        if not isinstance(self.figures, bool):
-            raise ValueError(f"figures must be true or false, got {self.figures!r}")
-        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
-            raise ValueError(f"seeds must be an int >= 1, got {self.seeds!r}")
-        if self.source_measure not in MEASURES:
-            raise ValueError(f"source_measure must be one of {', '.join(map(repr, MEASURES))}, "
-                             f"got {self.source_measure!r}")
-        if self.instance_rewards not in INSTANCE_REWARDS:
-            raise ValueError(f"instance_rewards must be one of {', '.join(map(repr, INSTANCE_REWARDS))}, "
-                             f"got {self.instance_rewards!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def default_targets(scenario: Scenario) -> tuple[int, ...]:
-    """The first cell of each requirement profile (paper: cells 1 and 4, 0-based 0 and 3)."""
-    n_sites = scenario.layout.n_sites
-    req = scenario.requirements
-    seen: dict[int, int] = {}
-    for site in range(n_sites):
-        seen.setdefault(req.site_profile[site % len(req.site_profile)], SECTORS_PER_SITE * site)
-    return tuple(seen.values())
-
-
-def study_targets(scenario: Scenario, cfg: ReproduceConfig) -> tuple[int, ...]:
-    """The target cells of a study: every cell for ``targets="all"``, the first cell of each
-    requirement profile for ``None``, else the given cells."""
-    if cfg.targets == "all":
-        return tuple(range(scenario.n_cells))
-    return default_targets(scenario) if cfg.targets is None else tuple(cfg.targets)
-
-
-def cell_groups(scenario: Scenario) -> list[list[int]]:
-    """Cells grouped by requirement profile."""
-    req = scenario.requirements
-    groups: dict[int, list[int]] = {}
-    for site in range(scenario.layout.n_sites):
-        groups.setdefault(req.site_profile[site % len(req.site_profile)], []).extend(range(SECTORS_PER_SITE * site, SECTORS_PER_SITE * (site + 1)))
-    return list(groups.values())
+from pyslice.base.runlock import RunLock
+from pyslice.envs.baselines import run_policy_in_env
+from pyslice.envs.slicing import SlicingEnv
+from pyslice.learn.td3 import use_one_thread
+from pyslice.learn.train import CHECKPOINT, GreedyAgents, Trainer, load_policy
+from pyslice.sim.scenario import Scenario
+from pyslice.study.aggregate import aggregate
+from pyslice.study.config import (ABLATION_STRATEGIES, PHASES, ReproduceConfig, config_from_dict, config_toml,
+                                  study_targets, sweep_targets_of)
+from pyslice.study.executor import LocalExecutor
+from pyslice.study.similarity import (MEASURES, analyse_with_latents, collect_default_samples, load_distances,
+                                      posterior_variance_stats, save_distances)
+from pyslice.study.tensorboard_logs import log_study
+from pyslice.study.transfer_runs import TransferSpec, run_transfers
 
 
 # ---- phases ------------------------------------------------------------------------------------
@@ -159,7 +55,6 @@ def _done(folder: Path) -> bool:
 
 
 def _mark_done(folder: Path, seconds: float, **extra: Any) -> None:
-    from pyslice.base.artifacts import mark_done
 
     mark_done(folder, seconds, **extra)
 
@@ -168,10 +63,7 @@ def _resumable(folder: Path) -> bool:
     """True if the unit ``folder`` is done and its files (and its nested units') are as written.
     A unit whose files are missing, truncated or altered is reported on stderr, removed and
     recomputed, and so is the marker of every enclosing unit."""
-    import shutil
-    import sys
 
-    from pyslice.base.artifacts import check_unit
 
     if not _done(folder):
         return False
@@ -220,8 +112,6 @@ def phase_steps(cfg: ReproduceConfig, phase: str) -> int:
 
 def phase_baseline(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path) -> None:
     """Traffic-aware baseline over the pretraining timeline: per-step rewards and the mask."""
-    from pyslice.envs.slicing import SlicingEnv
-
     env = SlicingEnv(scenario, seed=seed, n_neighbours=cfg.train.n_neighbours)
     env.reset(seed)
     T = cfg.train.total_steps
@@ -236,7 +126,6 @@ def phase_baseline(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
 
 
 def phase_pretrain(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path) -> None:
-    from pyslice.learn.train import CHECKPOINT, Trainer
 
     train_cfg = replace(cfg.train, seed=seed)
     resume = (folder / CHECKPOINT).is_file()
@@ -244,7 +133,6 @@ def phase_pretrain(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
 
 
 def phase_similarity(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path) -> None:
-    from pyslice.study.similarity import MEASURES, analyse_with_latents, collect_default_samples, posterior_variance_stats
 
     samples = collect_default_samples(scenario, cfg.samples_per_agent, seed=seed + 1000, replicas=4,
                                       n_neighbours=cfg.train.n_neighbours, threads=1,
@@ -252,7 +140,7 @@ def phase_similarity(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder
     _Progress(folder, phase_steps(cfg, "similarity"))(phase_steps(cfg, "similarity"))  # collected; the VAE follows
     agents = few_target_samples(samples, study_targets(scenario, cfg), cfg.target_samples)
     matrices, latents = analyse_with_latents(agents, replace(cfg.vae, seed=seed), MEASURES)
-    write_npz(folder / "distances.npz", **{m.replace("-", "_"): D for m, D in matrices.items()})
+    save_distances(folder, matrices)
     write_json(folder / "posterior.json", posterior_variance_stats(latents))
 
 
@@ -261,18 +149,12 @@ def few_target_samples(samples: np.ndarray, targets: tuple[int, ...], n: int | N
     return [a[:n] if n is not None and k in targets else a for k, a in enumerate(samples)]
 
 
-def load_distances(folder: Path) -> dict[str, np.ndarray]:
-    with np.load(folder / "distances.npz", allow_pickle=False) as z:
-        return {k.replace("_", "-"): z[k] for k in z.files}
-
-
 def transfer_units(cfg: ReproduceConfig, D: np.ndarray, targets: tuple[int, ...],
                    sweep_targets: tuple[int, ...]) -> list[tuple[str, Any]]:
     """The transfer experiments of one seed as (sub-folder, :class:`pyslice.study.transfer_runs.TransferSpec`):
     per target, integrated TL from its nearest and farthest source by ``D`` (every source for a
     sweep target) plus DRL from scratch; for sweep targets also the strategy ablation from the
     nearest source."""
-    from pyslice.study.transfer_runs import TransferSpec
 
     K = D.shape[0]
     units = []
@@ -286,18 +168,10 @@ def transfer_units(cfg: ReproduceConfig, D: np.ndarray, targets: tuple[int, ...]
     return units
 
 
-def sweep_targets_of(scenario: Scenario, cfg: ReproduceConfig) -> tuple[int, ...]:
-    """Targets that get the all-sources sweep and the strategy ablation."""
-    targets = study_targets(scenario, cfg)
-    wanted = cfg.sweep_targets if cfg.sweep_targets is not None else default_targets(scenario)
-    return tuple(k for k in targets if k in wanted)
-
-
 def phase_transfer(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path, run_dir: Path,
                    distances: dict[str, np.ndarray], targets: tuple[int, ...]) -> None:
     """The pending transfer experiments of ``targets`` as one batch (:func:`pyslice.study.transfer_runs.
     run_transfers`); each experiment's folder is written and marked done on its own."""
-    from pyslice.study.transfer_runs import run_transfers
 
     D = distances[cfg.source_measure]
     units = [(sub, spec) for sub, spec in transfer_units(cfg, D, targets, sweep_targets_of(scenario, cfg))
@@ -319,9 +193,6 @@ def phase_evaluate(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
                    tl_seed: int) -> None:
     """Baseline and converged DRL on the TL evaluation window (same seed and steps as the TL runs),
     as two replicas of one shared world (traffic-aware, the pretrained agents)."""
-    from pyslice.envs.baselines import run_policy_in_env
-    from pyslice.envs.slicing import SlicingEnv
-    from pyslice.learn.train import GreedyAgents, load_policy
 
     agent, _, _ = load_policy(run_dir)
     labels = ("baseline", "drl")
@@ -343,7 +214,6 @@ def run_transfer_targets(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any]
                          targets: list[int]) -> float:
     """The transfer phase of one seed for some of its targets (an executor task, one batch); needs
     pretrain and similarity of the seed. Returns its wall seconds."""
-    from pyslice.learn.td3 import use_one_thread
 
     use_one_thread()
     scenario = Scenario.from_dict(scenario_dict)
@@ -367,8 +237,6 @@ def _target_chunks(targets: tuple[int, ...], n_seeds: int, workers: int) -> list
 def run_seed(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any], seed: int, out: str,
              phases: tuple[str, ...] = PHASES, progress: Callable[[str], None] | None = None) -> dict[str, float]:
     """The given phases of one seed, in order (an executor task). Returns each phase's wall seconds."""
-    from pyslice.learn.td3 import use_one_thread
-
     use_one_thread()
     scenario = Scenario.from_dict(scenario_dict)
     cfg = config_from_dict(cfg_dict)
@@ -410,24 +278,7 @@ def run_task(task: str, **kwargs: Any) -> Any:
     raise ValueError(f"task must be 'phases' or 'transfer', got {task!r}")
 
 
-def config_from_dict(d: dict[str, Any]) -> ReproduceConfig:
-    d = dict(d)
-    train = TrainConfig.from_dict(d.pop("train"))
-    vae = d.pop("vae")
-    vae = VAEConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in vae.items()})
-    targets = d.pop("targets")
-    sweep = d.pop("sweep_targets", None)
-    d["sweep_targets"] = None if sweep is None else tuple(sweep)
-    d.setdefault("target_samples", None)  # runs saved before issue 12 item 5: targets kept every sample
-    d.setdefault("instance_rewards", "source")
-    d.setdefault("source_measure", "vae-kl-equal-sigma")
-    d.setdefault("figures", True)
-    return ReproduceConfig(train=train, vae=vae,
-                           targets=targets if targets is None or isinstance(targets, str) else tuple(targets), **d)
-
-
 # ---- the whole study ------------------------------------------------------------------------------
-
 
 
 def reproduce(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, executor: Any = None,
@@ -440,8 +291,6 @@ def reproduce(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, executo
 
 def _prepare_run(scenario: Scenario, cfg: ReproduceConfig, out: Path, resume: bool) -> None:
     """Check a (locked) run directory against its settings (before any task runs) and mark it."""
-    from pyslice.settings import reproduce_settings
-
     marker = out / "reproduce.json"
     if marker.exists() and not resume:
         raise FileExistsError(f"{out} already holds a reproduce run; pass --resume to continue it or choose another --out")
@@ -454,7 +303,7 @@ def _prepare_run(scenario: Scenario, cfg: ReproduceConfig, out: Path, resume: bo
             raise ValueError(f"{out} was started with another scenario or configuration; resume with the same ones")
     else:
         write_json(marker, {"scenario": scenario.to_dict(), "config": cfg.to_dict()})
-    write_text(out / "config.toml", reproduce_settings(scenario, cfg).toml())
+    write_text(out / "config.toml", config_toml(scenario, cfg))
 
 
 def reproduce_many(runs: Sequence[tuple[Scenario, ReproduceConfig, str | Path]], executor: Any = None,
@@ -464,9 +313,7 @@ def reproduce_many(runs: Sequence[tuple[Scenario, ReproduceConfig, str | Path]],
     through ``executor``, so the workers stay busy across studies; then each is aggregated in its
     own directory. Every directory is locked (:class:`pyslice.base.runlock.RunLock`) and checked before
     any task runs. Returns each study's results."""
-    from contextlib import ExitStack
 
-    from pyslice.base.runlock import RunLock
 
     # absolute: tasks may run in another working directory (Ray workers, other nodes)
     runs = [(scenario, cfg, Path(out).resolve()) for scenario, cfg, out in runs]
@@ -486,11 +333,7 @@ def reproduce_many(runs: Sequence[tuple[Scenario, ReproduceConfig, str | Path]],
 
 def _run_studies(runs: list[tuple[Scenario, ReproduceConfig, Path]], executor: Any, progress: bool,
                  tensorboard: str | Path | None) -> list[dict[str, Any]]:
-    import threading
 
-    from tqdm import tqdm
-
-    from pyslice.study.executor import LocalExecutor
 
     executor = executor or LocalExecutor()
     workers = getattr(executor, "workers", 1)
@@ -557,11 +400,9 @@ def _run_studies(runs: list[tuple[Scenario, ReproduceConfig, Path]], executor: A
             bar.n = count()
             bar.refresh()
     wall = time.perf_counter() - start
-    from pyslice.study.aggregate import aggregate
 
     results = [aggregate(scenario, cfg, out, None, wall) for scenario, cfg, out in runs]
     if tensorboard is not None:
-        from pyslice.study.tensorboard_logs import log_study
 
         for (scenario, cfg, out), res in zip(runs, results):
             log_study(Path(tensorboard) / out.name if len(runs) > 1 else Path(tensorboard), out, res)

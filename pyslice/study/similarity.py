@@ -69,9 +69,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from pyslice.base.atomic import atomic_open
-from pyslice.base.validation import check_int, check_samples
-from pyslice.sim.scenario import Scenario
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from pyslice.base.atomic import atomic_open, write_npz  # noqa: E402
+from pyslice.base.validation import check_int, check_samples  # noqa: E402
+from pyslice.envs.slicing import SlicingEnv  # noqa: E402
+from pyslice.learn.vae import VAEConfig, encode, train_vae  # noqa: E402
+from pyslice.sim.scenario import Scenario  # noqa: E402
 
 __all__ = [
     "HEADLINE_MEASURE",
@@ -109,7 +116,6 @@ _CHUNK_ELEMENTS = 1 << 22  # elements of one broadcast block [rows, m, L] (32 Mi
 
 class Latents(NamedTuple):
     """VAE posteriors per agent: ``mu`` and ``logvar``, each [K, n, L] or a sequence of [n_k, L]."""
-
     mu: Any
     logvar: Any
 
@@ -135,7 +141,6 @@ def collect_default_samples(scenario: Scenario, n_samples: int = 500, seed: int 
     change the samples. ``observation``: the env's state normalisation (:mod:`pyslice.envs.slicing`); the VAE
     sees x = [s, r] with s so normalised (paper §IV-B: x ∈ R^(4N+1)).
     """
-    from pyslice.envs.slicing import SlicingEnv
 
     n_samples = check_int("n_samples", n_samples, 1)
     replicas = check_int("replicas", replicas, 1)
@@ -381,7 +386,6 @@ def _mmd_matrix(agents: list[np.ndarray], bandwidth2: float | None) -> np.ndarra
 def encode_agents(model: Any, samples: Any) -> Latents:
     """VAE posteriors of every agent's samples: :class:`Latents` with [K, n, L] arrays for a stacked
     [K, n, D] input, lists of [n_k, L] for a sequence."""
-    from pyslice.learn.vae import encode
 
     stacked = isinstance(samples, np.ndarray) and samples.ndim == 3
     agents = _as_agents(samples, "samples")
@@ -420,7 +424,6 @@ def analyse_with_latents(samples: Any, vae_config: Any = None, measures: Sequenc
                          model: Any = None) -> tuple[dict[str, np.ndarray], Latents | None]:
     """:func:`analyse`, also returning the VAE posteriors it used (None if no latent measure was
     requested)."""
-    from pyslice.learn.vae import VAEConfig, train_vae
 
     if isinstance(measures, str):
         measures = (measures,)
@@ -473,7 +476,6 @@ def select_source(D: Any, k: int, candidates: Sequence[int] | None = None) -> in
 @dataclass(frozen=True)
 class SimilarityResult:
     """A distance matrix and the measure that produced it; D[i, k] = from source i to target k."""
-
     D: np.ndarray
     measure: str
 
@@ -497,8 +499,6 @@ class SimilarityResult:
     def group_separation(self, groups: Sequence[Sequence[int]] = PAPER_GROUPS) -> tuple[float, float]:
         return group_separation(self.D, groups)
 
-    def save_csv(self, path: str | os.PathLike) -> Path:
-        return save_distance_csv(self.D, path)
 
     def plot(self, path: str | os.PathLike, title: str | None = None) -> Path:
         return plot_distance_matrix(self.D, path, title or f"Inter-agent distance ({self.measure})")
@@ -576,11 +576,6 @@ def load_distance_csv(path: str | os.PathLike) -> np.ndarray:
 def plot_distance_matrix(D: Any, path: str | os.PathLike, title: str = "Inter-agent distance") -> Path:
     """Heatmap of D (rows: source cell i, columns: target cell k, labels 1…K), colour bar
     "distance", values written in the cells when K ≤ 16 (paper Fig. 7)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     arr = _check_matrix(D)
     n = arr.shape[0]
     size = max(4.0, 0.5 * n + 2.0)
@@ -610,3 +605,14 @@ def plot_distance_matrix(D: Any, path: str | os.PathLike, title: str = "Inter-ag
         fig.savefig(fh, format="png", dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def save_distances(folder: Path, matrices: dict[str, np.ndarray]) -> None:
+    """Write every measure's distance matrix to ``folder/distances.npz`` (atomically)."""
+    write_npz(folder / "distances.npz", **{m.replace("-", "_"): D for m, D in matrices.items()})
+
+
+def load_distances(folder: Path) -> dict[str, np.ndarray]:
+    """The distance matrices :func:`save_distances` wrote, by measure name."""
+    with np.load(folder / "distances.npz", allow_pickle=False) as z:
+        return {k.replace("_", "-"): z[k] for k in z.files}

@@ -9,6 +9,9 @@ from typing import Any
 import numpy as np
 
 from pyslice.learn.tensorboard import Scalars, summary_writer, write_curves
+from pyslice.learn.train_log import read_log
+from pyslice.study.config import ABLATION_STRATEGIES
+from pyslice.study.transfer import TransferResult
 
 
 def _seeds(run_dir: Path, results: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
@@ -31,8 +34,6 @@ def _targets(root: Path, row: dict[str, Any]) -> list[int]:
 
 
 def _load_transfer(path: Path) -> Any:
-    from pyslice.study.transfer import TransferResult
-
     try:
         return TransferResult.load(path)
     except (OSError, KeyError, ValueError):
@@ -40,8 +41,6 @@ def _load_transfer(path: Path) -> Any:
 
 
 def _log_pretrain(tb_dir: Path, root: Path, s: int, every: int) -> None:
-    from pyslice.learn.train import read_log
-
     path = root / "pretrain" / "train_log.csv"
     if not path.is_file():
         return
@@ -62,8 +61,6 @@ def _log_pretrain(tb_dir: Path, root: Path, s: int, every: int) -> None:
 
 
 def _log_target(tb_dir: Path, root: Path, s: int, k: int, info: dict[str, Any], every: int) -> None:
-    from pyslice.study.experiment import ABLATION_STRATEGIES
-
     folder = root / "transfer" / f"target{k}"
     sweep = _load_transfer(folder / "integrated")
     if sweep is None:

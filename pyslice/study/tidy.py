@@ -19,6 +19,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from pyslice.base.atomic import write_text
 
 __all__ = ["COLUMNS", "GAIN_METRICS", "result_rows", "write_rows_csv"]
 
@@ -55,8 +56,6 @@ def result_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def write_rows_csv(path: str | Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str] = COLUMNS) -> Path:
     """Write rows as CSV atomically (NaN as an empty field); returns the path."""
-    from pyslice.base.atomic import write_text
-
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n", extrasaction="raise")
     writer.writeheader()

@@ -1,91 +1,17 @@
-"""Inter-agent transfer learning (paper §IV-C, §V-2/3/5; docs/model.md §7).
-
-Two layers, read top to bottom:
-
-1. :func:`transfer` — one transfer strategy applied to one agent of a :class:`BatchedTD3` (and its
-   :class:`ReplayBuffers`), from a source agent of the same or another (pretrained) model.
-2. :func:`run_transfer` — the paper's transfer experiment: a pretrained run, one cell replaced by a
-   newly deployed agent that learns with knowledge transferred from each candidate source, and a
-   DRL-from-scratch agent on the same cell for comparison, all stepped as simulator replicas of one
-   batched call. Returns a :class:`TransferResult`.
-
-Strategies (:data:`STRATEGIES`)
--------------------------------
-The target is treated as a *newly deployed cell*: whatever it held before (weights, Adam state,
-freeze masks, replay buffer) is discarded, and then
-
-* ``"model"``: the source's actor, twin critics and their target networks are loaded; fresh Adam
-  state (moments and step counts zero), nothing frozen; empty replay buffer.
-* ``"feature"``: fresh random networks, then the source's layers ``feature_layers`` (default
-  ``(0,)``, the first hidden layer — the input-side "lower" layer; the actor and both critics each
-  have 3 layers, 0 = first hidden, 2 = output) of the actor *and* of both critics are loaded from
-  the source's online networks and frozen (weights, Adam moments and step counts stay bit-identical
-  through updates; gradients still flow through them). The target networks' copies of these layers
-  are set to the same loaded weights, so the Polyak averaging leaves them fixed too (a frozen layer
-  has one value). The remaining layers keep their fresh random initialisation (online = target),
-  as paper §IV-C says. Fresh Adam state; empty replay buffer.
-* ``"instance"``: fresh random networks and Adam state; the replay buffer holds exactly the source's
-  stored transitions — all of them (``n_instances=None``) or the most recent ``n_instances``,
-  as the source stored them (the paper) or relabelled under the target's requirements
-  (``relabel``; :mod:`pyslice.envs.relabel`),
-  oldest first, as :meth:`ReplayBuffers.agent_data` orders them (if more than the buffer capacity,
-  only the last ``capacity`` stay, as with sequential adds).
-* ``"integrated"`` (the paper's): ``"model"`` + ``"instance"`` — the source's networks, fresh Adam
-  state, and the source's transitions in the buffer; new local transitions are added to the same
-  buffer, so fine-tuning samples from both kinds (paper §IV-C).
-* ``"none"``: DRL from scratch — fresh random networks, Adam state and freeze masks, empty buffer.
-
-"Fresh random networks" are :meth:`BatchedTD3.reset_agent` (the model's own seeded initialisation),
-or a copy of a given template agent (``fresh_from=(model, index)``) so that several learners can
-start from the *same* random networks (used by :func:`run_transfer` for a paired comparison).
-
-Every strategy changes agent ``target`` (and its buffer) only: the other agents' parameters, target
-networks, Adam moments/step counts, freeze masks and buffers are bit-identical afterwards. All
-arguments are checked before anything changes; bad ones raise ``ValueError``.
-
-The experiment (:func:`run_transfer`, batched by :func:`pyslice.study.transfer_runs.run_transfers`)
-----------------------------------------------------------------------------------------------
-Choices (paper §V-2/3 where it says, ours where it does not):
-
-* **Other cells**: the pretrained agents of the run, acting *greedily* (no exploration noise) and
-  *not trained*: only the target cell's agent learns, so differences between replicas come from the
-  target's knowledge alone.
-* **TL learners**: after the transfer, ``steps`` training steps (paper: 4000) *without* an
-  exploration phase ("knowledge transfer saves the time for exploration"): the target acts with
-  its actor plus the exploration noise of the run's :class:`TD3Config` (applied the run's
-  ``exploration`` way; ``exploration_noise`` may lower its std for the TL learners) and does ``updates_per_step`` TD3 updates per step (the run's value, paper: 1) as soon as
-  its buffer holds a minibatch (at once with transferred instances); then ``eval_steps`` greedy
-  steps without updates (paper: 250).
-* **DRL from scratch** (``include_scratch``): the same new cell with fresh networks and an empty
-  buffer, following paper Fig. 4 whose DRL curve over the same first 4000 steps includes its
-  exploration phase: ``scratch_exploration_steps`` (default: the run's ``exploration_steps``, paper
-  3000, capped at ``steps``) steps with warm-up actions from the run's ``TD3Config.warmup``, then
-  training until ``steps`` with exactly the pretraining learner (the run's TD3 settings and
-  exploration noise, never the TL override), then the same greedy evaluation.
-* **Replay capacity** of every learner: ``max(run buffer_capacity, transferred + steps)``, so no
-  transferred instance is overwritten during fine-tuning.
-* **Fresh networks**: every learner (TL and scratch) starts from the *same* random networks (a
-  template seeded by ``seed``) before its transfer, so instance transfer from different sources and
-  the scratch run differ only in what was transferred.
-* **Pairing and randomness**: all replicas run the simulator with the *same* seed (identical UE
-  drops, mobility and traffic masks), and each learner draws exploration noise, minibatch indices
-  and target-smoothing noise from its own generators, seeded identically for every replica
-  (common random numbers). A replica's curve is therefore independent of the other replicas: a
-  sweep over 11 sources gives bit-for-bit the curves of 11 single-source runs, at the cost of
-  little more than one (the simulator steps all replicas in one call, the learners are one
-  batched network).
-* **Curves**: the per-step rewards are those of the applied actions, so training steps include
-  the exploration noise (``exploration_noise`` overrides the run's std for the TL learners) and the
-  scratch curve includes its random exploration phase; the last ``eval_steps`` are greedy.
-* **Seed**: ``seed=None`` uses the run's training seed + 1 — a deployment the pretrained agents
-  have not seen (the pretraining used the training seed).
+"""Inter-agent transfer learning (paper §IV-C): :func:`transfer` applies one strategy of
+:data:`STRATEGIES` (``model``, ``feature``, ``instance``, the paper's ``integrated``, or ``none``) to one
+agent of a :class:`BatchedTD3` and its :class:`ReplayBuffers`, from a source agent; the agent is
+treated as newly deployed and only it changes. :class:`TransferResult` holds an experiment's curves
+and their files. The experiment itself (a pretrained run, one cell replaced, TL from each source
+against DRL from scratch, batched) is :mod:`pyslice.study.transfer_runs`. What each strategy loads,
+freezes and keeps, and every choice of the experiment, is stated in docs/transfer.md.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -93,14 +19,14 @@ import torch
 from pyslice.base.atomic import write_json, write_npz
 from pyslice.envs.relabel import relabel_instances
 from pyslice.learn.replay import ReplayBuffers
-from pyslice.sim.scenario import Scenario
 from pyslice.learn.td3 import BatchedTD3
 
 __all__ = [
     "STRATEGIES",
     "TransferReport",
     "TransferResult",
-    "run_transfer",
+    "check_index",
+    "feature_layer_indices",
     "transfer",
 ]
 
@@ -128,7 +54,8 @@ class TransferReport:
     """The target's frozen layers per part after the transfer."""
 
 
-def _index(name: str, value: Any, n: int, what: str) -> int:
+def check_index(name: str, value: Any, n: int, what: str) -> int:
+    """``value`` as an index in [0, ``n``) of ``what``; ValueError naming ``name`` otherwise."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name} must be an int index, got {value!r}")
     if not 0 <= int(value) < n:
@@ -180,7 +107,7 @@ def transfer(
         raise ValueError(f"unknown transfer strategy {strategy!r}; expected one of {STRATEGIES}")
     if not isinstance(agent, BatchedTD3):
         raise ValueError(f"agent must be a BatchedTD3, got {type(agent).__name__}")
-    target = _index("target", target, agent.n_agents, "the target model's agents")
+    target = check_index("target", target, agent.n_agents, "the target model's agents")
     uses_model = strategy in ("model", "feature", "integrated")
     uses_instances = strategy in ("instance", "integrated")
     src_agent = agent if source_agent is None else source_agent
@@ -189,7 +116,7 @@ def transfer(
     if replay is not None:
         if not isinstance(replay, ReplayBuffers):
             raise ValueError(f"replay must be ReplayBuffers or None, got {type(replay).__name__}")
-        _index("target", target, replay.n_agents, "the target replay buffers")
+        check_index("target", target, replay.n_agents, "the target replay buffers")
         if (replay.obs_dim, replay.act_dim) != (agent.obs_dim, agent.act_dim):
             raise ValueError("replay buffers and agent have different observation/action sizes")
     if uses_instances and replay is None:
@@ -201,7 +128,7 @@ def transfer(
         if uses_model:
             if not isinstance(src_agent, BatchedTD3):
                 raise ValueError(f"source_agent must be a BatchedTD3, got {type(src_agent).__name__}")
-            source = _index("source", source, src_agent.n_agents, "the source model's agents")
+            source = check_index("source", source, src_agent.n_agents, "the source model's agents")
             if any(src_agent.layouts[p].sizes != agent.layouts[p].sizes for p in _PARTS):
                 raise ValueError("source model has different network sizes than the target model")
             if src_agent is agent and source == target:
@@ -209,7 +136,7 @@ def transfer(
         if uses_instances:
             if not isinstance(src_replay, ReplayBuffers):
                 raise ValueError(f"source_replay must be ReplayBuffers, got {type(src_replay).__name__}")
-            source = _index("source", source, src_replay.n_agents, "the source replay buffers")
+            source = check_index("source", source, src_replay.n_agents, "the source replay buffers")
             if (src_replay.obs_dim, src_replay.act_dim) != (replay.obs_dim, replay.act_dim):
                 raise ValueError("source replay buffers have different observation/action sizes")
             if src_replay is replay and source == target:
@@ -218,12 +145,12 @@ def transfer(
                                         or n_instances < 0):
             raise ValueError(f"n_instances must be None or an int >= 0, got {n_instances!r}")
     if strategy == "feature":
-        layers = _feature_layers(agent, feature_layers)
+        layers = feature_layer_indices(agent, feature_layers)
     if fresh_from is not None:
         f_model, f_index = fresh_from
         if not isinstance(f_model, BatchedTD3):
             raise ValueError(f"fresh_from[0] must be a BatchedTD3, got {type(f_model).__name__}")
-        f_index = _index("fresh_from index", f_index, f_model.n_agents, "the fresh_from model")
+        f_index = check_index("fresh_from index", f_index, f_model.n_agents, "the fresh_from model")
         if any(f_model.layouts[p].sizes != agent.layouts[p].sizes for p in _PARTS):
             raise ValueError("fresh_from model has different network sizes than the target model")
 
@@ -267,7 +194,7 @@ def transfer(
                           n_instances=0 if data is None else len(data["rew"]), frozen=agent.frozen_layers(target))
 
 
-def _feature_layers(agent: BatchedTD3, layers: Sequence[int]) -> list[int]:
+def feature_layer_indices(agent: BatchedTD3, layers: Sequence[int]) -> list[int]:
     try:
         layers = [int(l) for l in layers]
     except (TypeError, ValueError) as exc:
@@ -432,129 +359,3 @@ class TransferResult:
                 "scratch_exploration_steps", "feature_layers", "n_instances", "wall_seconds", "timing")
         return cls(distance=distance, drop_rate=drops, instance_rewards=meta.get("instance_rewards", "source"),
                    **{k: meta[k] for k in keys}, **arrays)
-
-
-def _load_run(run_dir: Path) -> tuple[Scenario, Any, BatchedTD3, ReplayBuffers]:
-    """The pretrained agents and replay buffers of a finished :class:`pyslice.learn.train.Trainer` run."""
-    from pyslice.learn.train import CHECKPOINT, read_run_file, restore_agent
-
-    path = run_dir / CHECKPOINT
-    if not path.is_file():
-        raise FileNotFoundError(f"no pretrained run at {run_dir}: {CHECKPOINT} is missing")
-    ck, scenario, config = read_run_file(path, "config")
-    if int(ck["step"]) < config.total_steps:
-        raise ValueError(f"the run at {run_dir} is not finished (step {ck['step']} of {config.total_steps})")
-    agent = restore_agent(ck["agent"], config)
-    replay = ReplayBuffers(agent.n_agents, config.buffer_capacity, agent.obs_dim, agent.act_dim, seed=config.seed,
-                           kpi_dim=ReplayBuffers.state_kpi_dim(ck["replay"]))
-    replay.load_state_dict(ck["replay"])
-    return scenario, config, agent, replay
-
-
-def _run_cells(run_dir: Path) -> int:
-    """Number of cells of a pretrained run (from its run.json, without loading the checkpoint)."""
-    from pyslice.sim.scenario import Scenario
-
-    meta = run_dir / "run.json"
-    if not meta.is_file():
-        raise FileNotFoundError(f"no pretrained run in {run_dir} (run.json is missing)")
-    return Scenario.from_dict(json.loads(meta.read_text())["scenario"]).n_cells
-
-
-def _int_arg(name: str, value: Any, lo: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
-    return int(value)
-
-
-def _distance_to_target(distance: Any, K: int, target: int) -> np.ndarray:
-    d = np.asarray(distance, dtype=np.float64)
-    if d.shape == (K, K):
-        d = d[:, target]  # D[i, k]: source i, target k (paper eq. 10 takes argmin over i)
-    if d.shape != (K,) or not np.all(np.isfinite(np.delete(d, target))):
-        raise ValueError(f"distance must be [K] (to the target) or [K, K] (D[source, target]) with finite "
-                         f"entries, K = {K}; got shape {np.shape(distance)}")
-    return d
-
-
-def run_transfer(
-    run_dir: str | Path,
-    target: int,
-    sources: Sequence[int] | str = "auto",
-    strategy: str = "integrated",
-    steps: int = 4000,
-    eval_steps: int = 250,
-    seed: int | None = None,
-    include_scratch: bool = True,
-    distance: Any = None,
-    *,
-    scratch_exploration_steps: int | None = None,
-    feature_layers: Sequence[int] = (0,),
-    n_instances: int | None = None,
-    exploration_noise: float | None = None,
-    instance_rewards: str = "source",
-    td3: Any = None,
-    out_dir: str | Path | None = None,
-    threads: int = 1,
-    progress: Callable[[int, int], None] | None = None,
-) -> TransferResult:
-    """Transfer to a newly deployed agent in cell ``target`` of a pretrained run (paper §V-3/5).
-
-    Args:
-        run_dir: a finished :class:`pyslice.learn.train.Trainer` run (its ``checkpoint.pt``: agents and
-            replay buffers, scenario, config).
-        target: the cell (0-based) whose agent is replaced by a new one.
-        sources: source cells, or ``"auto"``: every other cell (ordered by increasing ``distance``
-            when given). May be empty (scratch run only).
-        strategy: a transfer strategy of :data:`STRATEGIES` except ``"none"`` (the scratch run is
-            ``include_scratch``).
-        steps: TL training steps (paper: 4000); ``eval_steps`` greedy steps follow (paper: 250).
-        seed: simulator seed shared by all replicas, and the seed of the learners' initialisation
-            and noise (default: the run's training seed + 1).
-        include_scratch: add a DRL-from-scratch replica on the same target (the last row).
-        distance: optional distances ``[K]`` to the target or ``D[source, target]`` ``[K, K]``
-            (paper eq. 7); stored per source.
-        scratch_exploration_steps: random-action steps of the scratch run (default: the run's
-            ``exploration_steps`` capped at ``steps``).
-        feature_layers, n_instances: passed to :func:`transfer`.
-        exploration_noise: std of the TL learners' Gaussian exploration noise in training steps, in
-            the units of the run's ``TD3Config.exploration`` (default: the run's
-            ``exploration_noise``). The DRL-from-scratch learner always uses the run's own learner
-            settings, so it is the pretraining learner on the pretraining schedule.
-        instance_rewards: ``"source"`` (the paper: transferred instances keep the rewards computed
-            under the source's requirements) or ``"target"`` (relabelled under the target's,
-            :mod:`pyslice.envs.relabel`; the run must have kept KPIs in its replay buffers).
-        td3: a :class:`pyslice.learn.td3.TD3Config` for the new cell's learners, TL and scratch alike
-            (network sizes must match the run's; default: the run's own).
-        out_dir: if given, ``transfer.npz`` and ``transfer.json`` are written there atomically at
-            the end (FileExistsError up front if it already holds a result).
-        threads: C++ threads stepping the simulator replicas.
-        progress: called as ``progress(step, total)`` after every step.
-
-    Raises:
-        FileNotFoundError: no ``checkpoint.pt`` in ``run_dir``.
-        ValueError: bad arguments (all checked before anything runs or is written).
-    """
-    from pyslice.study.transfer_runs import TransferSpec, run_transfers
-
-    if strategy not in STRATEGIES or strategy == "none":
-        raise ValueError(f"strategy must be one of {STRATEGIES[:-1]} (DRL from scratch is include_scratch), "
-                         f"got {strategy!r}")
-    if out_dir is not None and (Path(out_dir) / RESULT_JSON).exists():
-        raise FileExistsError(f"{out_dir} already holds a transfer result")
-    if isinstance(sources, str):
-        if sources != "auto":
-            raise ValueError(f"sources must be a list of cell indices or 'auto', got {sources!r}")
-        K = _run_cells(Path(run_dir))
-        target = _index("target", target, K, "the run's cells")
-        dist = None if distance is None else _distance_to_target(distance, K, target)
-        sources = [k for k in range(K) if k != target]
-        if dist is not None:
-            sources = sorted(sources, key=lambda k: dist[k])
-    spec = TransferSpec(target, tuple(sources), strategy, bool(include_scratch), distance)
-    result = run_transfers(run_dir, [spec], steps, eval_steps, seed, scratch_exploration_steps=scratch_exploration_steps,
-                           feature_layers=feature_layers, n_instances=n_instances, exploration_noise=exploration_noise,
-                           instance_rewards=instance_rewards, td3=td3, threads=threads, progress=progress)[0]
-    if out_dir is not None:
-        result.save(out_dir)
-    return result

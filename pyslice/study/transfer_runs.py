@@ -7,12 +7,13 @@ replica sees the same UE drops, mobility and traffic) and one row of one batched
 learners) or of a second one (the scratch learners). Each learner draws its noise and minibatches
 from generators seeded by (seed, its target cell) only, so a replica's curve does not depend on
 what else is in the batch: the results equal those of running each spec alone with
-:func:`pyslice.study.transfer.run_transfer` (which is a one-spec call of this function), bit for bit, at
+:func:`pyslice.study.transfer_runs.run_transfer` (which is a one-spec call of this function), bit for bit, at
 the cost of little more than one run (the simulator steps all replicas in one call, the learners
 update as one network each). The experiment's choices are documented in :mod:`pyslice.study.transfer`.
 """
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -27,10 +28,12 @@ from pyslice.envs.relabel import INSTANCE_REWARDS
 from pyslice.learn.replay import Batch, ReplayBuffers
 from pyslice.sim.satisfaction import step_kpis
 from pyslice.learn.td3 import BatchedTD3, TD3Config
-from pyslice.study.transfer import (STRATEGIES, TransferReport, TransferResult, _distance_to_target, _feature_layers,
-                              _index, _int_arg, _load_run, transfer)
+from pyslice.learn.train import CHECKPOINT, read_run_file, restore_agent
+from pyslice.sim.scenario import Scenario
+from pyslice.study.transfer import (RESULT_JSON, STRATEGIES, TransferReport, TransferResult, check_index,
+                                    feature_layer_indices, transfer)
 
-__all__ = ["TransferSpec", "run_transfers"]
+__all__ = ["TransferSpec", "load_run", "run_transfer", "run_transfers"]
 
 
 @dataclass(frozen=True)
@@ -134,15 +137,15 @@ def _check_spec(spec: Any, K: int, pre: BatchedTD3, feature_layers: Sequence[int
     if spec.strategy not in STRATEGIES or spec.strategy == "none":
         raise ValueError(f"strategy must be one of {STRATEGIES[:-1]} (DRL from scratch is include_scratch), "
                          f"got {spec.strategy!r}")
-    target = _index("target", spec.target, K, "the run's cells")
-    sources = tuple(_index("source", s, K, "the run's cells") for s in spec.sources)
+    target = check_index("target", spec.target, K, "the run's cells")
+    sources = tuple(check_index("source", s, K, "the run's cells") for s in spec.sources)
     if target in sources:
         raise ValueError(f"source {target} is the target cell itself")
     if not sources and not spec.include_scratch:
         raise ValueError("nothing to run: no sources and include_scratch=False")
     if spec.strategy == "feature":
-        _feature_layers(pre, feature_layers)
-    dist = None if spec.distance is None else _distance_to_target(spec.distance, K, target)
+        feature_layer_indices(pre, feature_layers)
+    dist = None if spec.distance is None else distance_to_target(spec.distance, K, target)
     return replace(spec, target=target, sources=sources, distance=dist)
 
 
@@ -164,29 +167,29 @@ def run_transfers(
 ) -> list[TransferResult]:
     """Run every spec on the pretrained run ``run_dir`` as one batch; one
     :class:`pyslice.study.transfer.TransferResult` per spec, in order. The arguments after ``specs`` are
-    those of :func:`pyslice.study.transfer.run_transfer` and apply to every spec. Everything is checked
+    those of :func:`pyslice.study.transfer_runs.run_transfer` and apply to every spec. Everything is checked
     before anything runs (ValueError naming the argument)."""
     t_start = time.perf_counter()
     run_dir = Path(run_dir)
-    steps = _int_arg("steps", steps, 0)
-    eval_steps = _int_arg("eval_steps", eval_steps, 0)
+    steps = int_arg("steps", steps, 0)
+    eval_steps = int_arg("eval_steps", eval_steps, 0)
     if steps + eval_steps < 1:
         raise ValueError("steps + eval_steps must be >= 1")
-    threads = _int_arg("threads", threads, 1)
+    threads = int_arg("threads", threads, 1)
     if n_instances is not None:
-        _int_arg("n_instances", n_instances, 0)
+        int_arg("n_instances", n_instances, 0)
     if instance_rewards not in INSTANCE_REWARDS:
         raise ValueError(f"instance_rewards must be one of {', '.join(map(repr, INSTANCE_REWARDS))}, "
                          f"got {instance_rewards!r}")
     if not specs:
         raise ValueError("specs must name at least one transfer experiment")
-    scenario, config, pre, pre_replay = _load_run(run_dir)
+    scenario, config, pre, pre_replay = load_run(run_dir)
     K, D, A = pre.n_agents, pre.obs_dim, pre.act_dim
     specs = [_check_spec(spec, K, pre, feature_layers) for spec in specs]
-    seed = config.seed + 1 if seed is None else _int_arg("seed", seed, 0)
+    seed = config.seed + 1 if seed is None else int_arg("seed", seed, 0)
     if scratch_exploration_steps is None:
         scratch_exploration_steps = min(config.exploration_steps, steps)
-    E = _int_arg("scratch_exploration_steps", scratch_exploration_steps, 0)
+    E = int_arg("scratch_exploration_steps", scratch_exploration_steps, 0)
     if E > steps:
         raise ValueError(f"scratch_exploration_steps ({E}) must be <= steps ({steps})")
     if instance_rewards == "target" and any(s.strategy in ("instance", "integrated") and s.sources for s in specs):
@@ -322,9 +325,131 @@ def run_transfers(
             run_dir=str(run_dir), target=spec.target, sources=list(spec.sources), strategy=spec.strategy, steps=steps,
             eval_steps=eval_steps, seed=seed, include_scratch=bool(spec.include_scratch),
             scratch_exploration_steps=E,
-            feature_layers=list(_feature_layers(pre, feature_layers)) if spec.strategy == "feature" else [],
+            feature_layers=list(feature_layer_indices(pre, feature_layers)) if spec.strategy == "feature" else [],
             n_instances=[reports[r].n_instances for r in rows],
             distance=None if spec.distance is None else spec.distance[np.asarray(spec.sources, dtype=np.int64)],
             wall_seconds=wall, timing=timing, drop_rate=drops[sel], instance_rewards=instance_rewards,
             **{name: curves[name][sel] for name in TransferResult._ARRAYS}))
     return results
+
+
+def load_run(run_dir: Path) -> tuple[Scenario, Any, BatchedTD3, ReplayBuffers]:
+    """The pretrained agents and replay buffers of a finished :class:`pyslice.learn.train.Trainer` run."""
+    path = run_dir / CHECKPOINT
+    if not path.is_file():
+        raise FileNotFoundError(f"no pretrained run at {run_dir}: {CHECKPOINT} is missing")
+    ck, scenario, config = read_run_file(path, "config")
+    if int(ck["step"]) < config.total_steps:
+        raise ValueError(f"the run at {run_dir} is not finished (step {ck['step']} of {config.total_steps})")
+    agent = restore_agent(ck["agent"], config)
+    replay = ReplayBuffers(agent.n_agents, config.buffer_capacity, agent.obs_dim, agent.act_dim, seed=config.seed,
+                           kpi_dim=ReplayBuffers.state_kpi_dim(ck["replay"]))
+    replay.load_state_dict(ck["replay"])
+    return scenario, config, agent, replay
+
+
+def run_cells(run_dir: Path) -> int:
+    """Number of cells of a pretrained run (from its run.json, without loading the checkpoint)."""
+    meta = run_dir / "run.json"
+    if not meta.is_file():
+        raise FileNotFoundError(f"no pretrained run in {run_dir} (run.json is missing)")
+    return Scenario.from_dict(json.loads(meta.read_text())["scenario"]).n_cells
+
+
+def int_arg(name: str, value: Any, lo: int) -> int:
+    """``value`` as an int >= ``lo``; ValueError naming ``name`` otherwise (types included)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < lo:
+        raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
+    return int(value)
+
+
+def distance_to_target(distance: Any, K: int, target: int) -> np.ndarray:
+    """Distances [K] from every cell to ``target``: ``distance`` itself, or its column of D[source, target]."""
+    d = np.asarray(distance, dtype=np.float64)
+    if d.shape == (K, K):
+        d = d[:, target]  # D[i, k]: source i, target k (paper eq. 10 takes argmin over i)
+    if d.shape != (K,) or not np.all(np.isfinite(np.delete(d, target))):
+        raise ValueError(f"distance must be [K] (to the target) or [K, K] (D[source, target]) with finite "
+                         f"entries, K = {K}; got shape {np.shape(distance)}")
+    return d
+
+
+def run_transfer(
+    run_dir: str | Path,
+    target: int,
+    sources: Sequence[int] | str = "auto",
+    strategy: str = "integrated",
+    steps: int = 4000,
+    eval_steps: int = 250,
+    seed: int | None = None,
+    include_scratch: bool = True,
+    distance: Any = None,
+    *,
+    scratch_exploration_steps: int | None = None,
+    feature_layers: Sequence[int] = (0,),
+    n_instances: int | None = None,
+    exploration_noise: float | None = None,
+    instance_rewards: str = "source",
+    td3: Any = None,
+    out_dir: str | Path | None = None,
+    threads: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> TransferResult:
+    """Transfer to a newly deployed agent in cell ``target`` of a pretrained run (paper §V-3/5).
+
+    Args:
+        run_dir: a finished :class:`pyslice.learn.train.Trainer` run (its ``checkpoint.pt``: agents and
+            replay buffers, scenario, config).
+        target: the cell (0-based) whose agent is replaced by a new one.
+        sources: source cells, or ``"auto"``: every other cell (ordered by increasing ``distance``
+            when given). May be empty (scratch run only).
+        strategy: a transfer strategy of :data:`STRATEGIES` except ``"none"`` (the scratch run is
+            ``include_scratch``).
+        steps: TL training steps (paper: 4000); ``eval_steps`` greedy steps follow (paper: 250).
+        seed: simulator seed shared by all replicas, and the seed of the learners' initialisation
+            and noise (default: the run's training seed + 1).
+        include_scratch: add a DRL-from-scratch replica on the same target (the last row).
+        distance: optional distances ``[K]`` to the target or ``D[source, target]`` ``[K, K]``
+            (paper eq. 7); stored per source.
+        scratch_exploration_steps: random-action steps of the scratch run (default: the run's
+            ``exploration_steps`` capped at ``steps``).
+        feature_layers, n_instances: passed to :func:`transfer`.
+        exploration_noise: std of the TL learners' Gaussian exploration noise in training steps, in
+            the units of the run's ``TD3Config.exploration`` (default: the run's
+            ``exploration_noise``). The DRL-from-scratch learner always uses the run's own learner
+            settings, so it is the pretraining learner on the pretraining schedule.
+        instance_rewards: ``"source"`` (the paper: transferred instances keep the rewards computed
+            under the source's requirements) or ``"target"`` (relabelled under the target's,
+            :mod:`pyslice.envs.relabel`; the run must have kept KPIs in its replay buffers).
+        td3: a :class:`pyslice.learn.td3.TD3Config` for the new cell's learners, TL and scratch alike
+            (network sizes must match the run's; default: the run's own).
+        out_dir: if given, ``transfer.npz`` and ``transfer.json`` are written there atomically at
+            the end (FileExistsError up front if it already holds a result).
+        threads: C++ threads stepping the simulator replicas.
+        progress: called as ``progress(step, total)`` after every step.
+
+    Raises:
+        FileNotFoundError: no ``checkpoint.pt`` in ``run_dir``.
+        ValueError: bad arguments (all checked before anything runs or is written).
+    """
+    if strategy not in STRATEGIES or strategy == "none":
+        raise ValueError(f"strategy must be one of {STRATEGIES[:-1]} (DRL from scratch is include_scratch), "
+                         f"got {strategy!r}")
+    if out_dir is not None and (Path(out_dir) / RESULT_JSON).exists():
+        raise FileExistsError(f"{out_dir} already holds a transfer result")
+    if isinstance(sources, str):
+        if sources != "auto":
+            raise ValueError(f"sources must be a list of cell indices or 'auto', got {sources!r}")
+        K = run_cells(Path(run_dir))
+        target = check_index("target", target, K, "the run's cells")
+        dist = None if distance is None else distance_to_target(distance, K, target)
+        sources = [k for k in range(K) if k != target]
+        if dist is not None:
+            sources = sorted(sources, key=lambda k: dist[k])
+    spec = TransferSpec(target, tuple(sources), strategy, bool(include_scratch), distance)
+    result = run_transfers(run_dir, [spec], steps, eval_steps, seed, scratch_exploration_steps=scratch_exploration_steps,
+                           feature_layers=feature_layers, n_instances=n_instances, exploration_noise=exploration_noise,
+                           instance_rewards=instance_rewards, td3=td3, threads=threads, progress=progress)[0]
+    if out_dir is not None:
+        result.save(out_dir)
+    return result

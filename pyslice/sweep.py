@@ -19,7 +19,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pyslice.base.atomic import write_json, write_text
+from pyslice.base.runlock import RunLock
+from pyslice.base.statistics import bootstrap_mean_ci
 from pyslice.settings import Settings, parse_value
+from pyslice.study.experiment import reproduce_many
+from pyslice.study.tidy import COLUMNS, result_rows, write_rows_csv
 
 __all__ = ["SUMMARY_METRICS", "parse_grid", "run_sweep", "split_values"]
 
@@ -78,10 +83,6 @@ def run_sweep(settings: Settings, grid: list[tuple[str, list[Any]]], out: str | 
     """Run every grid point (checked, all of them, before anything runs) and write the sweep's
     tables. ``settings``: the reproduce settings every point starts from
     (:func:`pyslice.settings.reproduce_settings`). Returns ``{"points", "table"}``."""
-    from pyslice.base.atomic import write_json, write_text
-    from pyslice.study.experiment import reproduce_many
-    from pyslice.study.tidy import COLUMNS, result_rows, write_rows_csv
-
     out = Path(out)
     if not grid:
         raise ValueError("--grid is required: section.key=v1,v2 (repeatable)")
@@ -92,7 +93,6 @@ def run_sweep(settings: Settings, grid: list[tuple[str, list[Any]]], out: str | 
         objects = s.update([(tuple(key.split(".")), value, f"--grid {key}={value!r}") for key, value in point.items()],
                            "--grid point " + ", ".join(f"{k}={v!r}" for k, v in point.items()))
         runs.append((objects["scenario"], objects["reproduce"], out / f"point{i:02d}"))
-    from pyslice.base.runlock import RunLock
 
     with RunLock(out):  # one writer per sweep directory
         marker = out / "points.json"
@@ -122,7 +122,6 @@ def run_sweep(settings: Settings, grid: list[tuple[str, list[Any]]], out: str | 
 
 
 def _summary(rows: list[dict[str, Any]], listing: dict[str, dict[str, Any]], keys: list[str]) -> list[dict[str, Any]]:
-    from pyslice.base.statistics import bootstrap_mean_ci
 
     out = []
     for name in listing:

@@ -1,0 +1,26 @@
+"""``pyslice reproduce``: the paper's whole study."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from pyslice.commands.settings_args import executor_from_args, reproduce_objects, tensorboard_dir
+from pyslice.study.experiment import reproduce
+
+
+def run(args: argparse.Namespace) -> int:
+    scenario, cfg, _ = reproduce_objects(args)
+    tb_dir = tensorboard_dir(args)
+    executor = executor_from_args(args)
+    results = reproduce(scenario, cfg, args.out, executor=executor, resume=args.resume, progress=not args.quiet,
+                        tensorboard=tb_dir)
+    _print_claims(results)
+    print(f"wrote {args.out}/report.md, results.json, results.csv, config.toml and figures/")
+    return 0
+
+
+def _print_claims(results: dict[str, Any]) -> None:
+    for claim in results["claims"]:
+        print(f"[{claim.get('verdict', 'holds' if claim['holds'] else 'does not hold')}] {claim['claim']}")
+    print("phase wall time (s, summed over seeds): " +
+          ", ".join(f"{k} {v:.1f}" for k, v in results["phase_seconds"].items()) + f"; total {results['wall_seconds']:.1f}")

@@ -1,0 +1,169 @@
+"""What ``pyslice reproduce`` runs: its configuration (:class:`ReproduceConfig`), the phases of a seed,
+the target cells and requirement groups of a scenario, and the settings document the study writes
+beside its results (``config.toml``, read back by ``--config``)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pyslice.base.toml_writer import NONE, plain, toml_text
+from pyslice.envs.relabel import INSTANCE_REWARDS
+from pyslice.learn.train import TrainConfig
+from pyslice.learn.vae import VAEConfig
+from pyslice.sim.scenario import SECTORS_PER_SITE, Scenario
+from pyslice.study.similarity import MEASURES
+
+ABLATION_STRATEGIES = ("model", "feature", "instance")
+PHASES = ("baseline", "pretrain", "similarity", "transfer", "evaluate")
+
+
+@dataclass(frozen=True)
+class ReproduceConfig:
+    """What ``pyslice reproduce`` runs (defaults: the paper's schedule, 3 seeds)."""
+
+    seeds: int = 5
+    train: TrainConfig = field(default_factory=TrainConfig)
+    tl_steps: int = 4000
+    """TL training steps (paper: 4000) before ``train.evaluation_steps`` greedy steps."""
+    samples_per_agent: int = 500
+    """Samples under the default action per source cell for the similarity analysis."""
+    target_samples: int | None = 100
+    """Samples under the default action of each target cell (paper §IV-B: the target is newly
+    deployed, with "very limited" samples; the sources contribute a subset of theirs). The target
+    cells keep the first ``target_samples`` of their samples in the VAE's training set and in every
+    distance; ``None``: as many as the sources (the earlier analysis). One VAE per seed
+    serves all targets (the other targets are sources with few samples)."""
+    similarity_observation: str = "log"
+    """How the state s in the VAE's samples x = [s, r] is normalised (``pyslice.envs.slicing`` modes). The
+    paper's s is [φ, l, u, c] without a clip; the agents' clipped state (``train.observation``) hides
+    the requirement groups: a logistic regression on the raw samples tells the groups apart with
+    71 % held-out accuracy on the clipped state and 97 % on the log state
+    (``bench/group_classifier.py``)."""
+    vae: VAEConfig = field(default_factory=VAEConfig)
+    targets: tuple[int, ...] | str | None = "all"
+    """Target cells (0-based): ``"all"`` (default: every cell, paper §V-3 compares "among all
+    cells"), ``None`` (the first cell of each requirement profile, the earlier default) or
+    a tuple. Each gets integrated TL from its nearest and farthest source and DRL from scratch."""
+    sweep_targets: tuple[int, ...] | None = None
+    """Targets (among ``targets``) that also get TL from every source (Fig. 8, the measure
+    ablation) and the strategy ablation; default: the first cell of each requirement profile."""
+    early_window: int = 200
+    """Steps over which the early TL gain is measured (paper: 200)."""
+    ablations: bool = True
+    """Run the strategy ablation (model, feature, instance from the nearest source)."""
+    source_measure: str = "vae-kl-equal-sigma"
+    """The distance that picks each target's sources (eq. 10): the paper's eqs. 7 + 9
+    (``pyslice.study.similarity.HEADLINE_MEASURE``); any of ``pyslice.study.similarity.MEASURES`` as an ablation."""
+    instance_rewards: str = "source"
+    """Rewards of the transferred instances: ``"source"`` (the paper: as the source stored them,
+    under its own requirements) or ``"target"`` (relabelled under the target's, :mod:`pyslice.envs.relabel`)."""
+    tl_exploration_noise: float | None = None
+    """Exploration noise of the new cell's TL learners, in the units of ``train.td3.exploration``;
+    ``None`` (default): the pretraining's ``train.td3.exploration_noise`` (paper §V-2: "for TL
+    training process, we apply the same model setups as DRL approaches"). DRL from scratch always
+    uses the pretraining learner unchanged."""
+    figures: bool = True
+    """Draw the paper's figures into ``figures/`` (off: faster aggregation, e.g. for the points of a
+    large sweep; the numbers are the same)."""
+
+    @classmethod
+    def quick(cls) -> ReproduceConfig:
+        """A short schedule, one seed, three targets (two swept), small sweeps (the CI smoke run;
+        under 2 minutes)."""
+        return cls(seeds=1, train=TrainConfig(exploration_steps=150, training_steps=250, evaluation_steps=50,
+                                              checkpoint_every=100),
+                   tl_steps=250, samples_per_agent=60, target_samples=30, vae=VAEConfig(epochs=30), early_window=50,
+                   targets=(0, 3, 5))
+
+    def __post_init__(self) -> None:
+        if self.target_samples is not None and (isinstance(self.target_samples, bool)
+                                                or not isinstance(self.target_samples, int)
+                                                or not 2 <= self.target_samples <= self.samples_per_agent):
+            raise ValueError(f"target_samples must be None or an int in [2, samples_per_agent = "
+                             f"{self.samples_per_agent}], got {self.target_samples!r}")
+        if isinstance(self.targets, str) and self.targets != "all":
+            raise ValueError(f"targets must be 'all', None or distinct cell indices >= 0, got {self.targets!r}")
+        for name in ("targets", "sweep_targets"):
+            if getattr(self, name) is None or getattr(self, name) == "all":
+                continue
+            t = tuple(getattr(self, name))
+            if (not t or len(set(t)) != len(t)
+                    or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0 for k in t)):
+                raise ValueError(f"{name} must be None or distinct cell indices >= 0, got {getattr(self, name)!r}")
+        if not isinstance(self.figures, bool):
+            raise ValueError(f"figures must be true or false, got {self.figures!r}")
+        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
+            raise ValueError(f"seeds must be an int >= 1, got {self.seeds!r}")
+        if self.source_measure not in MEASURES:
+            raise ValueError(f"source_measure must be one of {', '.join(map(repr, MEASURES))}, "
+                             f"got {self.source_measure!r}")
+        if self.instance_rewards not in INSTANCE_REWARDS:
+            raise ValueError(f"instance_rewards must be one of {', '.join(map(repr, INSTANCE_REWARDS))}, "
+                             f"got {self.instance_rewards!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def default_targets(scenario: Scenario) -> tuple[int, ...]:
+    """The first cell of each requirement profile (paper: cells 1 and 4, 0-based 0 and 3)."""
+    n_sites = scenario.layout.n_sites
+    req = scenario.requirements
+    seen: dict[int, int] = {}
+    for site in range(n_sites):
+        seen.setdefault(req.site_profile[site % len(req.site_profile)], SECTORS_PER_SITE * site)
+    return tuple(seen.values())
+
+
+def study_targets(scenario: Scenario, cfg: ReproduceConfig) -> tuple[int, ...]:
+    """The target cells of a study: every cell for ``targets="all"``, the first cell of each
+    requirement profile for ``None``, else the given cells."""
+    if cfg.targets == "all":
+        return tuple(range(scenario.n_cells))
+    return default_targets(scenario) if cfg.targets is None else tuple(cfg.targets)
+
+
+def cell_groups(scenario: Scenario) -> list[list[int]]:
+    """Cells grouped by requirement profile."""
+    req = scenario.requirements
+    groups: dict[int, list[int]] = {}
+    for site in range(scenario.layout.n_sites):
+        groups.setdefault(req.site_profile[site % len(req.site_profile)], []).extend(range(SECTORS_PER_SITE * site, SECTORS_PER_SITE * (site + 1)))
+    return list(groups.values())
+
+
+def sweep_targets_of(scenario: Scenario, cfg: ReproduceConfig) -> tuple[int, ...]:
+    """Targets that get the all-sources sweep and the strategy ablation."""
+    targets = study_targets(scenario, cfg)
+    wanted = cfg.sweep_targets if cfg.sweep_targets is not None else default_targets(scenario)
+    return tuple(k for k in targets if k in wanted)
+
+
+def config_from_dict(d: dict[str, Any]) -> ReproduceConfig:
+    d = dict(d)
+    train = TrainConfig.from_dict(d.pop("train"))
+    vae = d.pop("vae")
+    vae = VAEConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in vae.items()})
+    targets = d.pop("targets")
+    sweep = d.pop("sweep_targets", None)
+    d["sweep_targets"] = None if sweep is None else tuple(sweep)
+    d.setdefault("target_samples", None)  # runs of an earlier version: targets kept every sample
+    d.setdefault("instance_rewards", "source")
+    d.setdefault("source_measure", "vae-kl-equal-sigma")
+    d.setdefault("figures", True)
+    return ReproduceConfig(train=train, vae=vae,
+                           targets=targets if targets is None or isinstance(targets, str) else tuple(targets), **d)
+
+
+def settings_document(scenario: Scenario, cfg: ReproduceConfig) -> dict[str, Any]:
+    """The study's settings as one document: ``scenario``, ``train`` (with ``td3``) and ``reproduce``
+    (with ``vae``), the tables ``--set`` and ``--config`` address (:mod:`pyslice.settings`)."""
+    rep = {k: v for k, v in cfg.to_dict().items() if k != "train"}
+    return {"scenario": scenario.to_dict(), "train": cfg.train.to_dict(), "reproduce": rep}
+
+
+def config_toml(scenario: Scenario, cfg: ReproduceConfig) -> str:
+    """``config.toml`` of a study: its settings document as TOML (unset values written as ``none``)."""
+    return toml_text(plain(settings_document(scenario, cfg), NONE))
