@@ -31,6 +31,7 @@ def test_example_scenario_runs(path):
     assert obs.shape == (env.n_agents, 4 * small.n_slices)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["3gpp_36873_uma.toml", "3gpp_38901_uma.toml"])
 def test_3gpp_example_runs_the_quick_study(tmp_path, name):
     """The 57-cell 3GPP calibration set-ups as RL scenarios: the whole `reproduce --quick` study runs

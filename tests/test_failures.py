@@ -61,6 +61,7 @@ def _spawn(script, out, env=None):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(out).parent)
 
 
+@pytest.mark.slow
 def test_kill_at_ten_points_then_resume_gives_the_same_tables(reference, tmp_path):
     _, want, n_writes = reference
     assert n_writes >= 40

@@ -8,6 +8,7 @@ import json
 import pytest
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.slow  # a Ray cluster per module and whole studies
 
 from conftest import tiny_scenario  # noqa: E402
 

@@ -27,6 +27,7 @@ def _finite_numbers(obj, path="results"):
         yield path, obj
 
 
+@pytest.mark.slow
 def test_quick_run_produces_every_figure_and_finite_table(quick_run):
     out, cfg, results = quick_run
     for name in ("fig3_traffic_mask", "fig5_satisfaction_ccdf", "fig6_delay_cdf", "fig7_distance",
@@ -77,6 +78,7 @@ def _numbers(cell: str) -> list[float]:
     return [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", cell)]
 
 
+@pytest.mark.slow
 def test_report_shows_the_results_it_was_given(quick_run):
     """report.md's table, verdicts and intervals are results.json's numbers (parsed back from the
     markdown, to the printed precision), the paper column is results.json's ``paper``."""
@@ -114,6 +116,7 @@ def test_report_shows_the_results_it_was_given(quick_run):
     assert len(per_cell_rows) == len(results["per_cell"]) * len(POLICIES)
 
 
+@pytest.mark.slow
 def test_resume_skips_finished_phases_and_refuses_overwrite(quick_run, tmp_path):
     out, cfg, results = quick_run
     with pytest.raises(FileExistsError):
@@ -134,6 +137,7 @@ def test_spearman_closed_forms():
     assert math.isnan(spearman([1, 1, 1], [1, 2, 3]))
 
 
+@pytest.mark.slow
 def test_pick_statistics_are_shares_and_consistent(quick_run):
     """Each measure's in-group pick share is a mean of 0/1 picks of the study's targets."""
     out, cfg, results = quick_run
@@ -177,6 +181,7 @@ def test_config_from_old_runs_keeps_their_analysis():
     assert (cfg.target_samples, cfg.instance_rewards, cfg.source_measure) == (None, "source", "vae-kl-equal-sigma")
 
 
+@pytest.mark.slow
 def test_claims_carry_three_state_verdicts_from_paired_intervals(quick_run):
     from pyslice.base.statistics import VERDICTS
 
@@ -239,6 +244,7 @@ def test_progress_files_count_steps_inside_phases(tmp_path):
     assert phase_steps(cfg, "evaluate") == 2 * (cfg.tl_steps + cfg.train.evaluation_steps)
 
 
+@pytest.mark.slow
 def test_a_run_of_an_earlier_version_resumes(quick_run, tmp_path):
     """A reproduce.json without the fields added since (here sweep_targets) still resumes: the saved
     configuration is read with their defaults; a real difference is still refused."""

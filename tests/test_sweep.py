@@ -32,6 +32,7 @@ def sweep_run(tmp_path_factory):
     return out, summary
 
 
+@pytest.mark.slow
 def test_every_point_is_a_study_with_its_settings(sweep_run):
     out, summary = sweep_run
     points = json.loads((out / "points.json").read_text())
@@ -45,6 +46,7 @@ def test_every_point_is_a_study_with_its_settings(sweep_run):
         assert json.loads((run / "reproduce.json").read_text())["config"]["train"]["td3"]["actor_lr"] == point["td3.actor_lr"]
 
 
+@pytest.mark.slow
 def test_the_tidy_csv_is_every_points_results_csv(sweep_run):
     out, _ = sweep_run
     rows = list(csv.DictReader((out / "sweep.csv").open()))
@@ -56,6 +58,7 @@ def test_the_tidy_csv_is_every_points_results_csv(sweep_run):
     assert {r["seed"] for r in rows} == {"0", "1"} and {r["cell"] for r in rows} == {"0", "3"}
 
 
+@pytest.mark.slow
 def test_summary_intervals_contain_their_means(sweep_run):
     out, summary = sweep_run
     rows = list(csv.DictReader((out / "summary.csv").open()))
@@ -67,6 +70,7 @@ def test_summary_intervals_contain_their_means(sweep_run):
     assert summary["table"] in (out / "summary.md").read_text()
 
 
+@pytest.mark.slow
 def test_a_sweep_directory_is_not_overwritten_and_resumes_only_the_same_grid(sweep_run):
     out, _ = sweep_run
     settings = reproduce_settings(tiny_scenario(), TINY)
