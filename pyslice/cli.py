@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import Any
 
 from pyslice.commands.common import POLICIES
 from pyslice.study.executor import TaskFailures
@@ -26,9 +27,8 @@ def _add_tensorboard_arg(parser: argparse.ArgumentParser) -> None:
                         help="also write TensorBoard logs to DIR (pip install 'pyslice[tensorboard]')")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pyslice", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _add_simulate(sub: Any) -> None:
+    """``simulate``'s flags."""
     sim = sub.add_parser("simulate", help="run the simulator under a fixed share policy, write KPIs")
     sim.add_argument("--scenario", default="paper", help="'paper' or a scenario TOML file")
     sim.add_argument("--steps", type=int, default=1000)
@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--format", choices=("csv", "npz"), default="csv", help="npz is compact for long runs")
     sim.add_argument("--plot", action="store_true", help="also draw network.png and kpis.png")
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_train(sub: Any) -> None:
+    """``train``'s flags."""
     train = sub.add_parser("train", help="train the coordinated TD3 agents (paper schedule)")
     train.add_argument("--scenario", default="paper", help="'paper' or a scenario TOML file")
     train.add_argument("--seed", type=int, default=None, help="train.seed (default 0)")
@@ -50,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings_args(train, "scenario, train, td3")
     _add_tensorboard_arg(train)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_evaluate(sub: Any) -> None:
+    """``evaluate``'s flags."""
     ev = sub.add_parser("evaluate", help="evaluate a trained run (DIR) or a baseline policy")
     ev.add_argument("--policy", required=True, help="a run directory with policy.pt, or " + "|".join(POLICIES))
     ev.add_argument("--scenario", default="trained",
@@ -58,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--warmup", type=int, default=0, help="steps of the same policy before measuring")
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--out", help="also write OUT/evaluation.json")
+
+
+def _add_similarity(sub: Any) -> None:
+    """``similarity``'s flags."""
     simp = sub.add_parser("similarity", help="VAE distance matrix between a trained run's agents (paper Fig. 7)")
     simp.add_argument("--run", required=True, help="a training run directory")
     simp.add_argument("--samples", type=int, default=500, help="samples per agent under equal shares")
@@ -67,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     simp.add_argument("--seed", type=int, default=1000)
     simp.add_argument("--measure", default="vae-kl-equal-sigma",
                       help="measure used for the printed ranking (default: the paper's eqs. 7 + 9)")
+
+
+def _add_transfer(sub: Any) -> None:
+    """``transfer``'s flags."""
     tr = sub.add_parser("transfer", help="transfer to a new agent in one cell of a trained run (vs DRL from scratch)")
     tr.add_argument("--run", required=True, help="a finished training run directory")
     tr.add_argument("--target", type=int, default=None, help="target cell (0-based; transfer.target, default 0)")
@@ -83,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--no-scratch", action="store_true", help="skip the DRL-from-scratch comparison replica")
     tr.add_argument("--out", help="result folder (default: RUN/transfer/target<K>_<strategy>_from<I>)")
     _add_settings_args(tr, "transfer, td3 (the new cell's learners; default: the run's)")
+
+
+def _add_reproduce_and_sweep(sub: Any) -> None:
+    """``reproduce`` and ``sweep`` (the same flags; sweep adds ``--grid``)."""
     for name, text in (("reproduce", "the paper's whole study: baseline, MADRL, similarity, transfer, report"),
                        ("sweep", "a grid of settings x seeds, each point a reproduce run; one tidy CSV")):
         rep = sub.add_parser(name, help=text)
@@ -108,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             _add_tensorboard_arg(rep)
         rep.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_calibrate(sub: Any) -> None:
+    """``calibrate``'s flags."""
     cal = sub.add_parser("calibrate", help="3GPP calibration of the radio model: coupling loss and geometry "
                                            "CDFs vs TR 36.873 / TR 38.901 (docs/calibration.md)")
     cal.add_argument("--case", action="append", metavar="CASE",
@@ -121,11 +145,26 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--noise", action="store_true",
                      help="geometry with thermal noise (10 MHz for 36.873, 20 MHz for 38.901); default without")
     cal.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_verify(sub: Any) -> None:
+    """``verify``'s flags."""
     ver = sub.add_parser("verify", help="check that a run's files are as written (sizes and SHA-256 of its done markers)")
     ver.add_argument("dir", help="a run directory (train, transfer, reproduce or sweep)")
+
+
+def _add_bench(sub: Any) -> None:
+    """``bench``'s flags."""
     bench = sub.add_parser("bench", help="run the benchmarks of bench/ and print their ratios")
     bench.add_argument("--quick", action="store_true", help="small sizes, short timings")
     bench.add_argument("--dir", help="the bench/ folder (default: found from the working directory)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pyslice", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_simulate, _add_train, _add_evaluate, _add_similarity, _add_transfer, _add_reproduce_and_sweep, _add_calibrate, _add_verify, _add_bench):
+        add(sub)
     return parser
 
 
