@@ -85,56 +85,7 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
         with np.load(root / "baseline" / "baseline.npz", allow_pickle=False) as z:
             baseline_curve = z["reward"]  # the pretraining timeline, like the DRL curve
         for k in targets:
-            sweep = TransferResult.load(root / "transfer" / f"target{k}" / "integrated")
-            S = len(sweep.sources)
-            # rows of the sweep by this run's distances (ties by cell index, as phase_transfer orders
-            # them), so a run re-analysed with other distances reads its own nearest and farthest
-            order = sorted(range(S), key=lambda j: (D[sweep.sources[j], k], sweep.sources[j]))
-            nearest, farthest = order[0], order[-1]
-            early = sweep.mean_reward(w)
-            gains_early = sweep.gain_over_scratch(w)
-            train_gain = sweep.gain_over_scratch((0, cfg.tl_steps)) if cfg.tl_steps else np.full(S, np.nan)
-            t = {
-                "sources": sweep.sources,
-                "distance": [float(D[i, k]) for i in sweep.sources],
-                "early_reward_nearest": float(early[nearest]), "early_reward_farthest": float(early[farthest]),
-                "early_reward_scratch": float(early[-1]),
-                "nearest_vs_farthest_early_gain": float(early[nearest] / early[farthest] - 1.0),
-                "tl_gain_over_drl": float(train_gain[nearest]),
-                "tl_early_gain_over_drl": float(gains_early[nearest]),
-                **_equal_training_step_gains(sweep, nearest, w),
-                "eval": {
-                    "baseline": _window_stats(evaluation["baseline_satisfaction"][ev, k], evaluation["baseline_delay_ms"][ev, k],
-                                              _drops(evaluation, "baseline", ev, k)),
-                    "drl": _window_stats(evaluation["drl_satisfaction"][ev, k], evaluation["drl_delay_ms"][ev, k],
-                                         _drops(evaluation, "drl", ev, k)),
-                    "drl_scratch": _window_stats(sweep.throughput_satisfaction[-1, ev], sweep.max_delay_ms[-1, ev],
-                                                 None if sweep.drop_rate is None else sweep.drop_rate[-1, ev]),
-                    "tl": _window_stats(sweep.throughput_satisfaction[nearest, ev], sweep.max_delay_ms[nearest, ev],
-                                        None if sweep.drop_rate is None else sweep.drop_rate[nearest, ev]),
-                },
-                "measures": {},
-                "strategies": {"integrated": {"early_reward": float(early[nearest]),
-                                              "eval_reward": float(sweep.target_reward[nearest, ev].mean())},
-                               "scratch": {"early_reward": float(early[-1]),
-                                           "eval_reward": float(sweep.target_reward[-1, ev].mean())}},
-            }
-            swept = S == D.shape[0] - 1  # every other cell is a source: the measure ablation applies
-            t["swept"] = swept
-            for m in MEASURES if swept else ():
-                dm = distances[m][sweep.sources, k]
-                picked = int(np.argmin(dm))
-                t["measures"][m] = {"spearman_distance_vs_gain": spearman(dm, gains_early),
-                                    "regret": float(gains_early.max() - gains_early[picked]),
-                                    "picked_source": int(sweep.sources[picked]),
-                                    "picked_in_group": float(_same_group(groups, int(sweep.sources[picked]), k))}
-            if cfg.ablations:
-                for strategy in ABLATION_STRATEGIES:
-                    if not (root / "transfer" / f"target{k}" / strategy / "done.json").is_file():
-                        continue  # strategies run on the sweep targets only
-                    r = TransferResult.load(root / "transfer" / f"target{k}" / strategy)
-                    t["strategies"][strategy] = {"early_reward": float(r.mean_reward(w)[0]),
-                                                 "eval_reward": float(r.target_reward[0, ev].mean())}
+            t, sweep, nearest, farthest = _target_entry(root, k, distances, D, groups, evaluation, cfg, ev, w)
             row["targets"][k] = t
             pooled["sat_baseline"].append(evaluation["baseline_satisfaction"][ev, k])
             pooled["sat_drl"].append(evaluation["drl_satisfaction"][ev, k])
@@ -161,6 +112,65 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
 
     write_report(out / "report.md", scenario, cfg, results)
     return results
+
+def _target_entry(root: Path, k: int, distances: dict[str, np.ndarray], D: np.ndarray, groups: list[list[int]],
+                  evaluation: dict[str, np.ndarray], cfg: ReproduceConfig, ev: slice,
+                  w: int) -> tuple[dict[str, Any], TransferResult, int, int]:
+    """One seed's results for target ``k``: early and equal-step gains, the evaluation window of every
+    policy, the measure ablation (swept targets) and the strategy ablation; with the sweep and the
+    rows of its nearest and farthest source."""
+    sweep = TransferResult.load(root / "transfer" / f"target{k}" / "integrated")
+    S = len(sweep.sources)
+    # rows of the sweep by this run's distances (ties by cell index, as phase_transfer orders
+    # them), so a run re-analysed with other distances reads its own nearest and farthest
+    order = sorted(range(S), key=lambda j: (D[sweep.sources[j], k], sweep.sources[j]))
+    nearest, farthest = order[0], order[-1]
+    early = sweep.mean_reward(w)
+    gains_early = sweep.gain_over_scratch(w)
+    train_gain = sweep.gain_over_scratch((0, cfg.tl_steps)) if cfg.tl_steps else np.full(S, np.nan)
+    t = {
+        "sources": sweep.sources,
+        "distance": [float(D[i, k]) for i in sweep.sources],
+        "early_reward_nearest": float(early[nearest]), "early_reward_farthest": float(early[farthest]),
+        "early_reward_scratch": float(early[-1]),
+        "nearest_vs_farthest_early_gain": float(early[nearest] / early[farthest] - 1.0),
+        "tl_gain_over_drl": float(train_gain[nearest]),
+        "tl_early_gain_over_drl": float(gains_early[nearest]),
+        **_equal_training_step_gains(sweep, nearest, w),
+        "eval": {
+            "baseline": _window_stats(evaluation["baseline_satisfaction"][ev, k], evaluation["baseline_delay_ms"][ev, k],
+                                      _drops(evaluation, "baseline", ev, k)),
+            "drl": _window_stats(evaluation["drl_satisfaction"][ev, k], evaluation["drl_delay_ms"][ev, k],
+                                 _drops(evaluation, "drl", ev, k)),
+            "drl_scratch": _window_stats(sweep.throughput_satisfaction[-1, ev], sweep.max_delay_ms[-1, ev],
+                                         None if sweep.drop_rate is None else sweep.drop_rate[-1, ev]),
+            "tl": _window_stats(sweep.throughput_satisfaction[nearest, ev], sweep.max_delay_ms[nearest, ev],
+                                None if sweep.drop_rate is None else sweep.drop_rate[nearest, ev]),
+        },
+        "measures": {},
+        "strategies": {"integrated": {"early_reward": float(early[nearest]),
+                                      "eval_reward": float(sweep.target_reward[nearest, ev].mean())},
+                       "scratch": {"early_reward": float(early[-1]),
+                                   "eval_reward": float(sweep.target_reward[-1, ev].mean())}},
+    }
+    swept = S == D.shape[0] - 1  # every other cell is a source: the measure ablation applies
+    t["swept"] = swept
+    for m in MEASURES if swept else ():
+        dm = distances[m][sweep.sources, k]
+        picked = int(np.argmin(dm))
+        t["measures"][m] = {"spearman_distance_vs_gain": spearman(dm, gains_early),
+                            "regret": float(gains_early.max() - gains_early[picked]),
+                            "picked_source": int(sweep.sources[picked]),
+                            "picked_in_group": float(_same_group(groups, int(sweep.sources[picked]), k))}
+    if cfg.ablations:
+        for strategy in ABLATION_STRATEGIES:
+            if not (root / "transfer" / f"target{k}" / strategy / "done.json").is_file():
+                continue  # strategies run on the sweep targets only
+            r = TransferResult.load(root / "transfer" / f"target{k}" / strategy)
+            t["strategies"][strategy] = {"early_reward": float(r.mean_reward(w)[0]),
+                                         "eval_reward": float(r.target_reward[0, ev].mean())}
+    return t, sweep, nearest, farthest
+
 
 
 def _equal_training_step_gains(sweep: Any, row: int, early: int) -> dict[str, float]:

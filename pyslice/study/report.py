@@ -21,7 +21,23 @@ def _ms(stat: dict[str, float], pct: bool = False, digits: int = 3) -> str:
     return f"{scale * stat['mean']:.{digits if not pct else 1}f} ± {scale * stat['std']:.{digits if not pct else 1}f}{unit}"
 
 
+#: The policies' names in the report's tables.
+POLICY_NAMES = {"baseline": "traffic-aware baseline", "drl": "DRL (converged)",
+                "drl_scratch": "DRL (new cell, same steps as TL)", "tl": "TL (integrated, nearest source)"}
+
+
 def write_report(path: Path, scenario: Scenario, cfg: Any, results: dict[str, Any]) -> Path:
+    """``report.md``: our numbers beside the paper's, the claims and their intervals, ablations,
+    figures and wall times."""
+    lines = (_numbers_section(scenario, cfg, results) + _claims_section(results) + _ablations_section(cfg, results)
+             + _figures_and_time_section(results))
+    with atomic_open(path) as fh:
+        fh.write("\n".join(lines) + "\n")
+    return path
+
+
+def _numbers_section(scenario: Scenario, cfg: Any, results: dict[str, Any]) -> list[str]:
+    """The heading and our numbers beside the paper's."""
     t, paper = results["table"], results["paper"]
     targets = ", ".join(str(k + 1) for k in results["targets"])
     lines = [
@@ -38,8 +54,6 @@ def write_report(path: Path, scenario: Scenario, cfg: Any, results: dict[str, An
         "| metric | policy | paper | ours |",
         "|---|---|---|---|",
     ]
-    names = {"baseline": "traffic-aware baseline", "drl": "DRL (converged)", "drl_scratch": "DRL (new cell, same steps as TL)",
-             "tl": "TL (integrated, nearest source)"}
     for metric, label, pct in (("mean_min_throughput_satisfaction", "mean min-slice throughput satisfaction", False),
                                ("share_below_0.95", "share of steps below 0.95", True),
                                ("mean_max_slice_delay_ms", "mean max-slice delay (ms)", False),
@@ -51,11 +65,11 @@ def write_report(path: Path, scenario: Scenario, cfg: Any, results: dict[str, An
         for p in ("baseline", "drl", "drl_scratch", "tl"):
             pv = paper.get(metric, {}).get(p)
             pv_s = "—" if pv is None else (f"{100 * pv:.0f} %" if pct else f"{pv}")
-            lines.append(f"| {label} | {names[p]} | {pv_s} | {_ms(t[metric][p], pct)} |")
+            lines.append(f"| {label} | {POLICY_NAMES[p]} | {pv_s} | {_ms(t[metric][p], pct)} |")
     if "drop_rate_per_slice" in t:
         for p in ("baseline", "drl", "drl_scratch", "tl"):
             per = " / ".join(f"{100 * v:.2f}" for v in t["drop_rate_per_slice"][p])
-            lines.append(f"| dropped share per slice, % (slices 1-{len(t['drop_rate_per_slice'][p])}) | {names[p]} | — | "
+            lines.append(f"| dropped share per slice, % (slices 1-{len(t['drop_rate_per_slice'][p])}) | {POLICY_NAMES[p]} | — | "
                          f"{per} |")
     lines += [
         f"| TL gain over DRL at equal training steps (TL's first steps vs DRL's steps after its exploration, as "
@@ -79,6 +93,12 @@ def write_report(path: Path, scenario: Scenario, cfg: Any, results: dict[str, An
         "## The paper's claims on our simulator",
         "",
     ]
+    return lines
+
+
+def _claims_section(results: dict[str, Any]) -> list[str]:
+    """The claims with their verdicts, the paired differences and the per-cell table."""
+    lines: list[str] = []
     diffs = results.get("differences", {})
     lines += ["Each verdict comes from the 95 % interval of the paired difference behind it (hierarchical "
               "bootstrap over seeds, then target cells within a seed; `pyslice.base.statistics`): **holds** when the "
@@ -99,10 +119,16 @@ def write_report(path: Path, scenario: Scenario, cfg: Any, results: dict[str, An
                   "|---|---|---|---|---|---|"]
         for k, by_policy in results["per_cell"].items():
             for p, st in by_policy.items():
-                lines.append(f"| {int(k) + 1} | {names[p]} | {st['mean_min_throughput_satisfaction']:.3f} | "
+                lines.append(f"| {int(k) + 1} | {POLICY_NAMES[p]} | {st['mean_min_throughput_satisfaction']:.3f} | "
                              f"{100 * st['share_below_0.95']:.1f} % | {st['mean_max_slice_delay_ms']:.2f} / "
                              f"{st['median_max_slice_delay_ms']:.2f} / {st['p95_max_slice_delay_ms']:.2f} | "
                              f"{100 * st['mean_drop_rate']:.2f} % |")
+    return lines
+
+
+def _ablations_section(cfg: Any, results: dict[str, Any]) -> list[str]:
+    """The strategy and measure ablations."""
+    lines: list[str] = []
     lines += ["", "## Ablation: transfer strategies (target-cell reward)", "",
               f"| strategy | first {cfg.early_window} steps | evaluation |", "|---|---|---|"]
     for name, s in results["ablation_strategies"].items():
@@ -119,6 +145,12 @@ def write_report(path: Path, scenario: Scenario, cfg: Any, results: dict[str, An
         lines.append(f"| {name} | {_ms(m['spearman_distance_vs_gain'])} | {_ms(m['regret'], True)} | "
                      f"{_ms(m['picked_in_group'], True) if 'picked_in_group' in m else '—'} | "
                      f"{_ms(m['pick_accuracy_all_cells'], True) if 'pick_accuracy_all_cells' in m else '—'} |")
+    return lines
+
+
+def _figures_and_time_section(results: dict[str, Any]) -> list[str]:
+    """The figures and the wall time per phase."""
+    lines: list[str] = []
     lines += ["", "## Figures", ""]
     for name, rel in results["figures"].items():
         lines += [f"### {name}", "", f"![{name}]({rel})", ""]
@@ -127,6 +159,4 @@ def write_report(path: Path, scenario: Scenario, cfg: Any, results: dict[str, An
         lines.append(f"| {phase} | {sec:.1f} |")
     if results.get("wall_seconds") is not None:
         lines.append(f"| **total wall time** | **{results['wall_seconds']:.1f}** |")
-    with atomic_open(path) as fh:
-        fh.write("\n".join(lines) + "\n")
-    return path
+    return lines

@@ -125,35 +125,12 @@ def transfer(
         raise ValueError(f"strategy {strategy!r} with source_agent also needs source_replay (its buffers)")
 
     if strategy != "none":
-        if uses_model:
-            if not isinstance(src_agent, BatchedTD3):
-                raise ValueError(f"source_agent must be a BatchedTD3, got {type(src_agent).__name__}")
-            source = check_index("source", source, src_agent.n_agents, "the source model's agents")
-            if any(src_agent.layouts[p].sizes != agent.layouts[p].sizes for p in _PARTS):
-                raise ValueError("source model has different network sizes than the target model")
-            if src_agent is agent and source == target:
-                raise ValueError(f"source and target are the same agent ({source}) of the same model")
-        if uses_instances:
-            if not isinstance(src_replay, ReplayBuffers):
-                raise ValueError(f"source_replay must be ReplayBuffers, got {type(src_replay).__name__}")
-            source = check_index("source", source, src_replay.n_agents, "the source replay buffers")
-            if (src_replay.obs_dim, src_replay.act_dim) != (replay.obs_dim, replay.act_dim):
-                raise ValueError("source replay buffers have different observation/action sizes")
-            if src_replay is replay and source == target:
-                raise ValueError(f"source and target are the same buffer ({source})")
-        if n_instances is not None and (isinstance(n_instances, bool) or not isinstance(n_instances, (int, np.integer))
-                                        or n_instances < 0):
-            raise ValueError(f"n_instances must be None or an int >= 0, got {n_instances!r}")
+        source = _check_source(agent, replay, src_agent, src_replay, source, target, uses_model, uses_instances,
+                               n_instances)
     if strategy == "feature":
         layers = feature_layer_indices(agent, feature_layers)
     if fresh_from is not None:
-        f_model, f_index = fresh_from
-        if not isinstance(f_model, BatchedTD3):
-            raise ValueError(f"fresh_from[0] must be a BatchedTD3, got {type(f_model).__name__}")
-        f_index = check_index("fresh_from index", f_index, f_model.n_agents, "the fresh_from model")
-        if any(f_model.layouts[p].sizes != agent.layouts[p].sizes for p in _PARTS):
-            raise ValueError("fresh_from model has different network sizes than the target model")
-
+        fresh_from = _check_fresh_from(agent, fresh_from)
     # Everything is valid: read the source's instances first (the source buffer may be `replay`).
     data = None
     if uses_instances:
@@ -163,12 +140,63 @@ def transfer(
         if relabel is not None:
             data = relabel_instances(data, *relabel)
 
+    _deploy(agent, target, strategy, source, src_agent, fresh_from, layers if strategy == "feature" else ())
+    # 3. instance transfer (a new cell has no experience of its own)
+    if replay is not None:
+        replay.reset_agent(target)
+        if data is not None and len(data["rew"]):
+            replay.add_agent(target, data["obs"], data["act"], data["rew"], data["next_obs"],
+                             data.get("kpi") if replay.kpi_dim else None)
+    return TransferReport(strategy=strategy, source=None if strategy == "none" else int(source), target=target,
+                          n_instances=0 if data is None else len(data["rew"]), frozen=agent.frozen_layers(target))
+
+
+def _check_source(agent: BatchedTD3, replay: ReplayBuffers | None, src_agent: Any, src_replay: Any, source: Any,
+                  target: int, uses_model: bool, uses_instances: bool, n_instances: Any) -> int:
+    """The source index, checked against the models and buffers the strategy reads (ValueError)."""
+    if uses_model:
+        if not isinstance(src_agent, BatchedTD3):
+            raise ValueError(f"source_agent must be a BatchedTD3, got {type(src_agent).__name__}")
+        source = check_index("source", source, src_agent.n_agents, "the source model's agents")
+        if any(src_agent.layouts[p].sizes != agent.layouts[p].sizes for p in _PARTS):
+            raise ValueError("source model has different network sizes than the target model")
+        if src_agent is agent and source == target:
+            raise ValueError(f"source and target are the same agent ({source}) of the same model")
+    if uses_instances:
+        if not isinstance(src_replay, ReplayBuffers):
+            raise ValueError(f"source_replay must be ReplayBuffers, got {type(src_replay).__name__}")
+        source = check_index("source", source, src_replay.n_agents, "the source replay buffers")
+        if (src_replay.obs_dim, src_replay.act_dim) != (replay.obs_dim, replay.act_dim):
+            raise ValueError("source replay buffers have different observation/action sizes")
+        if src_replay is replay and source == target:
+            raise ValueError(f"source and target are the same buffer ({source})")
+    if n_instances is not None and (isinstance(n_instances, bool) or not isinstance(n_instances, (int, np.integer))
+                                    or n_instances < 0):
+        raise ValueError(f"n_instances must be None or an int >= 0, got {n_instances!r}")
+    return source
+
+
+def _check_fresh_from(agent: BatchedTD3, fresh_from: tuple[BatchedTD3, int]) -> tuple[BatchedTD3, int]:
+    """``(model, index)`` of the template networks, checked against the target model."""
+    f_model, f_index = fresh_from
+    if not isinstance(f_model, BatchedTD3):
+        raise ValueError(f"fresh_from[0] must be a BatchedTD3, got {type(f_model).__name__}")
+    f_index = check_index("fresh_from index", f_index, f_model.n_agents, "the fresh_from model")
+    if any(f_model.layouts[p].sizes != agent.layouts[p].sizes for p in _PARTS):
+        raise ValueError("fresh_from model has different network sizes than the target model")
+    return f_model, f_index
+
+
+def _deploy(agent: BatchedTD3, target: int, strategy: str, source: int | None, src_agent: BatchedTD3,
+            fresh_from: tuple[BatchedTD3, int] | None, layers: Sequence[int]) -> None:
+    """Agent ``target`` as a newly deployed one, then the strategy's policy transfer."""
     # 1. a newly deployed agent: fresh networks, fresh Adam state, nothing frozen
     if strategy == "model" or strategy == "integrated":
         agent.reset_agent(target)  # clears Adam state and freeze masks; every weight is then loaded
     elif fresh_from is None:
         agent.reset_agent(target)
     else:
+        f_model, f_index = fresh_from
         agent.copy_agent(f_index, target, fresh_optimizer=True, source=f_model)
         agent.freeze_layers(target, range(agent.layouts["actor"].n_layers), "actor", frozen=False)
         agent.freeze_layers(target, range(agent.layouts["critic"].n_layers), "critic", frozen=False)
@@ -184,17 +212,10 @@ def transfer(
                 for l in layers:
                     sl = agent.layouts[part].layer_slices[l]
                     target_net[target, ..., sl] = online.detach()[target, ..., sl]
-    # 3. instance transfer (a new cell has no experience of its own)
-    if replay is not None:
-        replay.reset_agent(target)
-        if data is not None and len(data["rew"]):
-            replay.add_agent(target, data["obs"], data["act"], data["rew"], data["next_obs"],
-                             data.get("kpi") if replay.kpi_dim else None)
-    return TransferReport(strategy=strategy, source=None if strategy == "none" else int(source), target=target,
-                          n_instances=0 if data is None else len(data["rew"]), frozen=agent.frozen_layers(target))
 
 
 def feature_layer_indices(agent: BatchedTD3, layers: Sequence[int]) -> list[int]:
+    """``layers`` as sorted unique indices of the actor's and critics' layers (ValueError otherwise)."""
     try:
         layers = [int(l) for l in layers]
     except (TypeError, ValueError) as exc:

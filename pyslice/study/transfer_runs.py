@@ -184,8 +184,7 @@ def run_transfers(
     if not specs:
         raise ValueError("specs must name at least one transfer experiment")
     scenario, config, pre, pre_replay = load_run(run_dir)
-    K, D, A = pre.n_agents, pre.obs_dim, pre.act_dim
-    specs = [_check_spec(spec, K, pre, feature_layers) for spec in specs]
+    specs = [_check_spec(spec, pre.n_agents, pre, feature_layers) for spec in specs]
     seed = config.seed + 1 if seed is None else int_arg("seed", seed, 0)
     if scratch_exploration_steps is None:
         scratch_exploration_steps = min(config.exploration_steps, steps)
@@ -196,37 +195,92 @@ def run_transfers(
         if not pre_replay.kpi_dim:
             raise ValueError(f"instance_rewards='target' needs the raw KPIs in the run's replay buffers; {run_dir} "
                              "was saved before they were kept (retrain it, or use instance_rewards='source')")
-    req_t, req_d = scenario.requirement_matrices()
+    td3 = _learner_config(td3, config)
+    layout = _ReplicaLayout.of(specs)
+    groups, reports = _learner_groups(layout, specs, scenario, config, pre, pre_replay, steps, seed, td3,
+                                      exploration_noise, feature_layers, n_instances, instance_rewards)
+    env = SlicingEnv(scenario, seed=seed, replicas=layout.n_replicas, threads=threads,
+                     n_neighbours=config.n_neighbours, observation=config.observation, same_seed=True,
+                     shared_world=True)
+    t_setup = time.perf_counter()
+    curves, drops, timing = _run_batch(env, pre, groups, td3, seed, steps, eval_steps, E, config.updates_per_step,
+                                       progress)
+    timing["setup"] = t_setup - t_start
+    timing = {k: round(v, 4) for k, v in timing.items()}
+    wall = round(time.perf_counter() - t_start, 4)
+    results = []
+    for spec, (rows, scratch_row) in zip(specs, layout.spec_rows):
+        sel = rows + ([scratch_row] if scratch_row is not None else [])
+        results.append(TransferResult(
+            run_dir=str(run_dir), target=spec.target, sources=list(spec.sources), strategy=spec.strategy, steps=steps,
+            eval_steps=eval_steps, seed=seed, include_scratch=bool(spec.include_scratch),
+            scratch_exploration_steps=E,
+            feature_layers=list(feature_layer_indices(pre, feature_layers)) if spec.strategy == "feature" else [],
+            n_instances=[reports[r].n_instances for r in rows],
+            distance=None if spec.distance is None else spec.distance[np.asarray(spec.sources, dtype=np.int64)],
+            wall_seconds=wall, timing=timing, drop_rate=drops[sel], instance_rewards=instance_rewards,
+            **{name: curves[name][sel] for name in TransferResult._ARRAYS}))
+    return results
 
-    # --- the replicas: per spec its TL learners (one per source) then its scratch learner
-    tl_rows, tl_jobs, sc_rows, sc_targets = [], [], [], []
-    spec_rows: list[tuple[list[int], int | None]] = []
-    for spec in specs:
-        rows = []
-        for s in spec.sources:
-            rows.append(len(tl_rows) + len(sc_rows))
-            tl_rows.append(rows[-1])
-            tl_jobs.append((spec, s))
-        scratch_row = None
-        if spec.include_scratch:
-            scratch_row = len(tl_rows) + len(sc_rows)
-            sc_rows.append(scratch_row)
-            sc_targets.append(spec.target)
-        spec_rows.append((rows, scratch_row))
-    R = len(tl_rows) + len(sc_rows)
+
+def _learner_config(td3: TD3Config | None, config: Any) -> TD3Config:
+    """The new cell's learner settings: the given ones (same networks and head as the run's) or the run's."""
+    if td3 is None:
+        return config.td3
+    if not isinstance(td3, TD3Config):
+        raise ValueError(f"td3 must be a TD3Config, got {type(td3).__name__}")
+    if (td3.actor_hidden, td3.critic_hidden, td3.actor_head) != (config.td3.actor_hidden, config.td3.critic_hidden,
+                                                                 config.td3.actor_head):
+        raise ValueError("td3 must keep the run's actor_hidden, critic_hidden and actor_head (the transferred "
+                         "networks and instances have the run's shapes and action space)")
+    return td3
+
+
+@dataclass
+class _ReplicaLayout:
+    """Which batch replica runs what: per spec its TL learners (one per source), then its scratch learner."""
+
+    tl_rows: list[int]
+    tl_jobs: list[tuple[TransferSpec, int]]
+    sc_rows: list[int]
+    sc_targets: list[int]
+    spec_rows: list[tuple[list[int], int | None]]
+
+    @property
+    def n_replicas(self) -> int:
+        return len(self.tl_rows) + len(self.sc_rows)
+
+    @classmethod
+    def of(cls, specs: Sequence[TransferSpec]) -> _ReplicaLayout:
+        layout = cls([], [], [], [], [])
+        for spec in specs:
+            rows = []
+            for s in spec.sources:
+                rows.append(layout.n_replicas)
+                layout.tl_rows.append(rows[-1])
+                layout.tl_jobs.append((spec, s))
+            scratch_row = None
+            if spec.include_scratch:
+                scratch_row = layout.n_replicas
+                layout.sc_rows.append(scratch_row)
+                layout.sc_targets.append(spec.target)
+            layout.spec_rows.append((rows, scratch_row))
+        return layout
+
+
+def _learner_groups(layout: _ReplicaLayout, specs: Sequence[TransferSpec], scenario: Scenario, config: Any,
+                    pre: BatchedTD3, pre_replay: ReplayBuffers, steps: int, seed: int, td3: TD3Config,
+                    exploration_noise: float | None, feature_layers: Sequence[int], n_instances: int | None,
+                    instance_rewards: str) -> tuple[list[_Group], dict[int, TransferReport]]:
+    """The new cells' learners, each after its transfer, in groups stepped together."""
+    D, A = pre.obs_dim, pre.act_dim
+    req_t, req_d = scenario.requirement_matrices()
     held = int(pre_replay.size.max())
     if n_instances is not None:
         held = min(held, int(n_instances))
-    transferred = max((0 if spec.strategy in ("model", "feature") else held for spec, _ in tl_jobs), default=0)
-    if td3 is not None:
-        if not isinstance(td3, TD3Config):
-            raise ValueError(f"td3 must be a TD3Config, got {type(td3).__name__}")
-        if (td3.actor_hidden, td3.critic_hidden, td3.actor_head) != (config.td3.actor_hidden, config.td3.critic_hidden,
-                                                                     config.td3.actor_head):
-            raise ValueError("td3 must keep the run's actor_hidden, critic_hidden and actor_head (the transferred "
-                             "networks and instances have the run's shapes and action space)")
+    transferred = max((0 if spec.strategy in ("model", "feature") else held for spec, _ in layout.tl_jobs), default=0)
     # the scratch learner: exactly the pretraining learner (or the td3 given for both)
-    td3 = replace(config.td3 if td3 is None else td3, seed=seed)
+    td3 = replace(td3, seed=seed)
     tl_td3 = td3 if exploration_noise is None else replace(td3, exploration_noise=float(exploration_noise))
     template = BatchedTD3(1, D, A, td3)  # the new cell's fresh random networks, shared by all learners
     groups: list[_Group] = []
@@ -235,7 +289,7 @@ def run_transfers(
     # without (model/feature: they update once their own buffer holds a minibatch); a group updates
     # when all its buffers can be sampled, so mixing the two would delay the first kind
     for with_instances in (True, False):
-        jobs = [(row, spec, s) for row, (spec, s) in zip(tl_rows, tl_jobs)
+        jobs = [(row, spec, s) for row, (spec, s) in zip(layout.tl_rows, layout.tl_jobs)
                 if (spec.strategy in ("instance", "integrated")) == with_instances]
         if not jobs:
             continue
@@ -249,19 +303,28 @@ def run_transfers(
                                     source_replay=pre_replay, feature_layers=feature_layers,
                                     n_instances=n_instances, fresh_from=(template, 0), relabel=relabel)
         groups.append(_Group(tl, np.asarray([row for row, _, _ in jobs]), False))
-    if sc_rows:
-        sc = _Learners(sc_targets, D, A, td3, max(config.buffer_capacity, steps, 1), seed)
-        for j in range(len(sc_rows)):
+    if layout.sc_rows:
+        sc = _Learners(layout.sc_targets, D, A, td3, max(config.buffer_capacity, steps, 1), seed)
+        for j in range(len(layout.sc_rows)):
             transfer(sc.agent, sc.replay, None, j, "none", fresh_from=(template, 0))
-        groups.append(_Group(sc, np.asarray(sc_rows), True))
+        groups.append(_Group(sc, np.asarray(layout.sc_rows), True))
+    return groups, reports
+
+
+def _run_batch(env: SlicingEnv, pre: BatchedTD3, groups: list[_Group], td3: TD3Config, seed: int, steps: int,
+               eval_steps: int, E: int, updates_per_step: int,
+               progress: Callable[[int, int], None] | None) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, float]]:
+    """Step every replica ``steps + eval_steps`` times: the other cells act greedily with the pretrained
+    actors, each group's learners act, store and update in their phase. Returns the target cells'
+    curves [R, T], drop rates [R, T, A] and the time per bucket."""
+    scenario = env.scenario
+    K, D, A = pre.n_agents, pre.obs_dim, pre.act_dim
+    R = sum(len(g.rows) for g in groups)
     # the other cells: R copies of the pretrained actors evaluated as R*K agents (one row each, so
     # a replica's actions are bit-identical to a one-replica run)
-    others = BatchedTD3(R * K, D, A, td3)
+    others = BatchedTD3(R * K, D, A, replace(td3, seed=seed))
     with torch.no_grad():
         others.actor.copy_(pre.actor.detach().repeat(R, 1))
-
-    env = SlicingEnv(scenario, seed=seed, replicas=R, threads=threads, n_neighbours=config.n_neighbours,
-                     observation=config.observation, same_seed=True, shared_world=True)
     T = steps + eval_steps
     curves = {name: np.zeros((R, T)) for name in TransferResult._ARRAYS}
     drops = np.zeros((R, T, A))
@@ -271,8 +334,6 @@ def run_transfers(
     rows_all = np.arange(R)
     req_rows = env.requirements.throughput_bps[target_of]  # [R, A]
     timing = {"simulator": 0.0, "policy": 0.0, "update": 0.0}
-    t_setup = time.perf_counter()
-
     obs = env.reset(seed).reshape(R, K, D)
     raw_actions = np.zeros((R, A))  # the target learners' agent-space actions (what their replay stores)
     for t in range(T):
@@ -295,16 +356,13 @@ def run_transfers(
             k = g.learners.targets
             g.learners.replay.add(obs[g.rows, k], raw_actions[g.rows], reward[g.rows, k], next_obs[g.rows, k])
             if phase == "train" and len(g.learners.replay) >= g.learners.cfg.batch_size:
-                for _ in range(config.updates_per_step):
+                for _ in range(updates_per_step):
                     g.learners.update()
         t3 = time.perf_counter()
-
-        def at_target(name: str) -> np.ndarray:
-            return np.reshape(info[name], (R, K, A))[rows_all, target_of]
-
         curves["target_reward"][:, t] = reward[rows_all, target_of]
         curves["network_reward"][:, t] = reward.mean(axis=1)
-        at_targets = {name: at_target(name) for name in ("throughput", "users", "delay", "outage", "dropped", "demand")}
+        at_targets = {name: np.reshape(info[name], (R, K, A))[rows_all, target_of]
+                      for name in ("throughput", "users", "delay", "outage", "dropped", "demand")}
         sat, delay_s, drops[:, t] = step_kpis(at_targets, req_rows, scenario.traffic.max_delay_s)
         curves["throughput_satisfaction"][:, t] = sat
         curves["max_delay_ms"][:, t] = 1e3 * delay_s
@@ -314,23 +372,7 @@ def run_transfers(
         timing["update"] += t3 - t2
         if progress is not None:
             progress(t + 1, T)
-
-    timing["setup"] = t_setup - t_start
-    timing = {k: round(v, 4) for k, v in timing.items()}
-    wall = round(time.perf_counter() - t_start, 4)
-    results = []
-    for spec, (rows, scratch_row) in zip(specs, spec_rows):
-        sel = rows + ([scratch_row] if scratch_row is not None else [])
-        results.append(TransferResult(
-            run_dir=str(run_dir), target=spec.target, sources=list(spec.sources), strategy=spec.strategy, steps=steps,
-            eval_steps=eval_steps, seed=seed, include_scratch=bool(spec.include_scratch),
-            scratch_exploration_steps=E,
-            feature_layers=list(feature_layer_indices(pre, feature_layers)) if spec.strategy == "feature" else [],
-            n_instances=[reports[r].n_instances for r in rows],
-            distance=None if spec.distance is None else spec.distance[np.asarray(spec.sources, dtype=np.int64)],
-            wall_seconds=wall, timing=timing, drop_rate=drops[sel], instance_rewards=instance_rewards,
-            **{name: curves[name][sel] for name in TransferResult._ARRAYS}))
-    return results
+    return curves, drops, timing
 
 
 def load_run(run_dir: Path) -> tuple[Scenario, Any, BatchedTD3, ReplayBuffers]:
