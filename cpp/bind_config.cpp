@@ -109,6 +109,12 @@ const ConfigKey kConfigKeys[] = {
     PYSLICE_FLOAT("mask_noise_std", c.mask.noise_std),
     PYSLICE_FLOATS("mask_trace", c.mask.trace),
     PYSLICE_FLOAT("max_delay_s", c.max_delay_s),
+    {"delay_model", "int",
+     [](ConfigDraft& d, const py::handle& v, const char*) {
+       const int model = v.cast<int>();
+       if (model != 0 && model != 1) value_error("delay_model must be 0 (finite-buffer) or 1 (fluid-backlog)");
+       d.c.delay_model = static_cast<DelayModel>(model);
+     }},
     PYSLICE_FLOAT("buffer_s", c.buffer_s),
     {"roaming", "int",
      [](ConfigDraft& d, const py::handle& v, const char*) {

@@ -12,6 +12,9 @@
 
 namespace pyslice::bind {
 
+// The SharePolicy enum's names, in its order: exported as _core.POLICIES, which every layer reads.
+const char* const kPolicyNames[] = {"given", "equal", "traffic-aware", "max-min"};
+
 SharePolicy policy_from_int(int p) {
   if (p < 0 || p > 3) value_error("policy must be 0 (given), 1 (equal), 2 (traffic-aware) or 3 (max-min)");
   return static_cast<SharePolicy>(p);
@@ -95,6 +98,11 @@ py::array_t<double> dense_gains(const Simulator& sim) {
 }
 
 void bind_simulator(py::module_& m) {
+  {
+    py::list names;
+    for (const char* name : kPolicyNames) names.append(name);
+    m.attr("POLICIES") = py::tuple(names);
+  }
   py::class_<Simulator>(m, "Simulator")
       .def(py::init([](const py::dict& cfg, std::uint64_t seed) {
              return std::make_unique<Simulator>(config_from_dict(cfg), seed);

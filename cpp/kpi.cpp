@@ -42,7 +42,7 @@ void compute_slice_kpis(const KpiInput& in, std::vector<double>& backlog, KpiOut
     const double util = x > 0.0 ? (a > 0.0 ? x / a : inf) : 0.0;
     const double capacity = x > 0.0 ? D * a / x : D;
     const double ps_flows = util < 1.0 ? util / (1.0 - util) : inf;
-    if (in.buffer_s > 0.0) {
+    if (in.delay_model == DelayModel::FiniteBuffer) {
       // Finite buffer: it holds at most buffer_s of the slice's service (capacity * buffer_s bits),
       // so at most that many bits' worth of flows share the server; overload is dropped.
       const double buffered_flows = capacity * in.buffer_s / L;
@@ -93,6 +93,14 @@ void compute_slice_kpis(const KpiInput& in, std::vector<double>& backlog, KpiOut
       out.throughput[ks] /= n_served[ks];
     }
   }
+  dropped_traffic(in.delay_model, out.demand, out.served, out.dropped);
+}
+
+void dropped_traffic(DelayModel model, const std::vector<double>& demand, const std::vector<double>& served,
+                     std::vector<double>& dropped) {
+  dropped.assign(demand.size(), 0.0);
+  if (model != DelayModel::FiniteBuffer) return;
+  for (size_t i = 0; i < demand.size(); ++i) dropped[i] = std::max(demand[i] - served[i], 0.0);
 }
 
 }  // namespace pyslice

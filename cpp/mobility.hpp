@@ -10,11 +10,11 @@ namespace pyslice {
 
 enum class MobilityModel { RandomWaypoint = 0, GaussMarkov = 1 };
 
-struct MobilityParams {
-  MobilityModel model = MobilityModel::RandomWaypoint;
-  double v_min = 0.5;
-  double v_max = 1.5;
-  double pause_s = 2.0;
+struct MobilityParams {  // set from the configuration seam (no defaults of its own; see SimConfig)
+  MobilityModel model{};
+  double v_min{};
+  double v_max{};
+  double pause_s{};
 };
 
 // Per-UE kinematic state (one struct per UE; the simulator keeps them in a vector).

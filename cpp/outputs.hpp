@@ -20,7 +20,7 @@ struct OutputField {
   bool in_batch;  // written by SimulatorBatch.step (the per-UE SINR is derived only on request)
 };
 
-inline constexpr std::array<OutputField, 12> kOutputFields{{
+inline constexpr std::array<OutputField, 13> kOutputFields{{
     {"throughput", Extent::CellSlice, &StepOutputs::throughput, nullptr, true},
     {"delay", Extent::CellSlice, &StepOutputs::delay, nullptr, true},
     {"load", Extent::CellSlice, &StepOutputs::load, nullptr, true},
@@ -28,6 +28,7 @@ inline constexpr std::array<OutputField, 12> kOutputFields{{
     {"outage", Extent::CellSlice, nullptr, &StepOutputs::outage, true},
     {"demand", Extent::CellSlice, &StepOutputs::demand, nullptr, true},
     {"served", Extent::CellSlice, &StepOutputs::served, nullptr, true},
+    {"dropped", Extent::CellSlice, &StepOutputs::dropped, nullptr, true},
     {"backlog", Extent::CellSlice, &StepOutputs::backlog, nullptr, true},
     {"shares", Extent::CellSlice, &StepOutputs::shares, nullptr, true},
     {"cell_load", Extent::Cell, &StepOutputs::cell_load, nullptr, true},

@@ -86,7 +86,7 @@ void SimConfig::validate() const {
   for (double v : mask.trace) require(std::isfinite(v) && v >= 0.0 && v <= 1.0, "mask trace", "values in [0, 1]");
   require(finite_positive(mask.period_steps), "mask_period_steps", "> 0");
   require(finite_positive(max_delay_s), "max_delay_s", "> 0");
-  require(std::isfinite(buffer_s) && buffer_s >= 0.0, "buffer_s", ">= 0 and finite");
+  require(std::isfinite(buffer_s) && buffer_s > 0.0, "buffer_s", "> 0 and finite");
   const size_t KN = sites.size() * kSectors * static_cast<size_t>(N);
   require(req_throughput_bps.size() == KN && req_delay_s.size() == KN, "requirements", "[K, N] matrices");
   for (size_t i = 0; i < KN; ++i)
@@ -752,6 +752,7 @@ void Simulator::respond(const double* shares, SharePolicy policy) {
   in.traffic = &cfg_.traffic;
   in.step_seconds = cfg_.step_seconds;
   in.max_delay_s = cfg_.max_delay_s;
+  in.delay_model = cfg_.delay_model;
   in.buffer_s = cfg_.buffer_s;
   in.n_prb = cfg_.n_prb;
   in.prb_bandwidth_hz = cfg_.prb_bandwidth_hz;
@@ -761,6 +762,7 @@ void Simulator::respond(const double* shares, SharePolicy policy) {
   out_.load = kpi_.load;
   out_.demand = kpi_.demand;
   out_.served = kpi_.served;
+  out_.dropped = kpi_.dropped;
   out_.users = kpi_.users;
   out_.outage = kpi_.outage;
   out_.backlog = backlog_;
@@ -941,6 +943,7 @@ void Simulator::set_state(const std::string& bytes) {
   moved_ = std::move(moved);
   since_refresh_ = std::move(since_refresh);
   out_ = std::move(out);
+  dropped_traffic(cfg_.delay_model, out_.demand, out_.served, out_.dropped);  // derived, not stored
   sinr_stale_ = false;
   coupling_ready_ = false;
   draw_ue_radio();  // a function of the seed alone

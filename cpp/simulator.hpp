@@ -24,50 +24,52 @@ constexpr int kMaxSlices = 16;
 // A share row must sum to 1 within this (paper eq. 1); Python validates with the same number.
 constexpr double kShareTolerance = 1e-6;
 
+// Every field is set from the configuration seam (bind_config.cpp: each key is required), so the
+// fields carry no defaults of their own (the scenario's are pyslice.sim.scenario's); zero until set,
+// which validate() rejects where zero is not allowed.
 struct SimConfig {
   std::vector<Vec2> sites;
-  double isd = 500.0;
+  double isd{};
   std::vector<Vec2> wrap_vectors;  // empty: no wrap-around
   PropagationParams propagation;
   AntennaParams antenna;
-  double tx_power_dbm = 46.0;
-  int n_prb = 100;
-  double prb_bandwidth_hz = 180e3;
-  double noise_density_dbm_hz = -174.0;
-  double noise_figure_db = 9.0;
-  bool shadowing = true;
-  double shadow_decorrelation_m = 50.0;
-  double los_decorrelation_m = 50.0;
-  double interference_radius_m = 0.0;  // <= 0 or inf: no culling
+  double tx_power_dbm{};
+  int n_prb{};
+  double prb_bandwidth_hz{};
+  double noise_density_dbm_hz{};
+  double noise_figure_db{};
+  bool shadowing{};
+  double shadow_decorrelation_m{};
+  double los_decorrelation_m{};
+  double interference_radius_m{};  // <= 0 or inf: no culling
   // > 0: a UE's links are re-evaluated only once its path since the last evaluation reaches this
   // distance (gains held in between); 0: every step (exact).
-  double link_update_distance_m = 0.0;
+  double link_update_distance_m{};
   // UEs indoors (3-D 3GPP models only, docs/calibration.md): share, building floor counts
   // N_fl ~ U{min..max} (a UE on floor n_fl ~ U{1..N_fl} at ue height + 3 (n_fl - 1) m), penetration
   // model and, for TR 38.901, the share of high-loss buildings.
-  double indoor_ratio = 0.0;
-  int building_floors_min = 4;
-  int building_floors_max = 8;
-  O2iModel o2i_model = O2iModel::Tr36873;
-  double o2i_high_loss_ratio = 0.0;
+  double indoor_ratio{};
+  int building_floors_min{};
+  int building_floors_max{};
+  O2iModel o2i_model{};
+  double o2i_high_loss_ratio{};
   IndoorChoices indoor_choices;
-  double handover_hysteresis_db = 3.0;
-  int handover_ttt_steps = 1;
-  double step_seconds = 1.0;
-  int ues_per_group = 32;
+  double handover_hysteresis_db{};
+  int handover_ttt_steps{};
+  double step_seconds{};
+  int ues_per_group{};
   std::vector<MobilityParams> mobility;  // [N]
   SliceTraffic traffic;                  // [N]
   MaskParams mask;
-  double max_delay_s = 10.0;
-  // > 0: finite per-slice buffer holding buffer_s of service, overload dropped (no state across
-  // steps); 0: fluid backlog carried from step to step (docs/model.md section 4).
-  double buffer_s = 0.05;
-  bool roam_home_site = false;  // UEs stay in their home site's hexagon
+  double max_delay_s{};
+  DelayModel delay_model{};  // kpi.hpp
+  double buffer_s{};  // the finite buffer, in seconds of the slice's service
+  bool roam_home_site{};  // UEs stay in their home site's hexagon
   std::vector<double> req_throughput_bps;  // [K*N]
   std::vector<double> req_delay_s;         // [K*N]
-  int maxmin_rounds = 3;
-  double tolerance = 1e-6;
-  int max_iterations = 200;
+  int maxmin_rounds{};
+  double tolerance{};
+  int max_iterations{};
 
   int n_slices() const { return static_cast<int>(traffic.demand_bps.size()); }
   // Throws std::invalid_argument naming the field on bad values.
@@ -78,7 +80,7 @@ enum class SharePolicy { Given = 0, Equal = 1, TrafficAware = 2, MaxMin = 3 };
 
 // Everything one step reports; arrays are row-major [K*N] unless noted.
 struct StepOutputs {
-  std::vector<double> throughput, delay, load, demand, served, backlog, shares;
+  std::vector<double> throughput, delay, load, demand, served, dropped, backlog, shares;
   std::vector<std::int32_t> users, outage;
   std::vector<double> cell_load;  // [K]
   std::vector<double> sinr_db;    // [U]

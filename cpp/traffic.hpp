@@ -7,11 +7,11 @@
 
 namespace pyslice {
 
-struct MaskParams {
+struct MaskParams {  // set from the configuration seam (no defaults of its own; see SimConfig)
   std::vector<double> base, amplitude, phase;  // [N]
-  double period_steps = 240.0;
-  double ar = 0.9;
-  double noise_std = 0.05;
+  double period_steps{};
+  double ar{};
+  double noise_std{};
   std::vector<double> trace;  // [T*N] row-major; empty: generated
 };
 

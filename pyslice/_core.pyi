@@ -15,6 +15,7 @@ MAX_SLICES: int
 SHARE_TOLERANCE: float
 OUTPUT_FIELDS: tuple[tuple[str, str, str, bool], ...]
 CONFIG_KEYS: tuple[tuple[str, str], ...]
+POLICIES: tuple[str, ...]
 PROPAGATION_DEFAULTS: dict[str, float]
 ANTENNA_DEFAULTS: dict[str, float]
 PATHLOSS_MODELS: tuple[str, ...]

@@ -200,3 +200,16 @@ def test_baseline_ordering_at_paper_scale():
     assert means["equal"] < means["traffic-aware"] < means["max-min"]
     python_maxmin = run_policy_in_env(env, "max-min", 150, use_builtin=False)["mean_reward"]
     assert python_maxmin > means["traffic-aware"]
+
+
+def test_every_layer_reads_the_cores_policy_names():
+    from pyslice import _core
+    from pyslice.commands.common import POLICIES
+    from pyslice.envs.baselines import _POLICIES
+    from pyslice.envs.slicing import BUILTIN_POLICIES
+    from pyslice.sim.simulator import POLICY_CODES
+
+    assert _core.POLICIES == ("given", "equal", "traffic-aware", "max-min")
+    assert tuple(POLICY_CODES) == _core.POLICIES and list(POLICY_CODES.values()) == [0, 1, 2, 3]
+    assert BUILTIN_POLICIES == POLICIES == _core.POLICIES[1:]
+    assert set(_POLICIES) == set(BUILTIN_POLICIES)

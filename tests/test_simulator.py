@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from pyslice import Scenario, Simulator, SimulatorBatch, StepResult, _core
 from pyslice.sim import radio
 
+from conftest import with_ues  # noqa: E402
 from share_samples import random_shares  # noqa: E402
 
 PAPER = Scenario.paper()
@@ -774,3 +775,32 @@ def test_one_list_of_outputs():
     for name in BATCH_FIELDS:
         np.testing.assert_array_equal(out[name][1], getattr(single, name), err_msg=name)
         assert out[name].dtype == np.asarray(getattr(single, name)).dtype or name == "iterations"
+
+
+@pytest.mark.parametrize("delay_model", ["finite-buffer", "fluid-backlog"])
+def test_dropped_traffic_is_a_core_output_of_the_delay_model(delay_model):
+    """The core reports what the finite buffer drops (offered minus served); the fluid backlog drops
+    nothing (it queues). Starving a slice makes the finite buffer drop."""
+    sc = with_ues(8)
+    sc = dataclasses.replace(sc, traffic=dataclasses.replace(sc.traffic, delay_model=delay_model))
+    sim = Simulator(sc, seed=3)
+    shares = np.tile([0.97, 0.01, 0.01, 0.01], (sc.n_cells, 1))
+    dropped_any = False
+    for _ in range(5):
+        r = sim.step(shares)
+        assert r.dropped.shape == r.demand.shape and (r.dropped >= 0).all()
+        if delay_model == "finite-buffer":
+            np.testing.assert_array_equal(r.dropped, np.maximum(r.demand - r.served, 0.0))
+            dropped_any |= bool((r.dropped > 0).any())
+        else:
+            np.testing.assert_array_equal(r.dropped, 0.0)
+    assert dropped_any == (delay_model == "finite-buffer")
+    state = sim.get_state()  # restored results carry the same drops (derived, not stored)
+    again = Simulator(sc, seed=99)
+    again.set_state(state)
+    np.testing.assert_array_equal(_core_result(again)["dropped"], r.dropped)
+
+
+def _core_result(sim: Simulator) -> dict:
+    """The core's result dict of the simulator's last step (as restored by set_state)."""
+    return sim._core.result()

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from pyslice.sim.scenario import Scenario
+from pyslice.sim.simulator import BUILTIN_POLICIES
 
-#: The built-in share policies the commands accept.
-POLICIES = ("equal", "traffic-aware", "max-min")
+#: The built-in share policies the commands accept (the core's list).
+POLICIES = BUILTIN_POLICIES
 
 
 def load_scenario(spec: str) -> Scenario:

@@ -142,7 +142,8 @@ class MaxMinReference:
         return np.where(overloaded, proportional_shares(x), proportional_shares(a))
 
 
-_POLICIES = {"equal": EqualShares, "traffic-aware": TrafficAware, "max-min": MaxMinReference}
+#: The Python side of each of the core's built-in policies (``_core.POLICIES``), by name.
+_POLICIES = {cls.builtin: cls for cls in (EqualShares, TrafficAware, MaxMinReference)}
 
 
 def make_policy(name: str, scenario: Scenario) -> EqualShares | TrafficAware | MaxMinReference:

@@ -80,7 +80,7 @@ from pyslice.envs.neighbours import coupling_matrix, neighbours_from_coupling
 from pyslice.sim.satisfaction import satisfaction_terms
 from pyslice.envs.baselines import make_policy
 from pyslice.sim.scenario import Scenario
-from pyslice.sim.simulator import BATCH_FIELDS, SimulatorBatch, _check_seed, validate_shares
+from pyslice.sim.simulator import BATCH_FIELDS, BUILTIN_POLICIES, SimulatorBatch, _check_seed, validate_shares
 
 __all__ = [
     "BUILTIN_POLICIES",
@@ -101,7 +101,6 @@ OBS_CLIP = (2.0, 2.0, 4.0, 2.0)
 #: Upper bound of each block of the ``"log"`` observation (users keep their clip).
 OBS_LOG_HIGH = (np.inf, np.inf, OBS_CLIP[2], np.inf)
 OBSERVATIONS = ("log", "clipped")
-BUILTIN_POLICIES = ("equal", "traffic-aware", "max-min")
 ZERO_SUM = 1e-12
 INFO_FIELDS = BATCH_FIELDS  # the simulator's outputs every info holds (besides the env's own)
 
@@ -231,7 +230,6 @@ class SlicingEnv:
         self.neighbours = neighbours_from_coupling(self.coupling, self.n_neighbours)
         self.requirements = Requirements(*scenario.requirement_matrices())
         self.max_ues_per_slice = scenario.traffic.max_ues_per_slice
-        self._drops = scenario.traffic.delay_model == "finite-buffer"
         self.observation_low = np.zeros(self.obs_dim, dtype=np.float32)
         high = OBS_LOG_HIGH if observation == "log" else OBS_CLIP
         self.observation_high = np.repeat(np.asarray(high, dtype=np.float32), self.n_slices)
@@ -395,9 +393,6 @@ class SlicingEnv:
         reward = np.minimum(t_term, d_term).min(axis=-1)  # paper eq. 2, from the terms computed once
         info["throughput_term"], info["delay_term"] = t_term, d_term
         info["coordination"] = _neighbour_mean(info["load"], self.neighbours)
-        # traffic the finite buffer dropped this step (bit/s); the fluid-backlog model queues it instead
-        info["dropped"] = (np.maximum(info["demand"] - info["served"], 0.0) if self._drops
-                           else np.zeros_like(info["demand"]))
         obs = observation(info["throughput"], info["load"], info["users"], req_t, self.max_ues_per_slice,
                           self.neighbours, self.observation)
         self.time += 1

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 PATHLOSS_MODELS = {name: i for i, name in enumerate(_core.PATHLOSS_MODELS)}
 ANTENNA_MODELS = {"sector": 0, "3gpp-3d": 1}
 O2I_MODELS = {"3gpp-36.873": 0, "3gpp-38.901": 1}
+DELAY_MODELS = {"finite-buffer": 0, "fluid-backlog": 1}
 MOBILITY_MODELS = {"random-waypoint": 0, "gauss-markov": 1}
 
 
@@ -109,7 +110,8 @@ def core_config(
         "mask_noise_std": traffic.mask_noise_std,
         "mask_trace": np.zeros((0, n_slices)) if trace is None else np.asarray(trace, dtype=float),
         "max_delay_s": traffic.max_delay_s,
-        "buffer_s": traffic.buffer_s if traffic.delay_model == "finite-buffer" else 0.0,
+        "delay_model": DELAY_MODELS[traffic.delay_model],
+        "buffer_s": traffic.buffer_s,
         "roaming": 1 if traffic.roaming == "home-site" else 0,
         "req_throughput_bps": req_tput,
         "req_delay_s": req_delay,

@@ -13,7 +13,11 @@ from pyslice.sim.scenario import Scenario
 from pyslice.base.validation import check_int
 
 Policy = Literal["equal", "traffic-aware", "max-min"]
-POLICY_CODES: dict[str, int] = {"given": 0, "equal": 1, "traffic-aware": 2, "max-min": 3}
+#: The core's share policies by name (``_core.POLICIES``, the C++ SharePolicy enum): ``given`` takes the
+#: caller's shares, the others are the built-in policies.
+POLICY_CODES: dict[str, int] = {name: code for code, name in enumerate(_core.POLICIES)}
+#: The built-in policies (every layer's list of them).
+BUILTIN_POLICIES: tuple[str, ...] = tuple(name for name in _core.POLICIES if name != "given")
 SHARE_TOLERANCE: float = _core.SHARE_TOLERANCE  # one number for Python and the core (simulator.hpp)
 
 
@@ -24,7 +28,7 @@ class StepResult:
     ``throughput``/``delay``: mean flow throughput / delay over the slice's served UEs (0 if none);
     ``load``: PRB share the slice needs (x, may exceed its share); ``users``: active UEs (outage
     included); ``outage``: active UEs below -10 dB at full load; ``demand``/``served``: offered and
-    served rate; ``backlog``: fluid backlog (bits) after the step; ``shares``: the shares applied;
+    served rate; ``dropped``: rate the finite buffer dropped (0 under the fluid backlog); ``backlog``: fluid backlog (bits) after the step; ``shares``: the shares applied;
     ``cell_load``: fixed-point cell activity [K]; ``sinr_db``: per-UE SINR [U]; ``mask``: tau(t) [N].
     """
 
@@ -35,6 +39,7 @@ class StepResult:
     outage: np.ndarray
     demand: np.ndarray
     served: np.ndarray
+    dropped: np.ndarray
     backlog: np.ndarray
     shares: np.ndarray
     cell_load: np.ndarray
@@ -130,7 +135,7 @@ class Simulator:
     def step_policy(self, policy: Policy) -> StepResult:
         """Advance one step with a built-in share policy: equal, traffic-aware or max-min."""
         if policy not in POLICY_CODES or policy == "given":
-            raise ValueError(f"policy must be one of 'equal', 'traffic-aware', 'max-min', got {policy!r}")
+            raise ValueError(f"policy must be one of {', '.join(map(repr, BUILTIN_POLICIES))}, got {policy!r}")
         self._core.step(None, POLICY_CODES[policy])
         return step_result(self._core.result())
 
@@ -234,7 +239,7 @@ class SimulatorBatch:
     def step_policy(self, policy: Policy) -> dict[str, np.ndarray]:
         """Step all replicas with a built-in policy (equal, traffic-aware or max-min)."""
         if policy not in POLICY_CODES or policy == "given":
-            raise ValueError(f"policy must be one of 'equal', 'traffic-aware', 'max-min', got {policy!r}")
+            raise ValueError(f"policy must be one of {', '.join(map(repr, BUILTIN_POLICIES))}, got {policy!r}")
         self._core.step(None, POLICY_CODES[policy], self._out)
         return self._out
 
