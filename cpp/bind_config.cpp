@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <vector>
@@ -112,7 +113,8 @@ const ConfigKey kConfigKeys[] = {
     {"delay_model", "int",
      [](ConfigDraft& d, const py::handle& v, const char*) {
        const int model = v.cast<int>();
-       if (model != 0 && model != 1) value_error("delay_model must be 0 (finite-buffer) or 1 (fluid-backlog)");
+       if (model < 0 || model >= static_cast<int>(std::size(kDelayModelNames)))
+         value_error("delay_model must index _core.DELAY_MODELS, got " + std::to_string(model));
        d.c.delay_model = static_cast<DelayModel>(model);
      }},
     PYSLICE_FLOAT("buffer_s", c.buffer_s),
@@ -183,6 +185,11 @@ void bind_config(py::module_& m) {
     py::list names;
     for (const char* name : kPathlossModelNames) names.append(name);
     m.attr("PATHLOSS_MODELS") = py::tuple(names);
+  }
+  {
+    py::list names;
+    for (const char* name : kDelayModelNames) names.append(name);
+    m.attr("DELAY_MODELS") = py::tuple(names);
   }
   {
     py::list keys;  // (key, kind) of every core config key, in the table's order

@@ -2,6 +2,7 @@
 #include "bind_common.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -12,11 +13,9 @@
 
 namespace pyslice::bind {
 
-// The SharePolicy enum's names, in its order: exported as _core.POLICIES, which every layer reads.
-const char* const kPolicyNames[] = {"given", "equal", "traffic-aware", "max-min"};
-
 SharePolicy policy_from_int(int p) {
-  if (p < 0 || p > 3) value_error("policy must be 0 (given), 1 (equal), 2 (traffic-aware) or 3 (max-min)");
+  if (p < 0 || p >= static_cast<int>(std::size(kPolicyNames)))
+    value_error("policy must index _core.POLICIES (0 = given, 1 = equal, ...), got " + std::to_string(p));
   return static_cast<SharePolicy>(p);
 }
 

@@ -15,6 +15,8 @@ struct SliceTraffic {
 // What overload does (docs/model.md section 4): a finite per-slice buffer that drops what it cannot
 // hold (no state across steps), or an unbounded fluid backlog carried from step to step.
 enum class DelayModel { FiniteBuffer = 0, FluidBacklog = 1 };
+// Their names, in the enum's order (exported as _core.DELAY_MODELS, which the scenario reads).
+inline constexpr const char* kDelayModelNames[] = {"finite-buffer", "fluid-backlog"};
 
 struct KpiInput {
   int n_cells = 0, n_slices = 0, n_ues = 0;

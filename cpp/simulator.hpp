@@ -77,6 +77,8 @@ struct SimConfig {
 };
 
 enum class SharePolicy { Given = 0, Equal = 1, TrafficAware = 2, MaxMin = 3 };
+// Their names, in the enum's order (exported as _core.POLICIES, which every layer reads).
+inline constexpr const char* kPolicyNames[] = {"given", "equal", "traffic-aware", "max-min"};
 
 // Everything one step reports; arrays are row-major [K*N] unless noted.
 struct StepOutputs {

@@ -16,6 +16,7 @@ SHARE_TOLERANCE: float
 OUTPUT_FIELDS: tuple[tuple[str, str, str, bool], ...]
 CONFIG_KEYS: tuple[tuple[str, str], ...]
 POLICIES: tuple[str, ...]
+DELAY_MODELS: tuple[str, ...]
 PROPAGATION_DEFAULTS: dict[str, float]
 ANTENNA_DEFAULTS: dict[str, float]
 PATHLOSS_MODELS: tuple[str, ...]

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 PATHLOSS_MODELS = {name: i for i, name in enumerate(_core.PATHLOSS_MODELS)}
 ANTENNA_MODELS = {"sector": 0, "3gpp-3d": 1}
 O2I_MODELS = {"3gpp-36.873": 0, "3gpp-38.901": 1}
-DELAY_MODELS = {"finite-buffer": 0, "fluid-backlog": 1}
+DELAY_MODELS = {name: i for i, name in enumerate(_core.DELAY_MODELS)}
 MOBILITY_MODELS = {"random-waypoint": 0, "gauss-markov": 1}
 
 

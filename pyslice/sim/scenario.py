@@ -550,7 +550,7 @@ class TrafficConfig:
 
     GENERATED: ClassVar[str] = "generated"
     ROAMING: ClassVar[tuple[str, ...]] = ("network", "home-site")
-    DELAY_MODELS: ClassVar[tuple[str, ...]] = ("finite-buffer", "fluid-backlog")
+    DELAY_MODELS: ClassVar[tuple[str, ...]] = tuple(_core.DELAY_MODELS)
 
     def __post_init__(self) -> None:
         if isinstance(self.mask, os.PathLike):
