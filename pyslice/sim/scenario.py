@@ -9,16 +9,12 @@ The schema (every key, default and allowed range) is documented in ``docs/scenar
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import csv
 import dataclasses
-import difflib
 import math
-import numbers
 import os
 import tomllib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,6 +22,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from pyslice import _core
+from pyslice.base.config_fields import (FIELD_PATH, as_int, as_list, as_str, as_table, at_least, build_config,
+                                         check_keys, coerce_fields, describe, field_names, field_path, finite,
+                                         greater, in_range, init_config, one_of)
 from pyslice.base.toml_writer import toml_lines
 from pyslice.base.atomic import write_text
 
@@ -44,137 +43,6 @@ __all__ = [
     "SliceConfig",
     "TrafficConfig",
 ]
-
-# --------------------------------------------------------------------------------------------------
-# Type coercion and range checks (TypeError for a wrong type, ValueError for a bad value).
-# --------------------------------------------------------------------------------------------------
-
-# Field-path prefix used while a config is built by Scenario.from_dict (e.g. "slices[2]"), so that a
-# config constructed there reports its full path; a config built directly uses its default prefix.
-_PATH: contextvars.ContextVar[str | None] = contextvars.ContextVar("pyslice_scenario_path", default=None)
-
-
-@contextlib.contextmanager
-def _field_path(path: str) -> Iterator[None]:
-    token = _PATH.set(path)
-    try:
-        yield
-    finally:
-        _PATH.reset(token)
-
-
-def _got(value: Any) -> str:
-    return f"{type(value).__name__} {value!r}"
-
-
-def _as_float(path: str, value: Any) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{path} must be a number, got {_got(value)}")
-    try:
-        return float(value)
-    except OverflowError:
-        raise ValueError(f"{path} is too large to be a float, got {value!r}") from None
-
-
-def _as_int(path: str, value: Any) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{path} must be an int, got {_got(value)}")
-    return int(value)
-
-
-def _as_bool(path: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{path} must be a bool (true or false), got {_got(value)}")
-    return bool(value)
-
-
-def _as_str(path: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{path} must be a string, got {_got(value)}")
-    return value
-
-
-def _as_list(path: str, value: Any) -> list[Any]:
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if not isinstance(value, (list, tuple)):
-        raise TypeError(f"{path} must be a list, got {_got(value)}")
-    return list(value)
-
-
-def _as_float_tuple(path: str, value: Any) -> tuple[float, ...]:
-    return tuple(_as_float(f"{path}[{i}]", v) for i, v in enumerate(_as_list(path, value)))
-
-
-def _as_int_tuple(path: str, value: Any) -> tuple[int, ...]:
-    return tuple(_as_int(f"{path}[{i}]", v) for i, v in enumerate(_as_list(path, value)))
-
-
-def _as_points(path: str, value: Any) -> tuple[tuple[float, float], ...]:
-    points = []
-    for i, item in enumerate(_as_list(path, value)):
-        pair = _as_float_tuple(f"{path}[{i}]", item)
-        if len(pair) != 2:
-            raise ValueError(f"{path}[{i}] must be a pair [x, y], got {len(pair)} values")
-        points.append((pair[0], pair[1]))
-    return tuple(points)
-
-
-# Coercer per field annotation (annotations are strings under `from __future__ import annotations`).
-_COERCE: dict[str, Callable[[str, Any], Any]] = {
-    "float": _as_float,
-    "int": _as_int,
-    "bool": _as_bool,
-    "str": _as_str,
-    "tuple[float, ...]": _as_float_tuple,
-    "tuple[int, ...]": _as_int_tuple,
-    "tuple[tuple[float, float], ...]": _as_points,
-}
-
-
-def _coerce_fields(obj: Any, path: str, skip: tuple[str, ...] = ()) -> None:
-    """Check the type of every scalar/list field of a frozen config and normalise it in place
-    (int -> float for float fields, lists -> tuples)."""
-    for f in dataclasses.fields(obj):
-        if f.name in skip:
-            continue
-        value = _COERCE[str(f.type)](f"{path}.{f.name}", getattr(obj, f.name))
-        object.__setattr__(obj, f.name, value)
-
-
-def _init(obj: Any, default_path: str) -> None:
-    """Shared ``__post_init__``: coerce types, then validate ranges under the current path."""
-    path = _PATH.get() or default_path
-    _coerce_fields(obj, path)
-    obj.validate(path)
-
-
-def _in_range(path: str, value: float, lo: float, hi: float) -> None:
-    if not lo <= value <= hi:  # False for NaN
-        raise ValueError(f"{path} must be in [{lo:g}, {hi:g}], got {value!r}")
-
-
-def _greater(path: str, value: float, lo: float, *, allow_inf: bool = False) -> None:
-    if not (value > lo and (allow_inf or math.isfinite(value))):
-        rule = f"> {lo:g} or inf" if allow_inf else f"> {lo:g} and finite"
-        raise ValueError(f"{path} must be {rule}, got {value!r}")
-
-
-def _at_least(path: str, value: float, lo: float) -> None:
-    if not (value >= lo and math.isfinite(value)):
-        raise ValueError(f"{path} must be >= {lo:g} and finite, got {value!r}")
-
-
-def _finite(path: str, value: float) -> None:
-    if not math.isfinite(value):
-        raise ValueError(f"{path} must be finite, got {value!r}")
-
-
-def _one_of(path: str, value: str, options: tuple[str, ...]) -> None:
-    if value not in options:
-        allowed = ", ".join(repr(o) for o in options)
-        raise ValueError(f"{path} must be one of {allowed}, got {value!r}")
-
 
 # --------------------------------------------------------------------------------------------------
 # Per-slice configuration and requirement profiles, and the paper's values for them.
@@ -210,16 +78,16 @@ class SliceConfig:
     )
 
     def __post_init__(self) -> None:
-        _init(self, "slice")
+        init_config(self, "slice")
 
     def validate(self, path: str = "slice") -> None:
         """Check every range; ``path`` prefixes the field names in error messages."""
         if not self.name:
             raise ValueError(f"{path}.name must be a non-empty string, got {self.name!r}")
-        _in_range(f"{path}.demand_bps", self.demand_bps, 0, 1e9)
-        _in_range(f"{path}.flow_size_bits", self.flow_size_bits, 1, 1e9)
-        _one_of(f"{path}.mobility", self.mobility, self.MOBILITY_MODELS)
-        _greater(f"{path}.speed_min_mps", self.speed_min_mps, 0)
+        in_range(f"{path}.demand_bps", self.demand_bps, 0, 1e9)
+        in_range(f"{path}.flow_size_bits", self.flow_size_bits, 1, 1e9)
+        one_of(f"{path}.mobility", self.mobility, self.MOBILITY_MODELS)
+        greater(f"{path}.speed_min_mps", self.speed_min_mps, 0)
         if not 0 < self.speed_max_mps <= 100:
             raise ValueError(f"{path}.speed_max_mps must be in (0, 100], got {self.speed_max_mps!r}")
         if self.speed_max_mps < self.speed_min_mps:
@@ -227,10 +95,10 @@ class SliceConfig:
                 f"{path}.speed_max_mps must be >= {path}.speed_min_mps = {self.speed_min_mps!r}, "
                 f"got {self.speed_max_mps!r}"
             )
-        _at_least(f"{path}.pause_s", self.pause_s, 0)
-        _in_range(f"{path}.mask_base", self.mask_base, 0, 1)
-        _in_range(f"{path}.mask_amplitude", self.mask_amplitude, 0, 1)
-        _in_range(f"{path}.mask_phase", self.mask_phase, 0, 1)
+        at_least(f"{path}.pause_s", self.pause_s, 0)
+        in_range(f"{path}.mask_base", self.mask_base, 0, 1)
+        in_range(f"{path}.mask_amplitude", self.mask_amplitude, 0, 1)
+        in_range(f"{path}.mask_phase", self.mask_phase, 0, 1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -243,7 +111,7 @@ class RequirementProfile:
     delay_s: tuple[float, ...]
     """Required average flow delay d* per slice, s, each > 0."""
     def __post_init__(self) -> None:
-        _init(self, "profile")
+        init_config(self, "profile")
 
     def validate(self, path: str = "profile") -> None:
         """Check every range; ``path`` prefixes the field names in error messages."""
@@ -252,7 +120,7 @@ class RequirementProfile:
             if not values:
                 raise ValueError(f"{path}.{key} must have one value per slice, got none")
             for i, v in enumerate(values):
-                _greater(f"{path}.{key}[{i}]", v, 0)
+                greater(f"{path}.{key}[{i}]", v, 0)
 
 
 #: The paper's four slices, the only place the slice defaults live. The paper gives no per-slice
@@ -309,15 +177,15 @@ class LayoutConfig:
     KINDS: ClassVar[tuple[str, ...]] = ("paper", "hex", "sites")
 
     def __post_init__(self) -> None:
-        _init(self, "layout")
+        init_config(self, "layout")
 
     def validate(self, path: str = "layout") -> None:
         """Check every range and the kind-specific fields."""
-        _one_of(f"{path}.kind", self.kind, self.KINDS)
-        _in_range(f"{path}.rings", self.rings, 0, 12)
-        _in_range(f"{path}.isd_m", self.isd_m, 50, 5000)
-        _in_range(f"{path}.bs_height_m", self.bs_height_m, 2, 100)
-        _in_range(f"{path}.ue_height_m", self.ue_height_m, 1, 10)
+        one_of(f"{path}.kind", self.kind, self.KINDS)
+        in_range(f"{path}.rings", self.rings, 0, 12)
+        in_range(f"{path}.isd_m", self.isd_m, 50, 5000)
+        in_range(f"{path}.bs_height_m", self.bs_height_m, 2, 100)
+        in_range(f"{path}.ue_height_m", self.ue_height_m, 1, 10)
         if not self.bs_height_m > self.ue_height_m + 1:
             raise ValueError(
                 f"{path}.bs_height_m must be > {path}.ue_height_m + 1 = {self.ue_height_m + 1:g}, "
@@ -326,7 +194,7 @@ class LayoutConfig:
         for key in ("sites_m", "wrap_vectors_m"):
             for i, point in enumerate(getattr(self, key)):
                 for j, coordinate in enumerate(point):
-                    _finite(f"{path}.{key}[{i}][{j}]", coordinate)
+                    finite(f"{path}.{key}[{i}][{j}]", coordinate)
         if self.kind == "sites" and not self.sites_m:
             raise ValueError(f"{path}.sites_m must list at least 1 site when {path}.kind is 'sites'")
         if self.kind != "sites" and self.sites_m:
@@ -455,56 +323,56 @@ class RadioConfig:
         return self.PATHLOSS_MODELS.index(self.pathloss_model) >= 2
 
     def __post_init__(self) -> None:
-        _init(self, "radio")
+        init_config(self, "radio")
 
     def validate(self, path: str = "radio") -> None:
         """Check every range."""
-        _one_of(f"{path}.pathloss_model", self.pathloss_model, self.PATHLOSS_MODELS)
+        one_of(f"{path}.pathloss_model", self.pathloss_model, self.PATHLOSS_MODELS)
         if self.pathloss_model.startswith("3gpp-38.901"):
-            _in_range(f"{path}.carrier_ghz", self.carrier_ghz, 0.5, 100)
+            in_range(f"{path}.carrier_ghz", self.carrier_ghz, 0.5, 100)
         else:
-            _in_range(f"{path}.carrier_ghz", self.carrier_ghz, 0.45, 6)
-        _in_range(f"{path}.tx_power_dbm", self.tx_power_dbm, 0, 60)
-        _in_range(f"{path}.n_prb", self.n_prb, 1, 1000)
-        _in_range(f"{path}.prb_bandwidth_hz", self.prb_bandwidth_hz, 1e3, 1e7)
-        _in_range(f"{path}.noise_density_dbm_hz", self.noise_density_dbm_hz, -200, -100)
-        _in_range(f"{path}.noise_figure_db", self.noise_figure_db, 0, 20)
-        _in_range(f"{path}.antenna_gain_dbi", self.antenna_gain_dbi, 0, 30)
-        _in_range(f"{path}.antenna_beamwidth_deg", self.antenna_beamwidth_deg, 10, 180)
-        _in_range(f"{path}.antenna_max_attenuation_db", self.antenna_max_attenuation_db, 0, 60)
+            in_range(f"{path}.carrier_ghz", self.carrier_ghz, 0.45, 6)
+        in_range(f"{path}.tx_power_dbm", self.tx_power_dbm, 0, 60)
+        in_range(f"{path}.n_prb", self.n_prb, 1, 1000)
+        in_range(f"{path}.prb_bandwidth_hz", self.prb_bandwidth_hz, 1e3, 1e7)
+        in_range(f"{path}.noise_density_dbm_hz", self.noise_density_dbm_hz, -200, -100)
+        in_range(f"{path}.noise_figure_db", self.noise_figure_db, 0, 20)
+        in_range(f"{path}.antenna_gain_dbi", self.antenna_gain_dbi, 0, 30)
+        in_range(f"{path}.antenna_beamwidth_deg", self.antenna_beamwidth_deg, 10, 180)
+        in_range(f"{path}.antenna_max_attenuation_db", self.antenna_max_attenuation_db, 0, 60)
         self._validate_3d(path)
-        _greater(f"{path}.shadow_decorrelation_m", self.shadow_decorrelation_m, 0)
-        _greater(f"{path}.los_decorrelation_m", self.los_decorrelation_m, 0)
-        _in_range(f"{path}.min_distance_m", self.min_distance_m, 1, 1000)
+        greater(f"{path}.shadow_decorrelation_m", self.shadow_decorrelation_m, 0)
+        greater(f"{path}.los_decorrelation_m", self.los_decorrelation_m, 0)
+        in_range(f"{path}.min_distance_m", self.min_distance_m, 1, 1000)
         if not (self.max_distance_m > self.min_distance_m and math.isfinite(self.max_distance_m)):
             raise ValueError(
                 f"{path}.max_distance_m must be > {path}.min_distance_m = {self.min_distance_m!r} "
                 f"and finite, got {self.max_distance_m!r}"
             )
-        _greater(f"{path}.interference_radius_m", self.interference_radius_m, 0, allow_inf=True)
-        _in_range(f"{path}.link_update_distance_m", self.link_update_distance_m, 0, 100)
-        _in_range(f"{path}.handover_hysteresis_db", self.handover_hysteresis_db, 0, 20)
-        _in_range(f"{path}.handover_ttt_s", self.handover_ttt_s, 0, 60)
+        greater(f"{path}.interference_radius_m", self.interference_radius_m, 0, allow_inf=True)
+        in_range(f"{path}.link_update_distance_m", self.link_update_distance_m, 0, 100)
+        in_range(f"{path}.handover_hysteresis_db", self.handover_hysteresis_db, 0, 20)
+        in_range(f"{path}.handover_ttt_s", self.handover_ttt_s, 0, 60)
 
     def _validate_3d(self, path: str) -> None:
         """The 3-D antenna, indoor and O2I fields (docs/calibration.md)."""
-        _one_of(f"{path}.antenna_model", self.antenna_model, self.ANTENNA_MODELS)
-        _in_range(f"{path}.antenna_vertical_beamwidth_deg", self.antenna_vertical_beamwidth_deg, 10, 180)
-        _in_range(f"{path}.antenna_sla_v_db", self.antenna_sla_v_db, 0, 60)
-        _in_range(f"{path}.antenna_elements", self.antenna_elements, 1, 64)
-        _greater(f"{path}.antenna_element_spacing_wl", self.antenna_element_spacing_wl, 0)
-        _in_range(f"{path}.antenna_element_spacing_wl", self.antenna_element_spacing_wl, 0, 4)
-        _in_range(f"{path}.antenna_electrical_tilt_deg", self.antenna_electrical_tilt_deg, -90, 90)
-        _in_range(f"{path}.antenna_mechanical_tilt_deg", self.antenna_mechanical_tilt_deg, -90, 90)
-        _in_range(f"{path}.indoor_ratio", self.indoor_ratio, 0, 1)
+        one_of(f"{path}.antenna_model", self.antenna_model, self.ANTENNA_MODELS)
+        in_range(f"{path}.antenna_vertical_beamwidth_deg", self.antenna_vertical_beamwidth_deg, 10, 180)
+        in_range(f"{path}.antenna_sla_v_db", self.antenna_sla_v_db, 0, 60)
+        in_range(f"{path}.antenna_elements", self.antenna_elements, 1, 64)
+        greater(f"{path}.antenna_element_spacing_wl", self.antenna_element_spacing_wl, 0)
+        in_range(f"{path}.antenna_element_spacing_wl", self.antenna_element_spacing_wl, 0, 4)
+        in_range(f"{path}.antenna_electrical_tilt_deg", self.antenna_electrical_tilt_deg, -90, 90)
+        in_range(f"{path}.antenna_mechanical_tilt_deg", self.antenna_mechanical_tilt_deg, -90, 90)
+        in_range(f"{path}.indoor_ratio", self.indoor_ratio, 0, 1)
         floors = self.building_floors
         if len(floors) != 2 or not 1 <= floors[0] <= floors[1] <= 200:
             raise ValueError(f"{path}.building_floors must be [min, max] with 1 <= min <= max <= 200, got {list(floors)!r}")
-        _one_of(f"{path}.o2i_model", self.o2i_model, self.O2I_MODELS)
-        _in_range(f"{path}.o2i_high_loss_ratio", self.o2i_high_loss_ratio, 0, 1)
-        _one_of(f"{path}.indoor_los_distance", self.indoor_los_distance, self.INDOOR_LOS_DISTANCES)
-        _one_of(f"{path}.indoor_distance", self.indoor_distance, self.INDOOR_DISTANCES)
-        _one_of(f"{path}.o2i_shadowing", self.o2i_shadowing, self.O2I_SHADOWINGS)
+        one_of(f"{path}.o2i_model", self.o2i_model, self.O2I_MODELS)
+        in_range(f"{path}.o2i_high_loss_ratio", self.o2i_high_loss_ratio, 0, 1)
+        one_of(f"{path}.indoor_los_distance", self.indoor_los_distance, self.INDOOR_LOS_DISTANCES)
+        one_of(f"{path}.indoor_distance", self.indoor_distance, self.INDOOR_DISTANCES)
+        one_of(f"{path}.o2i_shadowing", self.o2i_shadowing, self.O2I_SHADOWINGS)
         if not self.three_d:
             if self.antenna_model != "sector":
                 raise ValueError(
@@ -555,21 +423,21 @@ class TrafficConfig:
     def __post_init__(self) -> None:
         if isinstance(self.mask, os.PathLike):
             object.__setattr__(self, "mask", os.fspath(self.mask))
-        _init(self, "traffic")
+        init_config(self, "traffic")
 
     def validate(self, path: str = "traffic") -> None:
         """Check every range (the mask file itself is read by :meth:`Scenario.load_mask_trace`)."""
-        _in_range(f"{path}.step_seconds", self.step_seconds, 0.001, 3600)
-        _in_range(f"{path}.max_ues_per_slice", self.max_ues_per_slice, 0, 100000)
+        in_range(f"{path}.step_seconds", self.step_seconds, 0.001, 3600)
+        in_range(f"{path}.max_ues_per_slice", self.max_ues_per_slice, 0, 100000)
         if not self.mask:
             raise ValueError(f"{path}.mask must be 'generated' or a CSV path, got an empty string")
-        _greater(f"{path}.mask_period_steps", self.mask_period_steps, 1)
-        _in_range(f"{path}.mask_ar", self.mask_ar, 0, 0.999)
-        _in_range(f"{path}.mask_noise_std", self.mask_noise_std, 0, 1)
-        _greater(f"{path}.max_delay_s", self.max_delay_s, 0)
-        _one_of(f"{path}.delay_model", self.delay_model, self.DELAY_MODELS)
-        _greater(f"{path}.buffer_s", self.buffer_s, 0)
-        _one_of(f"{path}.roaming", self.roaming, self.ROAMING)
+        greater(f"{path}.mask_period_steps", self.mask_period_steps, 1)
+        in_range(f"{path}.mask_ar", self.mask_ar, 0, 0.999)
+        in_range(f"{path}.mask_noise_std", self.mask_noise_std, 0, 1)
+        greater(f"{path}.max_delay_s", self.max_delay_s, 0)
+        one_of(f"{path}.delay_model", self.delay_model, self.DELAY_MODELS)
+        greater(f"{path}.buffer_s", self.buffer_s, 0)
+        one_of(f"{path}.roaming", self.roaming, self.ROAMING)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -582,12 +450,12 @@ class RequirementsConfig:
     profiles: tuple[RequirementProfile, ...] = PAPER_PROFILES
     """Requirement profiles, each with one value per slice."""
     def __post_init__(self) -> None:
-        path = _PATH.get() or "requirements"
-        _coerce_fields(self, path, skip=("profiles",))
-        profiles = tuple(_as_list(f"{path}.profiles", self.profiles))
+        path = FIELD_PATH.get() or "requirements"
+        coerce_fields(self, path, skip=("profiles",))
+        profiles = tuple(as_list(f"{path}.profiles", self.profiles))
         for j, profile in enumerate(profiles):
             if not isinstance(profile, RequirementProfile):
-                raise TypeError(f"{path}.profiles[{j}] must be a RequirementProfile, got {_got(profile)}")
+                raise TypeError(f"{path}.profiles[{j}] must be a RequirementProfile, got {describe(profile)}")
         object.__setattr__(self, "profiles", profiles)
         self.validate(path)
 
@@ -633,14 +501,14 @@ class Scenario:
     requirements: RequirementsConfig = PAPER_REQUIREMENTS
 
     def __post_init__(self) -> None:
-        _as_str("name", self.name)
+        as_str("name", self.name)
         for key, cls in (*_SECTIONS.items(), ("requirements", RequirementsConfig)):
             if not isinstance(getattr(self, key), cls):
-                raise TypeError(f"{key} must be a {cls.__name__}, got {_got(getattr(self, key))}")
-        slices = tuple(_as_list("slices", self.slices))
+                raise TypeError(f"{key} must be a {cls.__name__}, got {describe(getattr(self, key))}")
+        slices = tuple(as_list("slices", self.slices))
         for i, s in enumerate(slices):
             if not isinstance(s, SliceConfig):
-                raise TypeError(f"slices[{i}] must be a SliceConfig, got {_got(s)}")
+                raise TypeError(f"slices[{i}] must be a SliceConfig, got {describe(s)}")
         object.__setattr__(self, "slices", slices)
         self.validate()
 
@@ -659,28 +527,28 @@ class Scenario:
         Raises ``ValueError`` for unknown keys (naming the full key path), missing required keys and
         out-of-range values, ``TypeError`` for values of the wrong type.
         """
-        data = _table("the scenario", data)
-        _check_keys("", data, ("name", *_SECTIONS, "slices", "requirements"))
+        data = as_table("the scenario", data)
+        check_keys("", data, ("name", *_SECTIONS, "slices", "requirements"))
         kwargs: dict[str, Any] = {}
         if "name" in data:
             kwargs["name"] = data["name"]
         for key, config_cls in _SECTIONS.items():
             if key not in data:
                 continue
-            table = dict(_table(key, data[key]))
-            _check_keys(key, table, _field_names(config_cls))
+            table = dict(as_table(key, data[key]))
+            check_keys(key, table, field_names(config_cls))
             if key == "layout" and table.get("kind") == "hex" and "rings" not in table:
                 raise ValueError("layout.rings must be given when layout.kind is 'hex' (int 0..12)")
             if key == "traffic" and base_dir is not None:
                 table["mask"] = _resolve_mask(table.get("mask", TrafficConfig.GENERATED), base_dir)
-            with _field_path(key):
+            with field_path(key):
                 kwargs[key] = config_cls(**table)
         if "slices" in data:
-            items = _as_list("slices", data["slices"])
+            items = as_list("slices", data["slices"])
             if not 1 <= len(items) <= _MAX_SLICES:
                 raise ValueError(f"slices must have 1..{_MAX_SLICES} entries, got {len(items)}")
             kwargs["slices"] = tuple(
-                _build(SliceConfig, f"slices[{i}]", item, SliceConfig.REQUIRED_KEYS)
+                build_config(SliceConfig, f"slices[{i}]", item, SliceConfig.REQUIRED_KEYS)
                 for i, item in enumerate(items)
             )
             if len(items) != len(PAPER_SLICES) and "requirements" not in data:
@@ -689,15 +557,15 @@ class Scenario:
                     f"profiles have {len(PAPER_SLICES)} entries)"
                 )
         if "requirements" in data:
-            table = dict(_table("requirements", data["requirements"]))
-            _check_keys("requirements", table, _field_names(RequirementsConfig))
+            table = dict(as_table("requirements", data["requirements"]))
+            check_keys("requirements", table, field_names(RequirementsConfig))
             if "profiles" in table:
                 table["profiles"] = tuple(
-                    _build(RequirementProfile, f"requirements.profiles[{j}]", item,
-                           _field_names(RequirementProfile))
-                    for j, item in enumerate(_as_list("requirements.profiles", table["profiles"]))
+                    build_config(RequirementProfile, f"requirements.profiles[{j}]", item,
+                           field_names(RequirementProfile))
+                    for j, item in enumerate(as_list("requirements.profiles", table["profiles"]))
                 )
-            with _field_path("requirements"):
+            with field_path("requirements"):
                 kwargs["requirements"] = RequirementsConfig(**table)
         return cls(**kwargs)
 
@@ -777,7 +645,7 @@ class Scenario:
         """Required throughput φ* (bit/s) and delay d* (s) per cell and slice, each float64 [K, N]
         with K = 3·n_sites; cell k belongs to site k // 3, and site s uses profile
         ``site_profile[s % len(site_profile)]``. ``n_sites`` defaults to ``layout.n_sites``."""
-        n_sites = self.layout.n_sites if n_sites is None else _as_int("n_sites", n_sites)
+        n_sites = self.layout.n_sites if n_sites is None else as_int("n_sites", n_sites)
         if n_sites < 1:
             raise ValueError(f"n_sites must be >= 1, got {n_sites}")
         site_profile = self.requirements.site_profile
@@ -830,38 +698,8 @@ class Scenario:
 
 
 # --------------------------------------------------------------------------------------------------
-# Dict / TOML helpers.
+# Scenario-file helpers.
 # --------------------------------------------------------------------------------------------------
-
-
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
-
-
-def _table(path: str, value: Any) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise TypeError(f"{path} must be a table, got {_got(value)}")
-    return value
-
-
-def _check_keys(path: str, table: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-    for key in table:
-        if key not in allowed:
-            full = f"{path}.{key}" if path else str(key)
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"unknown key {full!r}{hint}; allowed keys "
-                             f"{'in ' + path if path else 'at the top level'}: {', '.join(allowed)}")
-
-
-def _build(cls: type, path: str, item: Any, required: tuple[str, ...]) -> Any:
-    table = _table(path, item)
-    _check_keys(path, table, _field_names(cls))
-    for key in required:
-        if key not in table:
-            raise ValueError(f"{path}.{key} is required (it has no default)")
-    with _field_path(path):
-        return cls(**table)
 
 
 def _resolve_mask(mask: Any, base_dir: str | os.PathLike[str]) -> Any:
