@@ -148,3 +148,17 @@ def test_few_function_level_imports_and_each_says_why():
     assert len(found) <= 20, found
     unexplained = [f"{m}:{line}: {text}" for m, line, text in found if "#" not in text]
     assert not unexplained, unexplained
+
+
+def test_long_modules_say_why():
+    """A module over 600 lines says why in its docstring ("... ~600 lines ...: the reason")."""
+    long = [module_name(p) for p in SOURCES if len(p.read_text().splitlines()) > 600
+            and "~600 lines" not in " ".join((ast.get_docstring(ast.parse(p.read_text())) or "").split())]
+    assert not long, long
+
+
+def test_no_function_over_100_lines():
+    long = [f"{module_name(p)}.{n.name} ({n.end_lineno - n.lineno + 1})" for p in SOURCES
+            for n in ast.walk(ast.parse(p.read_text())) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and n.end_lineno - n.lineno + 1 > 100]
+    assert not long, long
