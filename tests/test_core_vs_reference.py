@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from pyslice import Scenario, Simulator, _core
 from pyslice.sim import radio
 from pyslice.sim.core_config import wrap_vectors
-from conftest import with_ues
+from helpers import with_ues
 
 import reference as ref  # noqa: E402
 from share_samples import random_shares  # noqa: E402

@@ -19,7 +19,7 @@ from pyslice import Scenario, Simulator
 from pyslice.sim import radio
 from pyslice.envs.slicing import OBS_CLIP, OBS_LOG_HIGH, SingleCellEnv, SlicingEnv, SlicingParallelEnv, box_to_simplex, observation
 from pyslice.envs.neighbours import coupling_matrix, interference_neighbours, neighbours_from_coupling
-from conftest import with_ues
+from helpers import with_ues
 
 PAPER = Scenario.paper()
 G = 4  # UEs per (cell, slice) group in the small scenarios

@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 import pytest
-from conftest import tiny_scenario
+from helpers import tiny_scenario
 
 from pyslice.base import atomic
 from pyslice.base.artifacts import verify_tree

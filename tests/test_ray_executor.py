@@ -10,7 +10,7 @@ import pytest
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow  # a Ray cluster per module and whole studies
 
-from conftest import tiny_scenario  # noqa: E402
+from helpers import tiny_scenario  # noqa: E402
 
 from pyslice.study.executor import RayExecutor, SerialExecutor, TaskFailures  # noqa: E402
 from pyslice.study.experiment import ReproduceConfig  # noqa: E402

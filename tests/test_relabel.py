@@ -14,7 +14,7 @@ from pyslice.envs.relabel import KPI_FIELDS, kpi_dim, kpi_record, relabel_instan
 from pyslice.learn.replay import ReplayBuffers
 from pyslice.study.transfer import TransferResult
 from pyslice.study.transfer_runs import load_run, run_transfer
-from conftest import with_ues
+from helpers import with_ues
 
 
 def small() -> Scenario:

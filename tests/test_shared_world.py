@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from pyslice import Scenario, SlicingEnv
 from pyslice.sim.simulator import SimulatorBatch
-from conftest import with_ues
+from helpers import with_ues
 
 
 def small(**traffic) -> Scenario:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pyslice import Scenario, Simulator, SimulatorBatch, StepResult, _core
 from pyslice.sim import radio
 
-from conftest import with_ues  # noqa: E402
+from helpers import with_ues  # noqa: E402
 from share_samples import random_shares  # noqa: E402
 
 PAPER = Scenario.paper()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pyslice import Scenario, Simulator, SimulatorBatch
-from conftest import with_ues
+from helpers import with_ues
 
 FIELDS = ("throughput", "delay", "load", "users", "backlog", "cell_load", "sinr_db", "shares")
 

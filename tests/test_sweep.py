@@ -8,7 +8,7 @@ import tomllib
 from dataclasses import replace
 
 import pytest
-from conftest import tiny_scenario
+from helpers import tiny_scenario
 
 from pyslice.study.executor import SerialExecutor
 from pyslice.study.experiment import ReproduceConfig

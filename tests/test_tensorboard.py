@@ -23,7 +23,7 @@ from pyslice.study.tensorboard_logs import log_study  # noqa: E402
 from pyslice.learn.train import LOG, Trainer, TrainConfig, log_header, read_log  # noqa: E402
 from pyslice.study.transfer import TransferResult  # noqa: E402
 
-from conftest import tiny_scenario  # noqa: E402
+from helpers import tiny_scenario  # noqa: E402
 
 #: 20 explore + 30 train + 5 eval = 55 steps (the last window is short); checkpoints at 25 and 50.
 CFG = TrainConfig(exploration_steps=20, training_steps=30, evaluation_steps=5, checkpoint_every=25, seed=5,

@@ -10,7 +10,7 @@ import torch
 from pyslice import Scenario
 from pyslice.learn.td3 import TD3Config
 from pyslice.learn.train import CHECKPOINT, LOG, POLICY, Trainer, TrainConfig, evaluate, load_policy, read_log
-from conftest import with_ues
+from helpers import with_ues
 
 
 def small() -> Scenario:

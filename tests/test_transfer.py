@@ -11,7 +11,7 @@ from pyslice import Scenario
 from pyslice.learn.replay import Batch, ReplayBuffers
 from pyslice.learn.td3 import BatchedTD3, TD3Config
 from pyslice.learn.train import Trainer
-from conftest import TINY_PRETRAIN, with_ues
+from helpers import TINY_PRETRAIN, with_ues
 from pyslice.envs.slicing import SlicingEnv
 from pyslice.study.transfer import RESULT_JSON, RESULT_NPZ, STRATEGIES, TransferResult, transfer
 from pyslice.study.transfer_runs import load_run, run_transfer
