@@ -24,12 +24,13 @@ from pyslice.base.runlock import RunLock
 from pyslice.base.statistics import bootstrap_mean_ci
 from pyslice.settings import Settings, parse_value
 from pyslice.study.experiment import reproduce_many
+from pyslice.study.methods import WINDOW_METRICS
 from pyslice.study.tidy import COLUMNS, result_rows, write_rows_csv
 
 __all__ = ["SUMMARY_METRICS", "parse_grid", "run_sweep", "split_values"]
 
 #: Metrics of the summary table (the full set is in sweep.csv).
-SUMMARY_METRICS = ("mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms")
+SUMMARY_METRICS = WINDOW_METRICS[:3]  # satisfaction, share below 0.95, mean max-slice delay
 
 
 def split_values(text: str) -> list[str]:

@@ -17,6 +17,7 @@ from pyslice.sim.satisfaction import kpi_summary
 from pyslice.sim.scenario import Scenario
 from pyslice.study import figures
 from pyslice.study.config import ABLATION_STRATEGIES, PHASES, ReproduceConfig, cell_groups, study_targets, sweep_targets_of
+from pyslice.study.methods import METHODS, WINDOW_METRICS
 from pyslice.study.report import write_report
 from pyslice.study.similarity import (MEASURES, group_separation, load_distances, plot_distance_matrix,
                                       source_group_accuracy)
@@ -224,14 +225,12 @@ def _summarise(per_seed: list[dict[str, Any]], targets: tuple[int, ...], cfg: Re
         return _mean_std(per)
 
     table: dict[str, Any] = {}
-    for metric in ("mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms",
-                   "median_max_slice_delay_ms", "p95_max_slice_delay_ms", "mean_drop_rate"):
-        table[metric] = {p: over(lambda t, p=p, m=metric: t["eval"][p].get(m, float("nan")))
-                         for p in ("baseline", "drl", "drl_scratch", "tl")}
+    for metric in WINDOW_METRICS:
+        table[metric] = {p: over(lambda t, p=p, m=metric: t["eval"][p].get(m, float("nan"))) for p in METHODS}
     table["drop_rate_per_slice"] = {
         p: [float(v) for v in np.nanmean([[t["eval"][p].get("drop_rate_per_slice", [float("nan")])
                                           for t in r["targets"].values()] for r in per_seed], axis=(0, 1))]
-        for p in ("baseline", "drl", "drl_scratch", "tl")}
+        for p in METHODS}
     # DRL from scratch in the new cell against the baseline on the same final window, per (seed,
     # target): the learner must reach at least 0.8 of the baseline
     def scratch_ratio(t: dict[str, Any]) -> float:
@@ -262,11 +261,8 @@ def _summarise(per_seed: list[dict[str, Any]], targets: tuple[int, ...], cfg: Re
     for name in names:
         strategies[name] = {"early_reward": over(lambda t, n=name: t["strategies"][n]["early_reward"]),
                             "eval_reward": over(lambda t, n=name: t["strategies"][n]["eval_reward"])}
-    methods = ("baseline", "drl", "drl_scratch", "tl")
-    metrics = ("mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms",
-               "median_max_slice_delay_ms", "p95_max_slice_delay_ms", "mean_drop_rate")
     per_cell = {int(k): {p: {m: float(np.nanmean([r["targets"][k]["eval"][p].get(m, float("nan")) for r in per_seed]))
-                             for m in metrics} for p in methods} for k in targets}
+                             for m in WINDOW_METRICS} for p in METHODS} for k in targets}
     return {"paper": PAPER, "table": table, "claims": claims, "differences": differences, "per_cell": per_cell, "ablation_measures": measures,
             "ablation_strategies": strategies, "targets": list(targets), "seeds": cfg.seeds, "per_seed": per_seed}
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pyslice.base.atomic import atomic_open
 from pyslice.sim.scenario import Scenario
+from pyslice.study.methods import METHOD_NAMES, METHODS
 
 
 def _ci(ci: dict[str, float]) -> str:
@@ -19,11 +20,6 @@ def _ms(stat: dict[str, float], pct: bool = False, digits: int = 3) -> str:
     if stat.get("n", 1) <= 1:
         return f"{scale * stat['mean']:.{digits if not pct else 1}f}{unit}"
     return f"{scale * stat['mean']:.{digits if not pct else 1}f} ± {scale * stat['std']:.{digits if not pct else 1}f}{unit}"
-
-
-#: The policies' names in the report's tables.
-POLICY_NAMES = {"baseline": "traffic-aware baseline", "drl": "DRL (converged)",
-                "drl_scratch": "DRL (new cell, same steps as TL)", "tl": "TL (integrated, nearest source)"}
 
 
 def write_report(path: Path, scenario: Scenario, cfg: Any, results: dict[str, Any]) -> Path:
@@ -62,14 +58,14 @@ def _numbers_section(scenario: Scenario, cfg: Any, results: dict[str, Any]) -> l
                                ("mean_drop_rate", "dropped share of offered traffic", True)):
         if metric not in t:
             continue
-        for p in ("baseline", "drl", "drl_scratch", "tl"):
+        for p in METHODS:
             pv = paper.get(metric, {}).get(p)
             pv_s = "—" if pv is None else (f"{100 * pv:.0f} %" if pct else f"{pv}")
-            lines.append(f"| {label} | {POLICY_NAMES[p]} | {pv_s} | {_ms(t[metric][p], pct)} |")
+            lines.append(f"| {label} | {METHOD_NAMES[p]} | {pv_s} | {_ms(t[metric][p], pct)} |")
     if "drop_rate_per_slice" in t:
-        for p in ("baseline", "drl", "drl_scratch", "tl"):
+        for p in METHODS:
             per = " / ".join(f"{100 * v:.2f}" for v in t["drop_rate_per_slice"][p])
-            lines.append(f"| dropped share per slice, % (slices 1-{len(t['drop_rate_per_slice'][p])}) | {POLICY_NAMES[p]} | — | "
+            lines.append(f"| dropped share per slice, % (slices 1-{len(t['drop_rate_per_slice'][p])}) | {METHOD_NAMES[p]} | — | "
                          f"{per} |")
     lines += [
         f"| TL gain over DRL at equal training steps (TL's first steps vs DRL's steps after its exploration, as "
@@ -119,7 +115,7 @@ def _claims_section(results: dict[str, Any]) -> list[str]:
                   "|---|---|---|---|---|---|"]
         for k, by_policy in results["per_cell"].items():
             for p, st in by_policy.items():
-                lines.append(f"| {int(k) + 1} | {POLICY_NAMES[p]} | {st['mean_min_throughput_satisfaction']:.3f} | "
+                lines.append(f"| {int(k) + 1} | {METHOD_NAMES[p]} | {st['mean_min_throughput_satisfaction']:.3f} | "
                              f"{100 * st['share_below_0.95']:.1f} % | {st['mean_max_slice_delay_ms']:.2f} / "
                              f"{st['median_max_slice_delay_ms']:.2f} / {st['p95_max_slice_delay_ms']:.2f} | "
                              f"{100 * st['mean_drop_rate']:.2f} % |")

@@ -19,15 +19,13 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
 from pyslice.base.atomic import write_text
+from pyslice.study.methods import GAIN_METRICS
 
 __all__ = ["COLUMNS", "GAIN_METRICS", "result_rows", "write_rows_csv"]
 
 COLUMNS = ("seed", "cell", "policy", "metric", "value")
-#: Per-target numbers of the TL run reported as metrics of policy ``tl``.
-GAIN_METRICS = ("tl_gain_over_drl", "tl_early_gain_over_drl", "tl_gain_equal_training_steps",
-                "tl_early_gain_equal_training_steps", "nearest_vs_farthest_early_gain", "early_reward_nearest",
-                "early_reward_farthest", "early_reward_scratch")
 
 
 def _scalar(value: Any) -> bool:
