@@ -133,3 +133,29 @@ def test_learner_does_not_starve_slices_after_exploration(tmp_path):
     train = rewards[300:1500]
     windows = np.lib.stride_tricks.sliding_window_view(train, 100, axis=0).mean(-1)
     assert windows.min() > 0.1, windows.min()
+
+
+def test_the_loop_runs_act_step_learn_record_in_order_and_times_each_part():
+    from pyslice.learn.loop import TIMING_BUCKETS, run_steps
+
+    calls: list[tuple[str, int]] = []
+    timing = {k: 0.0 for k in TIMING_BUCKETS}
+
+    def act(t, obs):
+        calls.append(("act", t))
+        return obs + 1, f"a{t}"
+
+    def env_step(shares):
+        calls.append(("step", int(shares)))
+        return shares * 10, np.array([float(shares)]), {"x": shares}
+
+    def learn(t, obs, action, reward, next_obs, info):
+        calls.append(("learn", t))
+        assert action == f"a{t}" and next_obs == (obs + 1) * 10
+        return t * 2
+
+    seen = []
+    last = run_steps(env_step, 0, 3, 5, act, learn, lambda s: seen.append((s.t, s.obs, s.next_obs, s.learned)), timing)
+    assert calls == [("act", 3), ("step", 1), ("learn", 3), ("act", 4), ("step", 11), ("learn", 4)]
+    assert seen == [(3, 0, 10, 6), (4, 10, 110, 8)] and last == 110
+    assert set(timing) == set(TIMING_BUCKETS) and all(v >= 0 for v in timing.values())

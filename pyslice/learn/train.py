@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -24,6 +23,7 @@ from pyslice.base.artifacts import mark_done
 from pyslice.base.atomic import atomic_open, write_json
 from pyslice.envs.baselines import run_policy_in_env
 from pyslice.envs.slicing import OBSERVATIONS, SlicingEnv
+from pyslice.learn.loop import Step, run_steps
 from pyslice.learn.replay import ReplayBuffers
 from pyslice.learn.tensorboard import TrainLogger, require_tensorboard
 from pyslice.learn.train_log import LOG, log_header, log_row, read_log
@@ -197,35 +197,38 @@ class Trainer:
         end = cfg.total_steps if stop_after is None else min(stop_after, cfg.total_steps)
         with self._tensorboard_logger() as tb, open(self.out / LOG, "a", newline="") as log_fh:
             log = csv.writer(log_fh, lineterminator="\n")
-            while self.step < end:
-                phase = cfg.phase(self.step)
-                t0 = time.perf_counter()
+
+            def act(t: int, obs: np.ndarray) -> tuple[np.ndarray, tuple[str, np.ndarray, Any]]:
+                phase = cfg.phase(t)
                 action = self._act(phase)
-                t1 = time.perf_counter()
-                prev_info = self.env.last_info
-                next_obs, reward, info = self.env.step(self.agent.to_shares(action))
-                t2 = time.perf_counter()
+                return self.agent.to_shares(action), (phase, action, self.env.last_info)
+
+            def learn(t: int, obs: np.ndarray, taken: tuple[str, np.ndarray, Any], reward: np.ndarray,
+                      next_obs: np.ndarray, info: dict[str, Any]) -> list[dict[str, np.ndarray]]:
+                phase, action, prev_info = taken
                 if phase != "eval":
                     kpi = kpi_record(prev_info, info) if self.replay.kpi_dim else None
-                    self.replay.add(self.obs, action, reward, next_obs, kpi)
+                    self.replay.add(obs, action, reward, next_obs, kpi)
                 losses = []
                 if phase == "train" and len(self.replay) >= cfg.td3.batch_size:
                     for _ in range(cfg.updates_per_step):
                         losses.append(self.agent.update(self.replay.sample(cfg.td3.batch_size, self.rng)))
-                t3 = time.perf_counter()
-                self.timing["policy"] += t1 - t0
-                self.timing["simulator"] += t2 - t1
-                self.timing["update"] += t3 - t2
-                log.writerow(log_row(self.step + 1, phase, reward, info))
+                return losses
+
+            def record(step: Step) -> None:
+                phase = step.action[0]
+                log.writerow(log_row(step.t + 1, phase, step.reward, step.info))
                 if tb is not None:
-                    tb.log_step(self.step + 1, phase, reward, info, losses)
-                self.obs = next_obs
-                self.step += 1
+                    tb.log_step(step.t + 1, phase, step.reward, step.info, step.learned)
+                self.obs = step.next_obs
+                self.step = step.t + 1
                 if progress is not None:
-                    progress(self.step, phase, float(reward.mean()))
+                    progress(self.step, phase, float(step.reward.mean()))
                 if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.step < cfg.total_steps:
                     log_fh.flush()
                     self.save_checkpoint()
+
+            run_steps(self.env.step, self.obs, self.step, end, act, learn, record, self.timing)
         if self.step >= cfg.total_steps:
             self.save_checkpoint()
             with atomic_open(self.out / POLICY, "wb") as fh:

@@ -25,6 +25,7 @@ import torch
 
 from pyslice.envs.slicing import SlicingEnv
 from pyslice.envs.relabel import INSTANCE_REWARDS
+from pyslice.learn.loop import Step, run_steps
 from pyslice.learn.replay import Batch, ReplayBuffers
 from pyslice.sim.satisfaction import step_kpis
 from pyslice.learn.td3 import BatchedTD3, TD3Config
@@ -334,10 +335,9 @@ def _run_batch(env: SlicingEnv, pre: BatchedTD3, groups: list[_Group], td3: TD3C
     rows_all = np.arange(R)
     req_rows = env.requirements.throughput_bps[target_of]  # [R, A]
     timing = {"simulator": 0.0, "policy": 0.0, "update": 0.0}
-    obs = env.reset(seed).reshape(R, K, D)
     raw_actions = np.zeros((R, A))  # the target learners' agent-space actions (what their replay stores)
-    for t in range(T):
-        t0 = time.perf_counter()
+
+    def act(t: int, obs: np.ndarray) -> tuple[np.ndarray, list[str]]:
         actions = others.act(obs.reshape(R * K, D)).reshape(R, K, A)
         phases = []
         for g in groups:
@@ -346,10 +346,14 @@ def _run_batch(env: SlicingEnv, pre: BatchedTD3, groups: list[_Group], td3: TD3C
             raw = g.learners.act(obs[g.rows, g.learners.targets], phase)
             raw_actions[g.rows] = raw
             actions[g.rows, g.learners.targets] = g.learners.agent.to_shares(raw)
-        t1 = time.perf_counter()
+        return actions, phases
+
+    def env_step(actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         next_obs, reward, info = env.step(actions if R > 1 else actions[0])
-        t2 = time.perf_counter()
-        next_obs, reward = next_obs.reshape(R, K, D), reward.reshape(R, K)
+        return next_obs.reshape(R, K, D), reward.reshape(R, K), info
+
+    def learn(t: int, obs: np.ndarray, phases: list[str], reward: np.ndarray, next_obs: np.ndarray,
+              info: dict[str, Any]) -> None:
         for g, phase in zip(groups, phases):
             if phase == "eval":
                 continue
@@ -358,20 +362,20 @@ def _run_batch(env: SlicingEnv, pre: BatchedTD3, groups: list[_Group], td3: TD3C
             if phase == "train" and len(g.learners.replay) >= g.learners.cfg.batch_size:
                 for _ in range(updates_per_step):
                     g.learners.update()
-        t3 = time.perf_counter()
+
+    def record(step: Step) -> None:
+        t, reward = step.t, step.reward
         curves["target_reward"][:, t] = reward[rows_all, target_of]
         curves["network_reward"][:, t] = reward.mean(axis=1)
-        at_targets = {name: np.reshape(info[name], (R, K, A))[rows_all, target_of]
+        at_targets = {name: np.reshape(step.info[name], (R, K, A))[rows_all, target_of]
                       for name in ("throughput", "users", "delay", "outage", "dropped", "demand")}
         sat, delay_s, drops[:, t] = step_kpis(at_targets, req_rows, scenario.traffic.max_delay_s)
         curves["throughput_satisfaction"][:, t] = sat
         curves["max_delay_ms"][:, t] = 1e3 * delay_s
-        obs = next_obs
-        timing["policy"] += t1 - t0
-        timing["simulator"] += t2 - t1
-        timing["update"] += t3 - t2
         if progress is not None:
             progress(t + 1, T)
+
+    run_steps(env_step, env.reset(seed).reshape(R, K, D), 0, T, act, learn, record, timing)
     return curves, drops, timing
 
 
