@@ -274,3 +274,21 @@ def test_study_targets_default_to_every_cell():
     assert config_from_dict(json.loads(json.dumps(cfg.to_dict()))).targets == "all"
     with pytest.raises(ValueError, match="targets"):
         ReproduceConfig(targets="some")
+
+
+@pytest.mark.slow
+def test_every_target_entry_is_a_typed_result(quick_run):
+    """results.json's per-target entries are TargetResult's JSON form: they rebuild and serialise
+    back to the same document, with one evaluation window per method."""
+    from pyslice.study.methods import METHODS
+    from pyslice.study.results import TargetResult
+
+    _, _, results = quick_run
+    for seed_row in results["per_seed"]:
+        for entry in seed_row["targets"].values():
+            typed = TargetResult.from_dict(entry)
+            assert typed.to_dict() == entry and tuple(typed.eval) == METHODS
+    bad = dict(next(iter(results["per_seed"][0]["targets"].values())))
+    bad["eval"] = {m: w for m, w in bad["eval"].items() if m != "tl"}
+    with pytest.raises(ValueError, match="one window per method"):
+        TargetResult.from_dict(bad)

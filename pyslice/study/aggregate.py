@@ -19,6 +19,7 @@ from pyslice.study import figures
 from pyslice.study.config import ABLATION_STRATEGIES, PHASES, ReproduceConfig, cell_groups, study_targets, sweep_targets_of
 from pyslice.study.methods import METHODS, WINDOW_METRICS
 from pyslice.study.report import write_report
+from pyslice.study.results import TargetResult
 from pyslice.study.similarity import (MEASURES, group_separation, load_distances, plot_distance_matrix,
                                       source_group_accuracy)
 from pyslice.study.tidy import result_rows, write_rows_csv
@@ -129,16 +130,7 @@ def _target_entry(root: Path, k: int, distances: dict[str, np.ndarray], D: np.nd
     early = sweep.mean_reward(w)
     gains_early = sweep.gain_over_scratch(w)
     train_gain = sweep.gain_over_scratch((0, cfg.tl_steps)) if cfg.tl_steps else np.full(S, np.nan)
-    t = {
-        "sources": sweep.sources,
-        "distance": [float(D[i, k]) for i in sweep.sources],
-        "early_reward_nearest": float(early[nearest]), "early_reward_farthest": float(early[farthest]),
-        "early_reward_scratch": float(early[-1]),
-        "nearest_vs_farthest_early_gain": float(early[nearest] / early[farthest] - 1.0),
-        "tl_gain_over_drl": float(train_gain[nearest]),
-        "tl_early_gain_over_drl": float(gains_early[nearest]),
-        **_equal_training_step_gains(sweep, nearest, w),
-        "eval": {
+    windows = {
             "baseline": _window_stats(evaluation["baseline_satisfaction"][ev, k], evaluation["baseline_delay_ms"][ev, k],
                                       _drops(evaluation, "baseline", ev, k)),
             "drl": _window_stats(evaluation["drl_satisfaction"][ev, k], evaluation["drl_delay_ms"][ev, k],
@@ -147,30 +139,36 @@ def _target_entry(root: Path, k: int, distances: dict[str, np.ndarray], D: np.nd
                                          None if sweep.drop_rate is None else sweep.drop_rate[-1, ev]),
             "tl": _window_stats(sweep.throughput_satisfaction[nearest, ev], sweep.max_delay_ms[nearest, ev],
                                 None if sweep.drop_rate is None else sweep.drop_rate[nearest, ev]),
-        },
-        "measures": {},
-        "strategies": {"integrated": {"early_reward": float(early[nearest]),
-                                      "eval_reward": float(sweep.target_reward[nearest, ev].mean())},
-                       "scratch": {"early_reward": float(early[-1]),
-                                   "eval_reward": float(sweep.target_reward[-1, ev].mean())}},
     }
     swept = S == D.shape[0] - 1  # every other cell is a source: the measure ablation applies
-    t["swept"] = swept
+    measures = {}
     for m in MEASURES if swept else ():
         dm = distances[m][sweep.sources, k]
         picked = int(np.argmin(dm))
-        t["measures"][m] = {"spearman_distance_vs_gain": spearman(dm, gains_early),
-                            "regret": float(gains_early.max() - gains_early[picked]),
-                            "picked_source": int(sweep.sources[picked]),
-                            "picked_in_group": float(_same_group(groups, int(sweep.sources[picked]), k))}
+        measures[m] = {"spearman_distance_vs_gain": spearman(dm, gains_early),
+                       "regret": float(gains_early.max() - gains_early[picked]),
+                       "picked_source": int(sweep.sources[picked]),
+                       "picked_in_group": float(_same_group(groups, int(sweep.sources[picked]), k))}
+    strategies = {"integrated": {"early_reward": float(early[nearest]),
+                                 "eval_reward": float(sweep.target_reward[nearest, ev].mean())},
+                  "scratch": {"early_reward": float(early[-1]),
+                              "eval_reward": float(sweep.target_reward[-1, ev].mean())}}
     if cfg.ablations:
         for strategy in ABLATION_STRATEGIES:
             if not (root / "transfer" / f"target{k}" / strategy / "done.json").is_file():
                 continue  # strategies run on the sweep targets only
             r = TransferResult.load(root / "transfer" / f"target{k}" / strategy)
-            t["strategies"][strategy] = {"early_reward": float(r.mean_reward(w)[0]),
-                                         "eval_reward": float(r.target_reward[0, ev].mean())}
-    return t, sweep, nearest, farthest
+            strategies[strategy] = {"early_reward": float(r.mean_reward(w)[0]),
+                                    "eval_reward": float(r.target_reward[0, ev].mean())}
+    t = TargetResult(
+        sources=sweep.sources, distance=[float(D[i, k]) for i in sweep.sources],
+        early_reward_nearest=float(early[nearest]), early_reward_farthest=float(early[farthest]),
+        early_reward_scratch=float(early[-1]),
+        nearest_vs_farthest_early_gain=float(early[nearest] / early[farthest] - 1.0),
+        tl_gain_over_drl=float(train_gain[nearest]), tl_early_gain_over_drl=float(gains_early[nearest]),
+        **_equal_training_step_gains(sweep, nearest, w), eval=windows, measures=measures, strategies=strategies,
+        swept=swept)
+    return t.to_dict(), sweep, nearest, farthest
 
 
 
