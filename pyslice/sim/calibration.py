@@ -179,11 +179,6 @@ def reference() -> dict[str, Any]:
     return json.loads(text)
 
 
-def _reference_at(case: str, metric: str, p: int) -> float:
-    ref = reference()["cases"][case]
-    return float(ref[metric][ref["percentiles"].index(p)])
-
-
 def run_calibration(
     cases: Iterable[str],
     drops: int = 20,
@@ -229,12 +224,14 @@ def compare(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One row per (case, metric, reported percentile): ours, 3GPP's, their difference and whether it
     is within the case's tolerance (checked at 5/50/95 %; None at the other percentiles)."""
     rows = []
+    ref_cases = reference()["cases"]
     for case, entry in results["cases"].items():
         tol = TOLERANCE_DB[case]
+        ref = ref_cases[case]
         for metric in METRICS:
             for p in PERCENTILES:
                 ours = entry[metric][f"p{p}"]
-                theirs = _reference_at(case, metric, p)
+                theirs = float(ref[metric][ref["percentiles"].index(p)])
                 delta = ours - theirs
                 within = bool(abs(delta) <= tol) if p in CHECKED_PERCENTILES else None
                 rows.append({"case": case, "metric": metric, "percentile": p, "ours": ours, "3gpp": theirs,
