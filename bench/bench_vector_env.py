@@ -26,7 +26,7 @@ import numpy as np
 
 from bench_sim import best_block_time  # the same estimator as the simulator benchmark (bench/ is on the path)
 from pyslice import Scenario
-from pyslice.envs.slicing import SingleCellEnv
+from pyslice.envs.adapters import SingleCellEnv
 
 NUM_ENVS = 8
 CELL = 3

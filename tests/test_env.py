@@ -17,7 +17,8 @@ from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from pyslice import Scenario, Simulator
 from pyslice.sim import radio
-from pyslice.envs.slicing import OBS_CLIP, OBS_LOG_HIGH, SingleCellEnv, SlicingEnv, SlicingParallelEnv, box_to_simplex, observation
+from pyslice.envs.adapters import SingleCellEnv, SlicingParallelEnv
+from pyslice.envs.slicing import OBS_CLIP, OBS_LOG_HIGH, SlicingEnv, box_to_simplex, observation
 from pyslice.envs.neighbours import coupling_matrix, interference_neighbours, neighbours_from_coupling
 from helpers import with_ues
 

@@ -22,7 +22,7 @@ import pyslice
 import pyslice.envs.registration
 from pyslice import Scenario
 from pyslice.envs.baselines import TrafficAware
-from pyslice.envs.slicing import SingleCellEnv
+from pyslice.envs.adapters import SingleCellEnv
 from pyslice.envs.registration import SINGLE_CELL_ID, register_envs
 from pyslice.envs.vector_env import SingleCellVectorEnv
 

@@ -1,6 +1,6 @@
 """Gymnasium registry entries of pyslice, registered on ``import pyslice``.
 
-``pyslice/SingleCell-v0``: :class:`pyslice.envs.slicing.SingleCellEnv` for one cell (``cell``), the other
+``pyslice/SingleCell-v0``: :class:`pyslice.envs.adapters.SingleCellEnv` for one cell (``cell``), the other
 cells driven by ``others``. ``gymnasium.make_vec(..., vectorization_mode="vector_entry_point")``
 gives :class:`pyslice.envs.vector_env.SingleCellVectorEnv`, whose sub-envs step together on one batched
 simulator. The entry points are strings, so registering imports nothing beyond gymnasium.

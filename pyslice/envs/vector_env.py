@@ -1,4 +1,4 @@
-"""Vectorised single-cell env: ``num_envs`` copies of :class:`pyslice.envs.slicing.SingleCellEnv` stepped
+"""Vectorised single-cell env: ``num_envs`` copies of :class:`pyslice.envs.adapters.SingleCellEnv` stepped
 together as the replicas of one :class:`pyslice.envs.slicing.SlicingEnv` (one C++ ``SimulatorBatch`` call per
 step, replicas on threads).
 
@@ -25,7 +25,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from pyslice.envs.baselines import EqualShares, MaxMinReference, TrafficAware, make_policy
-from pyslice.envs.slicing import BUILTIN_POLICIES, SingleCellEnv, SlicingEnv, box_to_simplex
+from pyslice.envs.adapters import SingleCellEnv
+from pyslice.envs.slicing import BUILTIN_POLICIES, SlicingEnv, box_to_simplex
 from pyslice.sim.scenario import Scenario
 from pyslice.sim.simulator import _check_seed, validate_shares
 from pyslice.base.validation import check_int
@@ -47,7 +48,7 @@ def make_single_cell_env(cell: int = 0, others: Any = "equal", scenario: Scenari
 class SingleCellVectorEnv(VectorEnv):
     """``num_envs`` single-cell envs (cell ``cell``) on one batched simulator.
 
-    Every sub-env is a :class:`pyslice.envs.slicing.SingleCellEnv` with the same arguments; they differ only
+    Every sub-env is a :class:`pyslice.envs.adapters.SingleCellEnv` with the same arguments; they differ only
     in their seeds. All of them step in one :meth:`pyslice.envs.slicing.SlicingEnv.step` over
     ``replicas=num_envs`` (``threads`` C++ threads, default ``min(num_envs, os.cpu_count())``).
 
