@@ -281,9 +281,10 @@ def test_every_target_entry_is_a_typed_result(quick_run):
     """results.json's per-target entries are TargetResult's JSON form: they rebuild and serialise
     back to the same document, with one evaluation window per method."""
     from pyslice.study.methods import METHODS
-    from pyslice.study.results import TargetResult
+    from pyslice.study.results import StudyResults, TargetResult
 
     _, _, results = quick_run
+    assert StudyResults.from_dict(results).to_dict() == results
     for seed_row in results["per_seed"]:
         for entry in seed_row["targets"].values():
             typed = TargetResult.from_dict(entry)

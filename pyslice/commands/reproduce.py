@@ -6,6 +6,7 @@ from typing import Any
 
 from pyslice.commands.settings_args import executor_from_args, reproduce_objects, tensorboard_dir
 from pyslice.study.experiment import reproduce
+from pyslice.study.results import StudyResults
 
 
 def run(args: argparse.Namespace) -> int:
@@ -20,7 +21,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_claims(results: dict[str, Any]) -> None:
-    for claim in results["claims"]:
+    study = StudyResults.from_dict(results)
+    for claim in study.claims:
         print(f"[{claim.get('verdict', 'holds' if claim['holds'] else 'does not hold')}] {claim['claim']}")
     print("phase wall time (s, summed over seeds): " +
-          ", ".join(f"{k} {v:.1f}" for k, v in results["phase_seconds"].items()) + f"; total {results['wall_seconds']:.1f}")
+          ", ".join(f"{k} {v:.1f}" for k, v in study.phase_seconds.items()) + f"; total {study.wall_seconds:.1f}")

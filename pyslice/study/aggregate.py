@@ -19,7 +19,7 @@ from pyslice.study import figures
 from pyslice.study.config import ABLATION_STRATEGIES, PHASES, ReproduceConfig, cell_groups, study_targets, sweep_targets_of
 from pyslice.study.methods import METHODS, WINDOW_METRICS
 from pyslice.study.report import write_report
-from pyslice.study.results import TargetResult
+from pyslice.study.results import StudyResults, TargetResult
 from pyslice.study.similarity import (MEASURES, group_separation, load_distances, plot_distance_matrix,
                                       source_group_accuracy)
 from pyslice.study.tidy import result_rows, write_rows_csv
@@ -104,15 +104,14 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
             c.setdefault("TL from nearest source", []).append(sweep.target_reward[nearest])
             c.setdefault("TL from farthest source", []).append(sweep.target_reward[farthest])
         per_seed.append(row)
-    results = _summarise(per_seed, targets, cfg)
-    results["wall_seconds"] = wall
-    results["phase_seconds"] = _phase_seconds(seconds, out, cfg)
+    summary = _summarise(per_seed, targets, cfg)
     figs = _figures(scenario, cfg, out, per_seed, pooled, curves, targets) if cfg.figures else {}
-    results["figures"] = {name: str(path.relative_to(out)) for name, path in figs.items()}
+    study = StudyResults(**summary, wall_seconds=wall, phase_seconds=_phase_seconds(seconds, out, cfg),
+                         figures={name: str(path.relative_to(out)) for name, path in figs.items()})
+    results = study.to_dict()
     write_json(out / "results.json", results)
     write_rows_csv(out / "results.csv", result_rows(results))
-
-    write_report(out / "report.md", scenario, cfg, results)
+    write_report(out / "report.md", scenario, cfg, study)
     return results
 
 def _target_entry(root: Path, k: int, distances: dict[str, np.ndarray], D: np.ndarray, groups: list[list[int]],

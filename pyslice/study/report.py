@@ -8,6 +8,7 @@ from typing import Any
 from pyslice.base.atomic import atomic_open
 from pyslice.sim.scenario import Scenario
 from pyslice.study.methods import METHOD_NAMES, METHODS
+from pyslice.study.results import StudyResults
 
 
 def _ci(ci: dict[str, float]) -> str:
@@ -22,24 +23,25 @@ def _ms(stat: dict[str, float], pct: bool = False, digits: int = 3) -> str:
     return f"{scale * stat['mean']:.{digits if not pct else 1}f} ± {scale * stat['std']:.{digits if not pct else 1}f}{unit}"
 
 
-def write_report(path: Path, scenario: Scenario, cfg: Any, results: dict[str, Any]) -> Path:
+def write_report(path: Path, scenario: Scenario, cfg: Any, results: StudyResults | dict[str, Any]) -> Path:
     """``report.md``: our numbers beside the paper's, the claims and their intervals, ablations,
-    figures and wall times."""
-    lines = (_numbers_section(scenario, cfg, results) + _claims_section(results) + _ablations_section(cfg, results)
-             + _figures_and_time_section(results))
+    figures and wall times (from the study's results or their ``results.json`` form)."""
+    study = results if isinstance(results, StudyResults) else StudyResults.from_dict(results)
+    lines = (_numbers_section(scenario, cfg, study) + _claims_section(study) + _ablations_section(cfg, study)
+             + _figures_and_time_section(study))
     with atomic_open(path) as fh:
         fh.write("\n".join(lines) + "\n")
     return path
 
 
-def _numbers_section(scenario: Scenario, cfg: Any, results: dict[str, Any]) -> list[str]:
+def _numbers_section(scenario: Scenario, cfg: Any, study: StudyResults) -> list[str]:
     """The heading and our numbers beside the paper's."""
-    t, paper = results["table"], results["paper"]
-    targets = ", ".join(str(k + 1) for k in results["targets"])
+    t, paper = study.table, study.paper
+    targets = ", ".join(str(k + 1) for k in study.targets)
     lines = [
         f"# pyslice reproduction of Hu et al., scenario `{scenario.name}`",
         "",
-        f"{results['seeds']} seed(s); pretraining {cfg.train.exploration_steps} + {cfg.train.training_steps} + "
+        f"{study.seeds} seed(s); pretraining {cfg.train.exploration_steps} + {cfg.train.training_steps} + "
         f"{cfg.train.evaluation_steps} steps; TL {cfg.tl_steps} + {cfg.train.evaluation_steps} steps on target "
         f"cell(s) {targets} (paper labels, 1-based). Values are mean ± std over seeds; the evaluation metrics are "
         f"taken on the target cells over the final {cfg.train.evaluation_steps} greedy steps of the TL runs, "
@@ -92,15 +94,15 @@ def _numbers_section(scenario: Scenario, cfg: Any, results: dict[str, Any]) -> l
     return lines
 
 
-def _claims_section(results: dict[str, Any]) -> list[str]:
+def _claims_section(study: StudyResults) -> list[str]:
     """The claims with their verdicts, the paired differences and the per-cell table."""
     lines: list[str] = []
-    diffs = results.get("differences", {})
+    diffs = study.differences
     lines += ["Each verdict comes from the 95 % interval of the paired difference behind it (hierarchical "
               "bootstrap over seeds, then target cells within a seed; `pyslice.base.statistics`): **holds** when the "
               "interval excludes 0 in the paper's direction, **does not hold** when it excludes 0 the other way, "
               "**not resolved** when it contains 0 or rests on fewer than 2 seeds.", ""]
-    for c in results["claims"]:
+    for c in study.claims:
         v = c.get("verdict", "holds" if c["holds"] else "does not hold")
         evidence = "; ".join(f"{name} {_ci(diffs[name])}" for name in c.get("evidence", []) if name in diffs)
         lines.append(f"- **{v}**: {c['claim']}" + (f" — {evidence}" if evidence else ""))
@@ -109,11 +111,11 @@ def _claims_section(results: dict[str, Any]) -> list[str]:
                   "| difference | mean | 95 % interval | seeds × targets |", "|---|---|---|---|"]
         for name, ci in diffs.items():
             lines.append(f"| {name} | {ci['mean']:.4g} | [{ci['lo']:.4g}, {ci['hi']:.4g}] | {ci['n']} |")
-    if results.get("per_cell"):
+    if study.per_cell:
         lines += ["", "## Per target cell (evaluation window, mean over seeds)", "",
                   "| cell | policy | satisfaction | steps < 0.95 | max-slice delay mean / median / p95 (ms) | dropped |",
                   "|---|---|---|---|---|---|"]
-        for k, by_policy in results["per_cell"].items():
+        for k, by_policy in study.per_cell.items():
             for p, st in by_policy.items():
                 lines.append(f"| {int(k) + 1} | {METHOD_NAMES[p]} | {st['mean_min_throughput_satisfaction']:.3f} | "
                              f"{100 * st['share_below_0.95']:.1f} % | {st['mean_max_slice_delay_ms']:.2f} / "
@@ -122,37 +124,37 @@ def _claims_section(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _ablations_section(cfg: Any, results: dict[str, Any]) -> list[str]:
+def _ablations_section(cfg: Any, study: StudyResults) -> list[str]:
     """The strategy and measure ablations."""
     lines: list[str] = []
     lines += ["", "## Ablation: transfer strategies (target-cell reward)", "",
               f"| strategy | first {cfg.early_window} steps | evaluation |", "|---|---|---|"]
-    for name, s in results["ablation_strategies"].items():
+    for name, s in study.ablation_strategies.items():
         lines.append(f"| {name} | {_ms(s['early_reward'])} | {_ms(s['eval_reward'])} |")
     lines += ["", "## Ablation: similarity measures as predictors of the TL gain", "",
               f"Spearman correlation between a measure's distance and the measured early TL gain over the "
-              f"{len(results['per_seed'][0]['targets'][results['targets'][0]]['sources'])} sources of each target "
+              f"{len(study.per_seed[0]['targets'][study.targets[0]]['sources'])} sources of each target "
               "(negative is good: nearer sources gain more), the regret of the source it picks (best gain − "
               "gain of the picked source), and how often eq. 10's pick is in the target's requirement group, "
               "for the study's targets and for every cell of the distance matrix as target (chance: 5 of 11).", "",
               "| measure | Spearman(distance, gain) | regret | pick in group: targets | all cells |",
               "|---|---|---|---|---|"]
-    for name, m in results["ablation_measures"].items():
+    for name, m in study.ablation_measures.items():
         lines.append(f"| {name} | {_ms(m['spearman_distance_vs_gain'])} | {_ms(m['regret'], True)} | "
                      f"{_ms(m['picked_in_group'], True) if 'picked_in_group' in m else '—'} | "
                      f"{_ms(m['pick_accuracy_all_cells'], True) if 'pick_accuracy_all_cells' in m else '—'} |")
     return lines
 
 
-def _figures_and_time_section(results: dict[str, Any]) -> list[str]:
+def _figures_and_time_section(study: StudyResults) -> list[str]:
     """The figures and the wall time per phase."""
     lines: list[str] = []
     lines += ["", "## Figures", ""]
-    for name, rel in results["figures"].items():
+    for name, rel in study.figures.items():
         lines += [f"### {name}", "", f"![{name}]({rel})", ""]
     lines += ["## Wall time", "", "| phase | seconds (sum over seeds) |", "|---|---|"]
-    for phase, sec in results["phase_seconds"].items():
+    for phase, sec in study.phase_seconds.items():
         lines.append(f"| {phase} | {sec:.1f} |")
-    if results.get("wall_seconds") is not None:
-        lines.append(f"| **total wall time** | **{results['wall_seconds']:.1f}** |")
+    if study.wall_seconds is not None:
+        lines.append(f"| **total wall time** | **{study.wall_seconds:.1f}** |")
     return lines

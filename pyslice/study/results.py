@@ -1,15 +1,15 @@
-"""Typed pieces of ``results.json``: what one seed's study found for one target cell. The aggregation
-builds them and serialises them into ``per_seed[i].targets[k]``; readers rebuild them with
-:meth:`TargetResult.from_dict`. Field names are the JSON keys."""
+"""Typed ``results.json``: the study's results (:class:`StudyResults`) and what one seed's study found
+for one target cell (:class:`TargetResult`, in ``per_seed[i].targets[k]``). The aggregation builds
+them and serialises them; readers rebuild them with ``from_dict``. Field names are the JSON keys."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pyslice.study.methods import METHODS
 
-__all__ = ["TargetResult"]
+__all__ = ["StudyResults", "TargetResult"]
 
 
 @dataclass(frozen=True)
@@ -52,5 +52,40 @@ class TargetResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TargetResult:
+        """Rebuilt from its JSON form (unknown keys are an error)."""
+        return cls(**d)
+
+
+@dataclass
+class StudyResults:
+    """The whole study (``results.json``)."""
+
+    paper: dict[str, Any]
+    """The paper's numbers the table is set beside."""
+    table: dict[str, Any]
+    """Per metric: per method (or a single statistic), mean ± std over seeds."""
+    claims: list[dict[str, Any]]
+    """The paper's claims with their verdicts and the differences they rest on."""
+    differences: dict[str, dict[str, float]]
+    """Paired differences per (seed, target): mean and 95 % interval."""
+    per_cell: dict[Any, dict[str, dict[str, float]]]
+    """Per target cell and method: the window statistics, mean over seeds."""
+    ablation_measures: dict[str, dict[str, Any]]
+    ablation_strategies: dict[str, dict[str, Any]]
+    targets: list[int]
+    seeds: int
+    per_seed: list[dict[str, Any]]
+    """Per seed: the distances' group separation and one :class:`TargetResult` (as a dict) per target."""
+    wall_seconds: float | None = None
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+    figures: dict[str, str] = field(default_factory=dict)
+    """Figure name -> path relative to the study directory."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``results.json``)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StudyResults:
         """Rebuilt from its JSON form (unknown keys are an error)."""
         return cls(**d)
