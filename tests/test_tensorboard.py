@@ -19,11 +19,12 @@ from tensorboard.backend.event_processing.plugin_event_accumulator import \
 
 from pyslice.learn.td3 import TD3Config  # noqa: E402
 from pyslice.learn.tensorboard import INSTALL_HINT, TrainLogger, require_tensorboard  # noqa: E402
+from pyslice.study.results import Claim  # noqa: E402
 from pyslice.study.tensorboard_logs import log_study  # noqa: E402
 from pyslice.learn.train import LOG, Trainer, TrainConfig, log_header, read_log  # noqa: E402
 from pyslice.study.transfer import TransferResult  # noqa: E402
 
-from helpers import tiny_scenario  # noqa: E402
+from helpers import study_results, target_result, tiny_scenario  # noqa: E402
 
 #: 20 explore + 30 train + 5 eval = 55 steps (the last window is short); checkpoints at 25 and 50.
 CFG = TrainConfig(exploration_steps=20, training_steps=30, evaluation_steps=5, checkpoint_every=25, seed=5,
@@ -199,13 +200,12 @@ def fake_study(root, rng) -> dict:
     model = result([5], 0, "model")
     model.save(root / "seed0" / "transfer" / "target3" / "model")
     (root / "seed0" / "transfer" / "target3" / "model" / "done.json").write_text("{}")
-    results = {"per_seed": [{"seed": 0, "targets": {3: {"sources": [1, 5], "distance": [0.3, 0.1]}}},
-                            {"seed": 1, "targets": {3: {"sources": [1, 5], "distance": [0.3, 0.1]}}}],
-               "phase_seconds": {"baseline": 1.5, "pretrain": 10.0, "similarity": 2.0, "transfer": 30.0,
-                                 "evaluate": 1.0},
-               "wall_seconds": 40.0,
-               "claims": [{"claim": "TL > DRL", "verdict": "holds", "holds": True, "evidence": ["a - b"]},
-                          {"claim": "nearest > farthest", "verdict": "not resolved", "holds": False, "evidence": []}]}
+    results = study_results(
+        {s: {3: target_result([1, 5], [0.3, 0.1])} for s in (0, 1)},
+        phase_seconds={"baseline": 1.5, "pretrain": 10.0, "similarity": 2.0, "transfer": 30.0, "evaluate": 1.0},
+        wall_seconds=40.0,
+        claims=[Claim(claim="TL > DRL", verdict="holds", holds=True, evidence=["a - b"]),
+                Claim(claim="nearest > farthest", verdict="not resolved", holds=False, evidence=[])]).to_dict()
     return {"results": results, "reward": reward, "sweep": sweep, "model": model}
 
 
@@ -256,5 +256,5 @@ def test_log_study(tmp_path):
 
 
 def test_log_study_skips_missing(tmp_path):
-    log_study(tmp_path / "tb", tmp_path / "nothing", {"per_seed": [{"seed": 0, "targets": {1: {}}}]})
+    log_study(tmp_path / "tb", tmp_path / "nothing", study_results({0: {1: target_result([0], [0.5])}}))
     assert [p.name for p in (tmp_path / "tb").iterdir()] == ["study"]

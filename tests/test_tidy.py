@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import os
 import stat
@@ -9,29 +10,35 @@ import stat
 import pytest
 
 from pyslice.base.atomic import current_umask, write_json, write_text
+from pyslice.study.methods import GAIN_METRICS
 from pyslice.study.tidy import COLUMNS, result_rows, write_rows_csv
+
+from helpers import study_results, target_result, window
 
 
 def _results():
-    eval_ = {"baseline": {"mean_min_throughput_satisfaction": 0.9, "drop_rate_per_slice": [0.1, 0.0]},
-             "tl": {"mean_min_throughput_satisfaction": 0.95, "p95_max_slice_delay_ms": float("nan")}}
-    return {"per_seed": [
-        {"seed": 1, "targets": {3: {"eval": eval_, "tl_gain_over_drl": 0.25, "sources": [1, 2]},
-                                0: {"eval": {"drl": {"share_below_0.95": 0.5}}}}},
-        {"seed": 0, "targets": {"2": {"eval": {"drl": {"share_below_0.95": 0.25}}, "tl_early_gain_over_drl": None}}},
-    ]}
+    base = dataclasses.replace(window(0.9), drop_rate_per_slice=[0.1, 0.0], mean_drop_rate=0.05)
+    tl = dataclasses.replace(window(0.95), p95_max_slice_delay_ms=float("nan"))
+    t3 = target_result([1, 2], [0.1, 0.2], eval={"baseline": base, "drl": window(), "drl_scratch": window(), "tl": tl},
+                       tl_gain_over_drl=0.25)
+    return study_results({1: {3: t3, 0: target_result([1], [0.1])}, 0: {2: target_result([4], [0.3])}})
 
 
 def test_result_rows_hold_every_scalar_once():
-    rows = result_rows(_results())
+    study = _results()
+    rows = result_rows(study)
+    assert result_rows(study.to_dict()) == rows  # the JSON form gives the same rows
     keys = [(r["seed"], r["cell"], r["policy"], r["metric"]) for r in rows]
-    assert len(keys) == len(set(keys)) == 8
-    assert (1, 0, "drl", "share_below_0.95") == keys[0]  # cells in order within a seed
+    # per target: 5 window statistics of 4 methods and the 8 TL gains; cell 3's baseline adds its drops
+    assert len(keys) == len(set(keys)) == 3 * (5 * 4 + len(GAIN_METRICS)) + 3
+    assert keys[0] == (1, 0, "baseline", "mean_min_throughput_satisfaction")  # cells in order within a seed
     value = {k: r["value"] for k, r in zip(keys, rows)}
     assert value[(1, 3, "baseline", "drop_rate_per_slice[0]")] == 0.1
+    assert value[(1, 3, "baseline", "mean_drop_rate")] == 0.05
     assert value[(1, 3, "tl", "tl_gain_over_drl")] == 0.25
+    assert value[(1, 3, "tl", "share_below_0.95")] == 0.0
     assert math.isnan(value[(1, 3, "tl", "p95_max_slice_delay_ms")])
-    assert (0, 2, "tl", "tl_early_gain_over_drl") not in value  # None is not a number
+    assert (1, 0, "baseline", "mean_drop_rate") not in value  # absent, not NaN
 
 
 def test_rows_csv_round_trip(tmp_path):

@@ -23,6 +23,6 @@ def run(args: argparse.Namespace) -> int:
 def _print_claims(results: dict[str, Any]) -> None:
     study = StudyResults.from_dict(results)
     for claim in study.claims:
-        print(f"[{claim.get('verdict', 'holds' if claim['holds'] else 'does not hold')}] {claim['claim']}")
+        print(f"[{claim.verdict}] {claim.claim}")
     print("phase wall time (s, summed over seeds): " +
           ", ".join(f"{k} {v:.1f}" for k, v in study.phase_seconds.items()) + f"; total {study.wall_seconds:.1f}")

@@ -4,6 +4,7 @@ three-state verdicts, ``results.json``/``results.csv``, the report and the figur
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any, Callable
@@ -19,7 +20,8 @@ from pyslice.study import figures
 from pyslice.study.config import ABLATION_STRATEGIES, PHASES, ReproduceConfig, cell_groups, study_targets, sweep_targets_of
 from pyslice.study.methods import METHODS, WINDOW_METRICS
 from pyslice.study.report import write_report
-from pyslice.study.results import StudyResults, TargetResult
+from pyslice.study.results import (Claim, Interval, SeedResult, StudyResults, Summary, TableEntry, TargetResult,
+                                   WindowStats)
 from pyslice.study.similarity import (MEASURES, group_separation, load_distances, plot_distance_matrix,
                                       source_group_accuracy)
 from pyslice.study.tidy import result_rows, write_rows_csv
@@ -51,11 +53,11 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
-def _mean_std(values: list[float]) -> dict[str, float]:
+def _mean_std(values: list[float]) -> Summary:
     v = np.asarray(values, dtype=float)
     if not np.isfinite(v).any():
-        return {"mean": float("nan"), "std": float("nan"), "n": 0}
-    return {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v)), "n": int(np.isfinite(v).sum())}
+        return Summary(mean=float("nan"), std=float("nan"), n=0)
+    return Summary(mean=float(np.nanmean(v)), std=float(np.nanstd(v)), n=int(np.isfinite(v).sum()))
 
 
 def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds: list[dict[str, float]] | None = None,
@@ -66,7 +68,7 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
     groups = cell_groups(scenario)
     ev = slice(cfg.tl_steps, cfg.tl_steps + cfg.train.evaluation_steps)
     w = min(cfg.early_window, cfg.tl_steps) or 1
-    per_seed: list[dict[str, Any]] = []
+    per_seed: list[SeedResult] = []
     pooled: dict[str, list[np.ndarray]] = {k: [] for k in ("sat_baseline", "sat_drl", "sat_tl", "sat_scratch",
                                                              "delay_baseline", "delay_drl", "delay_tl", "delay_scratch")}
     curves: dict[int, dict[str, list[np.ndarray]]] = {k: {} for k in targets}
@@ -76,19 +78,17 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
         distances = load_distances(root / "similarity")
         D = distances[cfg.source_measure]
         within, across = _group_distance(D, groups)
-        row: dict[str, Any] = {"seed": s, "within_group_distance": within, "across_group_distance": across,
-                               "targets": {},
-                               "pick_accuracy_all_cells": {m: source_group_accuracy(distances[m], groups)
-                                                           for m in MEASURES}}
         posterior = root / "similarity" / "posterior.json"
-        if posterior.is_file():  # Lemma 1's premise (absent in runs saved before it was recorded)
-            row["posterior_variance"] = json.loads(posterior.read_text())
+        row = SeedResult(seed=s, within_group_distance=within, across_group_distance=across, targets={},
+                         pick_accuracy_all_cells={m: source_group_accuracy(distances[m], groups) for m in MEASURES},
+                         # Lemma 1's premise (absent in runs saved before it was recorded)
+                         posterior_variance=json.loads(posterior.read_text()) if posterior.is_file() else None)
         log = read_log(root / "pretrain" / "train_log.csv")
         with np.load(root / "baseline" / "baseline.npz", allow_pickle=False) as z:
             baseline_curve = z["reward"]  # the pretraining timeline, like the DRL curve
         for k in targets:
             t, sweep, nearest, farthest = _target_entry(root, k, distances, D, groups, evaluation, cfg, ev, w)
-            row["targets"][k] = t
+            row.targets[k] = t
             pooled["sat_baseline"].append(evaluation["baseline_satisfaction"][ev, k])
             pooled["sat_drl"].append(evaluation["drl_satisfaction"][ev, k])
             pooled["sat_tl"].append(sweep.throughput_satisfaction[nearest, ev])
@@ -116,7 +116,7 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
 
 def _target_entry(root: Path, k: int, distances: dict[str, np.ndarray], D: np.ndarray, groups: list[list[int]],
                   evaluation: dict[str, np.ndarray], cfg: ReproduceConfig, ev: slice,
-                  w: int) -> tuple[dict[str, Any], TransferResult, int, int]:
+                  w: int) -> tuple[TargetResult, TransferResult, int, int]:
     """One seed's results for target ``k``: early and equal-step gains, the evaluation window of every
     policy, the measure ablation (swept targets) and the strategy ablation; with the sweep and the
     rows of its nearest and farthest source."""
@@ -167,7 +167,7 @@ def _target_entry(root: Path, k: int, distances: dict[str, np.ndarray], D: np.nd
         tl_gain_over_drl=float(train_gain[nearest]), tl_early_gain_over_drl=float(gains_early[nearest]),
         **_equal_training_step_gains(sweep, nearest, w), eval=windows, measures=measures, strategies=strategies,
         swept=swept)
-    return t.to_dict(), sweep, nearest, farthest
+    return t, sweep, nearest, farthest
 
 
 
@@ -201,65 +201,64 @@ def _drops(evaluation: dict[str, np.ndarray], label: str, ev: slice, k: int) -> 
     return evaluation[key][ev, k] if key in evaluation else None  # absent in runs of an earlier version
 
 
-def _window_stats(sat: np.ndarray, delay_ms: np.ndarray, drop: np.ndarray | None = None) -> dict[str, Any]:
+def _window_stats(sat: np.ndarray, delay_ms: np.ndarray, drop: np.ndarray | None = None) -> WindowStats:
 
-    return kpi_summary(sat, 1e-3 * np.asarray(delay_ms), drop=drop)  # drop: [T, N] rates of the window
+    return WindowStats.from_dict(kpi_summary(sat, 1e-3 * np.asarray(delay_ms), drop=drop))  # drop: [T, N] rates
 
 
-def _summarise(per_seed: list[dict[str, Any]], targets: tuple[int, ...], cfg: ReproduceConfig) -> dict[str, Any]:
+def _summarise(per_seed: list[SeedResult], targets: tuple[int, ...], cfg: ReproduceConfig) -> dict[str, Any]:
 
-    def over(fn: Callable[[dict[str, Any]], float]) -> dict[str, float]:
+    def over(fn: Callable[[TargetResult], float]) -> Summary:
         # mean over targets within a seed (those that have the value), then mean ± std over seeds
         per: list[float] = []
         for r in per_seed:
             values = []
             for k in targets:
                 try:
-                    values.append(fn(r["targets"][k]))
+                    values.append(fn(r.targets[k]))
                 except KeyError:  # e.g. the measure ablation on a target without the all-sources sweep
                     continue
             per.append(float(np.mean(values)) if values else float("nan"))
         return _mean_std(per)
 
-    table: dict[str, Any] = {}
+    table: dict[str, TableEntry] = {}
     for metric in WINDOW_METRICS:
-        table[metric] = {p: over(lambda t, p=p, m=metric: t["eval"][p].get(m, float("nan"))) for p in METHODS}
+        table[metric] = {p: over(lambda t, p=p, m=metric: t.eval[p].get(m)) for p in METHODS}
     table["drop_rate_per_slice"] = {
-        p: [float(v) for v in np.nanmean([[t["eval"][p].get("drop_rate_per_slice", [float("nan")])
-                                          for t in r["targets"].values()] for r in per_seed], axis=(0, 1))]
+        p: [float(v) for v in np.nanmean([[t.eval[p].drop_rate_per_slice or [float("nan")]
+                                          for t in r.targets.values()] for r in per_seed], axis=(0, 1))]
         for p in METHODS}
     # DRL from scratch in the new cell against the baseline on the same final window, per (seed,
     # target): the learner must reach at least 0.8 of the baseline
-    def scratch_ratio(t: dict[str, Any]) -> float:
-        base = t["eval"]["baseline"]["mean_min_throughput_satisfaction"]
-        return t["eval"]["drl_scratch"]["mean_min_throughput_satisfaction"] / base if base > 0 else float("nan")
+    def scratch_ratio(t: TargetResult) -> float:
+        base = t.eval["baseline"].mean_min_throughput_satisfaction
+        return t.eval["drl_scratch"].mean_min_throughput_satisfaction / base if base > 0 else float("nan")
 
-    ratios = [scratch_ratio(r["targets"][k]) for r in per_seed for k in targets]
-    table["scratch_over_baseline"] = {**over(scratch_ratio), "min": float(np.nanmin(ratios))}
-    table["tl_gain_over_drl"] = over(lambda t: t["tl_gain_over_drl"])
-    table["tl_early_gain_over_drl"] = over(lambda t: t["tl_early_gain_over_drl"])
-    table["nearest_vs_farthest_early_gain"] = over(lambda t: t["nearest_vs_farthest_early_gain"])
-    table["within_group_distance"] = _mean_std([r["within_group_distance"] for r in per_seed])
-    table["posterior_sigma2_median"] = _mean_std([r.get("posterior_variance", {}).get("sigma2_median", float("nan"))
+    ratios = [scratch_ratio(r.targets[k]) for r in per_seed for k in targets]
+    table["scratch_over_baseline"] = dataclasses.replace(over(scratch_ratio), min=float(np.nanmin(ratios)))
+    table["tl_gain_over_drl"] = over(lambda t: t.tl_gain_over_drl)
+    table["tl_early_gain_over_drl"] = over(lambda t: t.tl_early_gain_over_drl)
+    table["nearest_vs_farthest_early_gain"] = over(lambda t: t.nearest_vs_farthest_early_gain)
+    table["within_group_distance"] = _mean_std([r.within_group_distance for r in per_seed])
+    table["posterior_sigma2_median"] = _mean_std([(r.posterior_variance or {}).get("sigma2_median", float("nan"))
                                                    for r in per_seed])
-    table["across_group_distance"] = _mean_std([r["across_group_distance"] for r in per_seed])
-    table["tl_gain_equal_training_steps"] = over(lambda t: t.get("tl_gain_equal_training_steps", float("nan")))
-    table["tl_early_gain_equal_training_steps"] = over(
-        lambda t: t.get("tl_early_gain_equal_training_steps", float("nan")))
+    table["across_group_distance"] = _mean_std([r.across_group_distance for r in per_seed])
+    table["tl_gain_equal_training_steps"] = over(lambda t: t.tl_gain_equal_training_steps)
+    table["tl_early_gain_equal_training_steps"] = over(lambda t: t.tl_early_gain_equal_training_steps)
     differences = _paired_differences(per_seed, targets)
     claims = _claims(differences, table, cfg)
-    measures = {name: {"spearman_distance_vs_gain": over(lambda t, n=name: t["measures"][n]["spearman_distance_vs_gain"]),
-                       "regret": over(lambda t, n=name: t["measures"][n]["regret"]),
-                       "picked_in_group": over(lambda t, n=name: t["measures"][n]["picked_in_group"]),
-                       "pick_accuracy_all_cells": _mean_std([r["pick_accuracy_all_cells"][name] for r in per_seed])}
+    measures = {name: {"spearman_distance_vs_gain": over(lambda t, n=name: t.measures[n]["spearman_distance_vs_gain"]),
+                       "regret": over(lambda t, n=name: t.measures[n]["regret"]),
+                       "picked_in_group": over(lambda t, n=name: t.measures[n]["picked_in_group"]),
+                       "pick_accuracy_all_cells": _mean_std([r.pick_accuracy_all_cells[name] for r in per_seed])}
                 for name in MEASURES}
     strategies = {}
     names = ["integrated", "scratch"] + (list(ABLATION_STRATEGIES) if cfg.ablations else [])
     for name in names:
-        strategies[name] = {"early_reward": over(lambda t, n=name: t["strategies"][n]["early_reward"]),
-                            "eval_reward": over(lambda t, n=name: t["strategies"][n]["eval_reward"])}
-    per_cell = {int(k): {p: {m: float(np.nanmean([r["targets"][k]["eval"][p].get(m, float("nan")) for r in per_seed]))
-                             for m in WINDOW_METRICS} for p in METHODS} for k in targets}
+        strategies[name] = {"early_reward": over(lambda t, n=name: t.strategies[n]["early_reward"]),
+                            "eval_reward": over(lambda t, n=name: t.strategies[n]["eval_reward"])}
+    per_cell = {int(k): {p: WindowStats.from_dict({m: float(np.nanmean([r.targets[k].eval[p].get(m) for r in per_seed]))
+                                                   for m in WINDOW_METRICS}) for p in METHODS} for k in targets}
     return {"paper": PAPER, "table": table, "claims": claims, "differences": differences, "per_cell": per_cell, "ablation_measures": measures,
             "ablation_strategies": strategies, "targets": list(targets), "seeds": cfg.seeds, "per_seed": per_seed}
 
@@ -268,38 +267,37 @@ def _summarise(per_seed: list[dict[str, Any]], targets: tuple[int, ...], cfg: Re
 _SAT, _LOW, _DELAY = "mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms"
 
 
-def _paired_differences(per_seed: list[dict[str, Any]], targets: tuple[int, ...]) -> dict[str, dict[str, float]]:
+def _paired_differences(per_seed: list[SeedResult], targets: tuple[int, ...]) -> dict[str, Interval]:
     """Mean and 95 % hierarchical-bootstrap interval (:mod:`pyslice.base.statistics`) of each paired
     difference, per (seed, target) on the same traffic."""
 
-    def ev(p: str, metric: str) -> Callable[[dict[str, Any]], float]:
-        return lambda t: t["eval"][p][metric]
+    def ev(p: str, metric: str) -> Callable[[TargetResult], float]:
+        return lambda t: t.eval[p].get(metric)
 
-    fns: dict[str, Callable[[dict[str, Any]], float]] = {}
+    fns: dict[str, Callable[[TargetResult], float]] = {}
     for metric in (_SAT, _LOW, _DELAY):
         for a, b in (("tl", "drl"), ("drl", "baseline"), ("tl", "baseline"), ("drl_scratch", "baseline")):
             fns[f"{metric}: {a} - {b}"] = (lambda t, a=a, b=b, m=metric: ev(a, m)(t) - ev(b, m)(t))
-    fns["early reward: TL - scratch (relative)"] = lambda t: t["tl_early_gain_over_drl"]
-    fns["reward over the TL steps: TL - scratch incl. exploration (relative)"] = lambda t: t["tl_gain_over_drl"]
-    fns["reward at equal training steps: TL - scratch (relative)"] = (
-        lambda t: t.get("tl_gain_equal_training_steps", float("nan")))
+    fns["early reward: TL - scratch (relative)"] = lambda t: t.tl_early_gain_over_drl
+    fns["reward over the TL steps: TL - scratch incl. exploration (relative)"] = lambda t: t.tl_gain_over_drl
+    fns["reward at equal training steps: TL - scratch (relative)"] = lambda t: t.tl_gain_equal_training_steps
     fns["early reward at equal training steps: TL - scratch (relative)"] = (
-        lambda t: t.get("tl_early_gain_equal_training_steps", float("nan")))
-    fns["early reward: nearest - farthest source"] = lambda t: t["early_reward_nearest"] - t["early_reward_farthest"]
+        lambda t: t.tl_early_gain_equal_training_steps)
+    fns["early reward: nearest - farthest source"] = lambda t: t.early_reward_nearest - t.early_reward_farthest
     out = {}
     for i, (name, fn) in enumerate(fns.items()):
-        values = [[fn(r["targets"][k]) for k in targets] for r in per_seed]
-        out[name] = bootstrap_mean_ci(values, seed=i) if np.isfinite(values).any() else \
-            {"mean": float("nan"), "lo": float("nan"), "hi": float("nan"), "n_seeds": 0, "n": 0}
-    out["group distance: across - within"] = bootstrap_mean_ci(
-        [[r["across_group_distance"] - r["within_group_distance"]] for r in per_seed], seed=len(fns))
+        values = [[fn(r.targets[k]) for k in targets] for r in per_seed]
+        out[name] = Interval(**bootstrap_mean_ci(values, seed=i)) if np.isfinite(values).any() else \
+            Interval(mean=float("nan"), lo=float("nan"), hi=float("nan"), n_seeds=0, n=0)
+    out["group distance: across - within"] = Interval(**bootstrap_mean_ci(
+        [[r.across_group_distance - r.within_group_distance] for r in per_seed], seed=len(fns)))
     return out
 
 
-def _claims(diff: dict[str, dict[str, float]], table: dict[str, Any], cfg: ReproduceConfig) -> list[dict[str, Any]]:
+def _claims(diff: dict[str, Interval], table: dict[str, TableEntry], cfg: ReproduceConfig) -> list[Claim]:
     """The paper's claims with three-state verdicts from the paired differences' intervals."""
     def v(name: str, direction: str) -> str:
-        return verdict(diff[name], direction)
+        return verdict(dataclasses.asdict(diff[name]), direction)
 
     def chain(metric: str, direction: str) -> tuple[str, list[str]]:
         links = [f"{metric}: tl - drl", f"{metric}: drl - baseline"]
@@ -314,7 +312,7 @@ def _claims(diff: dict[str, dict[str, float]], table: dict[str, Any], cfg: Repro
         rows.append((label, verdict_, links))
     rows.append((f"TL starts far higher than DRL (first {cfg.early_window} steps)",
                  v("early reward: TL - scratch (relative)", "greater"), ["early reward: TL - scratch (relative)"]))
-    worst = table["scratch_over_baseline"]["min"]
+    worst = table["scratch_over_baseline"].min  # type: ignore[union-attr]
     rows.append(("DRL from scratch in a new cell reaches at least 0.8 of the baseline's satisfaction on the final "
                  "window, for every seed and target (a sound learner; not a paper claim)",
                  "holds" if worst >= 0.8 else "does not hold", []))
@@ -326,7 +324,7 @@ def _claims(diff: dict[str, dict[str, float]], table: dict[str, Any], cfg: Repro
                  ["early reward: nearest - farthest source"]))
     rows.append(("The VAE distance groups cells with the same requirements (within-group < across-group)",
                  v("group distance: across - within", "greater"), ["group distance: across - within"]))
-    return [{"claim": c, "verdict": vd, "holds": vd == "holds", "evidence": ev} for c, vd, ev in rows]
+    return [Claim(claim=c, verdict=vd, holds=vd == "holds", evidence=ev) for c, vd, ev in rows]
 
 
 def _phase_seconds(seconds: list[dict[str, float]] | None, out: Path, cfg: ReproduceConfig) -> dict[str, float]:
@@ -339,7 +337,7 @@ def _phase_seconds(seconds: list[dict[str, float]] | None, out: Path, cfg: Repro
     return totals
 
 
-def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list[dict[str, Any]],
+def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list[SeedResult],
              pooled: dict[str, list[np.ndarray]], curves: dict[int, dict[str, list[np.ndarray]]],
              targets: tuple[int, ...]) -> dict[str, Path]:
 

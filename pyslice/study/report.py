@@ -8,19 +8,19 @@ from typing import Any
 from pyslice.base.atomic import atomic_open
 from pyslice.sim.scenario import Scenario
 from pyslice.study.methods import METHOD_NAMES, METHODS
-from pyslice.study.results import StudyResults
+from pyslice.study.results import Interval, StudyResults, Summary
 
 
-def _ci(ci: dict[str, float]) -> str:
-    return f"{ci['mean']:.3g} [{ci['lo']:.3g}, {ci['hi']:.3g}]"
+def _ci(ci: Interval) -> str:
+    return f"{ci.mean:.3g} [{ci.lo:.3g}, {ci.hi:.3g}]"
 
 
-def _ms(stat: dict[str, float], pct: bool = False, digits: int = 3) -> str:
+def _ms(stat: Summary, pct: bool = False, digits: int = 3) -> str:
     scale = 100.0 if pct else 1.0
     unit = " %" if pct else ""
-    if stat.get("n", 1) <= 1:
-        return f"{scale * stat['mean']:.{digits if not pct else 1}f}{unit}"
-    return f"{scale * stat['mean']:.{digits if not pct else 1}f} ± {scale * stat['std']:.{digits if not pct else 1}f}{unit}"
+    if stat.n <= 1:
+        return f"{scale * stat.mean:.{digits if not pct else 1}f}{unit}"
+    return f"{scale * stat.mean:.{digits if not pct else 1}f} ± {scale * stat.std:.{digits if not pct else 1}f}{unit}"
 
 
 def write_report(path: Path, scenario: Scenario, cfg: Any, results: StudyResults | dict[str, Any]) -> Path:
@@ -36,7 +36,7 @@ def write_report(path: Path, scenario: Scenario, cfg: Any, results: StudyResults
 
 def _numbers_section(scenario: Scenario, cfg: Any, study: StudyResults) -> list[str]:
     """The heading and our numbers beside the paper's."""
-    t, paper = study.table, study.paper
+    t, paper, summary = study.table, study.paper, study.summary
     targets = ", ".join(str(k + 1) for k in study.targets)
     lines = [
         f"# pyslice reproduction of Hu et al., scenario `{scenario.name}`",
@@ -63,30 +63,31 @@ def _numbers_section(scenario: Scenario, cfg: Any, study: StudyResults) -> list[
         for p in METHODS:
             pv = paper.get(metric, {}).get(p)
             pv_s = "—" if pv is None else (f"{100 * pv:.0f} %" if pct else f"{pv}")
-            lines.append(f"| {label} | {METHOD_NAMES[p]} | {pv_s} | {_ms(t[metric][p], pct)} |")
+            lines.append(f"| {label} | {METHOD_NAMES[p]} | {pv_s} | {_ms(summary(metric, p), pct)} |")
     if "drop_rate_per_slice" in t:
         for p in METHODS:
-            per = " / ".join(f"{100 * v:.2f}" for v in t["drop_rate_per_slice"][p])
-            lines.append(f"| dropped share per slice, % (slices 1-{len(t['drop_rate_per_slice'][p])}) | {METHOD_NAMES[p]} | — | "
+            per_slice: list[float] = t["drop_rate_per_slice"][p]  # type: ignore[index,assignment]
+            per = " / ".join(f"{100 * v:.2f}" for v in per_slice)
+            lines.append(f"| dropped share per slice, % (slices 1-{len(per_slice)}) | {METHOD_NAMES[p]} | — | "
                          f"{per} |")
     lines += [
         f"| TL gain over DRL at equal training steps (TL's first steps vs DRL's steps after its exploration, as "
         f"long as DRL trains) | TL vs new-cell DRL | {100 * paper['tl_gain_over_drl']:.0f} % | "
-        f"{_ms(t['tl_gain_equal_training_steps'], True) if 'tl_gain_equal_training_steps' in t else '—'} |",
+        f"{_ms(summary('tl_gain_equal_training_steps'), True) if 'tl_gain_equal_training_steps' in t else '—'} |",
         f"| the same, first {cfg.early_window} training steps | TL vs new-cell DRL | — | "
-        f"{_ms(t['tl_early_gain_equal_training_steps'], True) if 'tl_early_gain_equal_training_steps' in t else '—'} |",
+        f"{_ms(summary('tl_early_gain_equal_training_steps'), True) if 'tl_early_gain_equal_training_steps' in t else '—'} |",
         f"| TL gain over DRL over the {cfg.tl_steps} TL steps, DRL's exploration included | TL vs new-cell DRL | — | "
-        f"{_ms(t['tl_gain_over_drl'], True)} |",
+        f"{_ms(summary('tl_gain_over_drl'), True)} |",
         f"| TL gain over DRL, first {cfg.early_window} steps, DRL exploring | TL vs new-cell DRL | — | "
-        f"{_ms(t['tl_early_gain_over_drl'], True)} |",
+        f"{_ms(summary('tl_early_gain_over_drl'), True)} |",
         f"| new-cell DRL / baseline satisfaction, final window (worst seed and target: "
-        f"{t['scratch_over_baseline']['min']:.3f}) | DRL (new cell) | — | {_ms(t['scratch_over_baseline'])} |",
+        f"{summary('scratch_over_baseline').min:.3f}) | DRL (new cell) | — | {_ms(summary('scratch_over_baseline'))} |",
         f"| nearest vs farthest source, first {cfg.early_window} steps | TL | ≈ {100 * paper['nearest_vs_farthest_early_gain']:.0f} % | "
-        f"{_ms(t['nearest_vs_farthest_early_gain'], True)} |",
+        f"{_ms(summary('nearest_vs_farthest_early_gain'), True)} |",
         f"| distance of the source pick ({cfg.source_measure}) within / across requirement groups | — | within < across | "
-        f"{_ms(t['within_group_distance'])} / {_ms(t['across_group_distance'])} |",
+        f"{_ms(summary('within_group_distance'))} / {_ms(summary('across_group_distance'))} |",
         f"| VAE posterior variance σ², median (Lemma 1's premise) | — | below 1e-5 | "
-        f"{t['posterior_sigma2_median']['mean']:.2e} |",
+        f"{summary('posterior_sigma2_median').mean:.2e} |",
         "",
         "## The paper's claims on our simulator",
         "",
@@ -103,24 +104,23 @@ def _claims_section(study: StudyResults) -> list[str]:
               "interval excludes 0 in the paper's direction, **does not hold** when it excludes 0 the other way, "
               "**not resolved** when it contains 0 or rests on fewer than 2 seeds.", ""]
     for c in study.claims:
-        v = c.get("verdict", "holds" if c["holds"] else "does not hold")
-        evidence = "; ".join(f"{name} {_ci(diffs[name])}" for name in c.get("evidence", []) if name in diffs)
-        lines.append(f"- **{v}**: {c['claim']}" + (f" — {evidence}" if evidence else ""))
+        evidence = "; ".join(f"{name} {_ci(diffs[name])}" for name in c.evidence if name in diffs)
+        lines.append(f"- **{c.verdict}**: {c.claim}" + (f" — {evidence}" if evidence else ""))
     if diffs:
         lines += ["", "### Paired differences (per seed and target, same traffic)", "",
                   "| difference | mean | 95 % interval | seeds × targets |", "|---|---|---|---|"]
         for name, ci in diffs.items():
-            lines.append(f"| {name} | {ci['mean']:.4g} | [{ci['lo']:.4g}, {ci['hi']:.4g}] | {ci['n']} |")
+            lines.append(f"| {name} | {ci.mean:.4g} | [{ci.lo:.4g}, {ci.hi:.4g}] | {ci.n} |")
     if study.per_cell:
         lines += ["", "## Per target cell (evaluation window, mean over seeds)", "",
                   "| cell | policy | satisfaction | steps < 0.95 | max-slice delay mean / median / p95 (ms) | dropped |",
                   "|---|---|---|---|---|---|"]
         for k, by_policy in study.per_cell.items():
             for p, st in by_policy.items():
-                lines.append(f"| {int(k) + 1} | {METHOD_NAMES[p]} | {st['mean_min_throughput_satisfaction']:.3f} | "
-                             f"{100 * st['share_below_0.95']:.1f} % | {st['mean_max_slice_delay_ms']:.2f} / "
-                             f"{st['median_max_slice_delay_ms']:.2f} / {st['p95_max_slice_delay_ms']:.2f} | "
-                             f"{100 * st['mean_drop_rate']:.2f} % |")
+                lines.append(f"| {int(k) + 1} | {METHOD_NAMES[p]} | {st.mean_min_throughput_satisfaction:.3f} | "
+                             f"{100 * st.share_below_095:.1f} % | {st.mean_max_slice_delay_ms:.2f} / "
+                             f"{st.median_max_slice_delay_ms:.2f} / {st.p95_max_slice_delay_ms:.2f} | "
+                             f"{100 * st.get('mean_drop_rate'):.2f} % |")
     return lines
 
 
@@ -133,7 +133,7 @@ def _ablations_section(cfg: Any, study: StudyResults) -> list[str]:
         lines.append(f"| {name} | {_ms(s['early_reward'])} | {_ms(s['eval_reward'])} |")
     lines += ["", "## Ablation: similarity measures as predictors of the TL gain", "",
               f"Spearman correlation between a measure's distance and the measured early TL gain over the "
-              f"{len(study.per_seed[0]['targets'][study.targets[0]]['sources'])} sources of each target "
+              f"{len(study.per_seed[0].targets[study.targets[0]].sources)} sources of each target "
               "(negative is good: nearer sources gain more), the regret of the source it picks (best gain − "
               "gain of the picked source), and how often eq. 10's pick is in the target's requirement group, "
               "for the study's targets and for every cell of the distance matrix as target (chance: 5 of 11).", "",

@@ -11,22 +11,22 @@ import numpy as np
 from pyslice.learn.tensorboard import Scalars, summary_writer, write_curves
 from pyslice.learn.train_log import read_log
 from pyslice.study.config import ABLATION_STRATEGIES
+from pyslice.study.results import StudyResults, TargetResult
 from pyslice.study.transfer import TransferResult
 
 
-def _seeds(run_dir: Path, results: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
-    rows = results.get("per_seed") or []
-    if rows:
-        return [(int(r.get("seed", i)), r) for i, r in enumerate(rows)]
-    found = []
+def _seeds(run_dir: Path, study: StudyResults) -> list[tuple[int, dict[int, TargetResult]]]:
+    if study.per_seed:
+        return [(r.seed, r.targets) for r in study.per_seed]
+    found: list[tuple[int, dict[int, TargetResult]]] = []
     for p in run_dir.glob("seed*"):
         if p.name[4:].isdigit():
             found.append((int(p.name[4:]), {}))
     return sorted(found, key=lambda x: x[0])
 
 
-def _targets(root: Path, row: dict[str, Any]) -> list[int]:
-    targets = {int(k) for k in (row.get("targets") or {})}
+def _targets(root: Path, results: dict[int, TargetResult]) -> list[int]:
+    targets = set(results)
     for p in (root / "transfer").glob("target*"):
         if p.name[6:].isdigit():
             targets.add(int(p.name[6:]))
@@ -60,14 +60,14 @@ def _log_pretrain(tb_dir: Path, root: Path, s: int, every: int) -> None:
         writer.close()
 
 
-def _log_target(tb_dir: Path, root: Path, s: int, k: int, info: dict[str, Any], every: int) -> None:
+def _log_target(tb_dir: Path, root: Path, s: int, k: int, info: TargetResult | None, every: int) -> None:
     folder = root / "transfer" / f"target{k}"
     sweep = _load_transfer(folder / "integrated")
     if sweep is None:
         return
     sources = [int(i) for i in sweep.sources]
     S = len(sources)
-    distance = info.get("distance")
+    distance = None if info is None else info.distance
     if distance is None or len(distance) != S:
         distance = None if sweep.distance is None else [float(d) for d in sweep.distance]
     curves: dict[str, np.ndarray] = {}
@@ -104,11 +104,11 @@ def _log_target(tb_dir: Path, root: Path, s: int, k: int, info: dict[str, Any], 
         writer.close()
 
 
-def _log_summary(tb_dir: Path, results: dict[str, Any]) -> None:
+def _log_summary(tb_dir: Path, study: StudyResults) -> None:
     writer = summary_writer(tb_dir / "study", purge_step=0)
     try:
-        seconds = {p: float(v) for p, v in (results.get("phase_seconds") or {}).items()}
-        wall = results.get("wall_seconds")
+        seconds = {p: float(v) for p, v in study.phase_seconds.items()}
+        wall = study.wall_seconds
         values = {f"wall_seconds/{p}": v for p, v in seconds.items()}
         if wall is not None:
             values["wall_seconds/total"] = float(wall)
@@ -116,18 +116,15 @@ def _log_summary(tb_dir: Path, results: dict[str, Any]) -> None:
         if values:
             rows = "\n".join(f"| {name.split('/', 1)[1]} | {v:.1f} |" for name, v in values.items())
             writer.add_text("wall_seconds", "| phase (summed over seeds) | seconds |\n|---|---|\n" + rows, 0)
-        claims = results.get("claims") or []
-        if claims:
-            rows = "\n".join(
-                f"| {c.get('verdict', 'holds' if c.get('holds') else 'does not hold')} | "
-                f"{str(c.get('claim', '')).replace('|', '/')} | {', '.join(c.get('evidence') or [])} |"
-                for c in claims)
+        if study.claims:
+            rows = "\n".join(f"| {c.verdict} | {c.claim.replace('|', '/')} | {', '.join(c.evidence)} |"
+                             for c in study.claims)
             writer.add_text("claims", "| verdict | claim | evidence |\n|---|---|---|\n" + rows, 0)
     finally:
         writer.close()
 
 
-def log_study(tb_dir: Path, run_dir: Path, results: dict, every: int = 10) -> None:
+def log_study(tb_dir: Path, run_dir: Path, results: StudyResults | dict[str, Any], every: int = 10) -> None:
     """TensorBoard logs of an aggregated reproduce study (``pyslice reproduce --tensorboard DIR``).
 
     Sub-runs of ``tb_dir``: ``seed{s}/pretrain`` (mean reward over the cells during pretraining, and
@@ -139,13 +136,12 @@ def log_study(tb_dir: Path, run_dir: Path, results: dict, every: int = 10) -> No
     into ``tb_dir`` hides the earlier points (``purge_step=0``).
     """
     tb_dir, run_dir = Path(tb_dir), Path(run_dir)
-    for s, row in _seeds(run_dir, results):
+    study = results if isinstance(results, StudyResults) else StudyResults.from_dict(results)
+    for s, targets in _seeds(run_dir, study):
         root = run_dir / f"seed{s}"
         if not root.is_dir():
             continue
         _log_pretrain(tb_dir, root, s, every)
-        targets = row.get("targets") or {}
-        for k in _targets(root, row):
-            info = targets.get(k, targets.get(str(k), {}))
-            _log_target(tb_dir, root, s, k, info, every)
-    _log_summary(tb_dir, results)
+        for k in _targets(root, targets):
+            _log_target(tb_dir, root, s, k, targets.get(k), every)
+    _log_summary(tb_dir, study)

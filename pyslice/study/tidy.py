@@ -22,6 +22,7 @@ from typing import Any
 
 from pyslice.base.atomic import write_text
 from pyslice.study.methods import GAIN_METRICS
+from pyslice.study.results import StudyResults
 
 __all__ = ["COLUMNS", "GAIN_METRICS", "result_rows", "write_rows_csv"]
 
@@ -32,14 +33,15 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def result_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The long-format rows of a ``results.json`` document (its ``per_seed`` section)."""
+def result_rows(results: StudyResults | Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The long-format rows of a study's results (its ``per_seed`` section), from
+    :class:`~pyslice.study.results.StudyResults` or its ``results.json`` form."""
+    study = results if isinstance(results, StudyResults) else StudyResults.from_dict(results)
     rows: list[dict[str, Any]] = []
-    for seed_row in results.get("per_seed", []):
-        seed = int(seed_row["seed"])
-        for cell, target in sorted(seed_row["targets"].items(), key=lambda kv: int(kv[0])):
-            cell = int(cell)
-            for policy, stats in target["eval"].items():
+    for seed_row in study.per_seed:
+        seed = seed_row.seed
+        for cell, target in sorted(seed_row.targets.items()):
+            for policy, stats in target.eval.items():
                 for metric, value in stats.items():
                     if _scalar(value):
                         rows.append({"seed": seed, "cell": cell, "policy": policy, "metric": metric, "value": value})
@@ -47,8 +49,9 @@ def result_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
                         rows += [{"seed": seed, "cell": cell, "policy": policy, "metric": f"{metric}[{n}]", "value": v}
                                  for n, v in enumerate(value) if _scalar(v)]
             for metric in GAIN_METRICS:
-                if _scalar(target.get(metric)):
-                    rows.append({"seed": seed, "cell": cell, "policy": "tl", "metric": metric, "value": target[metric]})
+                value = getattr(target, metric)
+                if _scalar(value):
+                    rows.append({"seed": seed, "cell": cell, "policy": "tl", "metric": metric, "value": value})
     return rows
 
 
