@@ -8,7 +8,7 @@ settings (``--quick``, ``--set``, ``--config``), all points' tasks together thro
 complete study: results.json, results.csv, report.md, config.toml), ``points.json`` (the settings
 of each point), ``sweep.csv`` (every point's results.csv in one long table, with the grid's
 settings as columns) and ``summary.md``/``summary.csv`` (per point, policy and metric: the mean
-over (seed, cell) and its 95 % hierarchical-bootstrap interval, :mod:`pyslice.base.statistics`).
+over (seed, cell) and its 95 % t-interval on the per-seed means, :mod:`pyslice.base.statistics`).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from typing import Any
 
 from pyslice.base.atomic import write_json, write_text
 from pyslice.base.runlock import RunLock
-from pyslice.base.statistics import bootstrap_mean_ci
+from pyslice.base.statistics import seed_mean_interval
 from pyslice.settings import Settings, parse_value
 from pyslice.study.experiment import reproduce_many
 from pyslice.study.methods import WINDOW_METRICS
@@ -118,7 +118,7 @@ def run_sweep(settings: Settings, grid: list[tuple[str, list[Any]]], out: str | 
                                                           "n_seeds", "n"))
         table = _table(summary_rows, keys)
         write_text(out / "summary.md", "# Sweep summary\n\nMean over (seed, target cell) with the 95 % "
-                   "hierarchical-bootstrap interval (seeds, then cells within a seed).\n\n" + table + "\n")
+                   "t-interval on the per-seed means (none with one seed).\n\n" + table + "\n")
         return {"points": listing, "table": table}
 
 
@@ -136,7 +136,7 @@ def _summary(rows: list[dict[str, Any]], listing: dict[str, dict[str, Any]], key
                 if not by_seed:
                     continue
                 try:
-                    ci = bootstrap_mean_ci(by_seed)
+                    ci = seed_mean_interval(by_seed)
                 except ValueError:  # no finite value
                     continue
                 out.append({"point": name, **{k: mine[0][k] for k in keys}, "policy": policy, "metric": metric,

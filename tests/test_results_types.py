@@ -32,7 +32,7 @@ def test_study_round_trips_through_its_json_text():
                "scratch_over_baseline": Summary(0.95, 0.02, 2, min=0.9),
                "drop_rate_per_slice": {m: [0.0, 0.1] for m in METHODS}},
         claims=[Claim(claim="x", verdict="holds", holds=True, evidence=["d"])],
-        differences={"d": Interval(0.1, 0.05, 0.15, 2, 3)},
+        differences={"d": Interval(0.1, 0.05, 0.15, 0.02, 1, 2, 3)},
         per_cell={2: {m: window() for m in METHODS}},
         ablation_measures={"vae": {"regret": Summary(0.1, 0.0, 2)}}, wall_seconds=None)
     text = json.dumps(study.to_dict(), indent=2, sort_keys=True)
@@ -49,7 +49,7 @@ def test_study_round_trips_through_its_json_text():
 @pytest.mark.parametrize("cls, d, key", [
     (WindowStats, {**dict(window().items()), "speed": 1.0}, "speed"),
     (Summary, {"mean": 0.0, "std": 0.0, "n": 1, "median": 0.0}, "median"),
-    (Claim, {"claim": "c", "verdict": "holds", "holds": True, "evidence": [], "margin": 0.1}, "margin"),
+    (Claim, {"claim": "c", "verdict": "holds", "holds": True, "evidence": [], "strength": 0.1}, "strength"),
 ])
 def test_unknown_keys_name_the_class_and_the_key(cls, d, key):
     with pytest.raises(ValueError, match=rf"{cls.__name__}: unknown keys \['{key}'\]"):

@@ -8,7 +8,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pyslice import Scenario, Simulator, SimulatorBatch
-from pyslice.base.statistics import bootstrap_mean_ci
 from pyslice.base.validation import check_int
 from pyslice.learn.learning_curves import window_means
 from pyslice.learn.train import TrainConfig
@@ -37,7 +36,6 @@ CASES = {  # name -> (call with a value, the argument's name, a wrong value, its
     "Simulator seed": (lambda v: Simulator(Scenario.paper(), seed=v), "seed", -1),
     "SimulatorBatch threads": (lambda v: SimulatorBatch(Scenario.paper(), [0], threads=v), "threads", 0),
     "run_policy steps": (lambda v: run_policy(Scenario.paper(), v), "steps", 0),
-    "bootstrap n_boot": (lambda v: bootstrap_mean_ci([[1.0, 2.0], [3.0]], n_boot=v), "n_boot", 99),
     "window_means window": (lambda v: window_means(np.ones((5, 2)), v), "window", 0),
     "TrainConfig training_steps": (lambda v: TrainConfig(training_steps=v), "training_steps", -1),
     "TrainConfig buffer_capacity": (lambda v: TrainConfig(buffer_capacity=v), "buffer_capacity", 0),

@@ -1,34 +1,40 @@
-"""Confidence intervals and three-state verdicts for the study's paired comparisons.
+"""Intervals and four-state verdicts for the study's paired comparisons.
 
 The study's unit is a (seed, target cell) pair: within a seed, every method runs on the same
-traffic, so differences between methods are paired. Seeds are independent; target cells of one
-seed share the pretraining run and are not. The interval of a mean difference therefore comes from
-a **hierarchical bootstrap**: resample seeds with replacement, then cells with replacement within
-each drawn seed, and take the mean of the drawn values; the 2.5 and 97.5 percentiles of
-``n_boot`` such means give the 95 % interval (percentile method). With one seed only the cells are
-resampled.
+traffic, so differences between methods are paired. Seeds are independent; target cells of one seed
+share its pretraining run and are not. The interval of a mean difference is therefore a
+**t-interval on the per-seed means** (:func:`seed_mean_interval`): average the cells within each
+seed, then ``mean ± t_{S-1} · sd / √S`` over the S seed means. The seed means are independent and,
+being averages over cells, close to normal, so the interval keeps its nominal coverage at few seeds
+(tests/test_statistics.py checks ≥ 93 % at 5 × 12 and 3 × 2 on synthetic data with a known mean),
+where a percentile bootstrap over 5 seeds covers about 85 %. With one seed there is no interval.
 
-A claim in a direction (``"greater"``: the difference should be > 0) gets one of three verdicts:
+A claim that a difference is > 0 (``"greater"``) or < 0 (``"less"``) gets one of four verdicts
+(:func:`verdict`):
 
-* ``holds``: the interval excludes 0 on the claimed side;
-* ``does not hold``: the interval excludes 0 on the other side;
-* ``not resolved``: the interval contains 0, or it rests on fewer than :data:`MIN_SEEDS` seeds.
+* ``holds``: the 95 % interval excludes 0 on the claimed side;
+* ``does not hold``: it excludes 0 on the other side;
+* ``equivalent``: neither, and the two one-sided tests (TOST, each at 5 %) put the difference
+  within ± ``margin``: the 90 % interval lies inside (−margin, margin);
+* ``not resolved``: none of these, or fewer than :data:`MIN_SEEDS` seeds.
 
-A chain claim (A > B > C) holds when every link holds, does not hold when any link does not, and is
-not resolved otherwise.
+A chain claim (A > B > C, :func:`chain_verdict`) holds when every link holds, does not hold when any
+link does not, is ``equivalent`` when the rest hold and at least one link is equivalent (the ordering
+collapses there), and is not resolved otherwise.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
-from pyslice.base.validation import check_int
+__all__ = ["MIN_SEEDS", "VERDICTS", "chain_verdict", "effect_excluded", "equivalent", "seed_mean_interval",
+           "verdict"]
 
-__all__ = ["MIN_SEEDS", "VERDICTS", "bootstrap_mean_ci", "chain_verdict", "verdict"]
-
-VERDICTS = ("holds", "does not hold", "not resolved")
+VERDICTS = ("holds", "does not hold", "equivalent", "not resolved")
 #: Fewest independent seeds behind an interval that may decide a claim.
 MIN_SEEDS = 2
 
@@ -39,69 +45,87 @@ def _groups(values: Mapping[Any, Sequence[float]] | Sequence[Sequence[float]]) -
     out = [g[np.isfinite(g)] for g in out]
     out = [g for g in out if g.size]
     if not out:
-        raise ValueError("bootstrap needs at least one finite value")
+        raise ValueError("an interval needs at least one finite value")
     return out
 
 
-def bootstrap_mean_ci(values: Mapping[Any, Sequence[float]] | Sequence[Sequence[float]], n_boot: int = 4000,
-                      level: float = 0.95, seed: int = 0) -> dict[str, float]:
-    """Mean of all values and its hierarchical-bootstrap ``level`` interval.
+def _t(level: float, df: int) -> float:
+    return float(stats.t.ppf(0.5 + level / 2, df))
+
+
+def seed_mean_interval(values: Mapping[Any, Sequence[float]] | Sequence[Sequence[float]],
+                       level: float = 0.95) -> dict[str, float]:
+    """Mean of the per-seed means and its t-interval at ``level``.
 
     Args:
         values: one sequence of per-cell values per seed (a mapping seed → values, or a list).
-            Non-finite values are left out.
-        n_boot: bootstrap resamples (≥ 100).
+            Non-finite values are left out, and seeds left with none.
         level: interval coverage in (0, 1).
-        seed: seeds the resampling (same inputs and seed → same interval, bit for bit).
 
-    Returns ``{"mean", "lo", "hi", "n_seeds", "n"}``.
+    Returns ``{"mean", "lo", "hi", "se", "df", "n_seeds", "n"}``: ``se`` is the standard error of
+    the mean over seeds and ``df = n_seeds − 1``; with one seed ``lo``, ``hi`` and ``se`` are NaN.
     """
-    n_boot = check_int("n_boot", n_boot, 100)
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     groups = _groups(values)
-    rng = np.random.default_rng(seed)
-    S = len(groups)
-    sizes = np.array([g.size for g in groups])
-    M = int(sizes.max())
-    padded = np.zeros((S, M))
-    for s, g in enumerate(groups):
-        padded[s, : g.size] = g
-    # all resamples at once: seeds [n_boot, S], then for every drawn seed its cell count of cells
-    # drawn from it [n_boot, S, M] (slots beyond a seed's count are masked out)
-    picked = rng.integers(0, S, (n_boot, S)) if S > 1 else np.zeros((n_boot, 1), dtype=np.int64)
-    n = sizes[picked]  # [n_boot, S]
-    cells = rng.integers(0, n[..., None], (n_boot, S, M))
-    used = np.arange(M) < n[..., None]
-    draws = np.where(used, padded[picked[..., None], cells], 0.0)
-    means = draws.sum(axis=(1, 2)) / n.sum(axis=1)
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(means, [alpha, 1 - alpha])
-    return {"mean": float(np.concatenate(groups).mean()), "lo": float(lo), "hi": float(hi), "n_seeds": int(S),
-            "n": int(sizes.sum())}
+    means = np.array([g.mean() for g in groups])
+    S = means.size
+    mean = float(means.mean())
+    n = int(sum(g.size for g in groups))
+    if S < 2:
+        return {"mean": mean, "lo": math.nan, "hi": math.nan, "se": math.nan, "df": 0, "n_seeds": S, "n": n}
+    se = float(means.std(ddof=1) / math.sqrt(S))
+    half = _t(level, S - 1) * se
+    return {"mean": mean, "lo": mean - half, "hi": mean + half, "se": se, "df": S - 1, "n_seeds": S, "n": n}
 
 
-def verdict(ci: Mapping[str, float], direction: str = "greater", min_seeds: int = MIN_SEEDS) -> str:
-    """Three-state verdict of a claim that the quantity is > 0 (``"greater"``) or < 0 (``"less"``).
-    An interval from fewer than ``min_seeds`` seeds (``ci["n_seeds"]``, when given) or with a NaN
-    bound is ``not resolved``: cells of one seed share its pretraining run, so their spread alone
-    says nothing about another seed."""
+def _usable(ci: Mapping[str, float], min_seeds: int) -> bool:
+    return (math.isfinite(float(ci["lo"])) and math.isfinite(float(ci["hi"]))
+            and int(ci.get("n_seeds", min_seeds)) >= min_seeds)
+
+
+def equivalent(ci: Mapping[str, float], margin: float, alpha: float = 0.05) -> bool:
+    """TOST: both one-sided tests at ``alpha`` reject a difference beyond ± ``margin``; that is, the
+    ``1 − 2 alpha`` t-interval (from ``ci``'s ``mean``, ``se`` and ``df``) lies inside (−margin, margin)."""
+    if not margin > 0:
+        raise ValueError(f"margin must be > 0, got {margin!r}")
+    se, df = float(ci["se"]), int(ci["df"])
+    if not (math.isfinite(se) and df >= 1):
+        return False
+    half = _t(1 - 2 * alpha, df) * se
+    return bool(-margin < float(ci["mean"]) - half and float(ci["mean"]) + half < margin)
+
+
+def effect_excluded(ci: Mapping[str, float], effect: float) -> bool:
+    """The 95 % interval excludes a difference of ``effect`` (e.g. the paper's effect size)."""
+    lo, hi = float(ci["lo"]), float(ci["hi"])
+    return bool(math.isfinite(lo) and math.isfinite(hi) and not lo <= effect <= hi)
+
+
+def verdict(ci: Mapping[str, float], direction: str = "greater", margin: float | None = None,
+            min_seeds: int = MIN_SEEDS) -> str:
+    """Four-state verdict of a claim that the difference is > 0 (``"greater"``) or < 0 (``"less"``);
+    ``equivalent`` needs a ``margin`` (and ``ci``'s ``se`` and ``df``). An interval from fewer than
+    ``min_seeds`` seeds (``ci["n_seeds"]``, when given) or with a NaN bound is ``not resolved``:
+    cells of one seed share its pretraining run, so their spread alone says nothing about another seed."""
     if direction not in ("greater", "less"):
         raise ValueError(f"direction must be 'greater' or 'less', got {direction!r}")
-    lo, hi = float(ci["lo"]), float(ci["hi"])
-    if not (np.isfinite(lo) and np.isfinite(hi)) or int(ci.get("n_seeds", min_seeds)) < min_seeds:
+    if not _usable(ci, min_seeds):
         return "not resolved"
+    lo, hi = float(ci["lo"]), float(ci["hi"])
     if direction == "less":
         lo, hi = -hi, -lo
     if lo > 0:
         return "holds"
     if hi < 0:
         return "does not hold"
+    if margin is not None and equivalent(ci, margin):
+        return "equivalent"
     return "not resolved"
 
 
 def chain_verdict(verdicts: Sequence[str]) -> str:
-    """Verdict of a chain of claims (A > B > C): every link must hold."""
+    """Verdict of a chain of claims (A > B > C) from its links' verdicts."""
     for v in verdicts:
         if v not in VERDICTS:
             raise ValueError(f"unknown verdict {v!r}; expected one of {VERDICTS}")
@@ -109,4 +133,6 @@ def chain_verdict(verdicts: Sequence[str]) -> str:
         return "does not hold"
     if verdicts and all(v == "holds" for v in verdicts):
         return "holds"
+    if verdicts and all(v in ("holds", "equivalent") for v in verdicts):
+        return "equivalent"
     return "not resolved"

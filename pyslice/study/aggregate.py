@@ -1,6 +1,6 @@
 """Aggregation of a ``pyslice reproduce`` study: per (seed, target) statistics from the phases'
-files, means and hierarchical-bootstrap intervals over seeds, paired differences, the claims'
-three-state verdicts, ``results.json``/``results.csv``, the report and the figures (:func:`aggregate`).
+files, means over seeds, the paired differences and the claims' verdicts (:mod:`pyslice.study.claims`),
+``results.json``/``results.csv``, the report and the figures (:func:`aggregate`).
 """
 from __future__ import annotations
 
@@ -12,29 +12,19 @@ from typing import Any, Callable
 import numpy as np
 
 from pyslice.base.atomic import write_json
-from pyslice.base.statistics import bootstrap_mean_ci, chain_verdict, verdict
 from pyslice.learn.train_log import read_log
 from pyslice.sim.satisfaction import kpi_summary
 from pyslice.sim.scenario import Scenario
 from pyslice.study import figures
+from pyslice.study.claims import PAPER, judge_claims, paired_differences
 from pyslice.study.config import ABLATION_STRATEGIES, PHASES, ReproduceConfig, cell_groups, study_targets, sweep_targets_of
 from pyslice.study.methods import METHODS, WINDOW_METRICS
 from pyslice.study.report import write_report
-from pyslice.study.results import (Claim, Interval, SeedResult, StudyResults, Summary, TableEntry, TargetResult,
-                                   WindowStats)
+from pyslice.study.results import SeedResult, StudyResults, Summary, TableEntry, TargetResult, WindowStats
 from pyslice.study.similarity import (MEASURES, group_separation, load_distances, plot_distance_matrix,
                                       source_group_accuracy)
 from pyslice.study.tidy import result_rows, write_rows_csv
 from pyslice.study.transfer import TransferResult
-
-
-PAPER = {
-    "mean_min_throughput_satisfaction": {"baseline": 0.87, "drl": 0.90, "tl": 0.92},
-    "share_below_0.95": {"baseline": 0.25, "drl": 0.19, "tl": 0.12},
-    "mean_max_slice_delay_ms": {"baseline": 1.8, "drl": 1.7, "tl": 1.5},
-    "tl_gain_over_drl": 0.27,
-    "nearest_vs_farthest_early_gain": 0.03,
-}
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
@@ -245,8 +235,8 @@ def _summarise(per_seed: list[SeedResult], targets: tuple[int, ...], cfg: Reprod
     table["across_group_distance"] = _mean_std([r.across_group_distance for r in per_seed])
     table["tl_gain_equal_training_steps"] = over(lambda t: t.tl_gain_equal_training_steps)
     table["tl_early_gain_equal_training_steps"] = over(lambda t: t.tl_early_gain_equal_training_steps)
-    differences = _paired_differences(per_seed, targets)
-    claims = _claims(differences, table, cfg)
+    differences = paired_differences(per_seed, targets)
+    claims = judge_claims(differences, float(np.nanmin(ratios)), cfg.early_window)
     measures = {name: {"spearman_distance_vs_gain": over(lambda t, n=name: t.measures[n]["spearman_distance_vs_gain"]),
                        "regret": over(lambda t, n=name: t.measures[n]["regret"]),
                        "picked_in_group": over(lambda t, n=name: t.measures[n]["picked_in_group"]),
@@ -261,70 +251,6 @@ def _summarise(per_seed: list[SeedResult], targets: tuple[int, ...], cfg: Reprod
                                                    for m in WINDOW_METRICS}) for p in METHODS} for k in targets}
     return {"paper": PAPER, "table": table, "claims": claims, "differences": differences, "per_cell": per_cell, "ablation_measures": measures,
             "ablation_strategies": strategies, "targets": list(targets), "seeds": cfg.seeds, "per_seed": per_seed}
-
-
-#: Paired differences per (seed, target) behind the claims: name -> (what, per-target value).
-_SAT, _LOW, _DELAY = "mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms"
-
-
-def _paired_differences(per_seed: list[SeedResult], targets: tuple[int, ...]) -> dict[str, Interval]:
-    """Mean and 95 % hierarchical-bootstrap interval (:mod:`pyslice.base.statistics`) of each paired
-    difference, per (seed, target) on the same traffic."""
-
-    def ev(p: str, metric: str) -> Callable[[TargetResult], float]:
-        return lambda t: t.eval[p].get(metric)
-
-    fns: dict[str, Callable[[TargetResult], float]] = {}
-    for metric in (_SAT, _LOW, _DELAY):
-        for a, b in (("tl", "drl"), ("drl", "baseline"), ("tl", "baseline"), ("drl_scratch", "baseline")):
-            fns[f"{metric}: {a} - {b}"] = (lambda t, a=a, b=b, m=metric: ev(a, m)(t) - ev(b, m)(t))
-    fns["early reward: TL - scratch (relative)"] = lambda t: t.tl_early_gain_over_drl
-    fns["reward over the TL steps: TL - scratch incl. exploration (relative)"] = lambda t: t.tl_gain_over_drl
-    fns["reward at equal training steps: TL - scratch (relative)"] = lambda t: t.tl_gain_equal_training_steps
-    fns["early reward at equal training steps: TL - scratch (relative)"] = (
-        lambda t: t.tl_early_gain_equal_training_steps)
-    fns["early reward: nearest - farthest source"] = lambda t: t.early_reward_nearest - t.early_reward_farthest
-    out = {}
-    for i, (name, fn) in enumerate(fns.items()):
-        values = [[fn(r.targets[k]) for k in targets] for r in per_seed]
-        out[name] = Interval(**bootstrap_mean_ci(values, seed=i)) if np.isfinite(values).any() else \
-            Interval(mean=float("nan"), lo=float("nan"), hi=float("nan"), n_seeds=0, n=0)
-    out["group distance: across - within"] = Interval(**bootstrap_mean_ci(
-        [[r.across_group_distance - r.within_group_distance] for r in per_seed], seed=len(fns)))
-    return out
-
-
-def _claims(diff: dict[str, Interval], table: dict[str, TableEntry], cfg: ReproduceConfig) -> list[Claim]:
-    """The paper's claims with three-state verdicts from the paired differences' intervals."""
-    def v(name: str, direction: str) -> str:
-        return verdict(dataclasses.asdict(diff[name]), direction)
-
-    def chain(metric: str, direction: str) -> tuple[str, list[str]]:
-        links = [f"{metric}: tl - drl", f"{metric}: drl - baseline"]
-        return chain_verdict([v(n, direction) for n in links]), links
-
-    rows: list[tuple[str, str, list[str]]] = []
-    for metric, label, direction in ((_SAT, "After convergence TL > DRL > traffic-aware baseline on mean min-slice "
-                                            "throughput satisfaction", "greater"),
-                                     (_LOW, "TL < DRL < baseline on the share of steps below 0.95 satisfaction", "less"),
-                                     (_DELAY, "TL < DRL < baseline on mean max-slice delay", "less")):
-        verdict_, links = chain(metric, direction)
-        rows.append((label, verdict_, links))
-    rows.append((f"TL starts far higher than DRL (first {cfg.early_window} steps)",
-                 v("early reward: TL - scratch (relative)", "greater"), ["early reward: TL - scratch (relative)"]))
-    worst = table["scratch_over_baseline"].min  # type: ignore[union-attr]
-    rows.append(("DRL from scratch in a new cell reaches at least 0.8 of the baseline's satisfaction on the final "
-                 "window, for every seed and target (a sound learner; not a paper claim)",
-                 "holds" if worst >= 0.8 else "does not hold", []))
-    rows.append(("TL gains over DRL at equal training steps (paper: about 27 %)",
-                 v("reward at equal training steps: TL - scratch (relative)", "greater"),
-                 ["reward at equal training steps: TL - scratch (relative)"]))
-    rows.append((f"The nearest source gives a larger early gain than the farthest (paper: about 3 % in the first "
-                 f"{cfg.early_window} steps)", v("early reward: nearest - farthest source", "greater"),
-                 ["early reward: nearest - farthest source"]))
-    rows.append(("The VAE distance groups cells with the same requirements (within-group < across-group)",
-                 v("group distance: across - within", "greater"), ["group distance: across - within"]))
-    return [Claim(claim=c, verdict=vd, holds=vd == "holds", evidence=ev) for c, vd, ev in rows]
 
 
 def _phase_seconds(seconds: list[dict[str, float]] | None, out: Path, cfg: ReproduceConfig) -> dict[str, float]:

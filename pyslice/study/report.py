@@ -2,6 +2,7 @@
 figures and the wall-time breakdown."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from pyslice.study.results import Interval, StudyResults, Summary
 
 
 def _ci(ci: Interval) -> str:
+    if not (math.isfinite(ci.lo) and math.isfinite(ci.hi)):
+        return f"{ci.mean:.3g} (no interval from {ci.n_seeds} seed{'s' if ci.n_seeds != 1 else ''})"
     return f"{ci.mean:.3g} [{ci.lo:.3g}, {ci.hi:.3g}]"
 
 
@@ -99,13 +102,24 @@ def _claims_section(study: StudyResults) -> list[str]:
     """The claims with their verdicts, the paired differences and the per-cell table."""
     lines: list[str] = []
     diffs = study.differences
-    lines += ["Each verdict comes from the 95 % interval of the paired difference behind it (hierarchical "
-              "bootstrap over seeds, then target cells within a seed; `pyslice.base.statistics`): **holds** when the "
-              "interval excludes 0 in the paper's direction, **does not hold** when it excludes 0 the other way, "
-              "**not resolved** when it contains 0 or rests on fewer than 2 seeds.", ""]
+    lines += ["Each verdict comes from the 95 % t-interval on the per-seed means of the paired difference behind "
+              "it (`pyslice.base.statistics`): **holds** when the interval excludes 0 in the paper's direction, "
+              "**does not hold** when it excludes 0 the other way, **equivalent** when neither and the 90 % interval "
+              "lies within ± the claim's margin (two one-sided tests), **not resolved** otherwise or with fewer than "
+              "2 seeds. A chain (A > B > C) holds when every link holds and is equivalent when the others hold and a "
+              "link is equivalent. Where the paper gives an effect size, the line says whether the interval excludes it.",
+              ""]
     for c in study.claims:
-        evidence = "; ".join(f"{name} {_ci(diffs[name])}" for name in c.evidence if name in diffs)
-        lines.append(f"- **{c.verdict}**: {c.claim}" + (f" — {evidence}" if evidence else ""))
+        lines.append(f"- **{c.verdict}**: {c.claim}" + (f" (margin ± {c.margin:g})" if c.margin is not None else ""))
+        for name in c.evidence:
+            if name not in diffs:
+                continue
+            paper = ""
+            if name in c.paper_effect and math.isfinite(diffs[name].lo):
+                excluded = c.paper_effect_excluded.get(name)
+                paper = (f"; paper {c.paper_effect[name]:+.3g}, "
+                         f"{'excluded' if excluded else 'not excluded'} by the interval")
+            lines.append(f"  - {name}: {_ci(diffs[name])} — {c.link_verdicts.get(name, c.verdict)}{paper}")
     if diffs:
         lines += ["", "### Paired differences (per seed and target, same traffic)", "",
                   "| difference | mean | 95 % interval | seeds × targets |", "|---|---|---|---|"]

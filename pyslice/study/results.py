@@ -101,13 +101,21 @@ class Summary:
 
 @dataclass(frozen=True)
 class Interval:
-    """The mean of a paired difference over (seed, target) and its 95 % interval."""
+    """The mean of a paired difference over (seed, target) and its 95 % interval
+    (:func:`pyslice.base.statistics.seed_mean_interval`)."""
 
     mean: float
+    """Mean of the per-seed means."""
     lo: float
     hi: float
+    """The 95 % t-interval on the per-seed means (NaN with one seed)."""
+    se: float
+    """Standard error of the mean over seeds."""
+    df: int
+    """Degrees of freedom: seeds − 1."""
     n_seeds: int
     n: int
+    """(seed, target) pairs with a finite value."""
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Interval:
@@ -120,8 +128,20 @@ class Claim:
 
     claim: str
     verdict: str
+    """One of :data:`pyslice.base.statistics.VERDICTS`."""
     holds: bool
     evidence: list[str]
+    """The differences (keys of :attr:`StudyResults.differences`) it rests on: a chain's links."""
+    direction: str | None = None
+    """``greater`` or ``less``: the sign the claim gives the differences."""
+    margin: float | None = None
+    """Equivalence margin of the differences (TOST); None: no equivalence verdict."""
+    link_verdicts: dict[str, str] = field(default_factory=dict)
+    """Per difference: its own verdict."""
+    paper_effect: dict[str, float] = field(default_factory=dict)
+    """Per difference: the paper's effect size, where the paper gives one."""
+    paper_effect_excluded: dict[str, bool] = field(default_factory=dict)
+    """Per difference: the 95 % interval excludes the paper's effect size."""
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Claim:
