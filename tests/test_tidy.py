@@ -10,7 +10,7 @@ import stat
 import pytest
 
 from pyslice.base.atomic import current_umask, write_json, write_text
-from pyslice.study.methods import GAIN_METRICS
+from pyslice.study.methods import GAIN_METRICS, METHODS
 from pyslice.study.tidy import COLUMNS, result_rows, write_rows_csv
 
 from helpers import study_results, target_result, window
@@ -19,7 +19,8 @@ from helpers import study_results, target_result, window
 def _results():
     base = dataclasses.replace(window(0.9), drop_rate_per_slice=[0.1, 0.0], mean_drop_rate=0.05)
     tl = dataclasses.replace(window(0.95), p95_max_slice_delay_ms=float("nan"))
-    t3 = target_result([1, 2], [0.1, 0.2], eval={"baseline": base, "drl": window(), "drl_scratch": window(), "tl": tl},
+    t3 = target_result([1, 2], [0.1, 0.2], eval={"baseline": base, "drl": window(), "drl_scratch": window(), "tl": tl,
+                                                     "maxmin": window()},
                        tl_gain_over_drl=0.25)
     return study_results({1: {3: t3, 0: target_result([1], [0.1])}, 0: {2: target_result([4], [0.3])}})
 
@@ -29,8 +30,8 @@ def test_result_rows_hold_every_scalar_once():
     rows = result_rows(study)
     assert result_rows(study.to_dict()) == rows  # the JSON form gives the same rows
     keys = [(r["seed"], r["cell"], r["policy"], r["metric"]) for r in rows]
-    # per target: 5 window statistics of 4 methods and the 8 TL gains; cell 3's baseline adds its drops
-    assert len(keys) == len(set(keys)) == 3 * (5 * 4 + len(GAIN_METRICS)) + 3
+    # per target: 5 window statistics of every method and the 8 TL gains; cell 3's baseline adds its drops
+    assert len(keys) == len(set(keys)) == 3 * (5 * len(METHODS) + len(GAIN_METRICS)) + 3
     assert keys[0] == (1, 0, "baseline", "mean_min_throughput_satisfaction")  # cells in order within a seed
     value = {k: r["value"] for k, r in zip(keys, rows)}
     assert value[(1, 3, "baseline", "drop_rate_per_slice[0]")] == 0.1

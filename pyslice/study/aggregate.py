@@ -16,12 +16,15 @@ from pyslice.learn.train_log import read_log
 from pyslice.sim.satisfaction import kpi_summary
 from pyslice.sim.scenario import Scenario
 from pyslice.study import figures
-from pyslice.study.claims import PAPER, judge_claims, paired_differences
+from pyslice.study.claims import PAPER, judge_claims, paired_differences, source_choice_intervals
+from pyslice.study.efficiency import (LEVELS, normalised_gain, normalised_gain_curve, sample_efficiency_summary,
+                                     steps_to_reach)
 from pyslice.study.config import ABLATION_STRATEGIES, PHASES, ReproduceConfig, cell_groups, study_targets, sweep_targets_of
 from pyslice.study.methods import METHODS, WINDOW_METRICS
 from pyslice.study.report import write_report
+from pyslice.study.source_choice import source_choice
 from pyslice.study.results import SeedResult, StudyResults, Summary, TableEntry, TargetResult, WindowStats
-from pyslice.study.similarity import (MEASURES, group_separation, load_distances, plot_distance_matrix,
+from pyslice.study.similarity import (group_separation, load_distances, plot_distance_matrix,
                                       source_group_accuracy)
 from pyslice.study.tidy import result_rows, write_rows_csv
 from pyslice.study.transfer import TransferResult
@@ -59,9 +62,9 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
     ev = slice(cfg.tl_steps, cfg.tl_steps + cfg.train.evaluation_steps)
     w = min(cfg.early_window, cfg.tl_steps) or 1
     per_seed: list[SeedResult] = []
-    pooled: dict[str, list[np.ndarray]] = {k: [] for k in ("sat_baseline", "sat_drl", "sat_tl", "sat_scratch",
-                                                             "delay_baseline", "delay_drl", "delay_tl", "delay_scratch")}
+    pooled: dict[str, list[np.ndarray]] = {f"{kpi}_{p}": [] for kpi in ("sat", "delay") for p in METHODS}
     curves: dict[int, dict[str, list[np.ndarray]]] = {k: {} for k in targets}
+    gain_curves: list[list[np.ndarray]] = []  # per seed, per target: Fig. 8's normalised gain curve
     for s in range(cfg.seeds):
         root = out / f"seed{s}"
         evaluation = dict(np.load(root / "evaluate" / "evaluation.npz", allow_pickle=False))
@@ -70,32 +73,41 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
         within, across = _group_distance(D, groups)
         posterior = root / "similarity" / "posterior.json"
         row = SeedResult(seed=s, within_group_distance=within, across_group_distance=across, targets={},
-                         pick_accuracy_all_cells={m: source_group_accuracy(distances[m], groups) for m in MEASURES},
+                         pick_accuracy_all_cells={m: source_group_accuracy(distances[m], groups) for m in distances},
                          # Lemma 1's premise (absent in runs saved before it was recorded)
                          posterior_variance=json.loads(posterior.read_text()) if posterior.is_file() else None)
-        log = read_log(root / "pretrain" / "train_log.csv")
-        with np.load(root / "baseline" / "baseline.npz", allow_pickle=False) as z:
-            baseline_curve = z["reward"]  # the pretraining timeline, like the DRL curve
+        gain_curves.append([])
         for k in targets:
             t, sweep, nearest, farthest = _target_entry(root, k, distances, D, groups, evaluation, cfg, ev, w)
             row.targets[k] = t
-            pooled["sat_baseline"].append(evaluation["baseline_satisfaction"][ev, k])
-            pooled["sat_drl"].append(evaluation["drl_satisfaction"][ev, k])
-            pooled["sat_tl"].append(sweep.throughput_satisfaction[nearest, ev])
-            pooled["sat_scratch"].append(sweep.throughput_satisfaction[-1, ev])
-            pooled["delay_baseline"].append(evaluation["baseline_delay_ms"][ev, k])
-            pooled["delay_drl"].append(evaluation["drl_delay_ms"][ev, k])
-            pooled["delay_tl"].append(sweep.max_delay_ms[nearest, ev])
-            pooled["delay_scratch"].append(sweep.max_delay_ms[-1, ev])
+            rows = {"tl": (sweep, nearest), "drl_scratch": (sweep, -1)}
+            for p in METHODS:
+                if p in rows:
+                    run, j = rows[p]
+                    pooled[f"sat_{p}"].append(run.throughput_satisfaction[j, ev])
+                    pooled[f"delay_{p}"].append(run.max_delay_ms[j, ev])
+                else:
+                    pooled[f"sat_{p}"].append(evaluation[f"{p}_satisfaction"][ev, k])
+                    pooled[f"delay_{p}"].append(evaluation[f"{p}_delay_ms"][ev, k])
+            # Fig. 4: every curve on the TL runs' traffic (seed and steps): the baseline and converged
+            # DRL from the evaluate phase, the learners from the transfer phase
+            full = _long_scratch(root / "transfer" / f"target{k}")
+            scratch = sweep.target_reward[-1] if full is None else full.target_reward[-1]
             c = curves[k]
-            c.setdefault("traffic-aware baseline", []).append(baseline_curve[:, k])
-            c.setdefault("DRL (pretraining run)", []).append(log["reward"][:, k])
-            c.setdefault("DRL, new cell from scratch", []).append(sweep.target_reward[-1])
+            c.setdefault("traffic-aware baseline", []).append(evaluation["baseline_reward"][:, k])
+            c.setdefault("DRL (converged)", []).append(evaluation["drl_reward"][:, k])
+            c.setdefault("max-min reference", []).append(evaluation["maxmin_reward"][:, k])
+            c.setdefault("DRL, new cell from scratch", []).append(scratch)
             c.setdefault("TL from nearest source", []).append(sweep.target_reward[nearest])
             c.setdefault("TL from farthest source", []).append(sweep.target_reward[farthest])
+            if full is not None:
+                gain_curves[-1].append(normalised_gain_curve(sweep.target_reward[nearest, :sweep.steps],
+                                                             full.target_reward[-1, :full.steps],
+                                                             evaluation["drl_reward"][:, k],
+                                                             full.scratch_exploration_steps))
         per_seed.append(row)
     summary = _summarise(per_seed, targets, cfg)
-    figs = _figures(scenario, cfg, out, per_seed, pooled, curves, targets) if cfg.figures else {}
+    figs = _figures(scenario, cfg, out, pooled, curves, gain_curves, targets) if cfg.figures else {}
     study = StudyResults(**summary, wall_seconds=wall, phase_seconds=_phase_seconds(seconds, out, cfg),
                          figures={name: str(path.relative_to(out)) for name, path in figs.items()})
     results = study.to_dict()
@@ -108,9 +120,11 @@ def _target_entry(root: Path, k: int, distances: dict[str, np.ndarray], D: np.nd
                   evaluation: dict[str, np.ndarray], cfg: ReproduceConfig, ev: slice,
                   w: int) -> tuple[TargetResult, TransferResult, int, int]:
     """One seed's results for target ``k``: early and equal-step gains, the evaluation window of every
-    policy, the measure ablation (swept targets) and the strategy ablation; with the sweep and the
-    rows of its nearest and farthest source."""
-    sweep = TransferResult.load(root / "transfer" / f"target{k}" / "integrated")
+    policy, the source choice and measure ablation (targets with every source's early reward), the
+    strategy ablation and the sample efficiency; with the sweep and the rows of its nearest and
+    farthest source."""
+    folder = root / "transfer" / f"target{k}"
+    sweep = TransferResult.load(folder / "integrated")
     S = len(sweep.sources)
     # rows of the sweep by this run's distances (ties by cell index, as phase_transfer orders
     # them), so a run re-analysed with other distances reads its own nearest and farthest
@@ -119,34 +133,28 @@ def _target_entry(root: Path, k: int, distances: dict[str, np.ndarray], D: np.nd
     early = sweep.mean_reward(w)
     gains_early = sweep.gain_over_scratch(w)
     train_gain = sweep.gain_over_scratch((0, cfg.tl_steps)) if cfg.tl_steps else np.full(S, np.nan)
-    windows = {
-            "baseline": _window_stats(evaluation["baseline_satisfaction"][ev, k], evaluation["baseline_delay_ms"][ev, k],
-                                      _drops(evaluation, "baseline", ev, k)),
-            "drl": _window_stats(evaluation["drl_satisfaction"][ev, k], evaluation["drl_delay_ms"][ev, k],
-                                 _drops(evaluation, "drl", ev, k)),
-            "drl_scratch": _window_stats(sweep.throughput_satisfaction[-1, ev], sweep.max_delay_ms[-1, ev],
-                                         None if sweep.drop_rate is None else sweep.drop_rate[-1, ev]),
-            "tl": _window_stats(sweep.throughput_satisfaction[nearest, ev], sweep.max_delay_ms[nearest, ev],
-                                None if sweep.drop_rate is None else sweep.drop_rate[nearest, ev]),
-    }
-    swept = S == D.shape[0] - 1  # every other cell is a source: the measure ablation applies
-    measures = {}
-    for m in MEASURES if swept else ():
-        dm = distances[m][sweep.sources, k]
-        picked = int(np.argmin(dm))
-        measures[m] = {"spearman_distance_vs_gain": spearman(dm, gains_early),
-                       "regret": float(gains_early.max() - gains_early[picked]),
-                       "picked_source": int(sweep.sources[picked]),
-                       "picked_in_group": float(_same_group(groups, int(sweep.sources[picked]), k))}
+
+    def window(rows: Any, row: int) -> WindowStats:
+        return _window_stats(rows.throughput_satisfaction[row, ev], rows.max_delay_ms[row, ev],
+                             None if rows.drop_rate is None else rows.drop_rate[row, ev])
+
+    windows = {label: _window_stats(evaluation[f"{label}_satisfaction"][ev, k], evaluation[f"{label}_delay_ms"][ev, k],
+                                    _drops(evaluation, label, ev, k)) for label in ("baseline", "drl", "maxmin")}
+    windows.update(drl_scratch=window(sweep, -1), tl=window(sweep, nearest))
+    windows = {m: windows[m] for m in METHODS}  # results.json lists the methods in one order
+    by_source = _early_by_source(folder, sweep, w)
+    complete = len(by_source) == D.shape[0] - 1  # every other cell: the measure ablation applies
+    measures = _measure_ablation(by_source, float(early[-1]), distances, groups, k) if complete else {}
+    choice = source_choice(by_source, distances, k) if complete else None
     strategies = {"integrated": {"early_reward": float(early[nearest]),
                                  "eval_reward": float(sweep.target_reward[nearest, ev].mean())},
                   "scratch": {"early_reward": float(early[-1]),
                               "eval_reward": float(sweep.target_reward[-1, ev].mean())}}
     if cfg.ablations:
         for strategy in ABLATION_STRATEGIES:
-            if not (root / "transfer" / f"target{k}" / strategy / "done.json").is_file():
+            if not (folder / strategy / "done.json").is_file():
                 continue  # strategies run on the sweep targets only
-            r = TransferResult.load(root / "transfer" / f"target{k}" / strategy)
+            r = TransferResult.load(folder / strategy)
             strategies[strategy] = {"early_reward": float(r.mean_reward(w)[0]),
                                     "eval_reward": float(r.target_reward[0, ev].mean())}
     t = TargetResult(
@@ -156,9 +164,57 @@ def _target_entry(root: Path, k: int, distances: dict[str, np.ndarray], D: np.nd
         nearest_vs_farthest_early_gain=float(early[nearest] / early[farthest] - 1.0),
         tl_gain_over_drl=float(train_gain[nearest]), tl_early_gain_over_drl=float(gains_early[nearest]),
         **_equal_training_step_gains(sweep, nearest, w), eval=windows, measures=measures, strategies=strategies,
-        swept=swept)
+        swept=complete, early_reward_by_source=by_source if complete else None, source_choice=choice,
+        **_sample_efficiency(folder, sweep, nearest, evaluation["drl_reward"][:, k], w))
     return t, sweep, nearest, farthest
 
+
+def _long_scratch(folder: Path) -> TransferResult | None:
+    """The target's DRL-from-scratch run on the whole pretraining schedule, if the study ran it."""
+    return TransferResult.load(folder / "scratch_full") if (folder / "scratch_full" / "done.json").is_file() else None
+
+
+def _early_by_source(folder: Path, sweep: TransferResult, w: int) -> dict[int, float]:
+    """Mean target reward over the first ``w`` steps of TL from each source that ran: the sweep's
+    sources and the early-window runs of the others."""
+    early = sweep.mean_reward(w)
+    out = {int(src): float(early[j]) for j, src in enumerate(sweep.sources)}
+    if (folder / "early_sources" / "done.json").is_file():
+        rest = TransferResult.load(folder / "early_sources")
+        out.update({int(src): float(v) for src, v in zip(rest.sources, rest.mean_reward(w))})
+    return dict(sorted(out.items()))
+
+
+def _measure_ablation(by_source: dict[int, float], scratch_early: float, distances: dict[str, np.ndarray],
+                      groups: list[list[int]], k: int) -> dict[str, dict[str, float]]:
+    """Per measure: Spearman(distance, early gain over scratch), the regret of its pick and whether
+    the pick is in the target's requirement group."""
+    sources = list(by_source)
+    gains = np.array([by_source[i] for i in sources]) / scratch_early - 1.0
+    out = {}
+    for m, Dm in distances.items():
+        dm = Dm[sources, k]
+        picked = int(np.argmin(dm))
+        out[m] = {"spearman_distance_vs_gain": spearman(dm, gains), "regret": float(gains.max() - gains[picked]),
+                  "picked_source": int(sources[picked]),
+                  "picked_in_group": float(_same_group(groups, int(sources[picked]), k))}
+    return out
+
+
+def _sample_efficiency(folder: Path, sweep: TransferResult, row: int, drl: np.ndarray, w: int) -> dict[str, Any]:
+    """Steps to reach each level of converged DRL's reward (TL from the nearest source, DRL from
+    scratch on the whole pretraining schedule) and the normalised gains at equal training steps;
+    empty without the long scratch run."""
+    full = _long_scratch(folder)
+    if full is None:
+        return {}
+    tl, scratch, E = sweep.target_reward[row, :sweep.steps], full.target_reward[-1, :full.steps], \
+        full.scratch_exploration_steps
+    return {"steps_to_reach": {"tl": {f"{q:g}": steps_to_reach(tl, drl, q, w) for q in LEVELS},
+                               "scratch": {f"{q:g}": steps_to_reach(scratch, drl, q, w) for q in LEVELS}},
+            "horizon": {"tl": int(sweep.steps), "scratch": int(full.steps)},
+            "tl_gain_normalised": normalised_gain(tl, scratch, drl, E),
+            "tl_early_gain_normalised": normalised_gain(tl, scratch, drl, E, w)}
 
 
 def _equal_training_step_gains(sweep: Any, row: int, early: int) -> dict[str, float]:
@@ -235,13 +291,15 @@ def _summarise(per_seed: list[SeedResult], targets: tuple[int, ...], cfg: Reprod
     table["across_group_distance"] = _mean_std([r.across_group_distance for r in per_seed])
     table["tl_gain_equal_training_steps"] = over(lambda t: t.tl_gain_equal_training_steps)
     table["tl_early_gain_equal_training_steps"] = over(lambda t: t.tl_early_gain_equal_training_steps)
-    differences = paired_differences(per_seed, targets)
+    table["tl_gain_normalised"] = over(lambda t: _nan_if_none(t.tl_gain_normalised))
+    table["tl_early_gain_normalised"] = over(lambda t: _nan_if_none(t.tl_early_gain_normalised))
+    differences = paired_differences(per_seed, targets, cfg.source_measure)
     claims = judge_claims(differences, float(np.nanmin(ratios)), cfg.early_window)
     measures = {name: {"spearman_distance_vs_gain": over(lambda t, n=name: t.measures[n]["spearman_distance_vs_gain"]),
                        "regret": over(lambda t, n=name: t.measures[n]["regret"]),
                        "picked_in_group": over(lambda t, n=name: t.measures[n]["picked_in_group"]),
                        "pick_accuracy_all_cells": _mean_std([r.pick_accuracy_all_cells[name] for r in per_seed])}
-                for name in MEASURES}
+                for name in dict.fromkeys(m for r in per_seed for m in r.pick_accuracy_all_cells)}
     strategies = {}
     names = ["integrated", "scratch"] + (list(ABLATION_STRATEGIES) if cfg.ablations else [])
     for name in names:
@@ -249,8 +307,14 @@ def _summarise(per_seed: list[SeedResult], targets: tuple[int, ...], cfg: Reprod
                             "eval_reward": over(lambda t, n=name: t.strategies[n]["eval_reward"])}
     per_cell = {int(k): {p: WindowStats.from_dict({m: float(np.nanmean([r.targets[k].eval[p].get(m) for r in per_seed]))
                                                    for m in WINDOW_METRICS}) for p in METHODS} for k in targets}
-    return {"paper": PAPER, "table": table, "claims": claims, "differences": differences, "per_cell": per_cell, "ablation_measures": measures,
-            "ablation_strategies": strategies, "targets": list(targets), "seeds": cfg.seeds, "per_seed": per_seed}
+    return {"paper": PAPER, "table": table, "claims": claims, "differences": differences, "per_cell": per_cell,
+            "ablation_measures": measures, "ablation_strategies": strategies, "targets": list(targets),
+            "seeds": cfg.seeds, "per_seed": per_seed, "source_choice": source_choice_intervals(per_seed, targets),
+            "sample_efficiency": sample_efficiency_summary(per_seed, targets)}
+
+
+def _nan_if_none(value: float | None) -> float:
+    return float("nan") if value is None else value
 
 
 def _phase_seconds(seconds: list[dict[str, float]] | None, out: Path, cfg: ReproduceConfig) -> dict[str, float]:
@@ -263,10 +327,11 @@ def _phase_seconds(seconds: list[dict[str, float]] | None, out: Path, cfg: Repro
     return totals
 
 
-def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list[SeedResult],
-             pooled: dict[str, list[np.ndarray]], curves: dict[int, dict[str, list[np.ndarray]]],
+def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, pooled: dict[str, list[np.ndarray]],
+             curves: dict[int, dict[str, list[np.ndarray]]], gain_curves: list[list[np.ndarray]],
              targets: tuple[int, ...]) -> dict[str, Path]:
-
+    """The paper's figures from the study's files: every figure of one target draws its curves from
+    the same seeds and traffic."""
     fig_dir = out / "figures"
     figs: dict[str, Path] = {}
     base = np.load(out / "seed0" / "baseline" / "baseline.npz", allow_pickle=False)
@@ -288,20 +353,29 @@ def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, per_seed: list
         figs[f"fig4_reward_cell{k + 1}"] = figures.reward_curves(
             {label: np.stack([v[:min(map(len, series))] for v in series]) for label, series in c.items()},
             fig_dir / f"fig4_reward_cell{k + 1}.png", window=max(1, min(50, length // 10)),
-            solid_until={"DRL (pretraining run)": cfg.tl_steps},
-            title=f"Reward of cell {k + 1} during training (mean over seeds, band = min-max)")
-    labels = {"baseline": "traffic-aware baseline", "drl": "DRL (converged)", "scratch": "DRL (new cell, 4000 steps)",
-              "tl": "TL from nearest source"}
+            title=f"Reward of cell {k + 1} on the TL runs' traffic (mean over seeds, band = min-max)")
+    labels = {"baseline": "traffic-aware baseline", "drl": "DRL (converged)",
+              "drl_scratch": f"DRL (new cell, {cfg.tl_steps} steps)", "tl": "TL from nearest source",
+              "maxmin": "max-min reference"}
     figs["fig5_satisfaction_ccdf"] = figures.ccdf(
-        {labels[p]: np.concatenate(pooled[f"sat_{p}"]) for p in ("baseline", "drl", "scratch", "tl")},
+        {labels[p]: np.concatenate(pooled[f"sat_{p}"]) for p in METHODS},
         fig_dir / "fig5_satisfaction_ccdf.png", "minimum per-slice throughput satisfaction",
         "CCDF of min-slice throughput satisfaction (target cells, evaluation)")
     figs["fig6_delay_cdf"] = figures.cdf(
-        {labels[p]: np.maximum(np.concatenate(pooled[f"delay_{p}"]), 1e-3) for p in ("baseline", "drl", "scratch", "tl")},
+        {labels[p]: np.maximum(np.concatenate(pooled[f"delay_{p}"]), 1e-3) for p in METHODS},
         fig_dir / "fig6_delay_cdf.png", "maximum per-slice delay (ms)", "CDF of max-slice delay (target cells, evaluation)")
-    figs["fig7_distance"] = plot_distance_matrix(load_distances(out / "seed0" / "similarity")[cfg.source_measure],
-                                                 fig_dir / "fig7_distance.png",
-                                                 title="Inter-agent distance D[source, target] (VAE, eqs. 7 + 9), seed 0")
+    mean_D = np.mean([load_distances(out / f"seed{s}" / "similarity")[cfg.source_measure] for s in range(cfg.seeds)],
+                     axis=0)
+    figs["fig7_distance"] = plot_distance_matrix(
+        mean_D, fig_dir / "fig7_distance.png",
+        title=f"Inter-agent distance D[source, target] ({cfg.source_measure}), mean over {cfg.seeds} seed(s)")
+    if any(gain_curves):
+        W = min(len(g) for seed in gain_curves for g in seed)
+        per_seed = np.stack([np.mean([g[:W] for g in seed], axis=0) for seed in gain_curves if seed])
+        figs["fig8_gain_curve"] = figures.mean_with_band(
+            per_seed, fig_dir / "fig8_gain_curve.png", "training steps (scratch: after its exploration)",
+            "TL − scratch, mean reward so far / converged DRL's (pp)",
+            f"TL gain over DRL from scratch at equal training steps, {len(targets)} targets")
 
     sweep = TransferResult.load(out / "seed0" / "transfer" / f"target{shown[0]}" / "integrated")
     # Gain at equal steps: mean reward over the first t steps of TL minus that of DRL from scratch

@@ -53,6 +53,14 @@ class ReproduceConfig:
     """Steps over which the early TL gain is measured (paper: 200)."""
     ablations: bool = True
     """Run the strategy ablation (model, feature, instance from the nearest source)."""
+    sample_efficiency: bool = True
+    """Also run DRL from scratch in every target for the whole pretraining schedule
+    (``train.exploration_steps + train.training_steps``), and converged DRL on the same traffic, so
+    that the steps TL and scratch need to reach a share of converged DRL's reward can be compared."""
+    all_sources: bool = True
+    """Also run TL from every source of every target for the first ``early_window`` steps (the sweep
+    targets run every source anyway), so that a measure's pick can be judged against a random pick
+    and the best source."""
     source_measure: str = "vae-kl-equal-sigma"
     """The distance that picks each target's sources (eq. 10): the paper's eqs. 7 + 9
     (``pyslice.study.similarity.HEADLINE_MEASURE``); any of ``pyslice.study.similarity.MEASURES`` as an ablation."""
@@ -107,6 +115,16 @@ class ReproduceConfig:
         return asdict(self)
 
 
+def scratch_steps(cfg: ReproduceConfig) -> int:
+    """Steps of the long DRL-from-scratch runs (the pretraining schedule); 0 without them."""
+    return cfg.train.exploration_steps + cfg.train.training_steps if cfg.sample_efficiency else 0
+
+
+def evaluation_horizon(cfg: ReproduceConfig) -> int:
+    """Steps of the evaluate phase: as long as the longest learner run on the TL seed's traffic."""
+    return max(cfg.tl_steps, scratch_steps(cfg)) + cfg.train.evaluation_steps
+
+
 def default_targets(scenario: Scenario) -> tuple[int, ...]:
     """The first cell of each requirement profile (paper: cells 1 and 4, 0-based 0 and 3)."""
     n_sites = scenario.layout.n_sites
@@ -153,6 +171,8 @@ def config_from_dict(d: dict[str, Any]) -> ReproduceConfig:
     d.setdefault("instance_rewards", "source")
     d.setdefault("source_measure", "vae-kl-equal-sigma")
     d.setdefault("figures", True)
+    d.setdefault("sample_efficiency", False)  # runs of an earlier version ran neither
+    d.setdefault("all_sources", False)
     return ReproduceConfig(train=train, vae=vae,
                            targets=targets if targets is None or isinstance(targets, str) else tuple(targets), **d)
 

@@ -10,7 +10,8 @@ folder skips finished phases (pretraining also resumes inside from its own check
 4. ``transfer``: per target cell, TL (integrated) from every other cell plus DRL from scratch, all
    replicas of one batched run (Figs. 4, 8, the measure ablation), and model/feature/instance
    transfer from the nearest source (the strategy ablation);
-5. ``evaluate``: baseline and converged DRL on the TL evaluation window (Figs. 5, 6, the table).
+5. ``evaluate``: baseline, converged DRL and the max-min reference on the TL runs' traffic (Figs. 5, 6,
+   the table, the reference of the sample efficiency).
 
 :func:`pyslice.study.aggregate.aggregate` then writes ``results.json``, ``report.md`` and the figures.
 """
@@ -22,7 +23,7 @@ import sys
 import threading
 import time
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -39,7 +40,7 @@ from pyslice.learn.train import CHECKPOINT, GreedyAgents, Trainer, load_policy
 from pyslice.sim.scenario import Scenario
 from pyslice.study.aggregate import aggregate
 from pyslice.study.config import (ABLATION_STRATEGIES, PHASES, ReproduceConfig, config_from_dict, config_toml,
-                                  study_targets, sweep_targets_of)
+                                  evaluation_horizon, scratch_steps, study_targets, sweep_targets_of)
 from pyslice.study.executor import LocalExecutor
 from pyslice.study.similarity import (MEASURES, analyse_with_latents, collect_default_samples, load_distances,
                                       posterior_variance_stats, save_distances)
@@ -106,8 +107,18 @@ def phase_steps(cfg: ReproduceConfig, phase: str) -> int:
     """Steps one seed's ``phase`` counts on the progress bar (the transfer phase: per batch)."""
     T = cfg.train.total_steps
     return {"baseline": T, "pretrain": T, "similarity": -(-cfg.samples_per_agent // 4),
-            "transfer": cfg.tl_steps + cfg.train.evaluation_steps,
-            "evaluate": 2 * (cfg.tl_steps + cfg.train.evaluation_steps)}[phase]
+            "transfer": sum(length for length in transfer_lengths(cfg)),
+            "evaluate": len(EVALUATED) * evaluation_horizon(cfg)}[phase]
+
+
+def transfer_lengths(cfg: ReproduceConfig) -> list[int]:
+    """Steps of each batch of one transfer task (a TL run, the early sources, the long scratch run)."""
+    lengths = [cfg.tl_steps + cfg.train.evaluation_steps]
+    if cfg.all_sources and cfg.early_window:
+        lengths.append(min(cfg.early_window, cfg.tl_steps))
+    if scratch_steps(cfg):
+        lengths.append(scratch_steps(cfg))
+    return lengths
 
 
 def phase_baseline(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path) -> None:
@@ -149,65 +160,114 @@ def few_target_samples(samples: np.ndarray, targets: tuple[int, ...], n: int | N
     return [a[:n] if n is not None and k in targets else a for k, a in enumerate(samples)]
 
 
+@dataclass(frozen=True)
+class TransferUnit:
+    """One transfer experiment of a seed: its sub-folder of ``transfer/``, what it runs and how long."""
+
+    folder: str
+    spec: TransferSpec
+    steps: int
+    eval_steps: int
+
+
 def transfer_units(cfg: ReproduceConfig, D: np.ndarray, targets: tuple[int, ...],
-                   sweep_targets: tuple[int, ...]) -> list[tuple[str, Any]]:
-    """The transfer experiments of one seed as (sub-folder, :class:`pyslice.study.transfer_runs.TransferSpec`):
-    per target, integrated TL from its nearest and farthest source by ``D`` (every source for a
-    sweep target) plus DRL from scratch; for sweep targets also the strategy ablation from the
-    nearest source."""
+                   sweep_targets: tuple[int, ...]) -> list[TransferUnit]:
+    """The transfer experiments of one seed: per target, integrated TL from its nearest and farthest
+    source by ``D`` (every source for a sweep target) plus DRL from scratch, for ``tl_steps`` and the
+    evaluation; for sweep targets also the strategy ablation from the nearest source; with
+    ``all_sources``, TL from each remaining source for the first ``early_window`` steps; with
+    ``sample_efficiency``, DRL from scratch for the whole pretraining schedule."""
 
     K = D.shape[0]
+    E = cfg.train.evaluation_steps
     units = []
     for k in targets:
         ranked = sorted((i for i in range(K) if i != k), key=lambda i: (D[i, k], i))
         sources = ranked if k in sweep_targets else list(dict.fromkeys([ranked[0], ranked[-1]]))
-        units.append((f"target{k}/integrated", TransferSpec(k, tuple(sources), "integrated", True, D)))
+        units.append(TransferUnit(f"target{k}/integrated", TransferSpec(k, tuple(sources), "integrated", True, D),
+                                  cfg.tl_steps, E))
         if cfg.ablations and k in sweep_targets:
-            units += [(f"target{k}/{strategy}", TransferSpec(k, (ranked[0],), strategy, False, D))
-                      for strategy in ABLATION_STRATEGIES]
+            units += [TransferUnit(f"target{k}/{strategy}", TransferSpec(k, (ranked[0],), strategy, False, D),
+                                   cfg.tl_steps, E) for strategy in ABLATION_STRATEGIES]
+        rest = tuple(i for i in ranked if i not in sources)
+        if cfg.all_sources and rest and cfg.early_window:
+            units.append(TransferUnit(f"target{k}/early_sources", TransferSpec(k, rest, "integrated", False, D),
+                                      min(cfg.early_window, cfg.tl_steps), 0))
+        if scratch_steps(cfg):
+            units.append(TransferUnit(f"target{k}/scratch_full", TransferSpec(k, (), "integrated", True, D),
+                                      scratch_steps(cfg), 0))
     return units
+
+
+def _by_length(units: Sequence[TransferUnit]) -> list[list[TransferUnit]]:
+    """Units grouped by (steps, eval_steps), in order of first appearance: one batch each."""
+    groups: dict[tuple[int, int], list[TransferUnit]] = {}
+    for u in units:
+        groups.setdefault((u.steps, u.eval_steps), []).append(u)
+    return list(groups.values())
 
 
 def phase_transfer(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path, run_dir: Path,
                    distances: dict[str, np.ndarray], targets: tuple[int, ...]) -> None:
-    """The pending transfer experiments of ``targets`` as one batch (:func:`pyslice.study.transfer_runs.
-    run_transfers`); each experiment's folder is written and marked done on its own."""
+    """The pending transfer experiments of ``targets``, one batch per run length (:func:`pyslice.study.
+    transfer_runs.run_transfers`); each experiment's folder is written and marked done on its own."""
 
     D = distances[cfg.source_measure]
-    units = [(sub, spec) for sub, spec in transfer_units(cfg, D, targets, sweep_targets_of(scenario, cfg))
-             if not _resumable(folder / sub)]
+    units = [u for u in transfer_units(cfg, D, targets, sweep_targets_of(scenario, cfg))
+             if not _resumable(folder / u.folder)]
     if not units:
         return
-    t0 = time.perf_counter()
-    tick = _Progress(folder, phase_steps(cfg, "transfer"), tag=str(min(spec.target for _, spec in units)))
-    results = run_transfers(run_dir, [spec for _, spec in units], cfg.tl_steps, cfg.train.evaluation_steps,
-                            exploration_noise=cfg.tl_exploration_noise, instance_rewards=cfg.instance_rewards,
-                            progress=tick)
-    share = (time.perf_counter() - t0) / len(units)
-    for (sub, _), result in zip(units, results):
-        result.save(folder / sub)
-        _mark_done(folder / sub, share)
+    tick = _Progress(folder, phase_steps(cfg, "transfer"), tag=str(min(u.spec.target for u in units)))
+    done = 0
+    for batch in _by_length(units):
+        t0 = time.perf_counter()
+        length = batch[0].steps + batch[0].eval_steps
+        results = run_transfers(run_dir, [u.spec for u in batch], batch[0].steps, batch[0].eval_steps,
+                                exploration_noise=cfg.tl_exploration_noise, instance_rewards=cfg.instance_rewards,
+                                progress=lambda t, _total, done=done: tick(done + t))
+        done += length
+        share = (time.perf_counter() - t0) / len(batch)
+        for unit, result in zip(batch, results):
+            result.save(folder / unit.folder)
+            _mark_done(folder / unit.folder, share)
+
+
+#: The evaluate phase's policies, one replica each of one shared world: (label in evaluation.npz,
+#: policy). The max-min reference knows the previous step's loads and spectral efficiencies.
+EVALUATED = (("baseline", "traffic-aware"), ("drl", "greedy pretrained agents"), ("maxmin", "max-min"))
 
 
 def phase_evaluate(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path, run_dir: Path,
                    tl_seed: int) -> None:
-    """Baseline and converged DRL on the TL evaluation window (same seed and steps as the TL runs),
-    as two replicas of one shared world (traffic-aware, the pretrained agents)."""
+    """The traffic-aware baseline, converged DRL and the max-min reference on the TL runs' traffic
+    (same seed, as long as the longest learner run: :func:`pyslice.study.config.evaluation_horizon`),
+    as replicas of one shared world."""
 
     agent, _, _ = load_policy(run_dir)
-    labels = ("baseline", "drl")
-    env = SlicingEnv(scenario, seed=tl_seed, replicas=2, same_seed=True, shared_world=True,
+    policies = [GreedyAgents(agent) if label == "drl" else name for label, name in EVALUATED]
+    env = SlicingEnv(scenario, seed=tl_seed, replicas=len(policies), same_seed=True, shared_world=True,
                      n_neighbours=cfg.train.n_neighbours, observation=cfg.train.observation)
     tick = _Progress(folder, phase_steps(cfg, "evaluate"))
-    run = run_policy_in_env(env, ["traffic-aware", GreedyAgents(agent)], cfg.tl_steps + cfg.train.evaluation_steps,
-                            seed=tl_seed, progress=lambda t: tick(env.replicas * t))
+    run = run_policy_in_env(env, policies, evaluation_horizon(cfg), seed=tl_seed,
+                            progress=lambda t: tick(env.replicas * t))
     out: dict[str, np.ndarray] = {}
-    for i, label in enumerate(labels):  # [T, R, ...] -> per replica [T, ...]
+    for i, (label, _) in enumerate(EVALUATED):  # [T, R, ...] -> per replica [T, ...]
         out[f"{label}_reward"] = run["reward"][:, i]
         out[f"{label}_satisfaction"] = run["min_throughput_satisfaction"][:, i]
         out[f"{label}_delay_ms"] = 1e3 * run["max_slice_delay"][:, i]
         out[f"{label}_drop_rate"] = run["drop_rate"][:, i]
     write_npz(folder / "evaluation.npz", **out)
+
+
+def evaluation_is_current(folder: Path, cfg: ReproduceConfig) -> bool:
+    """The evaluate phase's file has every evaluated policy over the whole horizon (a run of an
+    earlier version lacks the max-min reference or the long horizon: the phase runs again)."""
+    try:
+        with np.load(folder / "evaluation.npz", allow_pickle=False) as z:
+            return all(f"{label}_reward" in z.files and len(z[f"{label}_reward"]) >= evaluation_horizon(cfg)
+                       for label, _ in EVALUATED)
+    except (OSError, ValueError, KeyError):
+        return False
 
 
 def run_transfer_targets(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any], seed: int, out: str,
@@ -246,7 +306,7 @@ def run_seed(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any], seed: int,
     seconds: dict[str, float] = {}
     for phase in phases:
         folder = root / phase
-        if _resumable(folder):
+        if _resumable(folder) and (phase != "evaluate" or evaluation_is_current(folder, cfg)):
             seconds[phase] = json.loads((folder / "done.json").read_text())["seconds"]
             continue
         folder.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from scipy import stats  # noqa: E402
 
 from pyslice.base.atomic import atomic_open  # noqa: E402
 
@@ -148,4 +149,26 @@ def gain_vs_distance(gains: np.ndarray, distances: np.ndarray, path: str | Path,
     ax.set_ylabel(ylabel if window <= 1 else f"{ylabel}, moving average of {window}")
     ax.set_title(title)
     ax.legend(fontsize=7, ncol=2)
+    return _save(fig, path)
+
+
+def mean_with_band(per_seed: np.ndarray, path: str | Path, xlabel: str, ylabel: str, title: str,
+                   level: float = 0.95) -> Path:
+    """A curve's mean over seeds with its ``level`` t-interval band at every x. per_seed [S, T]
+    (each row: one seed's mean over its targets); no band with one seed."""
+    y = np.atleast_2d(np.asarray(per_seed, dtype=float))
+    S, T = y.shape
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    x = np.arange(1, T + 1)
+    mean = y.mean(axis=0)
+    ax.plot(x, 100 * mean, color="C0", lw=1.4, label=f"mean over {S} seed{'s' if S != 1 else ''}")
+    if S > 1:
+        half = stats.t.ppf(0.5 + level / 2, S - 1) * y.std(axis=0, ddof=1) / np.sqrt(S)
+        ax.fill_between(x, 100 * (mean - half), 100 * (mean + half), color="C0", alpha=0.2, lw=0,
+                        label=f"{100 * level:g} % interval over seeds")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
     return _save(fig, path)

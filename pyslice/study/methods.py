@@ -4,11 +4,13 @@ metrics each carries, and the per-target TL gains."""
 from __future__ import annotations
 
 #: The compared policies: the traffic-aware baseline, the converged pretrained agents, DRL from
-#: scratch in the new cell and integrated TL from the nearest source; with the report's names.
-METHODS: tuple[str, ...] = ("baseline", "drl", "drl_scratch", "tl")
+#: scratch in the new cell, integrated TL from the nearest source and the max-min reference (the
+#: headroom: it knows the previous step's loads and spectral efficiencies); with the report's names.
+METHODS: tuple[str, ...] = ("baseline", "drl", "drl_scratch", "tl", "maxmin")
 METHOD_NAMES: dict[str, str] = {"baseline": "traffic-aware baseline", "drl": "DRL (converged)",
                                 "drl_scratch": "DRL (new cell, same steps as TL)",
-                                "tl": "TL (integrated, nearest source)"}
+                                "tl": "TL (integrated, nearest source)",
+                                "maxmin": "max-min reference (knows the loads)"}
 #: The scalar statistics of a policy on the evaluation window (pyslice.sim.satisfaction.kpi_summary).
 WINDOW_METRICS: tuple[str, ...] = ("mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms",
                                    "median_max_slice_delay_ms", "p95_max_slice_delay_ms", "mean_drop_rate")

@@ -30,8 +30,8 @@ def write_report(path: Path, scenario: Scenario, cfg: Any, results: StudyResults
     """``report.md``: our numbers beside the paper's, the claims and their intervals, ablations,
     figures and wall times (from the study's results or their ``results.json`` form)."""
     study = results if isinstance(results, StudyResults) else StudyResults.from_dict(results)
-    lines = (_numbers_section(scenario, cfg, study) + _claims_section(study) + _ablations_section(cfg, study)
-             + _figures_and_time_section(study))
+    lines = (_numbers_section(scenario, cfg, study) + _claims_section(study) + _efficiency_section(cfg, study)
+             + _source_choice_section(cfg, study) + _ablations_section(cfg, study) + _figures_and_time_section(study))
     with atomic_open(path) as fh:
         fh.write("\n".join(lines) + "\n")
     return path
@@ -138,6 +138,45 @@ def _claims_section(study: StudyResults) -> list[str]:
     return lines
 
 
+def _efficiency_section(cfg: Any, study: StudyResults) -> list[str]:
+    """Steps to reach a share of converged DRL's reward: TL against DRL from scratch."""
+    if not study.sample_efficiency:
+        return []
+    lines = ["", "## Sample efficiency: steps to reach converged DRL's reward", "",
+             f"Per (seed, target): the steps after which a learner's trailing {cfg.early_window}-step mean reward "
+             "first reaches the share of converged DRL's on the same traffic (exploration counted). TL runs "
+             f"{cfg.tl_steps} steps, DRL from scratch the whole pretraining schedule "
+             f"({cfg.train.exploration_steps} + {cfg.train.training_steps}); a run that never reaches the share counts "
+             "its whole length in the ratio (a bound).", "",
+             "| share of converged DRL | TL reached | TL median steps | scratch reached | scratch median steps | "
+             "ratio scratch / TL (geometric mean, 95 % interval) |", "|---|---|---|---|---|---|"]
+    for level, row in study.sample_efficiency.items():
+        name = next((n for n in study.differences if n.startswith(f"steps to {100 * float(level):g} %")), None)
+        ratio = "—"
+        if name is not None:
+            ci = study.differences[name]
+            ratio = f"{math.exp(ci.mean):.2f}" + (f" [{math.exp(ci.lo):.2f}, {math.exp(ci.hi):.2f}]"
+                                                  if math.isfinite(ci.lo) else "")
+        lines.append(f"| {100 * float(level):g} % | {100 * row['tl_reached']:.0f} % | {row['tl_median_steps']:.0f} | "
+                     f"{100 * row['scratch_reached']:.0f} % | {row['scratch_median_steps']:.0f} | {ratio} |")
+    return lines
+
+
+def _source_choice_section(cfg: Any, study: StudyResults) -> list[str]:
+    """What each measure's pick of source buys over a random pick, and what it leaves to the best."""
+    if not study.source_choice:
+        return []
+    lines = ["", "## Source choice: what a measure's pick buys", "",
+             f"Per (seed, target) with TL from every source over the first {cfg.early_window} steps: the early "
+             "reward of the source a measure picks (eq. 10) minus a random pick's (the mean over the sources), and "
+             "the best source's minus the pick's; mean and 95 % interval over seeds.", "",
+             "| measure | pick − random | best − pick |", "|---|---|---|"]
+    for measure, by in study.source_choice.items():
+        mark = " (the study's)" if measure == cfg.source_measure else ""
+        lines.append(f"| {measure}{mark} | {_ci(by['gain_over_random'])} | {_ci(by['shortfall_from_best'])} |")
+    return lines
+
+
 def _ablations_section(cfg: Any, study: StudyResults) -> list[str]:
     """The strategy and measure ablations."""
     lines: list[str] = []
@@ -146,11 +185,11 @@ def _ablations_section(cfg: Any, study: StudyResults) -> list[str]:
     for name, s in study.ablation_strategies.items():
         lines.append(f"| {name} | {_ms(s['early_reward'])} | {_ms(s['eval_reward'])} |")
     lines += ["", "## Ablation: similarity measures as predictors of the TL gain", "",
-              f"Spearman correlation between a measure's distance and the measured early TL gain over the "
-              f"{len(study.per_seed[0].targets[study.targets[0]].sources)} sources of each target "
+              "Spearman correlation between a measure's distance and the measured early TL gain over every "
+              "source of each target that ran TL from every source "
               "(negative is good: nearer sources gain more), the regret of the source it picks (best gain − "
               "gain of the picked source), and how often eq. 10's pick is in the target's requirement group, "
-              "for the study's targets and for every cell of the distance matrix as target (chance: 5 of 11).", "",
+              "for those targets and for every cell of the distance matrix as target (chance: 5 of 11).", "",
               "| measure | Spearman(distance, gain) | regret | pick in group: targets | all cells |",
               "|---|---|---|---|---|"]
     for name, m in study.ablation_measures.items():

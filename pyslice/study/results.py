@@ -175,7 +175,23 @@ class TargetResult:
     strategies: dict[str, dict[str, float]]
     """Per transfer strategy: early and evaluation reward."""
     swept: bool
-    """Every other cell was a source (the measure ablation applies)."""
+    """Every other cell was a source for at least the early window (the measure ablation applies)."""
+    early_reward_by_source: dict[int, float] | None = None
+    """Per source cell: mean target reward over the early window of TL from it (complete targets)."""
+    source_choice: dict[str, dict[str, float]] | None = None
+    """Per similarity measure: its pick, the pick's early reward over a random pick's and short of the
+    best source's (:func:`pyslice.study.source_choice.source_choice`)."""
+    steps_to_reach: dict[str, dict[str, float]] | None = None
+    """``tl``/``scratch`` → level of converged DRL's reward (``"0.9"``, ``"0.95"``) → steps needed;
+    NaN: not within the run (:func:`pyslice.study.efficiency.steps_to_reach`). Absent without the
+    long scratch runs."""
+    horizon: dict[str, int] | None = None
+    """``tl``/``scratch`` → the learner run's steps (where a NaN of ``steps_to_reach`` is censored)."""
+    tl_gain_normalised: float | None = None
+    """TL over scratch at equal training steps, each relative to converged DRL on its own steps,
+    over TL's whole run (:func:`pyslice.study.efficiency.normalised_gain`)."""
+    tl_early_gain_normalised: float | None = None
+    """The same over the first ``early_window`` training steps."""
 
     def __post_init__(self) -> None:
         if set(self.eval) != set(METHODS):
@@ -188,7 +204,10 @@ class TargetResult:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TargetResult:
         """Rebuilt from its JSON form (unknown keys are an error)."""
-        return _from_json(cls, d, eval={p: WindowStats.from_dict(w) for p, w in d.get("eval", {}).items()})
+        by_source = d.get("early_reward_by_source")
+        return _from_json(cls, d, eval={p: WindowStats.from_dict(w) for p, w in d.get("eval", {}).items()},
+                          early_reward_by_source=None if by_source is None else
+                          {int(k): v for k, v in by_source.items()})
 
 
 @dataclass(frozen=True)
@@ -240,6 +259,12 @@ class StudyResults:
     targets: list[int]
     seeds: int
     per_seed: list[SeedResult]
+    source_choice: dict[str, dict[str, Interval]] = field(default_factory=dict)
+    """Per similarity measure: its pick's early reward over a random pick and short of the best
+    source (``gain_over_random``, ``shortfall_from_best``), per (seed, target) with every source."""
+    sample_efficiency: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per level of converged DRL's reward: the share of TL and scratch runs reaching it, their median
+    steps and the pairs (:func:`pyslice.study.efficiency.sample_efficiency_summary`)."""
     wall_seconds: float | None = None
     phase_seconds: dict[str, float] = field(default_factory=dict)
     figures: dict[str, str] = field(default_factory=dict)
@@ -273,5 +298,7 @@ class StudyResults:
                                for k, v in d.get("ablation_measures", {}).items()},
             ablation_strategies={k: {m: Summary.from_dict(s) for m, s in v.items()}
                                  for k, v in d.get("ablation_strategies", {}).items()},
-            per_seed=[SeedResult.from_dict(r) for r in d.get("per_seed", [])])
+            per_seed=[SeedResult.from_dict(r) for r in d.get("per_seed", [])],
+            source_choice={m: {k: Interval.from_dict(v) for k, v in by.items()}
+                           for m, by in d.get("source_choice", {}).items()})
 

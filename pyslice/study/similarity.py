@@ -31,7 +31,12 @@ Measures (:data:`MEASURES`)
     agents (it only scales D).
 ``latent-mean``
     ‖μ̄_i − μ̄_k‖², the squared distance between the agents' mean latent vectors (baseline: eq. 9
-    without the within-agent spread).
+    without the within-agent spread). It is also the spread-corrected eq. 9 distance: with eq. 9,
+    D_ik − ½(D_ii + D_kk) = ‖μ̄_i − μ̄_k‖²/(2σ²), the same ranking of sources.
+``vae-kl-spread-corrected``
+    ``vae-kl`` less the agents' own spreads: D_ik − ½(D_ii + D_kk), where D_ii is eq. 7 applied to
+    an agent and itself (the mean KL between two of its samples). A target whose samples spread
+    widely is otherwise far from every source, and a source that spreads widely far from every target.
 ``gaussian-fit-kl``
     KL(N(m_i, C_i) ‖ N(m_k, C_k)) between full-covariance Gaussian fits of the raw samples
     (baseline without a VAE). The samples are first standardised with the mean and std of the
@@ -103,7 +108,7 @@ __all__ = [
     "source_group_accuracy",
 ]
 
-LATENT_MEASURES = ("vae-kl", "vae-kl-equal-sigma", "latent-mean")
+LATENT_MEASURES = ("vae-kl", "vae-kl-equal-sigma", "latent-mean", "vae-kl-spread-corrected")
 RAW_MEASURES = ("gaussian-fit-kl", "mmd")
 MEASURES = LATENT_MEASURES + RAW_MEASURES
 #: The paper's source-selection measure: eq. 10 with D "computed based on (7) and (9)".
@@ -288,6 +293,10 @@ def distance_matrix(data: Any, measure: str = "vae-kl", *, sigma2: float | None 
         n_agents = len(mu)
         if measure == "vae-kl":
             D = _pairwise(n_agents, lambda i, k: distance_eq7(mu[i], logvar[i], mu[k], logvar[k]))
+        elif measure == "vae-kl-spread-corrected":
+            D = _pairwise(n_agents, lambda i, k: distance_eq7(mu[i], logvar[i], mu[k], logvar[k]))
+            spread = np.array([distance_eq7(mu[i], logvar[i], mu[i], logvar[i]) for i in range(n_agents)])
+            D = D - 0.5 * (spread[:, None] + spread[None, :])
         elif measure == "vae-kl-equal-sigma":
             if sigma2 is None:
                 sigma2 = float(np.mean(np.exp(np.concatenate(logvar))))
