@@ -1,4 +1,4 @@
-"""Command line: ``pyslice simulate|train|evaluate|similarity|transfer|reproduce|sweep|calibrate|verify|bench ...``.
+"""Command line: ``pyslice simulate|train|evaluate|similarity|transfer|reproduce|sweep|compare|calibrate|verify|bench ...``.
 
 This module only parses the command line; each command lives in :mod:`pyslice.commands` and is
 imported when it runs, so a command loads only what it needs (``pyslice simulate`` and
@@ -147,6 +147,15 @@ def _add_calibrate(sub: Any) -> None:
     cal.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _add_compare(sub: Any) -> None:
+    """``compare``'s flags."""
+    cmp = sub.add_parser("compare", help="two reproduce runs side by side: a controlled ablation judged per "
+                                         "(seed, target) with intervals and verdicts")
+    cmp.add_argument("reference", help="the reference run directory (results.json)")
+    cmp.add_argument("variant", help="the variant run directory: the same seeds and targets, one change")
+    cmp.add_argument("--out", help="also write the table to this Markdown file")
+
+
 def _add_verify(sub: Any) -> None:
     """``verify``'s flags."""
     ver = sub.add_parser("verify", help="check that a run's files are as written (sizes and SHA-256 of its done markers)")
@@ -163,7 +172,8 @@ def _add_bench(sub: Any) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pyslice", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_simulate, _add_train, _add_evaluate, _add_similarity, _add_transfer, _add_reproduce_and_sweep, _add_calibrate, _add_verify, _add_bench):
+    for add in (_add_simulate, _add_train, _add_evaluate, _add_similarity, _add_transfer, _add_reproduce_and_sweep, _add_compare, _add_calibrate,
+                _add_verify, _add_bench):
         add(sub)
     return parser
 

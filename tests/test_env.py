@@ -150,6 +150,36 @@ def test_observation_clipping_rule():
         SlicingEnv(SMALL, observation="raw")
 
 
+@pytest.mark.parametrize("mode", ["used-prb", "raw-throughput"])
+def test_state_ablations_change_one_block_only(mode):
+    """Each ablation is the clipped state with one change: the used PRB share min(x, a) in the load
+    and coordination blocks, or φ over the scenario's largest requirement in the throughput block."""
+    heavy = dataclasses.replace(SMALL, slices=tuple(dataclasses.replace(s, demand_bps=20 * s.demand_bps)
+                                                    for s in SMALL.slices))
+    base, ablated = SlicingEnv(heavy, seed=3, observation="clipped"), SlicingEnv(heavy, seed=3, observation=mode)
+    base.reset(), ablated.reset()
+    rng = np.random.default_rng(0)
+    req_t = heavy.requirement_matrices()[0]
+    differs = 0
+    for _ in range(20):
+        a = rng.dirichlet(np.ones(N), size=K)
+        obs, reward, info = base.step(a)
+        obs_ab, reward_ab, info_ab = ablated.step(a)
+        np.testing.assert_array_equal(reward, reward_ab)  # the same world: only the state differs
+        if mode == "used-prb":
+            used = np.minimum(np.minimum(info["load"], a), 2.0)
+            np.testing.assert_allclose(obs_ab[:, N:2 * N], used, rtol=1e-6)
+            coord = np.stack([used[base.neighbours[k]].mean(axis=0) for k in range(K)])
+            np.testing.assert_allclose(obs_ab[:, 3 * N:], coord, rtol=1e-6)
+            np.testing.assert_array_equal(obs_ab[:, :N], obs[:, :N])
+            assert np.all(obs_ab[:, N:2 * N].sum(axis=1) <= 1 + 1e-6)  # used shares never exceed the carrier
+        else:
+            np.testing.assert_allclose(obs_ab[:, :N], np.minimum(info["throughput"] / req_t.max(), 2.0), rtol=1e-6)
+            np.testing.assert_array_equal(obs_ab[:, N:], obs[:, N:])
+        differs += int(np.any(obs_ab != obs))
+    assert differs > 0
+
+
 def test_coordination_uses_clipped_loads_in_an_overloaded_network():
     heavy = dataclasses.replace(SMALL, slices=tuple(dataclasses.replace(s, demand_bps=100 * s.demand_bps)
                                                     for s in SMALL.slices))

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyslice import Scenario, SlicingEnv
+from pyslice.envs.slicing import OBSERVATIONS
 from pyslice.envs.relabel import KPI_FIELDS, kpi_dim, kpi_record, relabel_instances
 from pyslice.learn.replay import ReplayBuffers
 from pyslice.study.transfer import TransferResult
@@ -36,7 +37,7 @@ def _walk(mode: str, steps: int = 12, seed: int = 2):
     return env, rows
 
 
-@pytest.mark.parametrize("mode", ["clipped", "log"])
+@pytest.mark.parametrize("mode", OBSERVATIONS)
 def test_relabel_under_own_requirements_is_the_identity(mode):
     env, rows = _walk(mode)
     req_t, req_d = env.requirements
@@ -51,7 +52,7 @@ def test_relabel_under_own_requirements_is_the_identity(mode):
         np.testing.assert_array_equal(out["act"], data["act"])
 
 
-@pytest.mark.parametrize("mode", ["clipped", "log"])
+@pytest.mark.parametrize("mode", OBSERVATIONS)
 def test_relabel_to_another_cell_equals_the_env_under_those_requirements(mode):
     """Cell 0 (profile 0) relabelled with cell 3's requirements (profile 1) gives what an env whose
     cell 0 had profile 1 computes: same simulator, only the requirement-dependent terms change."""

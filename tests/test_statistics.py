@@ -123,3 +123,23 @@ def test_bad_input_is_refused():
         verdict({"lo": 0, "hi": 1}, "up")
     with pytest.raises(ValueError, match="unknown verdict"):
         chain_verdict(["maybe"])
+
+
+def test_power_matches_a_simulated_t_test_and_seeds_needed_is_the_first_to_reach_it():
+    from pyslice.base.statistics import power, seeds_needed
+
+    rng = np.random.default_rng(7)
+    effect, sd, seeds = 0.03, 0.036, 8
+    means = rng.normal(effect, sd, size=(4000, seeds))
+    m, se = means.mean(axis=1), means.std(axis=1, ddof=1) / np.sqrt(seeds)
+    simulated = np.mean(m - stats.t.ppf(0.975, seeds - 1) * se > 0)
+    assert power(effect, sd, seeds) == pytest.approx(simulated, abs=0.025)
+    n = seeds_needed(effect, sd)
+    assert power(effect, sd, n) >= 0.8 > power(effect, sd, n - 1)
+    # the normal-approximation answer ((z_0.975 + z_0.8) sd / effect)^2 plus about one seed
+    assert abs(n - ((1.96 + 0.8416) * sd / effect) ** 2) < 3
+    assert seeds_needed(-effect, sd) == n  # symmetric in the sign of the effect
+    with pytest.raises(ValueError, match="needs more than"):
+        seeds_needed(0.0, sd)
+    with pytest.raises(ValueError, match="seeds"):
+        power(effect, sd, 1)

@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["MIN_SEEDS", "VERDICTS", "chain_verdict", "effect_excluded", "equivalent", "seed_mean_interval",
-           "verdict"]
+__all__ = ["MIN_SEEDS", "VERDICTS", "chain_verdict", "effect_excluded", "equivalent", "power", "seed_mean_interval",
+           "seeds_needed", "verdict"]
 
 VERDICTS = ("holds", "does not hold", "equivalent", "not resolved")
 #: Fewest independent seeds behind an interval that may decide a claim.
@@ -136,3 +136,30 @@ def chain_verdict(verdicts: Sequence[str]) -> str:
     if verdicts and all(v in ("holds", "equivalent") for v in verdicts):
         return "equivalent"
     return "not resolved"
+
+
+def power(effect: float, sd: float, seeds: int, level: float = 0.95) -> float:
+    """Probability that the ``level`` t-interval on ``seeds`` per-seed means excludes 0 on the side of a
+    true mean difference ``effect`` whose per-seed means spread with standard deviation ``sd``
+    (noncentral t; the power of :func:`verdict` to say ``holds``)."""
+    if not (math.isfinite(effect) and math.isfinite(sd) and sd > 0):
+        raise ValueError(f"effect must be finite and sd finite and > 0, got effect={effect!r}, sd={sd!r}")
+    if int(seeds) < 2:
+        raise ValueError(f"seeds must be >= 2, got {seeds!r}")
+    df = int(seeds) - 1
+    return float(stats.nct.sf(_t(level, df), df, abs(effect) * math.sqrt(seeds) / sd))
+
+
+def seeds_needed(effect: float, sd: float, target_power: float = 0.8, level: float = 0.95,
+                 max_seeds: int = 10_000) -> int:
+    """Fewest seeds whose interval decides an ``effect`` (:func:`power` ≥ ``target_power``); raises
+    ValueError when even ``max_seeds`` do not (e.g. ``effect`` = 0)."""
+    if not 0 < target_power < 1:
+        raise ValueError(f"target_power must lie in (0, 1), got {target_power!r}")
+    if effect == 0 or power(effect, sd, max_seeds, level) < target_power:
+        raise ValueError(f"an effect of {effect!r} with sd {sd!r} needs more than {max_seeds} seeds")
+    lo, hi = 2, max_seeds  # power grows with the seeds: bisect
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if power(effect, sd, mid, level) >= target_power else (mid + 1, hi)
+    return lo

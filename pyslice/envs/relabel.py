@@ -77,7 +77,8 @@ def relabel_instances(data: dict[str, np.ndarray], req_throughput: Any, req_dela
         raise ValueError(f"obs has {data['obs'].shape[-1]} features, fewer than the {N} of the throughput block")
     thr_prev, thr, delay, users = (kpi[:, i * N:(i + 1) * N] for i in range(len(KPI_FIELDS)))
     out = {key: np.array(value, copy=True) for key, value in data.items()}
-    out["obs"][:, :N] = throughput_feature(thr_prev, req_t, observation)
-    out["next_obs"][:, :N] = throughput_feature(thr, req_t, observation)
+    if observation != "raw-throughput":  # the raw throughput block does not depend on the requirements
+        out["obs"][:, :N] = throughput_feature(thr_prev, req_t, observation)
+        out["next_obs"][:, :N] = throughput_feature(thr, req_t, observation)
     out["rew"][:] = reward(thr, delay, users, req_t, req_d)
     return out

@@ -29,6 +29,17 @@ normalised (float32) by ``observation`` (:data:`OBSERVATIONS`):
     collapse windows against 3-156 in 4 of 6 seeds with ``"log"``, for the same final reward
     (docs/learning.md).
 
+Two state ablations, each ``"clipped"`` with one change (docs/fidelity.md reports what they do):
+
+``"used-prb"``
+    the load block (own and neighbours') is the PRB share a slice *used*, min(x, a), the counter a base
+    station reports (3GPP TS 36.314 PRB usage), instead of the share x it *needed*, which a real cell
+    cannot observe once x exceeds its share a.
+``"raw-throughput"``
+    the throughput block is φ over one scenario-wide constant, the largest requirement φ*_max of any
+    cell and slice (same clip), instead of over the cell's own φ*: the state no longer tells the agent
+    its requirements.
+
 ``SlicingEnv.observation_low/high`` are the Box bounds of the standard wrappers (+inf where a
 feature is unbounded). ``info`` keeps the raw values (bit/s, s, counts); ``info["coordination"]``
 is eq. 5 on the raw loads.
@@ -102,7 +113,9 @@ STANDARD_WRAPPERS: dict[str, type] = {}
 OBS_CLIP = (2.0, 2.0, 4.0, 2.0)
 #: Upper bound of each block of the ``"log"`` observation (users keep their clip).
 OBS_LOG_HIGH = (np.inf, np.inf, OBS_CLIP[2], np.inf)
-OBSERVATIONS = ("log", "clipped")
+OBSERVATIONS = ("log", "clipped", "used-prb", "raw-throughput")
+#: The normalisation each observation mode uses (the two ablations are ``"clipped"`` with one change).
+_SCALING = {"log": "log", "clipped": "clipped", "used-prb": "clipped", "raw-throughput": "clipped"}
 ZERO_SUM = 1e-12
 INFO_FIELDS = BATCH_FIELDS  # the simulator's outputs every info holds (besides the env's own)
 
@@ -116,11 +129,13 @@ class Requirements(NamedTuple):
 
 def observation(throughput: np.ndarray, load: np.ndarray, users: np.ndarray, req_throughput: np.ndarray,
                 max_ues_per_slice: int, neighbours: np.ndarray, mode: str = "clipped") -> np.ndarray:
-    """Normalised state [..., K, 4N] (float32) from raw KPIs [..., K, N] (see the module docstring)."""
+    """Normalised state [..., K, 4N] (float32) from raw KPIs [..., K, N] (see the module docstring);
+    the ablation modes get their changed inputs from :meth:`SlicingEnv._state_inputs` and scale as
+    ``"clipped"``."""
     tput = throughput_feature(throughput, req_throughput, mode)
     load = np.maximum(np.asarray(load, dtype=float), 0.0)
     users = np.clip(np.asarray(users, dtype=float) / max(int(max_ues_per_slice), 1), 0.0, OBS_CLIP[2])
-    if mode == "log":
+    if _SCALING[mode] == "log":
         blocks = [tput, np.log2(1.0 + load), users, np.log2(1.0 + _neighbour_mean(load, neighbours))]
     else:
         load = np.minimum(load, OBS_CLIP[1])
@@ -134,7 +149,7 @@ def throughput_feature(throughput: np.ndarray, req_throughput: np.ndarray, mode:
     if mode not in OBSERVATIONS:
         raise ValueError(f"observation must be one of {', '.join(map(repr, OBSERVATIONS))}, got {mode!r}")
     ratio = np.maximum(np.asarray(throughput, dtype=float) / req_throughput, 0.0)
-    return np.log2(1.0 + ratio) if mode == "log" else np.minimum(ratio, OBS_CLIP[0])
+    return np.log2(1.0 + ratio) if _SCALING[mode] == "log" else np.minimum(ratio, OBS_CLIP[0])
 
 
 def _neighbour_mean(values: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
@@ -233,7 +248,7 @@ class SlicingEnv:
         self.requirements = Requirements(*scenario.requirement_matrices())
         self.max_ues_per_slice = scenario.traffic.max_ues_per_slice
         self.observation_low = np.zeros(self.obs_dim, dtype=np.float32)
-        high = OBS_LOG_HIGH if observation == "log" else OBS_CLIP
+        high = OBS_LOG_HIGH if _SCALING[observation] == "log" else OBS_CLIP
         self.observation_high = np.repeat(np.asarray(high, dtype=np.float32), self.n_slices)
         self._sim = SimulatorBatch(scenario, self._seeds(self.seed), threads=self.threads,
                                    shared_world=shared_world)
@@ -395,8 +410,9 @@ class SlicingEnv:
         reward = np.minimum(t_term, d_term).min(axis=-1)  # paper eq. 2, from the terms computed once
         info["throughput_term"], info["delay_term"] = t_term, d_term
         info["coordination"] = _neighbour_mean(info["load"], self.neighbours)
-        obs = observation(info["throughput"], info["load"], info["users"], req_t, self.max_ues_per_slice,
-                          self.neighbours, self.observation)
+        load, req = self._state_inputs(info)
+        obs = observation(info["throughput"], load, info["users"], req, self.max_ues_per_slice, self.neighbours,
+                          self.observation)
         self.time += 1
         if self.replicas == 1:
             obs, reward = obs[0], reward[0]
@@ -405,6 +421,15 @@ class SlicingEnv:
         info["time"] = self.time
         self.last_obs, self.last_info = obs, info
         return obs, reward, info
+
+    def _state_inputs(self, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """The load and the throughput reference the state is built from: the needed shares and the
+        cell's φ*, or the used shares (``"used-prb"``) or φ*_max everywhere (``"raw-throughput"``)."""
+        load = np.minimum(info["load"], info["shares"]) if self.observation == "used-prb" else info["load"]
+        req_t = self.requirements.throughput_bps
+        if self.observation == "raw-throughput":
+            req_t = np.full_like(req_t, req_t.max())
+        return load, req_t
 
     # ---- standard interfaces --------------------------------------------------------------------------
 

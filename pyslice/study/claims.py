@@ -98,7 +98,7 @@ def _choice(t: TargetResult, measure: str, key: str) -> float:
     return math.nan if t.source_choice is None or measure not in t.source_choice else t.source_choice[measure][key]
 
 
-def _interval(values: list[list[float]]) -> Interval:
+def interval_over_seeds(values: list[list[float]]) -> Interval:
     if not np.isfinite(np.asarray(values, dtype=float)).any():
         nan = float("nan")
         return Interval(mean=nan, lo=nan, hi=nan, se=nan, df=0, n_seeds=0, n=0)
@@ -109,11 +109,11 @@ def paired_differences(per_seed: list[SeedResult], targets: tuple[int, ...], sou
     """Mean and 95 % t-interval on the per-seed means (:func:`pyslice.base.statistics.seed_mean_interval`)
     of each paired difference, per (seed, target) on the same traffic; the source choice's by
     ``source_measure`` (the study's)."""
-    out = {name: _interval([[fn(r.targets[k]) for k in targets] for r in per_seed])
+    out = {name: interval_over_seeds([[fn(r.targets[k]) for k in targets] for r in per_seed])
            for name, fn in _differences().items()}
-    out[GROUPS] = _interval([[r.across_group_distance - r.within_group_distance] for r in per_seed])
+    out[GROUPS] = interval_over_seeds([[r.across_group_distance - r.within_group_distance] for r in per_seed])
     for name, key in ((PICK_OVER_RANDOM, "gain_over_random"), (BEST_OVER_PICK, "shortfall_from_best")):
-        out[name] = _interval([[_choice(r.targets[k], source_measure, key) for k in targets] for r in per_seed])
+        out[name] = interval_over_seeds([[_choice(r.targets[k], source_measure, key) for k in targets] for r in per_seed])
     return out
 
 
@@ -121,7 +121,7 @@ def source_choice_intervals(per_seed: list[SeedResult], targets: tuple[int, ...]
     """Per similarity measure: the intervals of its pick's early reward over a random pick
     (``gain_over_random``) and short of the best source (``shortfall_from_best``)."""
     measures = dict.fromkeys(m for r in per_seed for k in targets for m in (r.targets[k].source_choice or {}))
-    return {m: {key: _interval([[_choice(r.targets[k], m, key) for k in targets] for r in per_seed])
+    return {m: {key: interval_over_seeds([[_choice(r.targets[k], m, key) for k in targets] for r in per_seed])
                 for key in ("gain_over_random", "shortfall_from_best")} for m in measures}
 
 
