@@ -250,7 +250,7 @@ def reproduce_settings(scenario: Scenario, cfg: ReproduceConfig) -> Settings:
         n_cells = sc.n_cells
         for name in ("targets", "sweep_targets"):
             cells = getattr(rc, name)
-            if cells is not None and not isinstance(cells, str) and max(cells) >= n_cells:
+            if cells and not isinstance(cells, str) and max(cells) >= n_cells:
                 raise ValueError(f"reproduce.{name} must be cells in [0, {n_cells - 1}], got {list(cells)}")
         return {"scenario": sc, "reproduce": rc}
 

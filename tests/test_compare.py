@@ -1,7 +1,6 @@
 """pyslice.study.compare: a controlled ablation of two studies, paired per (seed, target)."""
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 import pytest

@@ -249,6 +249,9 @@ def test_transfer_units_sweep_only_the_sweep_targets():
 def test_config_rejects_bad_sweep_targets():
     with pytest.raises(ValueError, match="sweep_targets"):
         ReproduceConfig(sweep_targets=(1, 1))
+    assert ReproduceConfig(sweep_targets=()).sweep_targets == ()  # no sweep: nearest and farthest only
+    with pytest.raises(ValueError, match="targets"):
+        ReproduceConfig(targets=())
 
 
 def test_progress_files_count_steps_inside_phases(tmp_path):

@@ -97,7 +97,7 @@ class ReproduceConfig:
             if getattr(self, name) is None or getattr(self, name) == "all":
                 continue
             t = tuple(getattr(self, name))
-            if (not t or len(set(t)) != len(t)
+            if ((not t and name == "targets") or len(set(t)) != len(t)  # no sweep target: nearest and farthest only
                     or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0 for k in t)):
                 raise ValueError(f"{name} must be None or distinct cell indices >= 0, got {getattr(self, name)!r}")
         if not isinstance(self.figures, bool):

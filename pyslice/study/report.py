@@ -147,7 +147,9 @@ def _efficiency_section(cfg: Any, study: StudyResults) -> list[str]:
              "first reaches the share of converged DRL's on the same traffic (exploration counted). TL runs "
              f"{cfg.tl_steps} steps, DRL from scratch the whole pretraining schedule "
              f"({cfg.train.exploration_steps} + {cfg.train.training_steps}); a run that never reaches the share counts "
-             "its whole length in the ratio (a bound).", "",
+             "its whole length in the ratio (a bound). The earliest a trailing mean can reach it is step "
+             f"{cfg.early_window}, so a TL median of {cfg.early_window} means TL starts there and the ratio is a lower "
+             "bound.", "",
              "| share of converged DRL | TL reached | TL median steps | scratch reached | scratch median steps | "
              "ratio scratch / TL (geometric mean, 95 % interval) |", "|---|---|---|---|---|---|"]
     for level, row in study.sample_efficiency.items():
