@@ -1,45 +1,82 @@
 """The results the README and docs quote, kept in the repository (``docs/data/``) and made by one command.
 
-Runs (or resumes) the default study on the paper scenario and on its busy hour
-(``examples/paper_busy_hour.toml``), writes each run's ``results.json`` compactly to
-``docs/data/<name>.json`` and prints the headline table (:func:`pyslice.study.summary.headline_table`)
-that README.md and docs/results.md quote; tests/test_docs_numbers.py checks they still do.
+Runs (or resumes) four studies and keeps their results:
 
-    python bench/kept_results.py [--runs runs] [--only paper|paper_busy_hour]
+* ``paper`` and ``paper_busy_hour``: the default study (5 seeds × 12 targets) on the paper scenario
+  and on its busy hour (``examples/paper_busy_hour.toml``); each ``results.json`` is kept whole and
+  compact as ``docs/data/<name>.json``;
+* ``paper_14_seeds`` and ``paper_busy_hour_17_seeds``: the lean study (nearest and farthest source
+  only, no ablations, no long scratch runs) on the seeds that decide nearest-vs-farthest and TL − DRL
+  (docs/results.md, "Deciding with more seeds"); their summaries (``per_seed`` left out) are kept
+  together in ``docs/data/more_seeds.json``.
 
-About 9 minutes per study on 2 cores.
+It prints the tables (:mod:`pyslice.study.summary`) that README.md and docs/results.md quote;
+tests/test_docs_numbers.py checks they still do.
+
+    python bench/kept_results.py [--runs runs] [--only NAME,...]
+
+About 9 minutes per default study and 10-14 per lean one on 2 cores.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
+from typing import Any, Callable
 
 from pyslice import Scenario
 from pyslice.base.atomic import write_text
 from pyslice.study.executor import LocalExecutor
 from pyslice.study.experiment import ReproduceConfig, reproduce
 from pyslice.study.results import StudyResults
-from pyslice.study.summary import headline_table
+from pyslice.study.summary import MORE_SEEDS_ROWS, differences_table, headline_table
 
 ROOT = Path(__file__).resolve().parent.parent
-STUDIES = {"paper": lambda: Scenario.paper(),
-           "paper_busy_hour": lambda: Scenario.from_toml(ROOT / "examples" / "paper_busy_hour.toml")}
+DATA = ROOT / "docs" / "data"
+LEAN = dict(sweep_targets=(), ablations=False, all_sources=False, sample_efficiency=False)
+
+
+def _busy_hour() -> Scenario:
+    return Scenario.from_toml(ROOT / "examples" / "paper_busy_hour.toml")
+
+
+STUDIES: dict[str, tuple[Callable[[], Scenario], ReproduceConfig]] = {
+    "paper": (Scenario.paper, ReproduceConfig()),
+    "paper_busy_hour": (_busy_hour, ReproduceConfig()),
+    "paper_14_seeds": (Scenario.paper, dataclasses.replace(ReproduceConfig(), seeds=14, **LEAN)),
+    "paper_busy_hour_17_seeds": (_busy_hour, dataclasses.replace(ReproduceConfig(), seeds=17, **LEAN)),
+}
+
+
+def _write(path: Path, data: Any) -> None:
+    write_text(path, json.dumps(data, separators=(",", ":")) + "\n")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", default="runs", help="where the study runs go (resumed when present)")
-    ap.add_argument("--only", choices=tuple(STUDIES), help="one of the studies")
+    ap.add_argument("--only", default=",".join(STUDIES), help=f"comma-separated names of: {', '.join(STUDIES)}")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
-    for name, scenario in STUDIES.items():
-        if args.only and name != args.only:
-            continue
-        results = reproduce(scenario(), ReproduceConfig(), Path(args.runs) / name, executor=LocalExecutor(args.workers),
+    names = args.only.split(",")
+    unknown = sorted(set(names) - set(STUDIES))
+    if unknown:
+        raise SystemExit(f"unknown studies {unknown}; choose from {', '.join(STUDIES)}")
+    more_path = DATA / "more_seeds.json"
+    more = json.loads(more_path.read_text()) if more_path.is_file() else {}
+    for name in names:
+        scenario, cfg = STUDIES[name]
+        results = reproduce(scenario(), cfg, Path(args.runs) / name, executor=LocalExecutor(args.workers),
                             resume=True, progress=True)
-        write_text(ROOT / "docs" / "data" / f"{name}.json", json.dumps(results, separators=(",", ":")) + "\n")
-        print(f"\n{name}:\n\n{headline_table(StudyResults.from_dict(results))}\n")
+        if cfg.seeds == 5:
+            _write(DATA / f"{name}.json", results)
+            print(f"\n{name}:\n\n{headline_table(StudyResults.from_dict(results))}\n")
+        else:
+            more[name] = {**results, "per_seed": []}  # the summaries; the per-(seed, target) detail stays in the run
+    if more:
+        _write(more_path, more)
+        print(differences_table({n: StudyResults.from_dict(r) for n, r in more.items()}, MORE_SEEDS_ROWS))
 
 
 if __name__ == "__main__":

@@ -42,6 +42,19 @@ def test_result_rows_hold_every_scalar_once():
     assert (1, 0, "baseline", "mean_drop_rate") not in value  # absent, not NaN
 
 
+def test_sample_efficiency_rows_name_the_learner_and_keep_unreached_levels_empty(tmp_path):
+    t = target_result([1], [0.1], steps_to_reach={"tl": {"0.9": 200.0, "0.95": float("nan")},
+                                                  "scratch": {"0.9": 3600.0, "0.95": 3900.0}},
+                      horizon={"tl": 4000, "scratch": 8500}, tl_gain_normalised=0.05)
+    rows = result_rows(study_results({0: {2: t}}))
+    value = {(r["policy"], r["metric"]): r["value"] for r in rows}
+    assert value[("tl", "steps_to_0.9")] == 200.0 and value[("drl_scratch_full", "steps_to_0.95")] == 3900.0
+    assert value[("tl", "tl_gain_normalised")] == 0.05
+    assert math.isnan(value[("tl", "steps_to_0.95")])
+    write_rows_csv(tmp_path / "r.csv", rows)
+    assert "0,2,tl,steps_to_0.95,\n" in (tmp_path / "r.csv").read_text()  # not reached: an empty field
+
+
 def test_rows_csv_round_trip(tmp_path):
     rows = result_rows(_results())
     path = write_rows_csv(tmp_path / "results.csv", rows)

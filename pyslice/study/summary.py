@@ -10,7 +10,7 @@ from pyslice.study.claims import PAPER, STEPS
 from pyslice.study.methods import METHODS
 from pyslice.study.results import Claim, StudyResults
 
-__all__ = ["headline_table"]
+__all__ = ["MORE_SEEDS_ROWS", "differences_table", "headline_table"]
 
 SAT, LOW, DELAY = "mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms"
 LEVEL_ROWS = ((SAT, "satisfaction", 1.0, "{:.3f}"), (LOW, "steps below 0.95 (%)", 100.0, "{:.1f}"),
@@ -29,6 +29,10 @@ CLAIM_LABELS = (("After convergence TL > DRL", "satisfaction: TL > DRL > baselin
                 ("The nearest source", "nearest over farthest source, early (paper ≈ +3 %)"),
                 ("The VAE distance groups", "VAE distance: across − within requirement groups"))
 LINK_LABELS = {"tl - drl": "TL − DRL", "drl - baseline": "DRL − baseline"}
+#: The differences docs/results.md quotes for the runs on more seeds.
+MORE_SEEDS_ROWS = tuple(f"{m}: {pair}" for m in (SAT, LOW, DELAY) for pair in ("tl - drl", "drl - baseline")) + (
+    "early reward: nearest over farthest source (relative)",
+    "early reward at equal training steps: TL - scratch (relative)")
 
 
 def _claim_label(claim: Claim) -> str:
@@ -66,4 +70,22 @@ def headline_table(study: StudyResults) -> str:
         ours = "; ".join(_link(n, study, len(claim.evidence) > 1) for n in claim.evidence) or "—"
         margin = f" (± {claim.margin:.3g})" if claim.margin is not None and claim.verdict == "equivalent" else ""
         lines.append(f"| {_claim_label(claim)} | {_paper(claim)} | {ours} | **{claim.verdict}**{margin} |")
+    return "\n".join(lines)
+
+
+def differences_table(runs: dict[str, StudyResults], names: tuple[str, ...]) -> str:
+    """Markdown: the paired differences ``names`` (rows) of several studies (columns: ``runs``' keys),
+    each as mean [95 % interval] with the verdict its claim gives it (— where no claim rests on it)."""
+    verdicts = {run: {n: v for c in study.claims for n, v in (c.link_verdicts or {}).items()}
+                for run, study in runs.items()}
+    lines = ["| difference | " + " | ".join(f"{run} ({study.seeds} seeds × {len(study.targets)} targets)"
+                                           for run, study in runs.items()) + " |",
+             "|---|" + "---|" * len(runs)]
+    for name in names:
+        cells = []
+        for run, study in runs.items():
+            d = study.differences.get(name)
+            cells.append("—" if d is None else
+                         f"{_signed(d.mean)} [{_signed(d.lo)}, {_signed(d.hi)}] {verdicts[run].get(name, '')}".strip())
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -8,8 +8,11 @@ summaries are computed from, so they load straight into pandas, R or a spreadshe
     ...
 
 Cells are 0-based; policies are the evaluation window's ``baseline``, ``drl`` (the converged
-pretrained agents), ``drl_scratch`` (DRL from scratch in the new cell) and ``tl`` (integrated TL
-from the nearest source); ``tl`` also carries the TL gains of the transfer run.
+pretrained agents), ``drl_scratch`` (DRL from scratch in the new cell), ``tl`` (integrated TL from
+the nearest source) and ``maxmin`` (the max-min reference); ``tl`` also carries the TL gains of the
+transfer run and, with the long scratch runs, the steps to reach a share of converged DRL's reward
+(``steps_to_0.9``, ``steps_to_0.95``; empty: not reached), which ``drl_scratch_full`` (DRL from
+scratch over the whole paper schedule) carries too.
 """
 from __future__ import annotations
 
@@ -48,10 +51,14 @@ def result_rows(results: StudyResults | Mapping[str, Any]) -> list[dict[str, Any
                     elif isinstance(value, list):  # per-slice values: one metric per slice
                         rows += [{"seed": seed, "cell": cell, "policy": policy, "metric": f"{metric}[{n}]", "value": v}
                                  for n, v in enumerate(value) if _scalar(v)]
-            for metric in GAIN_METRICS:
+            for metric in (*GAIN_METRICS, "tl_gain_normalised", "tl_early_gain_normalised"):
                 value = getattr(target, metric)
                 if _scalar(value):
                     rows.append({"seed": seed, "cell": cell, "policy": "tl", "metric": metric, "value": value})
+            for learner, by_level in (target.steps_to_reach or {}).items():
+                policy = "tl" if learner == "tl" else "drl_scratch_full"
+                rows += [{"seed": seed, "cell": cell, "policy": policy, "metric": f"steps_to_{level}", "value": steps}
+                         for level, steps in by_level.items()]
     return rows
 
 
