@@ -109,7 +109,8 @@ def _add_reproduce_and_sweep(sub: Any) -> None:
         rep.add_argument("--scenario", default="paper", help="'paper' or a scenario TOML file")
         rep.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5; 1 with --quick)")
         rep.add_argument("--targets", default=None,
-                         help="target cells, paper labels (1-based): 'all' (default) or a comma list like 1,4")
+                         help="target cells, paper labels (1-based): 'auto' (default: every cell of a network of up to "
+                              "12, else 12 spread over requirement groups, interior and edge), 'all' or a list like 1,4")
         rep.add_argument("--quick", action="store_true", help="short schedule, one seed, small sweeps (< 2 minutes)")
         rep.add_argument("--out", default=f"runs/{name}")
         rep.add_argument("--resume", action="store_true",

@@ -115,5 +115,5 @@ def test_reproduce_rejects_bad_targets(tmp_path, capsys, targets):
 def test_parse_targets():
     from pyslice.commands.common import parse_targets
 
-    assert parse_targets("all", 12) == tuple(range(12))
+    assert parse_targets("all", 12) == "all" and parse_targets(" auto", 57) == "auto"
     assert parse_targets("4,1,4", 12) == (0, 3)

@@ -8,6 +8,8 @@ import re
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyslice import Scenario
 from pyslice.base.statistics import VERDICTS
@@ -297,7 +299,8 @@ def test_study_targets_default_to_every_cell():
     assert cfg.seeds >= 5 and study_targets(sc, cfg) == tuple(range(12))
     assert study_targets(sc, replace(cfg, targets=None)) == default_targets(sc) == (0, 3)
     assert study_targets(sc, replace(cfg, targets=(4, 7))) == (4, 7)
-    assert config_from_dict(json.loads(json.dumps(cfg.to_dict()))).targets == "all"
+    assert study_targets(sc, replace(cfg, targets="all")) == tuple(range(12))
+    assert config_from_dict(json.loads(json.dumps(cfg.to_dict()))).targets == "auto"
     with pytest.raises(ValueError, match="targets"):
         ReproduceConfig(targets="some")
 
@@ -319,3 +322,30 @@ def test_every_target_entry_is_a_typed_result(quick_run):
     bad["eval"] = {m: w for m, w in bad["eval"].items() if m != "tl"}
     with pytest.raises(ValueError, match="one window per method"):
         TargetResult.from_dict(bad)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rings=st.integers(0, 4), wrap=st.booleans(), n=st.integers(1, 20), profiles=st.sampled_from([(0,), (0, 1), (1, 0, 0)]))
+def test_spread_targets_cover_groups_and_edges(rings, wrap, n, profiles):
+    """Every cell of a small network; else n distinct cells, one per site while sites last, from both
+    requirement groups and, without wrap-around, from edge and interior sites alike."""
+    from pyslice.study.config import spread_targets
+
+    sc = Scenario.paper()
+    sc = replace(sc, layout=replace(sc.layout, kind="hex", rings=rings, wrap_around=wrap and rings > 0),
+                 requirements=replace(sc.requirements, site_profile=profiles))
+    K, S = sc.n_cells, sc.layout.n_sites
+    t = spread_targets(sc, n)
+    assert t == tuple(sorted(set(t))) and all(0 <= k < K for k in t)
+    if K <= n:
+        assert t == tuple(range(K))
+        return
+    assert len(t) == n
+    sites = [k // 3 for k in t]
+    assert len(set(sites)) == min(n, S)  # a site a second time only once every site has one
+    groups = {profiles[s % len(profiles)] for s in range(S)}
+    if n >= len(groups):
+        assert {profiles[s % len(profiles)] for s in sites} == groups
+    if not sc.layout.wrap_around and rings >= 2 and n >= 2 * len(groups):
+        outer = set(range(1 + 3 * (rings - 1) * rings, S))  # the last ring of the hex grid: the edge
+        assert any(s in outer for s in sites) and any(s not in outer for s in sites)

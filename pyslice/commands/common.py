@@ -38,16 +38,17 @@ def cell_arg(flag: str, text: str) -> int:
         raise ValueError(f"{flag} must be 'auto' or a cell index, got {text!r}") from None
 
 
-def parse_targets(text: str, n_cells: int) -> tuple[int, ...]:
-    """``--targets``: ``all`` or 1-based cell labels ``1,4`` → 0-based indices (sorted, unique)."""
-    if text.strip() == "all":
-        return tuple(range(n_cells))
+def parse_targets(text: str, n_cells: int) -> tuple[int, ...] | str:
+    """``--targets``: ``auto``, ``all`` or 1-based cell labels ``1,4`` → 0-based indices (sorted, unique)."""
+    if text.strip() in ("all", "auto"):
+        return text.strip()
+    wrong = f"--targets must be 'auto', 'all' or comma-separated cell labels in 1..{n_cells}, got {text!r}"
     try:
         labels = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise ValueError(f"--targets must be 'all' or comma-separated cell labels in 1..{n_cells}, got {text!r}") from None
+        raise ValueError(wrong) from None
     if not labels or any(not 1 <= c <= n_cells for c in labels):
-        raise ValueError(f"--targets must be 'all' or comma-separated cell labels in 1..{n_cells}, got {text!r}")
+        raise ValueError(wrong)
     return tuple(sorted({c - 1 for c in labels}))
 
 

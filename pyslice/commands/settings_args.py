@@ -38,7 +38,8 @@ def reproduce_objects(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     scenario = load_scenario(args.scenario)
     settings = reproduce_settings(scenario, ReproduceConfig.quick() if args.quick else ReproduceConfig())
     n_cells = scenario.n_cells
-    targets = None if args.targets is None else list(parse_targets(args.targets, n_cells))
+    parsed = None if args.targets is None else parse_targets(args.targets, n_cells)
+    targets = parsed if parsed is None or isinstance(parsed, str) else list(parsed)
     if args.seeds is not None and (args.seeds < 1):
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     objects = settings_from_args(settings, args, {"reproduce.seeds": ("--seeds", args.seeds),

@@ -12,6 +12,7 @@ from pyslice.base.toml_writer import NONE, plain, toml_text
 from pyslice.envs.relabel import INSTANCE_REWARDS
 from pyslice.learn.train import TrainConfig
 from pyslice.learn.vae import VAEConfig
+from pyslice.sim.core_config import site_positions
 from pyslice.sim.scenario import SECTORS_PER_SITE, Scenario
 from pyslice.study.similarity import MEASURES
 
@@ -42,10 +43,12 @@ class ReproduceConfig:
     71 % held-out accuracy on the clipped state and 97 % on the log state
     (``bench/group_classifier.py``)."""
     vae: VAEConfig = field(default_factory=VAEConfig)
-    targets: tuple[int, ...] | str | None = "all"
-    """Target cells (0-based): ``"all"`` (default: every cell, paper §V-3 compares "among all
-    cells"), ``None`` (the first cell of each requirement profile, the earlier default) or
-    a tuple. Each gets integrated TL from its nearest and farthest source and DRL from scratch."""
+    targets: tuple[int, ...] | str | None = "auto"
+    """Target cells (0-based): ``"auto"`` (default: every cell of a network of up to
+    :data:`AUTO_TARGETS` cells, as the paper's §V-3 compares "among all cells"; in a larger one
+    :data:`AUTO_TARGETS` cells spread over the requirement groups and over interior and edge sites,
+    :func:`spread_targets`), ``"all"`` (every cell), ``None`` (the first cell of each requirement
+    profile) or a tuple. Each gets integrated TL from its nearest and farthest source and DRL from scratch."""
     sweep_targets: tuple[int, ...] | None = None
     """Targets (among ``targets``) that also get TL from every source (Fig. 8, the measure
     ablation) and the strategy ablation; default: the first cell of each requirement profile."""
@@ -91,10 +94,10 @@ class ReproduceConfig:
                                                 or not 2 <= self.target_samples <= self.samples_per_agent):
             raise ValueError(f"target_samples must be None or an int in [2, samples_per_agent = "
                              f"{self.samples_per_agent}], got {self.target_samples!r}")
-        if isinstance(self.targets, str) and self.targets != "all":
-            raise ValueError(f"targets must be 'all', None or distinct cell indices >= 0, got {self.targets!r}")
+        if isinstance(self.targets, str) and self.targets not in ("all", "auto"):
+            raise ValueError(f"targets must be 'auto', 'all', None or distinct cell indices >= 0, got {self.targets!r}")
         for name in ("targets", "sweep_targets"):
-            if getattr(self, name) is None or getattr(self, name) == "all":
+            if getattr(self, name) is None or getattr(self, name) in ("all", "auto"):
                 continue
             t = tuple(getattr(self, name))
             if ((not t and name == "targets") or len(set(t)) != len(t)  # no sweep target: nearest and farthest only
@@ -135,11 +138,69 @@ def default_targets(scenario: Scenario) -> tuple[int, ...]:
     return tuple(seen.values())
 
 
+#: Targets of ``targets="auto"`` in a network of more cells.
+AUTO_TARGETS = 12
+
+
+def _alternate(a: list[int], b: list[int]) -> list[int]:
+    """The items of ``a`` and ``b`` in turn (a0, b0, a1, b1, ..., then the rest of the longer)."""
+    return [x for i in range(max(len(a), len(b))) for x in (a[i:i + 1] + b[i:i + 1])]
+
+
+def _spread_order(size: int) -> list[int]:
+    """0..size-1 in an order whose every prefix is spread evenly (van der Corput: 0, 1/2, 1/4, 3/4, ...)."""
+    order: list[int] = []
+    j = 0
+    while len(order) < size:
+        x, f, k = 0.0, 0.5, j
+        while k:
+            x, k, f = x + f * (k & 1), k >> 1, f / 2
+        i = int(x * size)
+        while i in order:
+            i = (i + 1) % size
+        order.append(i)
+        j += 1
+    return order
+
+
+def spread_targets(scenario: Scenario, n: int = AUTO_TARGETS) -> tuple[int, ...]:
+    """``n`` target cells spread over the requirement groups and over edge and interior sites (every
+    cell if the network has at most ``n``): the sites fall into groups by requirement profile and
+    into interior and edge sites, an edge site being one without its full first tier of six
+    neighbour sites (with wrap-around every site is interior); the groups are taken in turn, each giving a cell of its
+    next site (interior and edge in turn, spread over each, sectors in turn), until ``n`` are chosen.
+    Sorted."""
+    K = scenario.n_cells
+    if K <= n:
+        return tuple(range(K))
+    sites = site_positions(scenario)
+    apart = np.hypot(*(sites[:, None, :] - sites[None, :, :]).transpose(2, 0, 1))
+    first_tier = ((apart > 0) & (apart < 1.1 * scenario.layout.isd_m)).sum(axis=1)
+    edge = (first_tier < 6) & (not scenario.layout.wrap_around)  # a site without its full first tier
+    profile = scenario.requirements.site_profile
+    by_group: dict[int, tuple[list[int], list[int]]] = {}  # profile -> (interior sites, edge sites)
+    for site in range(len(sites)):
+        by_group.setdefault(profile[site % len(profile)], ([], []))[int(edge[site])].append(site)
+    chosen: set[int] = set()
+    while len(chosen) < n:  # one pass over the sites per round; a later round takes other sectors
+        queues = [_alternate(*([v[i] for i in _spread_order(len(v))] for v in pair)) for _, pair in sorted(by_group.items())]
+        while any(queues) and len(chosen) < n:
+            for queue in queues:  # the groups in turn; within a group interior and edge sites in turn
+                if queue and len(chosen) < n:
+                    site = queue.pop(0)
+                    free = [c for c in range(SECTORS_PER_SITE * site, SECTORS_PER_SITE * (site + 1)) if c not in chosen]
+                    if free:  # sectors in turn, so the targets face every direction
+                        chosen.add(free[len(chosen) % len(free)])
+    return tuple(sorted(chosen))
+
+
 def study_targets(scenario: Scenario, cfg: ReproduceConfig) -> tuple[int, ...]:
-    """The target cells of a study: every cell for ``targets="all"``, the first cell of each
-    requirement profile for ``None``, else the given cells."""
+    """The target cells of a study: ``"auto"`` :func:`spread_targets`, ``"all"`` every cell, ``None``
+    the first cell of each requirement profile, else the given cells."""
     if cfg.targets == "all":
         return tuple(range(scenario.n_cells))
+    if cfg.targets == "auto":
+        return spread_targets(scenario)
     return default_targets(scenario) if cfg.targets is None else tuple(cfg.targets)
 
 
