@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from _names import chosen
 from pyslice import Scenario
 from pyslice.study.executor import LocalExecutor
 from pyslice.study.experiment import ReproduceConfig, reproduce
@@ -149,10 +150,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="the short schedule of `reproduce --quick` (smoke test)")
     ap.add_argument("--table-only", action="store_true", help="only rebuild the table from finished runs in --out")
     args = ap.parse_args()
-    names = list(VARIANTS) if args.variants == "all" else args.variants.split(",")
-    unknown = [n for n in names if n not in VARIANTS]
-    if unknown:
-        raise SystemExit(f"unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
+    names = chosen(args.variants, VARIANTS)
     out = Path(args.out)
     if args.table_only:
         results = {n: json.loads((out / n / "results.json").read_text()) for n in ["default", *names]

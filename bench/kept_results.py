@@ -25,6 +25,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+from _names import chosen
 from pyslice import Scenario
 from pyslice.base.atomic import write_text
 from pyslice.study.executor import LocalExecutor
@@ -56,13 +57,10 @@ def _write(path: Path, data: Any) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", default="runs", help="where the study runs go (resumed when present)")
-    ap.add_argument("--only", default=",".join(STUDIES), help=f"comma-separated names of: {', '.join(STUDIES)}")
+    ap.add_argument("--only", default="all", help=f"'all' or comma-separated names of: {', '.join(STUDIES)}")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
-    names = args.only.split(",")
-    unknown = sorted(set(names) - set(STUDIES))
-    if unknown:
-        raise SystemExit(f"unknown studies {unknown}; choose from {', '.join(STUDIES)}")
+    names = chosen(args.only, STUDIES, "--only")
     more_path = DATA / "more_seeds.json"
     more = json.loads(more_path.read_text()) if more_path.is_file() else {}
     for name in names:

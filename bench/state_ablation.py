@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _names import chosen
 from pyslice import Scenario
 from pyslice.study.compare import compare_studies, format_comparison
 from pyslice.study.config import config_from_dict
@@ -94,10 +95,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="the short schedule of `reproduce --quick` (smoke test)")
     args = ap.parse_args()
-    names = list(VARIANTS) if args.variants == "all" else args.variants.split(",")
-    unknown = [n for n in names if n not in VARIANTS]
-    if unknown:
-        raise SystemExit(f"unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
+    names = chosen(args.variants, VARIANTS)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     md = run(Path(args.reference), out, names, args.workers, args.quick)
