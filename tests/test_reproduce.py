@@ -349,3 +349,27 @@ def test_spread_targets_cover_groups_and_edges(rings, wrap, n, profiles):
     if not sc.layout.wrap_around and rings >= 2 and n >= 2 * len(groups):
         outer = set(range(1 + 3 * (rings - 1) * rings, S))  # the last ring of the hex grid: the edge
         assert any(s in outer for s in sites) and any(s not in outer for s in sites)
+
+
+def test_transfer_batches_keep_within_the_replica_budget():
+    """Units of one length share a batch until the next would pass BATCH_REPLICA_CELLS replica-cells;
+    a unit over the budget runs alone; the paper scenario's default batches are not split."""
+    import numpy as np
+
+    from pyslice.study.experiment import BATCH_REPLICA_CELLS, _batches, _replicas, transfer_units
+
+    cfg = ReproduceConfig()
+    for K, targets in ((12, tuple(range(6))), (57, (0, 4, 8, 9, 13, 17))):
+        D = np.random.default_rng(K).random((K, K))
+        units = transfer_units(cfg, D, targets, (0,))
+        groups = _batches(units, K)
+        assert [u for g in groups for b in g for u in b] == sorted(units, key=lambda u: [
+            (x.steps, x.eval_steps) for x in units].index((u.steps, u.eval_steps)))  # grouped, in order
+        for g in groups:
+            assert len({(u.steps, u.eval_steps) for b in g for u in b}) == 1
+            for b in g:
+                assert len(b) == 1 or sum(map(_replicas, b)) * K <= BATCH_REPLICA_CELLS
+        if K == 12:
+            assert all(len(g) == 1 for g in groups)  # the paper's batches as before
+        else:
+            assert max(len(g) for g in groups) > 1

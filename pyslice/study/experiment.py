@@ -199,11 +199,26 @@ def transfer_units(cfg: ReproduceConfig, D: np.ndarray, targets: tuple[int, ...]
     return units
 
 
-def _by_length(units: Sequence[TransferUnit]) -> list[list[TransferUnit]]:
-    """Units grouped by (steps, eval_steps), in order of first appearance: one batch each."""
-    groups: dict[tuple[int, int], list[TransferUnit]] = {}
+#: Most replica-cells (replicas × cells of the network) one transfer batch steps at once: memory grows
+#: with them (about 0.35 MB each), speed hardly once a batch is this large. The paper scenario's
+#: batches stay below it; a 57-cell network's all-sources experiments run a target or two at a time.
+BATCH_REPLICA_CELLS = 1080
+
+
+def _replicas(unit: TransferUnit) -> int:
+    return len(unit.spec.sources) + int(unit.spec.include_scratch)
+
+
+def _batches(units: Sequence[TransferUnit], n_cells: int) -> list[list[list[TransferUnit]]]:
+    """Units grouped by (steps, eval_steps), in order of first appearance, each group split into
+    batches of at most :data:`BATCH_REPLICA_CELLS` replica-cells (a larger unit is a batch alone).
+    Every learner gives the same bits in any batch, so the split changes no result."""
+    groups: dict[tuple[int, int], list[list[TransferUnit]]] = {}
     for u in units:
-        groups.setdefault((u.steps, u.eval_steps), []).append(u)
+        batches = groups.setdefault((u.steps, u.eval_steps), [[]])
+        if batches[-1] and (sum(map(_replicas, batches[-1])) + _replicas(u)) * n_cells > BATCH_REPLICA_CELLS:
+            batches.append([])
+        batches[-1].append(u)
     return list(groups.values())
 
 
@@ -218,18 +233,21 @@ def phase_transfer(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
     if not units:
         return
     tick = _Progress(folder, phase_steps(cfg, "transfer"), tag=str(min(u.spec.target for u in units)))
-    done = 0
-    for batch in _by_length(units):
-        t0 = time.perf_counter()
-        length = batch[0].steps + batch[0].eval_steps
-        results = run_transfers(run_dir, [u.spec for u in batch], batch[0].steps, batch[0].eval_steps,
-                                exploration_noise=cfg.tl_exploration_noise, instance_rewards=cfg.instance_rewards,
-                                progress=lambda t, _total, done=done: tick(done + t))
-        done += length
-        share = (time.perf_counter() - t0) / len(batch)
-        for unit, result in zip(batch, results):
-            result.save(folder / unit.folder)
-            _mark_done(folder / unit.folder, share)
+    done = 0.0
+    for group in _batches(units, scenario.n_cells):
+        length = group[0][0].steps + group[0][0].eval_steps
+        replicas = sum(_replicas(u) for batch in group for u in batch)
+        for batch in group:  # the progress bar counts a group's steps, shared out by replicas
+            t0 = time.perf_counter()
+            weight = sum(map(_replicas, batch)) / replicas
+            results = run_transfers(run_dir, [u.spec for u in batch], batch[0].steps, batch[0].eval_steps,
+                                    exploration_noise=cfg.tl_exploration_noise, instance_rewards=cfg.instance_rewards,
+                                    progress=lambda t, _total, done=done, w=weight: tick(int(done + w * t)))
+            done += weight * length
+            share = (time.perf_counter() - t0) / len(batch)
+            for unit, result in zip(batch, results):
+                result.save(folder / unit.folder)
+                _mark_done(folder / unit.folder, share)
 
 
 #: The evaluate phase's policies, one replica each of one shared world: (label in evaluation.npz,
