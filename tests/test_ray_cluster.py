@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,9 +64,13 @@ class Cluster:
         return self._node([f"--address={self.address}"], nodes=2)
 
 
-def kill(node: subprocess.Popen) -> None:
-    """Kill a node's process group (its raylet, workers and, for the head, the GCS) at once."""
+def kill(node: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    """Kill a node's process group (its raylet, workers and, for the head, the GCS) at once:
+    SIGKILL as a crash does; SIGTERM to let ``ray start --block`` shut its node down cleanly first."""
     try:
+        os.killpg(node.pid, sig)
+        node.wait(timeout=60)
+    except subprocess.TimeoutExpired:
         os.killpg(node.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
@@ -81,7 +86,11 @@ def cluster():
     try:
         yield c
     finally:
-        kill(c.head)
+        kill(c.head, signal.SIGTERM)
+        # the head leaves its address for ray.init() to find; later local instances must not join it
+        marker = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+        if marker.is_file() and marker.read_text().strip().endswith(c.address.split(":")[1]):
+            marker.unlink()
 
 
 @pytest.fixture(scope="module")

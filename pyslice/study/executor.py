@@ -143,8 +143,8 @@ class RayExecutor:
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                       "configure_logging": False, "runtime_env": runtime_env}
-            if address is None:
-                kwargs["num_cpus"] = num_cpus
+            if address is None:  # a new local instance, even where another cluster's marker file is left
+                address, kwargs["num_cpus"] = "local", num_cpus
             # Ray starts this job's workers in the driver's working directory, first on their path:
             # from a source checkout that would shadow the installed pyslice (and its C++ core), so
             # the job starts from the directory holding the imported package (run paths are absolute)
