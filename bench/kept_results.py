@@ -1,6 +1,6 @@
 """The results the README and docs quote, kept in the repository (``docs/data/``) and made by one command.
 
-Runs (or resumes) four studies and keeps their results:
+Runs (or resumes) five studies and keeps their results:
 
 * ``paper`` and ``paper_busy_hour``: the default study (5 seeds × 12 targets) on the paper scenario
   and on its busy hour (``examples/paper_busy_hour.toml``); each ``results.json`` is kept whole and
@@ -8,7 +8,9 @@ Runs (or resumes) four studies and keeps their results:
 * ``paper_14_seeds`` and ``paper_busy_hour_17_seeds``: the lean study (nearest and farthest source
   only, no ablations, no long scratch runs) on the seeds that decide nearest-vs-farthest and TL − DRL
   (docs/results.md, "Deciding with more seeds"); their summaries (``per_seed`` left out) are kept
-  together in ``docs/data/more_seeds.json``.
+  together in ``docs/data/more_seeds.json``;
+* ``hex19_wraparound_uma``: the default study on the 57-cell wrap-around network, 3 seeds × 12 spread
+  targets (about 25 minutes), kept whole.
 
 It prints the tables (:mod:`pyslice.study.summary`) that README.md and docs/results.md quote;
 tests/test_docs_numbers.py checks they still do.
@@ -47,7 +49,11 @@ STUDIES: dict[str, tuple[Callable[[], Scenario], ReproduceConfig]] = {
     "paper_busy_hour": (_busy_hour, ReproduceConfig()),
     "paper_14_seeds": (Scenario.paper, dataclasses.replace(ReproduceConfig(), seeds=14, **LEAN)),
     "paper_busy_hour_17_seeds": (_busy_hour, dataclasses.replace(ReproduceConfig(), seeds=17, **LEAN)),
+    "hex19_wraparound_uma": (lambda: Scenario.from_toml(ROOT / "examples" / "hex19_wraparound_uma.toml"),
+                             dataclasses.replace(ReproduceConfig(), seeds=3)),
 }
+#: The runs kept as summaries only (in more_seeds.json); the others are kept whole.
+SUMMARIES = ("paper_14_seeds", "paper_busy_hour_17_seeds")
 
 
 def _write(path: Path, data: Any) -> None:
@@ -67,7 +73,7 @@ def main() -> None:
         scenario, cfg = STUDIES[name]
         results = reproduce(scenario(), cfg, Path(args.runs) / name, executor=LocalExecutor(args.workers),
                             resume=True, progress=True)
-        if cfg.seeds == 5:
+        if name not in SUMMARIES:
             _write(DATA / f"{name}.json", results)
             print(f"\n{name}:\n\n{headline_table(StudyResults.from_dict(results))}\n")
         else:
