@@ -16,7 +16,7 @@ from pyslice.learn.train_log import read_log
 from pyslice.sim.satisfaction import kpi_summary
 from pyslice.sim.scenario import Scenario
 from pyslice.study import figures
-from pyslice.study.claims import PAPER, judge_claims, paired_differences, source_choice_intervals
+from pyslice.study.claims import PAPER, judge_claims, nan_if_none, paired_differences, source_choice_intervals
 from pyslice.study.efficiency import (LEVELS, normalised_gain, normalised_gain_curve, sample_efficiency_summary,
                                      steps_to_reach)
 from pyslice.study.config import ABLATION_STRATEGIES, PHASES, ReproduceConfig, cell_groups, study_targets, sweep_targets_of
@@ -78,7 +78,7 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
                          posterior_variance=json.loads(posterior.read_text()) if posterior.is_file() else None)
         gain_curves.append([])
         for k in targets:
-            t, sweep, nearest, farthest = _target_entry(root, k, distances, D, groups, evaluation, cfg, ev, w)
+            t, sweep, nearest, farthest, full = _target_entry(root, k, distances, D, groups, evaluation, cfg, ev, w)
             row.targets[k] = t
             rows = {"tl": (sweep, nearest), "drl_scratch": (sweep, -1)}
             for p in METHODS:
@@ -91,7 +91,6 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
                     pooled[f"delay_{p}"].append(evaluation[f"{p}_delay_ms"][ev, k])
             # Fig. 4: every curve on the TL runs' traffic (seed and steps): the baseline and converged
             # DRL from the evaluate phase, the learners from the transfer phase
-            full = _long_scratch(root / "transfer" / f"target{k}")
             scratch = sweep.target_reward[-1] if full is None else full.target_reward[-1]
             c = curves[k]
             c.setdefault("traffic-aware baseline", []).append(evaluation["baseline_reward"][:, k])
@@ -118,13 +117,14 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
 
 def _target_entry(root: Path, k: int, distances: dict[str, np.ndarray], D: np.ndarray, groups: list[list[int]],
                   evaluation: dict[str, np.ndarray], cfg: ReproduceConfig, ev: slice,
-                  w: int) -> tuple[TargetResult, TransferResult, int, int]:
+                  w: int) -> tuple[TargetResult, TransferResult, int, int, TransferResult | None]:
     """One seed's results for target ``k``: early and equal-step gains, the evaluation window of every
     policy, the source choice and measure ablation (targets with every source's early reward), the
-    strategy ablation and the sample efficiency; with the sweep and the rows of its nearest and
-    farthest source."""
+    strategy ablation and the sample efficiency; with the sweep, the rows of its nearest and
+    farthest source and the long DRL-from-scratch run (None without it)."""
     folder = root / "transfer" / f"target{k}"
     sweep = TransferResult.load(folder / "integrated")
+    full = _long_scratch(folder)
     S = len(sweep.sources)
     # rows of the sweep by this run's distances (ties by cell index, as phase_transfer orders
     # them), so a run re-analysed with other distances reads its own nearest and farthest
@@ -165,8 +165,8 @@ def _target_entry(root: Path, k: int, distances: dict[str, np.ndarray], D: np.nd
         tl_gain_over_drl=float(train_gain[nearest]), tl_early_gain_over_drl=float(gains_early[nearest]),
         **_equal_training_step_gains(sweep, nearest, w), eval=windows, measures=measures, strategies=strategies,
         swept=complete, early_reward_by_source=by_source if complete else None, source_choice=choice,
-        **_sample_efficiency(folder, sweep, nearest, evaluation["drl_reward"][:, k], w))
-    return t, sweep, nearest, farthest
+        **_sample_efficiency(full, sweep, nearest, evaluation["drl_reward"][:, k], w))
+    return t, sweep, nearest, farthest, full
 
 
 def _long_scratch(folder: Path) -> TransferResult | None:
@@ -201,11 +201,11 @@ def _measure_ablation(by_source: dict[int, float], scratch_early: float, distanc
     return out
 
 
-def _sample_efficiency(folder: Path, sweep: TransferResult, row: int, drl: np.ndarray, w: int) -> dict[str, Any]:
+def _sample_efficiency(full: TransferResult | None, sweep: TransferResult, row: int, drl: np.ndarray,
+                       w: int) -> dict[str, Any]:
     """Steps to reach each level of converged DRL's reward (TL from the nearest source, DRL from
     scratch on the whole pretraining schedule) and the normalised gains at equal training steps;
-    empty without the long scratch run."""
-    full = _long_scratch(folder)
+    empty without the long scratch run ``full``."""
     if full is None:
         return {}
     tl, scratch, E = sweep.target_reward[row, :sweep.steps], full.target_reward[-1, :full.steps], \
@@ -291,8 +291,8 @@ def _summarise(per_seed: list[SeedResult], targets: tuple[int, ...], cfg: Reprod
     table["across_group_distance"] = _mean_std([r.across_group_distance for r in per_seed])
     table["tl_gain_equal_training_steps"] = over(lambda t: t.tl_gain_equal_training_steps)
     table["tl_early_gain_equal_training_steps"] = over(lambda t: t.tl_early_gain_equal_training_steps)
-    table["tl_gain_normalised"] = over(lambda t: _nan_if_none(t.tl_gain_normalised))
-    table["tl_early_gain_normalised"] = over(lambda t: _nan_if_none(t.tl_early_gain_normalised))
+    table["tl_gain_normalised"] = over(lambda t: nan_if_none(t.tl_gain_normalised))
+    table["tl_early_gain_normalised"] = over(lambda t: nan_if_none(t.tl_early_gain_normalised))
     differences = paired_differences(per_seed, targets, cfg.source_measure)
     claims = judge_claims(differences, float(np.nanmin(ratios)), cfg.early_window)
     measures = {name: {"spearman_distance_vs_gain": over(lambda t, n=name: t.measures[n]["spearman_distance_vs_gain"]),
@@ -311,10 +311,6 @@ def _summarise(per_seed: list[SeedResult], targets: tuple[int, ...], cfg: Reprod
             "ablation_measures": measures, "ablation_strategies": strategies, "targets": list(targets),
             "seeds": cfg.seeds, "per_seed": per_seed, "source_choice": source_choice_intervals(per_seed, targets),
             "sample_efficiency": sample_efficiency_summary(per_seed, targets)}
-
-
-def _nan_if_none(value: float | None) -> float:
-    return float("nan") if value is None else value
 
 
 def _phase_seconds(seconds: list[dict[str, float]] | None, out: Path, cfg: ReproduceConfig) -> dict[str, float]:

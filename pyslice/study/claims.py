@@ -21,7 +21,8 @@ from pyslice.base.statistics import chain_verdict, effect_excluded, seed_mean_in
 from pyslice.study.efficiency import LEVELS
 from pyslice.study.results import Claim, Interval, SeedResult, TargetResult
 
-__all__ = ["MARGINS", "PAPER", "judge_claims", "log_steps_ratio", "paired_differences", "source_choice_intervals"]
+__all__ = ["MARGINS", "PAPER", "interval_over_seeds", "judge_claims", "log_steps_ratio", "nan_if_none",
+           "paired_differences", "source_choice_intervals", "source_choice_value"]
 
 SAT, LOW, DELAY = "mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms"
 RELATIVE = "relative reward gain"
@@ -59,7 +60,8 @@ REWARD_MARGIN = 0.01
 """Equivalence margin of an early-reward difference (reward units: min-slice satisfaction)."""
 
 
-def _optional(value: float | None) -> float:
+def nan_if_none(value: float | None) -> float:
+    """An optional result field as a number: NaN where the study did not measure it."""
     return math.nan if value is None else float(value)
 
 
@@ -87,18 +89,21 @@ def _differences() -> dict[str, Callable[[TargetResult], float]]:
     fns[EARLY_EXPLORING] = lambda t: t.tl_early_gain_over_drl
     fns[OVER_TL_STEPS] = lambda t: t.tl_gain_over_drl
     fns[NEAREST] = lambda t: t.nearest_vs_farthest_early_gain
-    fns[NORMALISED] = lambda t: _optional(t.tl_gain_normalised)
-    fns[EARLY_NORMALISED] = lambda t: _optional(t.tl_early_gain_normalised)
+    fns[NORMALISED] = lambda t: nan_if_none(t.tl_gain_normalised)
+    fns[EARLY_NORMALISED] = lambda t: nan_if_none(t.tl_early_gain_normalised)
     for q, name in STEPS.items():
         fns[name] = lambda t, q=q: log_steps_ratio(t, q)
     return fns
 
 
-def _choice(t: TargetResult, measure: str, key: str) -> float:
+def source_choice_value(t: TargetResult, measure: str, key: str) -> float:
+    """``key`` (``gain_over_random``, ``shortfall_from_best``) of ``measure``'s source pick for a
+    target; NaN where the study did not run TL from every source."""
     return math.nan if t.source_choice is None or measure not in t.source_choice else t.source_choice[measure][key]
 
 
 def interval_over_seeds(values: list[list[float]]) -> Interval:
+    """The t-interval on the per-seed means of ``values`` [seed][target] (NaN without a finite value)."""
     if not np.isfinite(np.asarray(values, dtype=float)).any():
         nan = float("nan")
         return Interval(mean=nan, lo=nan, hi=nan, se=nan, df=0, n_seeds=0, n=0)
@@ -113,7 +118,7 @@ def paired_differences(per_seed: list[SeedResult], targets: tuple[int, ...], sou
            for name, fn in _differences().items()}
     out[GROUPS] = interval_over_seeds([[r.across_group_distance - r.within_group_distance] for r in per_seed])
     for name, key in ((PICK_OVER_RANDOM, "gain_over_random"), (BEST_OVER_PICK, "shortfall_from_best")):
-        out[name] = interval_over_seeds([[_choice(r.targets[k], source_measure, key) for k in targets] for r in per_seed])
+        out[name] = interval_over_seeds([[source_choice_value(r.targets[k], source_measure, key) for k in targets] for r in per_seed])
     return out
 
 
@@ -121,7 +126,7 @@ def source_choice_intervals(per_seed: list[SeedResult], targets: tuple[int, ...]
     """Per similarity measure: the intervals of its pick's early reward over a random pick
     (``gain_over_random``) and short of the best source (``shortfall_from_best``)."""
     measures = dict.fromkeys(m for r in per_seed for k in targets for m in (r.targets[k].source_choice or {}))
-    return {m: {key: interval_over_seeds([[_choice(r.targets[k], m, key) for k in targets] for r in per_seed])
+    return {m: {key: interval_over_seeds([[source_choice_value(r.targets[k], m, key) for k in targets] for r in per_seed])
                 for key in ("gain_over_random", "shortfall_from_best")} for m in measures}
 
 

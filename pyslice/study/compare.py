@@ -10,7 +10,8 @@ import math
 from collections.abc import Callable
 
 from pyslice.base.statistics import verdict
-from pyslice.study.claims import LOG_STEPS_MARGIN, MARGINS, RELATIVE, REWARD_MARGIN, interval_over_seeds, log_steps_ratio
+from pyslice.study.claims import (LOG_STEPS_MARGIN, MARGINS, RELATIVE, REWARD_MARGIN, interval_over_seeds,
+                                  log_steps_ratio, nan_if_none, source_choice_value)
 from pyslice.study.results import Interval, SeedResult, StudyResults, TargetResult
 
 __all__ = ["PER_SEED", "QUANTITIES", "Comparison", "compare_studies", "format_comparison"]
@@ -22,10 +23,6 @@ def _window(method: str, metric: str = SAT) -> Callable[[TargetResult], float]:
     return lambda t: t.eval[method].get(metric)
 
 
-def _opt(value: float | None) -> float:
-    return math.nan if value is None else float(value)
-
-
 #: The compared quantities: name → (per-target value, equivalence margin).
 QUANTITIES: dict[str, tuple[Callable[[TargetResult], float], float]] = {
     "converged DRL satisfaction": (_window("drl"), MARGINS[SAT]),
@@ -33,7 +30,7 @@ QUANTITIES: dict[str, tuple[Callable[[TargetResult], float], float]] = {
     "DRL from scratch satisfaction (TL's steps)": (_window("drl_scratch"), MARGINS[SAT]),
     "converged DRL share of steps below 0.95": (_window("drl", "share_below_0.95"), MARGINS["share_below_0.95"]),
     "TL over scratch at equal training steps (relative to converged DRL)":
-        (lambda t: _opt(t.tl_gain_normalised), MARGINS[RELATIVE]),
+        (lambda t: nan_if_none(t.tl_gain_normalised), MARGINS[RELATIVE]),
     "nearest over farthest source, early window": (lambda t: t.nearest_vs_farthest_early_gain, MARGINS[RELATIVE]),
     "log steps ratio scratch / TL to 95 % of converged DRL": (lambda t: log_steps_ratio(t, 0.95), LOG_STEPS_MARGIN),
 }
@@ -78,11 +75,6 @@ def _compare(name: str, values: list[tuple[list[float], list[float]]], margin: f
                       WORDS[verdict(dataclasses.asdict(diff), "greater", margin)])
 
 
-def _pick_over_random(measure: str) -> Callable[[TargetResult], float]:
-    return lambda t: math.nan if t.source_choice is None or measure not in t.source_choice else \
-        t.source_choice[measure]["gain_over_random"]
-
-
 def compare_studies(reference: StudyResults, variant: StudyResults,
                     measure: str = "vae-kl-equal-sigma") -> list[Comparison]:
     """Every quantity of :data:`QUANTITIES`, the early reward of ``measure``'s source pick over a random
@@ -90,7 +82,7 @@ def compare_studies(reference: StudyResults, variant: StudyResults,
     studies ran; ValueError when they share none."""
     pairs = _pairs(reference, variant)
     per_target = {**QUANTITIES, f"source pick ({measure}) over a random pick, early reward":
-                  (_pick_over_random(measure), REWARD_MARGIN)}
+                  (lambda t: source_choice_value(t, measure, "gain_over_random"), REWARD_MARGIN)}
     out = [_compare(name, [([fn(ra.targets[k]) for k in ks], [fn(rb.targets[k]) for k in ks]) for ra, rb, ks in pairs],
                     margin) for name, (fn, margin) in per_target.items()]
     out += [_compare(name, [([fn(ra)], [fn(rb)]) for ra, rb, _ in pairs], None) for name, fn in PER_SEED.items()]
