@@ -167,9 +167,9 @@ def spread_targets(scenario: Scenario, n: int = AUTO_TARGETS) -> tuple[int, ...]
     """``n`` target cells spread over the requirement groups and over edge and interior sites (every
     cell if the network has at most ``n``): the sites fall into groups by requirement profile and
     into interior and edge sites, an edge site being one without its full first tier of six
-    neighbour sites (with wrap-around every site is interior); the groups are taken in turn, each giving a cell of its
-    next site (interior and edge in turn, spread over each, sectors in turn), until ``n`` are chosen.
-    Sorted."""
+    neighbour sites (with wrap-around every site is interior); the groups are taken in turn, each
+    giving a cell of its next site (interior and edge in turn, spread over each, sectors in turn),
+    until ``n`` are chosen. Sorted."""
     K = scenario.n_cells
     if K <= n:
         return tuple(range(K))
@@ -183,7 +183,8 @@ def spread_targets(scenario: Scenario, n: int = AUTO_TARGETS) -> tuple[int, ...]
         by_group.setdefault(profile[site % len(profile)], ([], []))[int(edge[site])].append(site)
     chosen: set[int] = set()
     while len(chosen) < n:  # one pass over the sites per round; a later round takes other sectors
-        queues = [_alternate(*([v[i] for i in _spread_order(len(v))] for v in pair)) for _, pair in sorted(by_group.items())]
+        queues = [_alternate(*([v[i] for i in _spread_order(len(v))] for v in pair))
+                  for _, pair in sorted(by_group.items())]
         while any(queues) and len(chosen) < n:
             for queue in queues:  # the groups in turn; within a group interior and edge sites in turn
                 if queue and len(chosen) < n:

@@ -107,7 +107,7 @@ def phase_steps(cfg: ReproduceConfig, phase: str) -> int:
     """Steps one seed's ``phase`` counts on the progress bar (the transfer phase: per batch)."""
     T = cfg.train.total_steps
     return {"baseline": T, "pretrain": T, "similarity": -(-cfg.samples_per_agent // 4),
-            "transfer": sum(length for length in transfer_lengths(cfg)),
+            "transfer": sum(transfer_lengths(cfg)),
             "evaluate": len(EVALUATED) * evaluation_horizon(cfg)}[phase]
 
 
