@@ -1,6 +1,9 @@
 #include "batch.hpp"
 
 #include <algorithm>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -21,7 +24,17 @@ SimulatorBatch::SimulatorBatch(const SimConfig& config, const std::vector<std::u
   if (threads < 1) throw std::invalid_argument("threads must be >= 1");
   if (shared_world) check_shared_seeds(seeds);
   for (std::uint64_t s : seeds) replicas_.push_back(std::make_unique<Simulator>(config, s));
+  release_followers();
   pool_ = std::make_unique<WorkerPool>(std::min(threads, size()));
+}
+
+void SimulatorBatch::release_followers() {
+  // a shared world's followers read replica 0's world: theirs would only take memory
+  if (!shared_world_ || replicas_.size() < 2) return;
+  for (size_t r = 1; r < replicas_.size(); ++r) replicas_[r]->release_world();
+#if defined(__GLIBC__)
+  malloc_trim(0);  // glibc keeps freed heap memory by default: hand the followers' worlds back
+#endif
 }
 
 void SimulatorBatch::reset(const std::vector<std::uint64_t>& seeds) {
@@ -29,6 +42,7 @@ void SimulatorBatch::reset(const std::vector<std::uint64_t>& seeds) {
     throw std::invalid_argument("seeds must hold one seed per replica (" + std::to_string(replicas_.size()) + ")");
   if (shared_world_) check_shared_seeds(seeds);
   for (size_t r = 0; r < replicas_.size(); ++r) replicas_[r]->reset(seeds[r]);
+  release_followers();
 }
 
 void SimulatorBatch::step(const double* shares, SharePolicy policy) {

@@ -30,6 +30,7 @@ class SimulatorBatch {
   void step(const double* shares, const std::vector<SharePolicy>& policies);
 
  private:
+  void release_followers();
   std::vector<std::unique_ptr<Simulator>> replicas_;
   int threads_;
   bool shared_world_ = false;

@@ -119,6 +119,7 @@ void Simulator::reset(std::uint64_t seed) {
   out_ = StepOutputs{};
   sinr_stale_ = false;
   world_ = nullptr;
+  world_released_ = false;
   coupling_ready_ = false;
 }
 
@@ -706,6 +707,7 @@ void Simulator::step_checked(const double* shares, SharePolicy policy) {
 }
 
 void Simulator::step_world() {
+  if (world_released_) throw std::logic_error("this simulator's world was released (a shared world's follower)");
   coupling_ready_ = false;
   // (1) time and traffic mask
   ++t_;
@@ -719,6 +721,36 @@ void Simulator::step_world() {
 void Simulator::adopt_world(const Simulator& leader) {
   world_ = &leader;
   t_ = leader.t_;
+}
+
+namespace {
+template <class T>
+void free_vector(std::vector<T>& v) {
+  std::vector<T>().swap(v);
+}
+}  // namespace
+
+void Simulator::release_world() {
+  for (auto* v : {&motion_scratch_, &ue_height_, &ue_indoor_distance_, &ue_penetration_db_, &ue_wall_loss_db_,
+                  &ue_penetration_sigma_db_, &demand_ue_, &link_dx_, &link_dy_, &link_loss_, &ar_shadow_, &ar_los_,
+                  &since_refresh_, &ar_moved_, &gain_next_, &sel_zs_, &sel_zl_, &sel_distance_, &sel_angle_,
+                  &sel_gain_, &sel_best_gain_, &best_gain_, &serving_gain_, &site_best_gain_, &moved_})
+    free_vector(*v);
+  for (auto* v : {&home_, &group_index_, &serving_, &ho_candidate_, &ho_count_, &scratch_sites_, &link_ue_, &sel_,
+                  &sel_ue_, &best_cell_})
+    free_vector(*v);
+  for (auto* v : {&active_, &ue_indoor_, &link_carry_, &refresh_, &structure_changed_, &sel_carry_, &sel_los_,
+                  &sel_best_sector_, &site_best_sector_})
+    free_vector(*v);
+  free_vector(pos_);
+  free_vector(motion_);
+  free_vector(ue_rng_);
+  free_vector(link_key_);
+  free_vector(sel_key_);
+  tracked_ = TrackedLinks{};
+  tracked_next_ = TrackedLinks{};
+  links_ = LinkTable{};
+  world_released_ = true;
 }
 
 void Simulator::respond(const double* shares, SharePolicy policy) {

@@ -123,6 +123,11 @@ class Simulator {
   // time. This simulator's own world is then stale, so it must keep following the same leader,
   // which must outlive it (SimulatorBatch shared_world); reset() ends the following.
   void adopt_world(const Simulator& leader);
+  // Frees this simulator's own world (UE positions and motion, links, handover state and their
+  // scratch): a follower of a shared world reads its leader's and never its own. Only
+  // adopt_world() + respond() may follow, until reset() draws a world again; step_world() throws.
+  void release_world();
+  bool world_released() const { return world_released_; }
   // Builds the shares-independent structure of this step's load coupling (respond() does it when
   // needed; SimulatorBatch calls it on a shared world's leader before its followers respond, and
   // they then solve on the leader's structure, read only).
@@ -132,7 +137,7 @@ class Simulator {
   const Layout& layout() const { return layout_; }
   int n_cells() const { return layout_.n_cells(); }
   int n_slices() const { return cfg_.n_slices(); }
-  int n_ues() const { return static_cast<int>(pos_.size()); }
+  int n_ues() const { return static_cast<int>(slice_.size()); }
   long time() const { return t_; }
   // The last step's outputs, complete: the per-UE SINR is derived on first request after a step
   // (the batch interfaces do not report it, so respond() leaves it to here).
@@ -203,6 +208,7 @@ class Simulator {
   SimConfig cfg_;
   Layout layout_;
   const Simulator* world_ = nullptr;  // the leader followed (adopt_world), or null
+  bool world_released_ = false;       // release_world() freed the own world
   PathlossCoefficients pathloss_;
   Rng rng_;                    // traffic mask
   std::vector<Rng> ue_rng_;    // per UE: drop and mobility

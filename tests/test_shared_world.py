@@ -48,6 +48,16 @@ def test_shared_world_equals_independent_replicas(name, seed, replicas, policies
         for r in range(replicas):
             np.testing.assert_array_equal(independent.result(r).sinr_db, shared.result(r).sinr_db)
     np.testing.assert_array_equal(independent.state(0)["positions"], shared.state(0)["positions"])
+    # a reset draws the world again (the followers', freed at construction, stay freed) and the
+    # replicas go on giving the same bits
+    independent.reset([seed + 1] * replicas)
+    shared.reset([seed + 1] * replicas)
+    for _ in range(2):
+        shares = rng.dirichlet(np.ones(4), size=(replicas, 12))
+        a = {k: v.copy() for k, v in independent.step(shares).items()}
+        b = shared.step(shares)
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name} after reset {key}")
 
 
 def test_shared_world_refuses_what_it_cannot_do():
