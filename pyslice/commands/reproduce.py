@@ -26,3 +26,6 @@ def _print_claims(results: dict[str, Any]) -> None:
         print(f"[{claim.verdict}] {claim.claim}")
     print("phase wall time (s, summed over seeds): " +
           ", ".join(f"{k} {v:.1f}" for k, v in study.phase_seconds.items()) + f"; total {study.wall_seconds:.1f}")
+    if study.peak_memory:
+        print(f"peak memory: {study.peak_memory['all_processes_mb'] / 1e3:.2f} GB all processes (PSS), "
+              f"{study.peak_memory['largest_process_mb'] / 1e3:.2f} GB the largest (RSS)")
