@@ -80,3 +80,14 @@ def test_make_executor_checks_its_arguments():
                           (("ray", 2), "--workers applies")):
         with pytest.raises(ValueError, match=message):
             make_executor(*args)
+
+
+@pytest.mark.parametrize("address, match", [("127.0.0.1:1", "nothing answers"), ("nonsense", "HOST:PORT"),
+                                            ("host:99999", "HOST:PORT"), (":6379", "HOST:PORT")])
+def test_a_ray_address_that_does_not_answer_fails_before_any_work(tmp_path, capsys, address, match):
+    """Refused before Ray is imported or anything is written (no Ray needed)."""
+    from pyslice.cli import main
+    out = tmp_path / "run"
+    assert main(["reproduce", "--quick", "--executor", "ray", "--ray-address", address, "--out", str(out),
+                 "--quiet"]) == 2
+    assert match in capsys.readouterr().err and not out.exists()

@@ -13,6 +13,7 @@ work is kept and ``--resume`` continues from it.
 from __future__ import annotations
 
 import os
+import socket
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
@@ -117,6 +118,22 @@ class LocalExecutor:
         return results
 
 
+def check_ray_address(address: Any, timeout: float = 5.0) -> None:
+    """A ``HOST:PORT`` Ray address that answers a TCP connection within ``timeout`` seconds;
+    ValueError naming ``--ray-address`` otherwise (so a study fails before any work, not after Ray's
+    own minute of retries)."""
+    host, sep, port = str(address).rpartition(":")
+    if not isinstance(address, str) or not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--ray-address must be HOST:PORT (the head's GCS address, e.g. 10.0.0.5:6379), 'auto' "
+                         f"or omitted, got {address!r}")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise ValueError(f"--ray-address {address}: nothing answers there ({exc.strerror or exc}); start the head "
+                         f"with `ray start --head --port {port}` or give its address") from None
+
+
 class RayExecutor:
     """Tasks as Ray remote functions on a cluster (one CPU each).
 
@@ -134,6 +151,8 @@ class RayExecutor:
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None,
                  runtime_env: dict[str, Any] | None = None) -> None:
+        if address not in (None, "auto", "local"):
+            check_ray_address(address)
         try:
             import ray  # optional extra: pyslice[ray]
         except ImportError:
