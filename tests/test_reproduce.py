@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import re
+
+import numpy as np
 from dataclasses import replace
 
 import pytest
@@ -373,3 +375,34 @@ def test_transfer_batches_keep_within_the_replica_budget():
             assert all(len(g) == 1 for g in groups)  # the paper's batches as before
         else:
             assert max(len(g) for g in groups) > 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(n_sources=st.integers(1, 120), n=st.one_of(st.none(), st.integers(2, 40)))
+def test_sweep_sources_spread_over_the_ranking(n_sources, n):
+    from pyslice.study.experiment import spread_sources
+    ranked = list(range(100, 100 + n_sources))[::-1]  # any order: the ranking is the list's
+    picked = spread_sources(ranked, n)
+    assert len(picked) == (n_sources if n is None else min(n, n_sources))
+    assert picked[0] == ranked[0] and picked[-1] == ranked[-1]
+    positions = [ranked.index(s) for s in picked]
+    assert positions == sorted(set(positions))  # distinct, in ranking order
+    if n is not None and n_sources > n:  # evenly spread: gaps differ by at most one
+        gaps = np.diff(positions)
+        assert gaps.max() - gaps.min() <= 1
+
+
+def test_the_paper_sweep_runs_every_source_and_a_larger_network_a_spread():
+    from pyslice.study.experiment import transfer_units
+    cfg = ReproduceConfig()
+    D = np.random.default_rng(0).random((12, 12))
+    sweep = next(u for u in transfer_units(cfg, D, (3,), (3,)) if u.folder == "target3/integrated")
+    assert len(sweep.spec.sources) == 11
+    D57 = np.random.default_rng(1).random((57, 57))
+    units = {u.folder: u for u in transfer_units(cfg, D57, (3,), (3,))}
+    assert len(units["target3/integrated"].spec.sources) == 11
+    # the rest run the early window, so that every source is measured there
+    assert sorted(units["target3/integrated"].spec.sources + units["target3/early_sources"].spec.sources) == \
+        [k for k in range(57) if k != 3]
+    with pytest.raises(ValueError, match="sweep_sources"):
+        ReproduceConfig(sweep_sources=1)

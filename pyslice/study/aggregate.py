@@ -20,6 +20,7 @@ from pyslice.study.claims import PAPER, judge_claims, nan_if_none, paired_differ
 from pyslice.study.efficiency import (LEVELS, normalised_gain, normalised_gain_curve, sample_efficiency_summary,
                                      steps_to_reach)
 from pyslice.study.config import ABLATION_STRATEGIES, PHASES, ReproduceConfig, cell_groups, study_targets, sweep_targets_of
+from pyslice.study.generalist_study import generalist_comparison
 from pyslice.study.methods import METHODS, WINDOW_METRICS
 from pyslice.study.report import write_report
 from pyslice.study.source_choice import source_choice
@@ -54,7 +55,7 @@ def _mean_std(values: list[float]) -> Summary:
 
 
 def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds: list[dict[str, float]] | None = None,
-              wall: float | None = None) -> dict[str, Any]:
+              wall: float | None = None, memory: dict[str, float] | None = None) -> dict[str, Any]:
     """Numbers, claims, ablations, figures and ``report.md`` from the per-seed folders."""
     out = Path(out)
     targets = study_targets(scenario, cfg)
@@ -65,6 +66,7 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
     pooled: dict[str, list[np.ndarray]] = {f"{kpi}_{p}": [] for kpi in ("sat", "delay") for p in METHODS}
     curves: dict[int, dict[str, list[np.ndarray]]] = {k: {} for k in targets}
     gain_curves: list[list[np.ndarray]] = []  # per seed, per target: Fig. 8's normalised gain curve
+    nearest_source: dict[tuple[int, int], int] = {}
     for s in range(cfg.seeds):
         root = out / f"seed{s}"
         evaluation = dict(np.load(root / "evaluate" / "evaluation.npz", allow_pickle=False))
@@ -80,6 +82,7 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
         for k in targets:
             t, sweep, nearest, farthest, full = _target_entry(root, k, distances, D, groups, evaluation, cfg, ev, w)
             row.targets[k] = t
+            nearest_source[(s, k)] = sweep.sources[nearest]
             rows = {"tl": (sweep, nearest), "drl_scratch": (sweep, -1)}
             for p in METHODS:
                 if p in rows:
@@ -107,7 +110,9 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
         per_seed.append(row)
     summary = _summarise(per_seed, targets, cfg)
     figs = _figures(scenario, cfg, out, pooled, curves, gain_curves, targets) if cfg.figures else {}
-    study = StudyResults(**summary, wall_seconds=wall, phase_seconds=_phase_seconds(seconds, out, cfg),
+    if cfg.generalist:
+        summary["generalist"] = generalist_comparison(out, cfg.seeds, targets, nearest_source, w, ev)
+    study = StudyResults(**summary, wall_seconds=wall, peak_memory=memory or {}, phase_seconds=_phase_seconds(seconds, out, cfg),
                          figures={name: str(path.relative_to(out)) for name, path in figs.items()})
     results = study.to_dict()
     write_json(out / "results.json", results)

@@ -17,7 +17,7 @@ from pyslice.sim.scenario import SECTORS_PER_SITE, Scenario
 from pyslice.study.similarity import MEASURES
 
 ABLATION_STRATEGIES = ("model", "feature", "instance")
-PHASES = ("baseline", "pretrain", "similarity", "transfer", "evaluate")
+PHASES = ("baseline", "pretrain", "similarity", "generalist", "transfer", "evaluate")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,12 @@ class ReproduceConfig:
     sweep_targets: tuple[int, ...] | None = None
     """Targets (among ``targets``) that also get TL from every source (Fig. 8, the measure
     ablation) and the strategy ablation; default: the first cell of each requirement profile."""
+    sweep_sources: int | None = 11
+    """Sources a sweep target runs TL from for the whole ``tl_steps`` (Fig. 8's gain against
+    distance): at most this many, spread evenly over the target's distance ranking (the nearest
+    and the farthest always among them); the others run over the early window with ``all_sources``.
+    The default, 11, is every source of the paper's 12 cells; on 57 cells it keeps the sweep's cost
+    linear in the cells instead of quadratic. ``None``: every source."""
     early_window: int = 200
     """Steps over which the early TL gain is measured (paper: 200)."""
     ablations: bool = True
@@ -75,6 +81,18 @@ class ReproduceConfig:
     ``None`` (default): the pretraining's ``train.td3.exploration_noise`` (paper §V-2: "for TL
     training process, we apply the same model setups as DRL approaches"). DRL from scratch always
     uses the pretraining learner unchanged."""
+    generalist: bool = False
+    """Also compare with the authors' generalist (TL-DIRP, :mod:`pyslice.learn.generalist`): per seed one
+    shared network per fold of targets, trained on the pretraining's schedule and seed in every
+    other cell (the fold's targets act but are never learned from), then in each target as it is
+    (zero-shot) and fine-tuned for ``tl_steps``, beside TL from a random source."""
+    generalist_folds: int | None = None
+    """Generalists per seed: ``None`` (default) one per target, each kept from that target alone
+    (leave-one-out: it learns from every source cell); an int F splits the targets into F folds,
+    each generalist kept from one fold (cheaper, fewer training cells)."""
+    generalist_buffer: int = 100_000
+    """Transitions each generalist's replay buffer keeps, pooled over its training cells (ten cells'
+    worth of the pretraining's per-agent buffer)."""
     figures: bool = True
     """Draw the paper's figures into ``figures/`` (off: faster aggregation, e.g. for the points of a
     large sweep; the numbers are the same)."""
@@ -103,6 +121,18 @@ class ReproduceConfig:
             if ((not t and name == "targets") or len(set(t)) != len(t)  # no sweep target: nearest and farthest only
                     or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0 for k in t)):
                 raise ValueError(f"{name} must be None or distinct cell indices >= 0, got {getattr(self, name)!r}")
+        if self.sweep_sources is not None and (isinstance(self.sweep_sources, bool)
+                                               or not isinstance(self.sweep_sources, int) or self.sweep_sources < 2):
+            raise ValueError(f"sweep_sources must be None or an int >= 2, got {self.sweep_sources!r}")
+        if not isinstance(self.generalist, bool):
+            raise ValueError(f"generalist must be true or false, got {self.generalist!r}")
+        if self.generalist_folds is not None and (isinstance(self.generalist_folds, bool)
+                                                  or not isinstance(self.generalist_folds, int)
+                                                  or self.generalist_folds < 1):
+            raise ValueError(f"generalist_folds must be None or an int >= 1, got {self.generalist_folds!r}")
+        if isinstance(self.generalist_buffer, bool) or not isinstance(self.generalist_buffer, int) \
+                or self.generalist_buffer < 1:
+            raise ValueError(f"generalist_buffer must be an int >= 1, got {self.generalist_buffer!r}")
         if not isinstance(self.figures, bool):
             raise ValueError(f"figures must be true or false, got {self.figures!r}")
         if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
@@ -203,6 +233,16 @@ def study_targets(scenario: Scenario, cfg: ReproduceConfig) -> tuple[int, ...]:
     if cfg.targets == "auto":
         return spread_targets(scenario)
     return default_targets(scenario) if cfg.targets is None else tuple(cfg.targets)
+
+
+def generalist_folds(scenario: Scenario, cfg: ReproduceConfig) -> list[list[int]]:
+    """The targets each generalist of a seed is kept from (:attr:`ReproduceConfig.generalist_folds`):
+    one target each, or the targets dealt round-robin into at most F folds."""
+    targets = study_targets(scenario, cfg)
+    if cfg.generalist_folds is None:
+        return [[k] for k in targets]
+    F = min(cfg.generalist_folds, len(targets))
+    return [list(targets[f::F]) for f in range(F)]
 
 
 def cell_groups(scenario: Scenario) -> list[list[int]]:

@@ -7,10 +7,13 @@ folder skips finished phases (pretraining also resumes inside from its own check
 1. ``baseline``: the traffic-aware baseline on the pretraining timeline (Fig. 3 mask, Fig. 4 curve);
 2. ``pretrain``: coordinated MADRL of all cells with the paper's schedule (:mod:`pyslice.learn.train`);
 3. ``similarity``: samples under the default action, one VAE, every distance measure (Fig. 7);
-4. ``transfer``: per target cell, TL (integrated) from every other cell plus DRL from scratch, all
-   replicas of one batched run (Figs. 4, 8, the measure ablation), and model/feature/instance
-   transfer from the nearest source (the strategy ablation);
-5. ``evaluate``: baseline, converged DRL and the max-min reference on the TL runs' traffic (Figs. 5, 6,
+4. ``generalist`` (with ``generalist = true``; else a no-op): the authors' shared generalists,
+   each kept from its targets (:mod:`pyslice.learn.generalist`);
+5. ``transfer``: per target cell, TL (integrated) from every other cell plus DRL from scratch, all
+   replicas of one batched run (Figs. 4, 8, the measure ablation), model/feature/instance
+   transfer from the nearest source (the strategy ablation) and the generalist zero-shot and
+   fine-tuned beside TL from a random source;
+6. ``evaluate``: baseline, converged DRL and the max-min reference on the TL runs' traffic (Figs. 5, 6,
    the table, the reference of the sample efficiency).
 
 :func:`pyslice.study.aggregate.aggregate` then writes ``results.json``, ``report.md`` and the figures.
@@ -32,15 +35,18 @@ from tqdm import tqdm
 
 from pyslice.base.artifacts import check_unit, mark_done
 from pyslice.base.atomic import write_json, write_npz, write_text
+from pyslice.base.memory import PeakMemory
 from pyslice.base.runlock import RunLock
 from pyslice.envs.baselines import run_policy_in_env
 from pyslice.envs.slicing import SlicingEnv
+from pyslice.learn.generalist import train_generalists
 from pyslice.learn.td3 import use_one_thread
 from pyslice.learn.train import CHECKPOINT, GreedyAgents, Trainer, load_policy
 from pyslice.sim.scenario import Scenario
 from pyslice.study.aggregate import aggregate
 from pyslice.study.config import (ABLATION_STRATEGIES, PHASES, ReproduceConfig, config_from_dict, config_toml,
-                                  evaluation_horizon, scratch_steps, study_targets, sweep_targets_of)
+                                  evaluation_horizon, generalist_folds, scratch_steps, study_targets,
+                                  sweep_targets_of)
 from pyslice.study.executor import LocalExecutor
 from pyslice.study.similarity import (MEASURES, analyse_with_latents, collect_default_samples, load_distances,
                                       posterior_variance_stats, save_distances)
@@ -107,6 +113,7 @@ def phase_steps(cfg: ReproduceConfig, phase: str) -> int:
     """Steps one seed's ``phase`` counts on the progress bar (the transfer phase: per batch)."""
     T = cfg.train.total_steps
     return {"baseline": T, "pretrain": T, "similarity": -(-cfg.samples_per_agent // 4),
+            "generalist": T if cfg.generalist else 0,
             "transfer": sum(transfer_lengths(cfg)),
             "evaluate": len(EVALUATED) * evaluation_horizon(cfg)}[phase]
 
@@ -155,6 +162,14 @@ def phase_similarity(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder
     write_json(folder / "posterior.json", posterior_variance_stats(latents))
 
 
+def phase_generalist(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path) -> None:
+    """The seed's generalists, on the pretraining's schedule, seed and world (nothing without
+    ``cfg.generalist``)."""
+    if cfg.generalist:
+        train_generalists(scenario, replace(cfg.train, seed=seed), generalist_folds(scenario, cfg), folder,
+                          cfg.generalist_buffer, progress=_Progress(folder, cfg.train.total_steps))
+
+
 def few_target_samples(samples: np.ndarray, targets: tuple[int, ...], n: int | None) -> list[np.ndarray]:
     """Every cell's samples [n_k, D], the target cells' cut to their first ``n`` (None: all)."""
     return [a[:n] if n is not None and k in targets else a for k, a in enumerate(samples)]
@@ -170,20 +185,32 @@ class TransferUnit:
     eval_steps: int
 
 
+def spread_sources(ranked: list[int], n: int | None) -> list[int]:
+    """At most ``n`` of the sources ``ranked`` by distance, evenly spaced over the ranking (the nearest
+    and the farthest among them), in ranking order; all of them for ``n`` None."""
+    if n is None or len(ranked) <= n:
+        return list(ranked)
+    return [ranked[i] for i in dict.fromkeys(np.round(np.linspace(0, len(ranked) - 1, n)).astype(int).tolist())]
+
+
 def transfer_units(cfg: ReproduceConfig, D: np.ndarray, targets: tuple[int, ...],
-                   sweep_targets: tuple[int, ...]) -> list[TransferUnit]:
+                   sweep_targets: tuple[int, ...], seed: int = 0,
+                   generalist: Path | None = None) -> list[TransferUnit]:
     """The transfer experiments of one seed: per target, integrated TL from its nearest and farthest
-    source by ``D`` (every source for a sweep target) plus DRL from scratch, for ``tl_steps`` and the
+    source by ``D`` (for a sweep target: ``sweep_sources`` spread over them) plus DRL from scratch, for ``tl_steps`` and the
     evaluation; for sweep targets also the strategy ablation from the nearest source; with
     ``all_sources``, TL from each remaining source for the first ``early_window`` steps; with
-    ``sample_efficiency``, DRL from scratch for the whole pretraining schedule."""
+    ``sample_efficiency``, DRL from scratch for the whole pretraining schedule; with ``generalist``
+    (the seed's generalists), the generalist zero-shot and fine-tuned beside TL from a source drawn
+    at random (by ``seed`` and the target)."""
 
     K = D.shape[0]
     E = cfg.train.evaluation_steps
     units = []
     for k in targets:
         ranked = sorted((i for i in range(K) if i != k), key=lambda i: (D[i, k], i))
-        sources = ranked if k in sweep_targets else list(dict.fromkeys([ranked[0], ranked[-1]]))
+        sources = spread_sources(ranked, cfg.sweep_sources) if k in sweep_targets else list(
+            dict.fromkeys([ranked[0], ranked[-1]]))
         units.append(TransferUnit(f"target{k}/integrated", TransferSpec(k, tuple(sources), "integrated", True, D),
                                   cfg.tl_steps, E))
         if cfg.ablations and k in sweep_targets:
@@ -193,6 +220,10 @@ def transfer_units(cfg: ReproduceConfig, D: np.ndarray, targets: tuple[int, ...]
         if cfg.all_sources and rest and cfg.early_window:
             units.append(TransferUnit(f"target{k}/early_sources", TransferSpec(k, rest, "integrated", False, D),
                                       min(cfg.early_window, cfg.tl_steps), 0))
+        if generalist is not None:
+            pick = ranked[int(np.random.default_rng([seed, k, 5]).integers(len(ranked)))]
+            units.append(TransferUnit(f"target{k}/generalist", TransferSpec(k, (pick,), "integrated", False, D,
+                                                                             str(generalist)), cfg.tl_steps, E))
         if scratch_steps(cfg):
             units.append(TransferUnit(f"target{k}/scratch_full", TransferSpec(k, (), "integrated", True, D),
                                       scratch_steps(cfg), 0))
@@ -206,7 +237,7 @@ BATCH_REPLICA_CELLS = 1080
 
 
 def _replicas(unit: TransferUnit) -> int:
-    return len(unit.spec.sources) + int(unit.spec.include_scratch)
+    return len(unit.spec.sources) + int(unit.spec.include_scratch) + 2 * (unit.spec.generalist is not None)
 
 
 def _batches(units: Sequence[TransferUnit], n_cells: int) -> list[list[list[TransferUnit]]]:
@@ -228,7 +259,8 @@ def phase_transfer(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
     transfer_runs.run_transfers`); each experiment's folder is written and marked done on its own."""
 
     D = distances[cfg.source_measure]
-    units = [u for u in transfer_units(cfg, D, targets, sweep_targets_of(scenario, cfg))
+    generalist = folder.parent / "generalist" if cfg.generalist else None
+    units = [u for u in transfer_units(cfg, D, targets, sweep_targets_of(scenario, cfg), seed, generalist)
              if not _resumable(folder / u.folder)]
     if not units:
         return
@@ -335,6 +367,8 @@ def run_seed(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any], seed: int,
             phase_pretrain(scenario, cfg, seed, folder)
         elif phase == "similarity":
             phase_similarity(scenario, cfg, seed, folder)
+        elif phase == "generalist":
+            phase_generalist(scenario, cfg, seed, folder)
         elif phase == "transfer":
             phase_transfer(scenario, cfg, seed, folder, root / "pretrain", load_distances(root / "similarity"), targets)
         else:
@@ -449,7 +483,8 @@ def _run_studies(runs: list[tuple[Scenario, ReproduceConfig, Path]], executor: A
             bar.refresh()
 
     start = time.perf_counter()
-    with tqdm(total=total, initial=count(), desc="reproduce", unit="step", disable=not progress) as bar:
+    with tqdm(total=total, initial=count(), desc="reproduce", unit="step", disable=not progress) as bar, \
+            PeakMemory() as peak:
         watcher = threading.Thread(target=poll, args=(bar,), daemon=True)
         watcher.start()
         try:
@@ -458,7 +493,7 @@ def _run_studies(runs: list[tuple[Scenario, ReproduceConfig, Path]], executor: A
             # other); then per (seed, target batch) transfer and per seed evaluation (both need
             # only the seed's pretraining, and the transfer its similarity).
             executor.map(run_task, [{**common, "task": "phases", "seed": s, "phases": (p,)}
-                                    for p in ("pretrain", "baseline", "similarity")
+                                    for p in ("pretrain", "generalist", "baseline", "similarity")
                                     for cfg, _, _, _, common in plans for s in range(cfg.seeds)])
             transfer_tasks, evaluate_tasks, owners = [], [], []
             for cfg, out, targets, _, common in plans:
@@ -479,7 +514,7 @@ def _run_studies(runs: list[tuple[Scenario, ReproduceConfig, Path]], executor: A
             bar.refresh()
     wall = time.perf_counter() - start
 
-    results = [aggregate(scenario, cfg, out, None, wall) for scenario, cfg, out in runs]
+    results = [aggregate(scenario, cfg, out, None, wall, peak.as_dict()) for scenario, cfg, out in runs]
     if tensorboard is not None:
 
         for (scenario, cfg, out), res in zip(runs, results):

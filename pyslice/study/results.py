@@ -17,7 +17,7 @@ from typing import Any, TypeVar, Union
 
 from pyslice.study.methods import METHODS
 
-__all__ = ["Claim", "Interval", "SeedResult", "StudyResults", "Summary", "TargetResult", "WindowStats",
+__all__ = ["Claim", "GeneralistComparison", "Interval", "SeedResult", "StudyResults", "Summary", "TargetResult", "WindowStats",
            "TableEntry"]
 
 _NAN = float("nan")
@@ -149,6 +149,28 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class GeneralistComparison:
+    """The generalist (TL-DIRP) against integrated TL on the same traffic
+    (:mod:`pyslice.study.generalist_study`)."""
+
+    methods: dict[str, dict[str, Summary]]
+    """Per policy and metric: mean ± std over seeds of the per-seed means over targets."""
+    differences: dict[str, Interval]
+    """The paired differences per (seed, target) the claims rest on."""
+    violation_reduction: dict[str, Interval]
+    """Per policy: 1 − its worst-slice violation / the traffic-aware baseline's, per seed."""
+    claims: list[Claim]
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> GeneralistComparison:
+        return _from_json(
+            cls, d, methods={m: {k: Summary.from_dict(v) for k, v in by.items()} for m, by in d["methods"].items()},
+            differences={k: Interval.from_dict(v) for k, v in d["differences"].items()},
+            violation_reduction={k: Interval.from_dict(v) for k, v in d["violation_reduction"].items()},
+            claims=[Claim.from_dict(c) for c in d["claims"]])
+
+
+@dataclass(frozen=True)
 class TargetResult:
     """One seed's results for one target cell."""
 
@@ -265,7 +287,12 @@ class StudyResults:
     sample_efficiency: dict[str, dict[str, float]] = field(default_factory=dict)
     """Per level of converged DRL's reward: the share of TL and scratch runs reaching it, their median
     steps and the pairs (:func:`pyslice.study.efficiency.sample_efficiency_summary`)."""
+    generalist: GeneralistComparison | None = None
+    """The authors' generalist against integrated TL (a study run with ``generalist = true``)."""
     wall_seconds: float | None = None
+    peak_memory: dict[str, float] = field(default_factory=dict)
+    """The run's peak memory on the driver's machine (:class:`pyslice.base.memory.PeakMemory`):
+    ``all_processes_mb`` (PSS of the driver and its worker processes) and ``largest_process_mb``."""
     phase_seconds: dict[str, float] = field(default_factory=dict)
     figures: dict[str, str] = field(default_factory=dict)
     """Figure name -> path relative to the study directory."""
@@ -300,5 +327,6 @@ class StudyResults:
                                  for k, v in d.get("ablation_strategies", {}).items()},
             per_seed=[SeedResult.from_dict(r) for r in d.get("per_seed", [])],
             source_choice={m: {k: Interval.from_dict(v) for k, v in by.items()}
-                           for m, by in d.get("source_choice", {}).items()})
+                           for m, by in d.get("source_choice", {}).items()},
+            generalist=GeneralistComparison.from_dict(d["generalist"]) if d.get("generalist") else None)
 

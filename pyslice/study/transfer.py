@@ -268,6 +268,8 @@ class TransferResult:
     results saved before drops were recorded)."""
     instance_rewards: str = "source"
     """Whose requirements the transferred instances' rewards use (``run_transfer``)."""
+    extra: list[str] = field(default_factory=list)
+    """Labels of the rows after the scratch run (the generalist's learners, when the spec had one)."""
 
     # -- views ------------------------------------------------------------------------------------
     @property
@@ -278,11 +280,17 @@ class TransferResult:
     @property
     def scratch_reward(self) -> np.ndarray | None:
         """[T] target-cell reward of the DRL-from-scratch run (None without one)."""
-        return self.target_reward[len(self.sources)] if self.include_scratch else None
+        return self.target_reward[self.row("scratch")] if self.include_scratch else None
 
     @property
     def labels(self) -> list[str]:
-        return [f"source {s}" for s in self.sources] + (["scratch"] if self.include_scratch else [])
+        return [f"source {s}" for s in self.sources] + (["scratch"] if self.include_scratch else []) + list(self.extra)
+
+    def row(self, label: str) -> int:
+        """The row of the learner labelled ``label`` (:attr:`labels`)."""
+        if label not in self.labels:
+            raise ValueError(f"no learner {label!r} in this result; it has {self.labels}")
+        return self.labels.index(label)
 
     def _window(self, window: int | tuple[int, int]) -> slice:
         a, b = (0, window) if np.isscalar(window) else window
@@ -303,7 +311,7 @@ class TransferResult:
         if not self.include_scratch:
             raise ValueError("no scratch run in this result (include_scratch=False)")
         m = self.mean_reward(window)
-        return m[: len(self.sources)] / m[-1] - 1.0
+        return m[: len(self.sources)] / m[self.row("scratch")] - 1.0
 
     def best_source(self, window: int | tuple[int, int] = 200) -> int:
         """The source whose TL run has the highest mean target reward in ``window``."""
@@ -344,7 +352,7 @@ class TransferResult:
             "strategy": self.strategy, "steps": self.steps, "eval_steps": self.eval_steps, "seed": self.seed,
             "include_scratch": self.include_scratch, "scratch_exploration_steps": self.scratch_exploration_steps,
             "feature_layers": list(self.feature_layers), "n_instances": list(self.n_instances),
-            "instance_rewards": self.instance_rewards,
+            "instance_rewards": self.instance_rewards, "extra": list(self.extra),
             "distance": None if self.distance is None else [float(d) for d in self.distance],
             "labels": self.labels, "wall_seconds": self.wall_seconds, "timing": dict(self.timing),
             "eval": self.eval_metrics(),
@@ -379,4 +387,5 @@ class TransferResult:
         keys = ("run_dir", "target", "sources", "strategy", "steps", "eval_steps", "seed", "include_scratch",
                 "scratch_exploration_steps", "feature_layers", "n_instances", "wall_seconds", "timing")
         return cls(distance=distance, drop_rate=drops, instance_rewards=meta.get("instance_rewards", "source"),
+                   extra=list(meta.get("extra", [])),
                    **{k: meta[k] for k in keys}, **arrays)

@@ -25,6 +25,7 @@ import torch
 
 from pyslice.envs.slicing import SlicingEnv
 from pyslice.envs.relabel import INSTANCE_REWARDS
+from pyslice.learn.generalist import GENERALIST, Generalists, load_generalists
 from pyslice.learn.loop import Step, run_steps
 from pyslice.learn.replay import Batch, ReplayBuffers
 from pyslice.sim.satisfaction import step_kpis
@@ -42,13 +43,21 @@ class TransferSpec:
     """One transfer experiment: a new agent in cell ``target`` trained from each of ``sources`` by
     ``strategy`` (one learner per source), plus DRL from scratch on the same target if
     ``include_scratch``. ``distance``: optional distances ``[K]`` to the target or ``D[source,
-    target]`` ``[K, K]``, stored per source."""
+    target]`` ``[K, K]``, stored per source. ``generalist``: a folder (or file) of trained
+    generalists (:func:`pyslice.learn.generalist.train_generalists`); then two more learners run,
+    the generalist that never learned from the target as it is (``"generalist zero-shot"``: greedy,
+    no updates) and fine-tuned there as TL is (``"generalist fine-tuned"``: its weights, a fresh
+    buffer, the TL learner's exploration and updates)."""
 
     target: int
     sources: tuple[int, ...]
     strategy: str = "integrated"
     include_scratch: bool = True
     distance: Any = None
+    generalist: str | None = None
+
+
+GENERALIST_LEARNERS = ("generalist zero-shot", "generalist fine-tuned")
 
 
 class _Learners:
@@ -130,6 +139,13 @@ class _Group:
     learners: _Learners
     rows: np.ndarray  # replica rows of the batch
     scratch: bool
+    features: np.ndarray | None = None  # [n, F] appended to the learners' observations (generalists)
+    frozen: bool = False  # acts greedily throughout, never learns (a generalist zero-shot)
+
+    def observe(self, obs: np.ndarray) -> np.ndarray:
+        """The learners' observations ``[n, D (+ F)]`` from the batch's ``[R, K, D]``."""
+        x = obs[self.rows, self.learners.targets]
+        return x if self.features is None else np.concatenate([x, self.features], axis=1)
 
 
 def _check_spec(spec: Any, K: int, pre: BatchedTD3, feature_layers: Sequence[int]) -> TransferSpec:
@@ -142,12 +158,19 @@ def _check_spec(spec: Any, K: int, pre: BatchedTD3, feature_layers: Sequence[int
     sources = tuple(check_index("source", s, K, "the run's cells") for s in spec.sources)
     if target in sources:
         raise ValueError(f"source {target} is the target cell itself")
-    if not sources and not spec.include_scratch:
-        raise ValueError("nothing to run: no sources and include_scratch=False")
+    if not sources and not spec.include_scratch and spec.generalist is None:
+        raise ValueError("nothing to run: no sources, no generalist and include_scratch=False")
     if spec.strategy == "feature":
         feature_layer_indices(pre, feature_layers)
     dist = None if spec.distance is None else distance_to_target(spec.distance, K, target)
-    return replace(spec, target=target, sources=sources, distance=dist)
+    generalist = None
+    if spec.generalist is not None:
+        if not isinstance(spec.generalist, (str, Path)):
+            raise ValueError(f"generalist must be a path, got {type(spec.generalist).__name__}")
+        generalist = str(spec.generalist)
+        if not (Path(generalist).is_file() or (Path(generalist) / GENERALIST).is_file()):
+            raise ValueError(f"generalist: no trained generalist at {generalist}")
+    return replace(spec, target=target, sources=sources, distance=dist, generalist=generalist)
 
 
 def run_transfers(
@@ -210,8 +233,8 @@ def run_transfers(
     timing = {k: round(v, 4) for k, v in timing.items()}
     wall = round(time.perf_counter() - t_start, 4)
     results = []
-    for spec, (rows, scratch_row) in zip(specs, layout.spec_rows):
-        sel = rows + ([scratch_row] if scratch_row is not None else [])
+    for spec, (rows, scratch_row, extra_rows) in zip(specs, layout.spec_rows):
+        sel = rows + ([scratch_row] if scratch_row is not None else []) + extra_rows
         results.append(TransferResult(
             run_dir=str(run_dir), target=spec.target, sources=list(spec.sources), strategy=spec.strategy, steps=steps,
             eval_steps=eval_steps, seed=seed, include_scratch=bool(spec.include_scratch),
@@ -220,6 +243,7 @@ def run_transfers(
             n_instances=[reports[r].n_instances for r in rows],
             distance=None if spec.distance is None else spec.distance[np.asarray(spec.sources, dtype=np.int64)],
             wall_seconds=wall, timing=timing, drop_rate=drops[sel], instance_rewards=instance_rewards,
+            extra=list(GENERALIST_LEARNERS) if extra_rows else [],
             **{name: curves[name][sel] for name in TransferResult._ARRAYS}))
     return results
 
@@ -239,21 +263,24 @@ def _learner_config(td3: TD3Config | None, config: Any) -> TD3Config:
 
 @dataclass
 class _ReplicaLayout:
-    """Which batch replica runs what: per spec its TL learners (one per source), then its scratch learner."""
+    """Which batch replica runs what: per spec its TL learners (one per source), its scratch
+    learner, then its generalist zero-shot and fine-tuned."""
 
     tl_rows: list[int]
     tl_jobs: list[tuple[TransferSpec, int]]
     sc_rows: list[int]
     sc_targets: list[int]
-    spec_rows: list[tuple[list[int], int | None]]
+    gen_rows: list[tuple[int, int]]  # (zero-shot row, fine-tuned row)
+    gen_specs: list[TransferSpec]
+    spec_rows: list[tuple[list[int], int | None, list[int]]]
 
     @property
     def n_replicas(self) -> int:
-        return len(self.tl_rows) + len(self.sc_rows)
+        return len(self.tl_rows) + len(self.sc_rows) + 2 * len(self.gen_rows)
 
     @classmethod
     def of(cls, specs: Sequence[TransferSpec]) -> _ReplicaLayout:
-        layout = cls([], [], [], [], [])
+        layout = cls([], [], [], [], [], [], [])
         for spec in specs:
             rows = []
             for s in spec.sources:
@@ -265,7 +292,12 @@ class _ReplicaLayout:
                 scratch_row = layout.n_replicas
                 layout.sc_rows.append(scratch_row)
                 layout.sc_targets.append(spec.target)
-            layout.spec_rows.append((rows, scratch_row))
+            extra: list[int] = []
+            if spec.generalist is not None:
+                extra = [layout.n_replicas, layout.n_replicas + 1]
+                layout.gen_rows.append((extra[0], extra[1]))
+                layout.gen_specs.append(spec)
+            layout.spec_rows.append((rows, scratch_row, extra))
         return layout
 
 
@@ -309,7 +341,31 @@ def _learner_groups(layout: _ReplicaLayout, specs: Sequence[TransferSpec], scena
         for j in range(len(layout.sc_rows)):
             transfer(sc.agent, sc.replay, None, j, "none", fresh_from=(template, 0))
         groups.append(_Group(sc, np.asarray(layout.sc_rows), True))
+    if layout.gen_rows:
+        groups += _generalist_groups(layout, config, steps, seed, td3, tl_td3)
     return groups, reports
+
+
+def _generalist_groups(layout: _ReplicaLayout, config: Any, steps: int, seed: int, td3: TD3Config,
+                       tl_td3: TD3Config) -> list[_Group]:
+    """The generalists in their targets: as they are (greedy, frozen) and fine-tuned as TL learners."""
+    loaded: dict[str, Generalists] = {}  # each file once
+    for spec in layout.gen_specs:
+        if str(spec.generalist) not in loaded:
+            loaded[str(spec.generalist)] = load_generalists(str(spec.generalist))
+    gens = [loaded[str(spec.generalist)] for spec in layout.gen_specs]
+    D, A = gens[0].agent.obs_dim, gens[0].agent.act_dim
+    if any((g.agent.obs_dim, g.agent.act_dim) != (D, A) for g in gens):
+        raise ValueError("the specs' generalists have different network sizes")
+    targets = [s.target for s in layout.gen_specs]
+    features = np.stack([g.features[k] for g, k in zip(gens, targets)])
+    groups = []
+    for kind, (frozen, cfg, capacity) in enumerate(((True, td3, 1), (False, tl_td3, max(config.buffer_capacity, steps)))):
+        learners = _Learners(targets, D, A, cfg, capacity, seed)
+        for j, (g, k) in enumerate(zip(gens, targets)):
+            learners.agent.copy_agent(g.row_for(k), j, source=g.agent)
+        groups.append(_Group(learners, np.asarray([rows[kind] for rows in layout.gen_rows]), False, features, frozen))
+    return groups
 
 
 def _run_batch(env: SlicingEnv, pre: BatchedTD3, groups: list[_Group], td3: TD3Config, seed: int, steps: int,
@@ -341,9 +397,9 @@ def _run_batch(env: SlicingEnv, pre: BatchedTD3, groups: list[_Group], td3: TD3C
         actions = others.act(obs.reshape(R * K, D)).reshape(R, K, A)
         phases = []
         for g in groups:
-            phase = "eval" if t >= steps else ("explore" if g.scratch and t < E else "train")
+            phase = "eval" if t >= steps or g.frozen else ("explore" if g.scratch and t < E else "train")
             phases.append(phase)
-            raw = g.learners.act(obs[g.rows, g.learners.targets], phase)
+            raw = g.learners.act(g.observe(obs), phase)
             raw_actions[g.rows] = raw
             actions[g.rows, g.learners.targets] = g.learners.agent.to_shares(raw)
         return actions, phases
@@ -357,8 +413,8 @@ def _run_batch(env: SlicingEnv, pre: BatchedTD3, groups: list[_Group], td3: TD3C
         for g, phase in zip(groups, phases):
             if phase == "eval":
                 continue
-            k = g.learners.targets
-            g.learners.replay.add(obs[g.rows, k], raw_actions[g.rows], reward[g.rows, k], next_obs[g.rows, k])
+            g.learners.replay.add(g.observe(obs), raw_actions[g.rows], reward[g.rows, g.learners.targets],
+                                  g.observe(next_obs))
             if phase == "train" and len(g.learners.replay) >= g.learners.cfg.batch_size:
                 for _ in range(updates_per_step):
                     g.learners.update()
