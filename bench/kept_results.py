@@ -10,7 +10,10 @@ Runs (or resumes) five studies and keeps their results:
   (docs/results.md, "Deciding with more seeds"); their summaries (``per_seed`` left out) are kept
   together in ``docs/data/more_seeds.json``;
 * ``hex19_wraparound_uma``: the default study on the 57-cell wrap-around network, 3 seeds × 12 spread
-  targets (about 25 minutes), kept whole.
+  targets (about 17 minutes), kept whole;
+* ``paper_generalist`` and ``hex19_generalist``: the default studies of ``paper`` and
+  ``hex19_wraparound_uma`` with the authors' generalist (``generalist = true``); their generalist
+  comparisons are kept together in ``docs/data/generalist.json``.
 
 It prints the tables (:mod:`pyslice.study.summary`) that README.md and docs/results.md quote;
 tests/test_docs_numbers.py checks they still do.
@@ -32,8 +35,8 @@ from pyslice import Scenario
 from pyslice.base.atomic import write_text
 from pyslice.study.executor import LocalExecutor
 from pyslice.study.experiment import ReproduceConfig, reproduce
-from pyslice.study.results import StudyResults
-from pyslice.study.summary import MORE_SEEDS_ROWS, differences_table, headline_table
+from pyslice.study.results import GeneralistComparison, StudyResults
+from pyslice.study.summary import MORE_SEEDS_ROWS, differences_table, generalist_table, headline_table
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "docs" / "data"
@@ -44,14 +47,21 @@ def _busy_hour() -> Scenario:
     return Scenario.from_toml(ROOT / "examples" / "paper_busy_hour.toml")
 
 
+def _hex19() -> Scenario:
+    return Scenario.from_toml(ROOT / "examples" / "hex19_wraparound_uma.toml")
+
+
 STUDIES: dict[str, tuple[Callable[[], Scenario], ReproduceConfig]] = {
     "paper": (Scenario.paper, ReproduceConfig()),
     "paper_busy_hour": (_busy_hour, ReproduceConfig()),
     "paper_14_seeds": (Scenario.paper, dataclasses.replace(ReproduceConfig(), seeds=14, **LEAN)),
     "paper_busy_hour_17_seeds": (_busy_hour, dataclasses.replace(ReproduceConfig(), seeds=17, **LEAN)),
-    "hex19_wraparound_uma": (lambda: Scenario.from_toml(ROOT / "examples" / "hex19_wraparound_uma.toml"),
-                             dataclasses.replace(ReproduceConfig(), seeds=3)),
+    "hex19_wraparound_uma": (_hex19, dataclasses.replace(ReproduceConfig(), seeds=3)),
+    "paper_generalist": (Scenario.paper, dataclasses.replace(ReproduceConfig(), generalist=True)),
+    "hex19_generalist": (_hex19, dataclasses.replace(ReproduceConfig(), seeds=3, generalist=True)),
 }
+#: The runs whose generalist comparison is kept (in generalist.json), by the column they head.
+GENERALIST = {"paper_generalist": "paper, 5 seeds × 12 targets", "hex19_generalist": "57 cells, 3 seeds × 12 targets"}
 #: The runs kept as summaries only (in more_seeds.json); the others are kept whole.
 SUMMARIES = ("paper_14_seeds", "paper_busy_hour_17_seeds")
 
@@ -69,15 +79,22 @@ def main() -> None:
     names = chosen(args.only, STUDIES, "--only")
     more_path = DATA / "more_seeds.json"
     more = json.loads(more_path.read_text()) if more_path.is_file() else {}
+    general_path = DATA / "generalist.json"
+    general = json.loads(general_path.read_text()) if general_path.is_file() else {}
     for name in names:
         scenario, cfg = STUDIES[name]
         results = reproduce(scenario(), cfg, Path(args.runs) / name, executor=LocalExecutor(args.workers),
                             resume=True, progress=True)
-        if name not in SUMMARIES:
+        if name in GENERALIST:
+            general[GENERALIST[name]] = results["generalist"]
+        elif name not in SUMMARIES:
             _write(DATA / f"{name}.json", results)
             print(f"\n{name}:\n\n{headline_table(StudyResults.from_dict(results))}\n")
         else:
             more[name] = {**results, "per_seed": []}  # the summaries; the per-(seed, target) detail stays in the run
+    if general:
+        _write(general_path, general)
+        print(generalist_table({n: GeneralistComparison.from_dict(g) for n, g in general.items()}))
     if more:
         _write(more_path, more)
         print(differences_table({n: StudyResults.from_dict(r) for n, r in more.items()}, MORE_SEEDS_ROWS))

@@ -48,3 +48,16 @@ def test_docs_quote_the_runs_on_more_seeds():
     runs = {name: StudyResults.from_dict(r) for name, r in more.items()}
     assert {name: s.seeds for name, s in runs.items()} == {"paper_14_seeds": 14, "paper_busy_hour_17_seeds": 17}
     assert differences_table(runs, MORE_SEEDS_ROWS) in (ROOT / "docs" / "results.md").read_text()
+
+
+def test_docs_quote_the_kept_generalist_comparison_and_its_verdicts_follow():
+    from pyslice.study.generalist_study import judge_generalist
+    from pyslice.study.results import GeneralistComparison
+    from pyslice.study.summary import generalist_table
+    kept = json.loads((ROOT / "docs" / "data" / "generalist.json").read_text())
+    runs = {name: GeneralistComparison.from_dict(g) for name, g in kept.items()}
+    assert len(runs) == 2  # the paper scenario and the 57-cell network
+    assert generalist_table(runs) in (ROOT / "docs" / "results.md").read_text()
+    for g in runs.values():
+        again = judge_generalist(g.differences, g.violation_reduction)
+        assert [(c.claim, c.verdict) for c in again] == [(c.claim, c.verdict) for c in g.claims]

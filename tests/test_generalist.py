@@ -132,7 +132,7 @@ def test_the_study_compares_the_generalist_with_verdicts(tmp_path):
     results = reproduce(Scenario.paper(), cfg, tmp_path, executor=SerialExecutor(), progress=False)
     g = results["generalist"]
     assert list(g["methods"]) == list(COMPARED)
-    assert len(g["claims"]) == 7 and all(c["verdict"] in VERDICTS for c in g["claims"])
+    assert len(g["claims"]) == 8 and all(c["verdict"] in VERDICTS for c in g["claims"])
     for interval in g["differences"].values():
         assert interval["n_seeds"] == 2 and interval["lo"] <= interval["mean"] <= interval["hi"]
     # the table's rows are the per-seed means over targets of what the files hold
@@ -141,6 +141,11 @@ def test_the_study_compares_the_generalist_with_verdicts(tmp_path):
     per_seed = [np.mean([TransferResult.load(tmp_path / f"seed{s}" / "transfer" / f"target{k}" / "generalist")
                          .target_reward[-1, ev].mean() for k in (0, 3)]) for s in range(2)]
     assert g["methods"]["generalist fine-tuned"]["eval_reward"]["mean"] == pytest.approx(np.mean(per_seed))
+    # DRL from scratch's early window starts after its exploration (equal training steps)
+    E, w = cfg.train.exploration_steps, cfg.early_window
+    scratch = [np.mean([TransferResult.load(tmp_path / f"seed{s}" / "transfer" / f"target{k}" / "integrated")
+                        .target_reward[-1, E:E + w].mean() for k in (0, 3)]) for s in range(2)]
+    assert g["methods"]["DRL from scratch"]["early_reward"]["mean"] == pytest.approx(np.mean(scratch))
     # held-out: each seed's generalists were kept from their own target
     assert load_generalists(tmp_path / "seed0" / "generalist").held_out == [[0], [3]]
     assert StudyResults.from_dict(results).generalist is not None

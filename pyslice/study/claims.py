@@ -21,7 +21,7 @@ from pyslice.base.statistics import chain_verdict, effect_excluded, seed_mean_in
 from pyslice.study.efficiency import LEVELS
 from pyslice.study.results import Claim, Interval, SeedResult, TargetResult
 
-__all__ = ["MARGINS", "PAPER", "interval_over_seeds", "judge_claims", "log_steps_ratio", "nan_if_none",
+__all__ = ["MARGINS", "PAPER", "interval_over_seeds", "judge_claim", "judge_claims", "log_steps_ratio", "nan_if_none",
            "paired_differences", "source_choice_intervals", "source_choice_value"]
 
 SAT, LOW, DELAY = "mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms"
@@ -130,7 +130,7 @@ def source_choice_intervals(per_seed: list[SeedResult], targets: tuple[int, ...]
                 for key in ("gain_over_random", "shortfall_from_best")} for m in measures}
 
 
-def _judge(text: str, diff: dict[str, Interval], links: list[str], direction: str, margin: float | None,
+def judge_claim(text: str, diff: dict[str, Interval], links: list[str], direction: str, margin: float | None,
            paper: list[float | None]) -> Claim:
     verdicts = {n: verdict(dataclasses.asdict(diff[n]), direction, margin) for n in links}
     effects = {n: e for n, e in zip(links, paper) if e is not None}
@@ -149,9 +149,9 @@ def judge_claims(diff: dict[str, Interval], worst_scratch_ratio: float, early_wi
                                     (LOW, "TL < DRL < baseline on the share of steps below 0.95 satisfaction", "less"),
                                     (DELAY, "TL < DRL < baseline on mean max-slice delay", "less")):
         p = PAPER[metric]
-        claims.append(_judge(text, diff, [f"{metric}: tl - drl", f"{metric}: drl - baseline"], direction,
+        claims.append(judge_claim(text, diff, [f"{metric}: tl - drl", f"{metric}: drl - baseline"], direction,
                              MARGINS[metric], [p["tl"] - p["drl"], p["drl"] - p["baseline"]]))
-    claims.append(_judge(f"TL starts far higher than DRL from scratch after its exploration (first {early_window} "
+    claims.append(judge_claim(f"TL starts far higher than DRL from scratch after its exploration (first {early_window} "
                          "training steps of each)", diff, [EARLY_EQUAL], "greater", MARGINS[RELATIVE], [None]))
     sound = "holds" if worst_scratch_ratio >= 0.8 else "does not hold"
     claims.append(Claim(claim="DRL from scratch in a new cell reaches at least 0.8 of the baseline's satisfaction on "
@@ -160,19 +160,19 @@ def judge_claims(diff: dict[str, Interval], worst_scratch_ratio: float, early_wi
     # at equal training steps: relative to converged DRL on each one's own traffic where the long
     # scratch runs allow it (the whole TL run), else raw rewards over scratch's training steps
     equal = NORMALISED if math.isfinite(diff[NORMALISED].mean) else EQUAL
-    claims.append(_judge("TL gains over DRL at equal training steps (paper: about 27 %)", diff, [equal], "greater",
+    claims.append(judge_claim("TL gains over DRL at equal training steps (paper: about 27 %)", diff, [equal], "greater",
                          MARGINS[RELATIVE], [PAPER["tl_gain_over_drl"]]))
     for q in LEVELS:
         if math.isfinite(diff[STEPS[q]].mean):
-            claims.append(_judge(f"TL needs fewer steps than DRL from scratch to reach {100 * q:g} % of converged "
+            claims.append(judge_claim(f"TL needs fewer steps than DRL from scratch to reach {100 * q:g} % of converged "
                                  "DRL's reward (the ratio scratch / TL > 1)", diff, [STEPS[q]], "greater",
                                  LOG_STEPS_MARGIN, [None]))
     if math.isfinite(diff[PICK_OVER_RANDOM].mean):
-        claims.append(_judge("The source eq. 10 picks gives a higher early reward than a random source", diff,
+        claims.append(judge_claim("The source eq. 10 picks gives a higher early reward than a random source", diff,
                              [PICK_OVER_RANDOM], "greater", REWARD_MARGIN, [None]))
-    claims.append(_judge(f"The nearest source gives a larger early gain than the farthest (paper: about 3 % in the "
+    claims.append(judge_claim(f"The nearest source gives a larger early gain than the farthest (paper: about 3 % in the "
                          f"first {early_window} steps)", diff, [NEAREST], "greater", MARGINS[RELATIVE],
                          [PAPER["nearest_vs_farthest_early_gain"]]))
-    claims.append(_judge("The VAE distance groups cells with the same requirements (within-group < across-group)",
+    claims.append(judge_claim("The VAE distance groups cells with the same requirements (within-group < across-group)",
                          diff, [GROUPS], "greater", None, [None]))
     return claims

@@ -9,7 +9,7 @@ from typing import Any
 from pyslice.base.atomic import atomic_open
 from pyslice.sim.scenario import Scenario
 from pyslice.study.methods import METHOD_NAMES, METHODS
-from pyslice.study.generalist_study import comparison_rows
+from pyslice.study.generalist_study import REDUCTION, comparison_rows
 from pyslice.study.results import Claim, Interval, StudyResults, Summary
 
 
@@ -157,7 +157,7 @@ def _generalist_section(cfg: Any, study: StudyResults) -> list[str]:
     lines = ["", "## The authors' generalist (TL-DIRP) against integrated TL", "",
              f"Per seed, shared generalists {held}, trained on the pretraining's schedule in every other cell; in "
              f"each target as they are (zero-shot) and fine-tuned for {cfg.tl_steps} steps, on the TL runs' traffic. "
-             f"Early: the first {cfg.early_window} steps; evaluation: the final {cfg.train.evaluation_steps} greedy "
+             f"Early: the first {cfg.early_window} steps (DRL from scratch: after its exploration); evaluation: the final {cfg.train.evaluation_steps} greedy "
              "steps. Worst-slice violation: 1 − min-slice throughput satisfaction; its reduction is against the "
              "traffic-aware baseline, per seed (authors: about 15 %).", "",
              "| policy | early reward | eval reward | satisfaction | worst-slice violation | reduction vs baseline |",
@@ -167,8 +167,8 @@ def _generalist_section(cfg: Any, study: StudyResults) -> list[str]:
         lines.append(f"| {rows['method']} | {rows['early_reward']:.3f} | {rows['eval_reward']:.3f} | "
                      f"{rows['mean_min_throughput_satisfaction']:.3f} | {rows['worst_slice_violation']:.3f} | "
                      f"{'—' if red is None else _ci(red)} |")
-    lines += [""] + _claim_lines(g.claims, {**g.differences, **{
-        f"worst-slice violation reduction vs traffic-aware: {m}": ci for m, ci in g.violation_reduction.items()}})
+    lines += [""] + _claim_lines(g.claims, {**g.differences,
+                                            **{REDUCTION + m: ci for m, ci in g.violation_reduction.items()}})
     return lines
 
 

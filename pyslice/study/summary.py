@@ -8,9 +8,10 @@ import math
 
 from pyslice.study.claims import PAPER, STEPS
 from pyslice.study.methods import METHODS
-from pyslice.study.results import Claim, StudyResults
+from pyslice.study.generalist_study import COMPARED, REDUCTION
+from pyslice.study.results import Claim, GeneralistComparison, StudyResults
 
-__all__ = ["MORE_SEEDS_ROWS", "differences_table", "headline_table"]
+__all__ = ["MORE_SEEDS_ROWS", "differences_table", "generalist_table", "headline_table"]
 
 SAT, LOW, DELAY = "mean_min_throughput_satisfaction", "share_below_0.95", "mean_max_slice_delay_ms"
 LEVEL_ROWS = ((SAT, "satisfaction", 1.0, "{:.3f}"), (LOW, "steps below 0.95 (%)", 100.0, "{:.1f}"),
@@ -88,4 +89,29 @@ def differences_table(runs: dict[str, StudyResults], names: tuple[str, ...]) -> 
             cells.append("—" if d is None else
                          f"{_signed(d.mean)} [{_signed(d.lo)}, {_signed(d.hi)}] {verdicts[run].get(name, '')}".strip())
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def generalist_table(runs: dict[str, GeneralistComparison]) -> str:
+    """Markdown: the generalist comparison of several studies (columns: ``runs``' keys): per policy
+    the early and evaluation reward and how much of the traffic-aware baseline's worst-slice
+    violation it cuts, then per claim its difference (mean [95 % interval]) and verdict."""
+    lines = ["| | " + " | ".join(runs) + " |", "|---|" + "---|" * len(runs)]
+    for m in COMPARED:
+        cells = []
+        for g in runs.values():
+            red = g.violation_reduction.get(m)
+            cut = "" if red is None else (f"; worst-slice violation cut {100 * red.mean:.1f} % "
+                                          f"[{100 * red.lo:.1f}, {100 * red.hi:.1f}]")
+            cells.append(f"early {g.methods[m]['early_reward'].mean:.3f}, eval {g.methods[m]['eval_reward'].mean:.3f}{cut}")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    claims = next(iter(runs.values())).claims
+    for i, claim in enumerate(claims):
+        cells = []
+        for g in runs.values():
+            c = g.claims[i]
+            name = c.evidence[0]
+            d = g.differences.get(name) or g.violation_reduction[name.removeprefix(REDUCTION)]
+            cells.append(f"{_signed(d.mean)} [{_signed(d.lo)}, {_signed(d.hi)}] **{c.verdict}**")
+        lines.append(f"| {claim.claim} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
