@@ -23,17 +23,22 @@ SimulatorBatch::SimulatorBatch(const SimConfig& config, const std::vector<std::u
   if (seeds.empty()) throw std::invalid_argument("seeds must hold at least one seed");
   if (threads < 1) throw std::invalid_argument("threads must be >= 1");
   if (shared_world) check_shared_seeds(seeds);
-  for (std::uint64_t s : seeds) replicas_.push_back(std::make_unique<Simulator>(config, s));
-  release_followers();
+  for (std::uint64_t s : seeds) {
+    replicas_.push_back(std::make_unique<Simulator>(config, s));
+    release_follower(replicas_.size() - 1);  // at once: the next follower reuses its memory
+  }
+  trim_heap();
   pool_ = std::make_unique<WorkerPool>(std::min(threads, size()));
 }
 
-void SimulatorBatch::release_followers() {
+void SimulatorBatch::release_follower(size_t r) {
   // a shared world's followers read replica 0's world: theirs would only take memory
-  if (!shared_world_ || replicas_.size() < 2) return;
-  for (size_t r = 1; r < replicas_.size(); ++r) replicas_[r]->release_world();
+  if (shared_world_ && r > 0) replicas_[r]->release_world();
+}
+
+void SimulatorBatch::trim_heap() const {
 #if defined(__GLIBC__)
-  malloc_trim(0);  // glibc keeps freed heap memory by default: hand the followers' worlds back
+  if (shared_world_ && replicas_.size() > 1) malloc_trim(0);  // glibc keeps freed heap memory: hand it back
 #endif
 }
 
@@ -41,8 +46,11 @@ void SimulatorBatch::reset(const std::vector<std::uint64_t>& seeds) {
   if (seeds.size() != replicas_.size())
     throw std::invalid_argument("seeds must hold one seed per replica (" + std::to_string(replicas_.size()) + ")");
   if (shared_world_) check_shared_seeds(seeds);
-  for (size_t r = 0; r < replicas_.size(); ++r) replicas_[r]->reset(seeds[r]);
-  release_followers();
+  for (size_t r = 0; r < replicas_.size(); ++r) {
+    replicas_[r]->reset(seeds[r]);
+    release_follower(r);
+  }
+  trim_heap();
 }
 
 void SimulatorBatch::step(const double* shares, SharePolicy policy) {

@@ -30,7 +30,8 @@ class SimulatorBatch {
   void step(const double* shares, const std::vector<SharePolicy>& policies);
 
  private:
-  void release_followers();
+  void release_follower(size_t r);
+  void trim_heap() const;
   std::vector<std::unique_ptr<Simulator>> replicas_;
   int threads_;
   bool shared_world_ = false;

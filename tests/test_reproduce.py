@@ -143,6 +143,10 @@ def test_resume_skips_finished_phases_and_refuses_overwrite(quick_run, tmp_path)
     again = reproduce(Scenario.paper(), cfg, out, executor=SerialExecutor(), resume=True, progress=False)
     assert {p: (out / "seed0" / p / "done.json").read_text() for p in PHASES} == markers  # nothing redone
     assert again["table"] == results["table"]
+    # the run's wall time and peak memory cover both sessions
+    assert again["wall_seconds"] > results["wall_seconds"] > 0
+    for key in ("all_processes_mb", "largest_process_mb"):
+        assert again["peak_memory"][key] >= results["peak_memory"][key] > 0
     with pytest.raises(ValueError, match="another scenario or configuration"):
         reproduce(Scenario.paper(), replace(cfg, tl_steps=cfg.tl_steps + 1), out, executor=SerialExecutor(),
                   resume=True, progress=False)
@@ -288,6 +292,10 @@ def test_a_run_of_an_earlier_version_resumes(quick_run, tmp_path):
     (copy / "reproduce.json").write_text(json.dumps(meta))
     again = reproduce(Scenario.paper(), cfg, copy, executor=SerialExecutor(), resume=True, progress=False)
     assert again["table"] == results["table"]
+    # the run's wall time and peak memory cover both sessions
+    assert again["wall_seconds"] > results["wall_seconds"] > 0
+    for key in ("all_processes_mb", "largest_process_mb"):
+        assert again["peak_memory"][key] >= results["peak_memory"][key] > 0
     with pytest.raises(ValueError, match="another scenario or configuration"):
         reproduce(Scenario.paper(), replace(cfg, tl_steps=cfg.tl_steps + 1), copy, executor=SerialExecutor(),
                   resume=True, progress=False)

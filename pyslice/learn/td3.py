@@ -55,6 +55,7 @@ __all__ = [
     "LEGACY_TD3",
     "TD3Config",
     "BatchedTD3",
+    "ActorCopies",
     "project_to_simplex",
     "project_to_simplex_np",
     "use_one_thread",
@@ -777,3 +778,28 @@ class BatchedTD3:
         self.init_count[...] = np.asarray(state["init_count"])
         self.torch_gen.set_state(state["torch_gen"])
         self.np_rng.bit_generator.state = state["np_rng"]
+
+
+class ActorCopies:
+    """``copies`` stacked copies of a :class:`BatchedTD3`'s actors, for greedy inference only: no
+    critics, target networks or optimiser state (about a twentieth of the memory of a BatchedTD3 of
+    as many agents). Row ``r * K + k`` is agent ``k`` of copy ``r``; each row is evaluated as its own
+    agent (a batch of one), exactly as :meth:`BatchedTD3.act` evaluates it, so a row's shares are
+    bit-identical to the agent's and do not depend on ``copies``."""
+
+    def __init__(self, agent: BatchedTD3, copies: int) -> None:
+        if isinstance(copies, bool) or not isinstance(copies, int) or copies < 1:
+            raise ValueError(f"copies must be an int >= 1, got {copies!r}")
+        self._agent = agent  # the head and the map to shares
+        self.n_agents = agent.n_agents * copies
+        self.actor = agent.actor.detach().repeat(copies, 1)
+        self._views = agent.layouts["actor"].views(self.actor, self.n_agents)
+
+    @torch.no_grad()
+    def act(self, obs: Any) -> np.ndarray:
+        """Greedy PRB shares, float64 ``[n, A]``, for observations ``[n, D]`` (``n = copies * K``)."""
+        x = torch.as_tensor(np.asarray(obs), dtype=torch.float32)
+        if x.shape != (self.n_agents, self._agent.obs_dim):
+            raise ValueError(f"obs: expected [{self.n_agents}, {self._agent.obs_dim}], got {tuple(x.shape)}")
+        a = self._agent._policy(x.unsqueeze(1), self._views)[:, 0].numpy().astype(np.float64)
+        return self._agent.to_shares(a)

@@ -19,7 +19,8 @@ from pyslice.study import figures
 from pyslice.study.claims import PAPER, judge_claims, nan_if_none, paired_differences, source_choice_intervals
 from pyslice.study.efficiency import (LEVELS, normalised_gain, normalised_gain_curve, sample_efficiency_summary,
                                      steps_to_reach)
-from pyslice.study.config import ABLATION_STRATEGIES, PHASES, ReproduceConfig, cell_groups, study_targets, sweep_targets_of
+from pyslice.study.config import (ABLATION_STRATEGIES, AUTO_TARGETS, PHASES, ReproduceConfig, cell_groups,
+                                  study_targets, sweep_targets_of)
 from pyslice.study.generalist_study import generalist_comparison
 from pyslice.study.methods import METHODS, WINDOW_METRICS
 from pyslice.study.report import write_report
@@ -112,8 +113,8 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
     figs = _figures(scenario, cfg, out, pooled, curves, gain_curves, targets) if cfg.figures else {}
     if cfg.generalist:
         summary["generalist"] = generalist_comparison(out, cfg.seeds, targets, nearest_source, w, ev)
-    study = StudyResults(**summary, wall_seconds=wall, peak_memory=memory or {}, phase_seconds=_phase_seconds(seconds, out, cfg),
-                         figures={name: str(path.relative_to(out)) for name, path in figs.items()})
+    study = StudyResults(**summary, wall_seconds=wall, peak_memory=memory or {},
+                         phase_seconds=_phase_seconds(seconds, out, cfg), figures={name: str(path.relative_to(out)) for name, path in figs.items()})
     results = study.to_dict()
     write_json(out / "results.json", results)
     write_rows_csv(out / "results.csv", result_rows(results))
@@ -341,12 +342,19 @@ def _figures(scenario: Scenario, cfg: ReproduceConfig, out: Path, pooled: dict[s
 
     drl = np.stack([read_log(out / f"seed{s}" / "pretrain" / "train_log.csv")["reward"] for s in range(cfg.seeds)])
     with_base = np.stack([np.load(out / f"seed{s}" / "baseline" / "baseline.npz", allow_pickle=False)["reward"] for s in range(cfg.seeds)])
-    T = min(drl.shape[1], with_base.shape[1])
+    T, K = min(drl.shape[1], with_base.shape[1]), drl.shape[2]
+    # every cell up to the paper's 12; a larger network: its targets and one panel of the mean over all cells
+    cells = list(range(K)) if K <= AUTO_TARGETS else list(targets)
+    panels = [{"traffic-aware baseline": with_base[:, :T, k], "DRL (pretraining run)": drl[:, :T, k]} for k in cells]
+    titles = [f"cell {k + 1}" for k in cells]
+    if K > AUTO_TARGETS:
+        panels.append({"traffic-aware baseline": with_base[:, :T].mean(axis=2),
+                       "DRL (pretraining run)": drl[:, :T].mean(axis=2)})
+        titles.append(f"mean over all {K} cells")
     figs["fig4_all_cells"] = figures.reward_panels(
-        [{"traffic-aware baseline": with_base[:, :T, k], "DRL (pretraining run)": drl[:, :T, k]}
-         for k in range(drl.shape[2])], [f"cell {k + 1}" for k in range(drl.shape[2])],
-        fig_dir / "fig4_all_cells.png", window=max(1, min(250, T // 10)),
-        title="Reward of every cell during pretraining")
+        panels, titles, fig_dir / "fig4_all_cells.png", window=max(1, min(250, T // 10)),
+        title="Reward of every cell during pretraining" if K <= AUTO_TARGETS else
+        f"Reward during pretraining: the {len(cells)} target cells and all {K} cells")
     shown = sweep_targets_of(scenario, cfg) or targets[:1]  # Fig. 4 and 8 for the swept targets
     for k in shown:
         c = curves[k]

@@ -231,9 +231,10 @@ def transfer_units(cfg: ReproduceConfig, D: np.ndarray, targets: tuple[int, ...]
 
 
 #: Most replica-cells (replicas × cells of the network) one transfer batch steps at once: memory grows
-#: with them (about 0.35 MB each), speed hardly once a batch is this large. The paper scenario's
-#: batches stay below it; a 57-cell network's all-sources experiments run a target or two at a time.
-BATCH_REPLICA_CELLS = 1080
+#: with them (about 30 kB each on 57 cells, mostly the learners' buffers: 250 MB a batch), and a
+#: replica-step costs less the more replicas share a step (on 57 cells 2.4 ms at 18 replicas, 0.9 ms
+#: at 108). The paper scenario's batches stay below it.
+BATCH_REPLICA_CELLS = 8000
 
 
 def _replicas(unit: TransferUnit) -> int:
@@ -418,6 +419,18 @@ def _prepare_run(scenario: Scenario, cfg: ReproduceConfig, out: Path, resume: bo
     write_text(out / "config.toml", config_toml(scenario, cfg))
 
 
+def _with_earlier_sessions(out: Path, wall: float, memory: dict[str, float]) -> tuple[float, dict[str, float]]:
+    """A resumed run's wall time and peak memory over all its sessions: this session's added to (wall)
+    or combined with (peaks) those its earlier ``results.json`` recorded."""
+    try:
+        earlier = json.loads((out / "results.json").read_text())
+    except (OSError, ValueError):
+        return wall, memory
+    before = earlier.get("peak_memory") or {}
+    return (wall + float(earlier.get("wall_seconds") or 0.0),
+            {k: max(v, float(before.get(k, 0.0))) for k, v in memory.items()} if memory else before)
+
+
 def reproduce_many(runs: Sequence[tuple[Scenario, ReproduceConfig, str | Path]], executor: Any = None,
                    resume: bool = False, progress: bool = True,
                    tensorboard: str | Path | None = None) -> list[dict[str, Any]]:
@@ -514,7 +527,8 @@ def _run_studies(runs: list[tuple[Scenario, ReproduceConfig, Path]], executor: A
             bar.refresh()
     wall = time.perf_counter() - start
 
-    results = [aggregate(scenario, cfg, out, None, wall, peak.as_dict()) for scenario, cfg, out in runs]
+    results = [aggregate(scenario, cfg, out, None, *_with_earlier_sessions(out, wall, peak.as_dict()))
+               for scenario, cfg, out in runs]
     if tensorboard is not None:
 
         for (scenario, cfg, out), res in zip(runs, results):

@@ -29,7 +29,7 @@ from pyslice.learn.generalist import GENERALIST, Generalists, load_generalists
 from pyslice.learn.loop import Step, run_steps
 from pyslice.learn.replay import Batch, ReplayBuffers
 from pyslice.sim.satisfaction import step_kpis
-from pyslice.learn.td3 import BatchedTD3, TD3Config
+from pyslice.learn.td3 import ActorCopies, BatchedTD3, TD3Config
 from pyslice.learn.train import CHECKPOINT, read_run_file, restore_agent
 from pyslice.sim.scenario import Scenario
 from pyslice.study.transfer import (RESULT_JSON, STRATEGIES, TransferReport, TransferResult, check_index,
@@ -379,9 +379,7 @@ def _run_batch(env: SlicingEnv, pre: BatchedTD3, groups: list[_Group], td3: TD3C
     R = sum(len(g.rows) for g in groups)
     # the other cells: R copies of the pretrained actors evaluated as R*K agents (one row each, so
     # a replica's actions are bit-identical to a one-replica run)
-    others = BatchedTD3(R * K, D, A, replace(td3, seed=seed))
-    with torch.no_grad():
-        others.actor.copy_(pre.actor.detach().repeat(R, 1))
+    others = ActorCopies(pre, R)
     T = steps + eval_steps
     curves = {name: np.zeros((R, T)) for name in TransferResult._ARRAYS}
     drops = np.zeros((R, T, A))
