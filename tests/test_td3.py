@@ -605,3 +605,21 @@ def test_logit_exploration_keeps_every_share_positive():
     assert np.abs(acts - greedy).max() > 0.05  # it does explore
     with pytest.raises(ValueError, match="exploration"):
         TD3Config(exploration="dirichlet")
+
+
+@pytest.mark.parametrize("head", list(HEAD_CONFIGS))
+@pytest.mark.parametrize("copies", [1, 3])
+def test_actor_copies_act_as_the_agents_bit_for_bit(head, copies):
+    """Inference-only copies: row r*K + k gives agent k's greedy shares, whatever the number of copies."""
+    from pyslice.learn.td3 import ActorCopies
+    agent = BatchedTD3(4, 6, 3, TD3Config(seed=2, **HEAD_CONFIGS[head]))
+    obs = np.random.default_rng(1).random((copies, 4, 6)).astype(np.float32)
+    bank = ActorCopies(agent, copies)
+    shares = bank.act(obs.reshape(copies * 4, 6)).reshape(copies, 4, 3)
+    for r in range(copies):
+        np.testing.assert_array_equal(shares[r], agent.act(obs[r]))
+    assert np.allclose(shares.sum(-1), 1.0)
+    with pytest.raises(ValueError, match="obs"):
+        bank.act(obs.reshape(copies * 4, 6)[:-1])
+    with pytest.raises(ValueError, match="copies"):
+        ActorCopies(agent, 0)
