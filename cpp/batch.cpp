@@ -88,4 +88,39 @@ void SimulatorBatch::step(const double* shares, const std::vector<SharePolicy>& 
   pool_->parallel_for(R, [&](int r) { replicas_[r]->step_checked(own(r), policies[r]); });
 }
 
+std::vector<std::string> SimulatorBatch::get_state() const {
+  std::vector<std::string> out;
+  for (size_t r = 0; r < replicas_.size(); ++r)
+    out.push_back(shared_world_ && r > 0 ? replicas_[r]->get_response_state() : replicas_[r]->get_state());
+  return out;
+}
+
+void SimulatorBatch::set_state(const std::vector<std::string>& states) {
+  if (states.size() != replicas_.size())
+    throw std::invalid_argument("set_state needs one state per replica (" + std::to_string(replicas_.size()) + ")");
+  {
+    // Check every state on a scratch simulator first, so a bad one changes nothing.
+    Simulator scratch(replicas_[0]->config(), 0);
+    for (size_t r = 0; r < states.size(); ++r) {
+      try {
+        if (shared_world_ && r > 0)
+          scratch.set_response_state(states[r]);
+        else
+          scratch.set_state(states[r]);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("replica " + std::to_string(r) + ": " + e.what());
+      }
+    }
+  }
+  for (size_t r = 0; r < replicas_.size(); ++r) {
+    if (shared_world_ && r > 0) {
+      replicas_[r]->set_response_state(states[r]);
+      replicas_[r]->adopt_world(*replicas_[0]);  // the restored leader's world, as after a step
+    } else {
+      replicas_[r]->set_state(states[r]);
+    }
+  }
+  trim_heap();
+}
+
 }  // namespace pyslice

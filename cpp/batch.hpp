@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "simulator.hpp"
@@ -28,6 +29,11 @@ class SimulatorBatch {
   // One policy per replica ([R]); shares [R*K*N] must be given if any replica's policy is Given
   // (the rows of the other replicas are ignored).
   void step(const double* shares, const std::vector<SharePolicy>& policies);
+  // Every replica's state: its complete state, or, for a shared world's followers, what their
+  // shares decided (Simulator::get_response_state) after the leader's complete state. set_state
+  // checks all of them before any replica changes.
+  std::vector<std::string> get_state() const;
+  void set_state(const std::vector<std::string>& states);
 
  private:
   void release_follower(size_t r);

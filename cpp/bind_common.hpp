@@ -6,6 +6,7 @@
 #include <pybind11/stl.h>
 
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -73,7 +74,13 @@ inline py::array_t<double> points_array(const std::vector<Vec2>& pts) {
 template <typename T>
 py::array_t<T> array_of(const std::vector<T>& v, std::vector<py::ssize_t> shape) {
   py::array_t<T> out(shape);
-  if (!v.empty()) std::memcpy(out.mutable_data(), v.data(), v.size() * sizeof(T));
+  if (!v.empty() && static_cast<py::ssize_t>(v.size()) != out.size())
+    throw std::logic_error("internal: an output of " + std::to_string(v.size()) + " values for an array of " +
+                           std::to_string(out.size()));
+  if (v.empty())  // before the first step: zeros, not whatever the allocation held
+    std::memset(out.mutable_data(), 0, static_cast<size_t>(out.size()) * sizeof(T));
+  else
+    std::memcpy(out.mutable_data(), v.data(), v.size() * sizeof(T));
   return out;
 }
 

@@ -225,23 +225,12 @@ void bind_batch(py::module_& m) {
         if (b.shared_world() && r > 0) value_error("a shared-world batch's world is replica 0's: read state(0)");
         return state_dict(b.replica(r));
       }, py::arg("replica"))
-      .def("get_state", [](SimulatorBatch& b) {
-        if (b.shared_world()) value_error("a shared-world batch cannot be saved (its followers' worlds are not kept)");
+      .def("get_state", [](const SimulatorBatch& b) {
         py::list out;
-        for (int r = 0; r < b.size(); ++r) out.append(py::bytes(b.replica(r).get_state()));
+        for (const std::string& s : b.get_state()) out.append(py::bytes(s));
         return out;
       })
-      .def("set_state", [](SimulatorBatch& b, const std::vector<std::string>& states) {
-        if (b.shared_world()) value_error("a shared-world batch cannot be restored (its followers' worlds are not kept)");
-        if (static_cast<int>(states.size()) != b.size())
-          value_error("set_state needs one state per replica (" + std::to_string(b.size()) + ")");
-        // Validate every replica's state on a scratch copy first so a bad one changes nothing.
-        for (int r = 0; r < b.size(); ++r) {
-          Simulator scratch(b.replica(r).config(), 0);
-          scratch.set_state(states[r]);
-        }
-        for (int r = 0; r < b.size(); ++r) b.replica(r).set_state(states[r]);
-      }, py::arg("states"));
+      .def("set_state", &SimulatorBatch::set_state, py::arg("states"));
 }
 
 }  // namespace pyslice::bind

@@ -835,6 +835,7 @@ namespace pyslice {
 namespace {
 constexpr std::uint64_t kStateMagic = 0x70797331696365ULL;  // "pyslice"
 constexpr std::uint32_t kStateVersion = 3;  // 3: UeMotion padded to 64 bytes
+constexpr std::uint64_t kResponseMagic = 0x70797331696372ULL;  // a follower's response state
 
 std::uint64_t config_fingerprint(const Simulator& s) {
   std::uint64_t h = mix64(static_cast<std::uint64_t>(s.n_cells()));
@@ -852,6 +853,16 @@ void put_outputs(Writer& w, const StepOutputs& o) {
   w.put_vector(o.outage);
   w.put(o.iterations);
   w.put(o.time);
+}
+
+// Every output is empty (no step yet) or of its field's size: a state's outputs are read back
+// into arrays of those shapes.
+bool outputs_fit(const StepOutputs& o, size_t K, size_t N, size_t U) {
+  auto fits = [](size_t n, size_t want) { return n == 0 || n == want; };
+  for (const auto* v : {&o.throughput, &o.delay, &o.load, &o.demand, &o.served, &o.backlog, &o.shares})
+    if (!fits(v->size(), K * N)) return false;
+  return fits(o.users.size(), K * N) && fits(o.outage.size(), K * N) && fits(o.cell_load.size(), K) &&
+         fits(o.sinr_db.size(), U) && fits(o.mask.size(), N);
 }
 
 StepOutputs get_outputs(Reader& r) {
@@ -950,7 +961,7 @@ void Simulator::set_state(const std::string& bytes) {
                         backlog.size() == K * N && tau.size() == N && moved.size() == U && since_refresh.size() == U &&
                         tracked.site.size() == static_cast<size_t>(tracked.offset.back()) &&
                         links.cell.size() == static_cast<size_t>(links.offset.back()) &&
-                        links.gain.size() == links.cell.size();
+                        links.gain.size() == links.cell.size() && outputs_fit(out, K, N, U);
   if (!sizes_ok) throw std::invalid_argument("simulator state is inconsistent with this scenario");
   for (int s : serving)
     if (s < 0 || static_cast<size_t>(s) >= K) throw std::invalid_argument("simulator state is corrupt (serving cell)");
@@ -979,6 +990,41 @@ void Simulator::set_state(const std::string& bytes) {
   sinr_stale_ = false;
   coupling_ready_ = false;
   draw_ue_radio();  // a function of the seed alone
+}
+
+std::string Simulator::get_response_state() const {
+  Writer w;
+  w.put(kResponseMagic);
+  w.put(kStateVersion);
+  w.put(config_fingerprint(*this));
+  w.put(t_);
+  w.put_vector(rho_);
+  w.put_vector(backlog_);
+  put_outputs(w, last());
+  return w.bytes();
+}
+
+void Simulator::set_response_state(const std::string& bytes) {
+  Reader r(bytes);
+  if (r.get<std::uint64_t>() != kResponseMagic) throw std::invalid_argument("not a shared-world follower's state");
+  if (r.get<std::uint32_t>() != kStateVersion) throw std::invalid_argument("follower state of another version");
+  if (r.get<std::uint64_t>() != config_fingerprint(*this))
+    throw std::invalid_argument("follower state belongs to a scenario of another size");
+  const long t = r.get<long>();
+  auto rho = r.get_vector<double>();
+  auto backlog = r.get_vector<double>();
+  StepOutputs out = get_outputs(r);
+  const size_t K = static_cast<size_t>(n_cells()), N = static_cast<size_t>(n_slices());
+  const bool sizes_ok = r.done() && rho.size() == K && backlog.size() == K * N &&
+                        outputs_fit(out, K, N, static_cast<size_t>(n_ues()));
+  if (!sizes_ok) throw std::invalid_argument("follower state is inconsistent with this scenario");
+  t_ = t;
+  rho_ = std::move(rho);
+  backlog_ = std::move(backlog);
+  out_ = std::move(out);
+  dropped_traffic(cfg_.delay_model, out_.demand, out_.served, out_.dropped);  // derived, not stored
+  sinr_stale_ = false;
+  coupling_ready_ = false;
 }
 
 }  // namespace pyslice

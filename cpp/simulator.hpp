@@ -171,6 +171,11 @@ class Simulator {
   // scenario or a corrupt buffer (the simulator is unchanged then).
   std::string get_state() const;
   void set_state(const std::string& bytes);
+  // A shared-world follower's own state, what its shares decided: time, the load warm start, the
+  // backlog and the last outputs (its world is the leader's, saved with the leader). After
+  // set_response_state the follower must adopt_world() the restored leader before any read.
+  std::string get_response_state() const;
+  void set_response_state(const std::string& bytes);
 
  private:
   void drop_ues();

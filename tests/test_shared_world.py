@@ -68,8 +68,14 @@ def test_shared_world_refuses_what_it_cannot_do():
         SimulatorBatch(sc, [1, 1], shared_world=1)
     batch = SimulatorBatch(sc, [3, 3], shared_world=True)
     batch.step(np.full((2, 12, 4), 0.25))
-    with pytest.raises(ValueError, match="cannot be saved"):
-        batch.get_state()
+    states = batch.get_state()
+    with pytest.raises(ValueError, match="replica 1: not a shared-world follower"):
+        batch.set_state([states[0], states[0]])  # a leader's state where a follower's belongs
+    with pytest.raises(ValueError, match="replica 0: not a pyslice simulator state"):
+        batch.set_state([states[1], states[1]])
+    independent = SimulatorBatch(sc, [3, 3])
+    with pytest.raises(ValueError, match="replica 1: not a pyslice simulator state"):
+        independent.set_state(states)
     with pytest.raises(ValueError, match="state\\(0\\)"):
         batch.state(1)
     with pytest.raises(ValueError, match="same seed"):

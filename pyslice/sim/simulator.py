@@ -162,6 +162,15 @@ class Simulator:
         """Site coordinates [S, 2] in metres."""
         return self._core.site_positions()
 
+    # pickle and copy.deepcopy: the scenario, the seed and the core's complete state, so a copy
+    # continues bit for bit like the original
+    def __getstate__(self) -> dict:
+        return {"scenario": self.scenario, "seed": self.seed, "state": self.get_state()}
+
+    def __setstate__(self, saved: dict) -> None:
+        self.__init__(saved["scenario"], saved["seed"])
+        self.set_state(saved["state"])
+
 
 #: The core's per-step array outputs, listed once in C++ (cpp/outputs.hpp): name -> (extent, dtype).
 #: Extents: "cell,slice" [K, N], "cell" [K], "slice" [N], "ue" [U].
@@ -181,8 +190,10 @@ class SimulatorBatch:
     ``shared_world=True`` (every seed equal): the replicas differ only in their shares, so the
     shares-independent half of a step (time, mask, mobility, links, handover) runs once and every
     replica responds to its own shares on that world — the same bits as independent replicas, for
-    about half the work. Such a batch cannot be saved (``get_state``) and only replica 0 has a
-    readable :meth:`state`.
+    about half the work. Only replica 0 has a readable :meth:`state`; :meth:`get_state` saves the
+    leader's world and what each follower's shares decided.
+
+    Both classes pickle and ``copy.deepcopy``: the copy continues bit for bit like the original.
     """
 
     def __init__(self, scenario: Scenario, seeds: Sequence[int], threads: int = 1, shared_world: bool = False) -> None:
@@ -276,7 +287,8 @@ class SimulatorBatch:
         return self._core.state(replica)
 
     def get_state(self) -> list[bytes]:
-        """Every replica's complete dynamic state (see :meth:`Simulator.get_state`)."""
+        """Every replica's complete dynamic state (see :meth:`Simulator.get_state`); in a shared
+        world, replica 0's and then each follower's own part (time, loads, backlog, last outputs)."""
         return list(self._core.get_state())
 
     def set_state(self, states: Sequence[bytes]) -> None:
@@ -284,3 +296,14 @@ class SimulatorBatch:
         if isinstance(states, (bytes, bytearray)) or not all(isinstance(s, (bytes, bytearray)) for s in states):
             raise TypeError("states must be a list of bytes from SimulatorBatch.get_state()")
         self._core.set_state([bytes(s) for s in states])
+
+    def __getstate__(self) -> dict:
+        return {"scenario": self.scenario, "seeds": self.seeds, "threads": self._core.threads,
+                "shared_world": self.shared_world, "states": self.get_state(),
+                "out": {name: arr.copy() for name, arr in self._out.items()}}
+
+    def __setstate__(self, saved: dict) -> None:
+        self.__init__(saved["scenario"], saved["seeds"], saved["threads"], saved["shared_world"])
+        self.set_state(saved["states"])
+        for name, arr in saved["out"].items():
+            self._out[name][...] = arr
