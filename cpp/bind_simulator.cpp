@@ -84,6 +84,16 @@ py::dict state_dict(const Simulator& sim) {
   return st;
 }
 
+py::dict ue_samples(const Simulator& sim) {
+  const py::ssize_t U = sim.n_ues();
+  py::dict d;
+  d["sinr_db"] = array_of(sim.last().sinr_db, {U});
+  d["throughput"] = array_of(sim.ue_throughput(), {U});
+  d["serving"] = array_of(sim.serving_now(), {U});
+  d["active"] = array_of(sim.active_now(), {U}).attr("astype")("bool");
+  return d;
+}
+
 py::array_t<double> dense_gains(const Simulator& sim) {
   const py::ssize_t K = sim.n_cells(), U = sim.n_ues();
   py::array_t<double> g({K, U});
@@ -122,6 +132,7 @@ void bind_simulator(py::module_& m) {
            py::arg("shares"), py::arg("policy") = 0)
       .def("result", &result_dict)
       .def("state", &state_dict)
+      .def("ue_samples", &ue_samples)
       .def("get_state", [](const Simulator& s) { return py::bytes(s.get_state()); })
       .def("set_state", [](Simulator& s, const py::bytes& b) { s.set_state(std::string(b)); }, py::arg("state"))
       .def("gains", &dense_gains)
@@ -219,6 +230,10 @@ void bind_batch(py::module_& m) {
       .def("result", [](SimulatorBatch& b, int r) {
         if (r < 0 || r >= b.size()) value_error("replica index out of range");
         return result_dict(b.replica(r));
+      }, py::arg("replica"))
+      .def("ue_samples", [](SimulatorBatch& b, int r) {
+        if (r < 0 || r >= b.size()) value_error("replica index out of range");
+        return ue_samples(b.replica(r));
       }, py::arg("replica"))
       .def("state", [](SimulatorBatch& b, int r) {
         if (r < 0 || r >= b.size()) value_error("replica index out of range");

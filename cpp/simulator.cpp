@@ -992,6 +992,17 @@ void Simulator::set_state(const std::string& bytes) {
   draw_ue_radio();  // a function of the seed alone
 }
 
+std::vector<double> Simulator::ue_throughput() const {
+  const size_t U = static_cast<size_t>(n_ues());
+  std::vector<double> out(U, 0.0);
+  const std::vector<double>& rate = kpi_.scratch_throughput;
+  const std::vector<int>& group = kpi_.scratch_group;
+  if (rate.size() != U || group.size() != U) return out;  // no step since construction or a restore
+  for (size_t u = 0; u < U; ++u)
+    if (group[u] >= 0) out[u] = rate[u];
+  return out;
+}
+
 std::string Simulator::get_response_state() const {
   Writer w;
   w.put(kResponseMagic);

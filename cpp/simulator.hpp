@@ -163,6 +163,13 @@ class Simulator {
   double tx_power_w() const { return tx_power_w_[0]; }
   double noise_w() const { return noise_w_; }
 
+  // Per-UE samples of the last step: each UE's flow throughput (bit/s; 0 where it was not served,
+  // inactive or in outage, and before the first step or after a restore), and the world's serving cells and activity
+  // (the leader's, for a follower).
+  std::vector<double> ue_throughput() const;
+  const std::vector<int>& serving_now() const { return world().serving_; }
+  const std::vector<std::uint8_t>& active_now() const { return world().active_; }
+
   // Validates a [K*N] share matrix; throws std::invalid_argument.
   void check_shares(const double* shares) const;
 

@@ -35,7 +35,14 @@ def _add_simulate(sub: Any) -> None:
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--policy", choices=POLICIES, default="traffic-aware")
     sim.add_argument("--out", default="runs/simulate")
-    sim.add_argument("--format", choices=("csv", "npz"), default="csv", help="npz is compact for long runs")
+    sim.add_argument("--format", choices=("csv", "parquet", "npz"), default="csv",
+                     help="parquet (pip install pyarrow) for long runs: compact, one row group per chunk")
+    sim.add_argument("--replicas", type=int, default=1, help="R seeds (seed, seed+1, ...) stepped as one batch")
+    sim.add_argument("--threads", type=int, default=1, help="C++ threads stepping the replicas")
+    sim.add_argument("--chunk-steps", type=int, default=1000, help="steps per chunk written (and resumable)")
+    sim.add_argument("--ue-every", type=int, default=0,
+                     help="also write per-UE samples (SINR, throughput, serving cell) every N steps to ues.FORMAT")
+    sim.add_argument("--resume", action="store_true", help="continue an interrupted run in OUT from its last chunk")
     sim.add_argument("--plot", action="store_true", help="also draw network.png and kpis.png")
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
 

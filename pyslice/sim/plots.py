@@ -76,28 +76,28 @@ def plot_network(scenario: Scenario, sites: np.ndarray, positions: np.ndarray, s
     return _save(fig, path)
 
 
-def plot_kpi_series(arrays: dict[str, np.ndarray], reward: np.ndarray, slice_names: list[str], path: Path) -> Path:
-    """Per-slice KPIs over time, averaged over cells: throughput, delay, load, users, mask, reward."""
-    t = np.arange(1, reward.shape[0] + 1)
+def plot_kpi_series(series: dict[str, np.ndarray], slice_names: list[str], path: Path) -> Path:
+    """Per-slice KPIs over time, averaged over cells (``series``: :data:`pyslice.sim.stream.SERIES`
+    [T, N] each, and
+    ``reward_mean``, ``reward_min`` [T]): throughput, delay, load, users, mask, reward."""
+    t = np.arange(1, series["reward_mean"].shape[0] + 1)
     fig, axes = plt.subplots(3, 2, figsize=(12, 10), sharex=True)
-    users = arrays["users"]
-    with np.errstate(invalid="ignore"):
-        series = {
-            "mean user throughput (Mbit/s)": arrays["throughput"].mean(axis=1) / 1e6,
-            "mean delay (ms)": arrays["delay"].mean(axis=1) * 1e3,
-            "needed PRB share x (load)": arrays["load"].mean(axis=1),
-            "active users per cell": users.mean(axis=1),
-            "traffic mask tau": arrays["mask"],
-        }
-    for ax, (label, y) in zip(axes.flat, series.items()):
+    panels = {
+        "mean user throughput (Mbit/s)": series["throughput"] / 1e6,
+        "mean delay (ms)": series["delay"] * 1e3,
+        "needed PRB share x (load)": series["load"],
+        "active users per cell": series["users"],
+        "traffic mask tau": series["mask"],
+    }
+    for ax, (label, y) in zip(axes.flat, panels.items()):
         for n, name in enumerate(slice_names):
             ax.plot(t, y[:, n], lw=1, label=name)
         ax.set_ylabel(label)
         if "delay" in label:
             ax.set_yscale("log")
     ax = axes.flat[5]
-    ax.plot(t, reward.mean(axis=1), color="k", lw=1, label="mean over cells")
-    ax.plot(t, reward.min(axis=1), color="r", lw=0.6, label="worst cell")
+    ax.plot(t, series["reward_mean"], color="k", lw=1, label="mean over cells")
+    ax.plot(t, series["reward_min"], color="r", lw=0.6, label="worst cell")
     ax.set_ylabel("satisfaction (paper eq. 2)")
     ax.set_ylim(0, 1.05)
     for ax in axes[-1]:

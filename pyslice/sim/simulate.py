@@ -1,15 +1,13 @@
-"""Run the simulator under a fixed share policy and record per-step KPIs (``pyslice simulate``)."""
+"""Run the simulator under a fixed share policy and keep every step's KPIs in memory (for short runs
+and analysis in Python; ``pyslice simulate`` streams to disk instead: :mod:`pyslice.sim.stream`)."""
 from __future__ import annotations
 
-import csv
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from pyslice.base.atomic import atomic_open, write_json, write_npz
 from pyslice.sim.core_config import site_positions
 from pyslice.sim.satisfaction import kpi_summary, reward, step_kpis
 from pyslice.sim.scenario import Scenario
@@ -75,33 +73,3 @@ def run_policy(
     req_tput, req_delay = scenario.requirement_matrices(len(site_positions(scenario)))
     rewards = reward(arrays["throughput"], arrays["delay"], arrays["users"], req_tput, req_delay)
     return SimulationRecord(arrays, rewards, req_tput, wall, sim.state(), scenario.traffic.max_delay_s)
-
-
-def write_record(record: SimulationRecord, out_dir: Path, fmt: str = "csv") -> list[Path]:
-    """Write KPIs (``kpis.csv`` or ``kpis.npz``) and ``summary.json`` atomically into ``out_dir``."""
-    if fmt not in ("csv", "npz"):
-        raise ValueError(f"fmt must be 'csv' or 'npz', got {fmt!r}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    a = record.arrays
-    if fmt == "npz":
-        path = out_dir / "kpis.npz"
-        write_npz(path, reward=record.reward, **a)
-    else:
-        path = out_dir / "kpis.csv"
-        steps, k, n = a["throughput"].shape
-        with atomic_open(path) as fh:
-            w = csv.writer(fh)
-            w.writerow(["step", "cell", "slice", "share", "throughput_bps", "delay_s", "load", "users", "outage",
-                        "demand_bps", "served_bps", "backlog_bits", "cell_load", "reward"])
-            cols = [a[name].tolist() for name in ("shares", "throughput", "delay", "load", "users", "outage",
-                                                  "demand", "served", "backlog")]
-            cell_load, rewards = a["cell_load"].tolist(), record.reward.tolist()
-            for t in range(steps):
-                for c in range(k):
-                    for s in range(n):
-                        w.writerow([t + 1, c, s, *(col[t][c][s] for col in cols), cell_load[t][c], rewards[t][c]])
-    written.append(path)
-    write_json(out_dir / "summary.json", record.summary())
-    written.append(out_dir / "summary.json")
-    return written

@@ -147,6 +147,12 @@ class Simulator:
         """Linear link gains [K, U] of the last step (0 where a site is culled)."""
         return self._core.gains()
 
+    def ue_samples(self) -> dict[str, np.ndarray]:
+        """Per-UE samples of the last step [U]: ``sinr_db``, ``throughput`` (the UE's flow
+        throughput, bit/s; 0 where it was not served: inactive, in outage, or no step since
+        construction or a restore), ``serving`` (cell) and ``active``."""
+        return self._core.ue_samples()
+
     def get_state(self) -> bytes:
         """The complete dynamic state (for checkpoints): ``set_state`` on a simulator of the same
         scenario continues bit for bit."""
@@ -285,6 +291,10 @@ class SimulatorBatch:
     def state(self, replica: int) -> dict[str, np.ndarray]:
         """Internal state of one replica (see :meth:`Simulator.state`)."""
         return self._core.state(replica)
+
+    def ue_samples(self, replica: int) -> dict[str, np.ndarray]:
+        """One replica's per-UE samples of the last step (see :meth:`Simulator.ue_samples`)."""
+        return self._core.ue_samples(replica)
 
     def get_state(self) -> list[bytes]:
         """Every replica's complete dynamic state (see :meth:`Simulator.get_state`); in a shared
