@@ -1,14 +1,51 @@
-#include "kernels.hpp"
-
+// The kernels of kernels.hpp, compiled once per SIMD level: as itself for the baseline (x86-64:
+// SSE2), and included by kernels_avx2.cpp and kernels_avx512.cpp with PYSLICE_KERNEL_LEVEL set.
+// Each level's definitions live in a namespace of their own and end in a KernelTable that
+// kernel_dispatch.cpp chooses from at import (kernel_levels.hpp). The level's instruction set is
+// switched on by a target pragma after the includes, so only this file's functions (and its own
+// internal helpers) use it: a header's inline function that is compiled out of line here stays at
+// the baseline, so another file that ends up calling this copy can never meet an instruction the
+// CPU lacks. The pragma names instruction sets, not an -march, so the headers' inline functions
+// (simd_math.hpp's, the path loss coefficients') still inline into the kernels.
 #include <math.h>
 
 #include <string>
 
+#include "kernel_levels.hpp"
 #include "radio_constants.hpp"
 #include "rng.hpp"
 #include "simd_math.hpp"
 
+#ifndef PYSLICE_KERNEL_LEVEL
+#define PYSLICE_KERNEL_LEVEL 0
+#endif
+#if PYSLICE_KERNEL_LEVEL == 0
+#define PYSLICE_KERNEL_NS level_baseline
+#elif PYSLICE_KERNEL_LEVEL == 1
+#define PYSLICE_KERNEL_NS level_avx2
+#define PYSLICE_KERNEL_ISA "avx,avx2,fma,bmi,bmi2,lzcnt,movbe,f16c,popcnt,sse4.2"
+#elif PYSLICE_KERNEL_LEVEL == 2
+#define PYSLICE_KERNEL_NS level_avx512
+#define PYSLICE_KERNEL_ISA \
+  "avx,avx2,fma,bmi,bmi2,lzcnt,movbe,f16c,popcnt,sse4.2,avx512f,avx512bw,avx512cd,avx512dq,avx512vl"
+#else
+#error "PYSLICE_KERNEL_LEVEL must be 0 (baseline), 1 (AVX2+FMA) or 2 (AVX-512)"
+#endif
+
+#ifdef PYSLICE_KERNEL_ISA
+// (_Pragma through a macro: a #pragma line would not expand PYSLICE_KERNEL_ISA)
+#define PYSLICE_STRINGIFY(x) #x
+#if defined(__clang__)
+#define PYSLICE_TARGET_PUSH(isa) \
+  _Pragma(PYSLICE_STRINGIFY(clang attribute push(__attribute__((target(isa))), apply_to = function)))
+#else
+#define PYSLICE_TARGET_PUSH(isa) _Pragma("GCC push_options") _Pragma(PYSLICE_STRINGIFY(GCC target(isa)))
+#endif
+PYSLICE_TARGET_PUSH(PYSLICE_KERNEL_ISA)
+#endif
+
 namespace pyslice {
+namespace PYSLICE_KERNEL_NS {
 
 void ar_coefficients(std::size_t n, const double* __restrict moved, double d_cor, double* __restrict r,
                      double* __restrict q) {
@@ -329,4 +366,19 @@ bool elementary_function(const std::string& name, std::size_t n, const double* _
   return true;
 }
 
+extern const KernelTable table;
+const KernelTable table = {
+    kKernelLevelNames[PYSLICE_KERNEL_LEVEL], &ar_coefficients, &ar1_update_keyed, &link_gains, &sparse_row_sums,
+    &transpose_scaled, &row_argmax, &weighted_row_sum, &to_db, &needed_share, &elementary_function,
+};
+
+}  // namespace PYSLICE_KERNEL_NS
 }  // namespace pyslice
+
+#ifdef PYSLICE_KERNEL_ISA
+#if defined(__clang__)
+#pragma clang attribute pop
+#elif defined(__GNUC__)
+#pragma GCC pop_options
+#endif
+#endif

@@ -27,6 +27,17 @@ def _add_tensorboard_arg(parser: argparse.ArgumentParser) -> None:
                         help="also write TensorBoard logs to DIR (pip install 'pyslice[tensorboard]')")
 
 
+class _VersionAction(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None):  # noqa: D401
+        from pyslice import build_info
+
+        info = build_info()
+        print(f"pyslice {info['version']} ({info['build']} build, {info['compiler']}, {info['processor']}); "
+              f"kernels: {info['simd_level']} ({info['simd_reason']}; built: "
+              f"{', '.join(info['simd_levels_compiled'])}; this CPU: {', '.join(info['simd_levels_cpu'])})")
+        parser.exit()
+
+
 def _add_simulate(sub: Any) -> None:
     """``simulate``'s flags."""
     sim = sub.add_parser("simulate", help="run the simulator under a fixed share policy, write KPIs")
@@ -179,6 +190,8 @@ def _add_bench(sub: Any) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pyslice", description=__doc__)
+    parser.add_argument("--version", action=_VersionAction, nargs=0,
+                        help="print the version, the build and the SIMD level of the kernels, and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_simulate, _add_train, _add_evaluate, _add_similarity, _add_transfer, _add_reproduce_and_sweep, _add_compare, _add_calibrate,
                 _add_verify, _add_bench):

@@ -187,3 +187,22 @@ def test_batch_ue_samples_match_single_simulators():
     for r in (0, 1):
         for key, value in single.ue_samples().items():
             np.testing.assert_array_equal(batch.ue_samples(r)[key], value, err_msg=f"{r} {key}")
+
+
+def test_the_documented_queries_agree(tmp_path):
+    """docs/usage.md's pandas, polars and DuckDB queries on a streamed run: the same numbers."""
+    pd = pytest.importorskip("pandas", reason="pandas comes with the test extra")
+    pl = pytest.importorskip("polars", reason="polars is in the test extra")
+    duckdb = pytest.importorskip("duckdb", reason="DuckDB is in the test extra")
+    simulate_streamed(SC, StreamSpec(steps=12, seed=3, chunk_steps=5, ue_every=4, fmt="parquet"), tmp_path)
+    kpis, ues = str(tmp_path / "kpis.parquet"), str(tmp_path / "ues.parquet")
+    mean_pd = pd.read_parquet(kpis).groupby("cell")["reward"].mean()
+    mean_pl = pl.scan_parquet(kpis).group_by("cell").agg(pl.col("reward").mean()).sort("cell").collect()
+    mean_db = duckdb.sql(f"SELECT cell, avg(reward) AS r FROM '{kpis}' GROUP BY cell ORDER BY cell").fetchall()
+    np.testing.assert_allclose(mean_pd.to_numpy(), mean_pl["reward"].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(mean_pd.to_numpy(), [r for _, r in mean_db], rtol=1e-12)
+    median = (pl.scan_parquet(ues).filter(pl.col("active")).group_by("serving_cell")
+              .agg(pl.col("sinr_db").median()).sort("serving_cell").collect())
+    frame = pd.read_parquet(ues)
+    np.testing.assert_allclose(median["sinr_db"].to_numpy(),
+                               frame[frame["active"]].groupby("serving_cell")["sinr_db"].median().to_numpy())

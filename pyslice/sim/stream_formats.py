@@ -88,8 +88,10 @@ class ParquetParts:
                 continue
             with atomic_open(work / f"{stem}-{index:06d}.parquet", "wb") as fh:
                 pq.write_table(pa.table(cols), fh, row_group_size=len(next(iter(cols.values()))))
+        pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed chunks: hand them back
 
     def join(self, work, out, chunks):
+        import pyarrow as pa
         import pyarrow.parquet as pq
         for stem in ("kpis", "ues"):
             parts = _parts(work, stem, "parquet", chunks)
@@ -102,6 +104,8 @@ class ParquetParts:
                     if writer is None:
                         writer = pq.ParquetWriter(fh, table.schema)
                     writer.write_table(table, row_group_size=max(1, table.num_rows))
+                    del table
+                    pa.default_memory_pool().release_unused()
                 writer.close()
 
 
