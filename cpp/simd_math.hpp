@@ -13,6 +13,9 @@
 
 namespace pyslice {
 namespace simd {
+// Internal linkage: each kernels*.cpp (one per SIMD level) keeps its own copies, never merged across
+// files compiled for different instruction sets.
+namespace {
 
 // c[0] x^(N-1) + c[1] x^(N-2) + ... + c[N-1] by Horner's rule (unrolled: N is a constant).
 template <int N>
@@ -130,5 +133,6 @@ inline void sincos_turns(double u, double& sin_out, double& cos_out) {
   __builtin_memcpy(&cos_out, &c_bits, sizeof c_bits);
 }
 
+}  // namespace
 }  // namespace simd
 }  // namespace pyslice
