@@ -29,7 +29,7 @@ def _add_tensorboard_arg(parser: argparse.ArgumentParser) -> None:
 
 class _VersionAction(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):  # noqa: D401
-        from pyslice import build_info
+        from pyslice import build_info  # the core, loaded only for --version
 
         info = build_info()
         print(f"pyslice {info['version']} ({info['build']} build, {info['compiler']}, {info['processor']}); "

@@ -169,6 +169,7 @@ def test_bad_outputs_and_resumes_are_refused_untouched(tmp_path):
 def test_streamed_percentiles_are_numpys(values, qs, block):
     x = np.array(values)
     assert streamed_percentiles(x, qs, block=block) == [float(np.percentile(x, q)) for q in qs]
+    assert streamed_percentiles(x, qs, block=block, scale=1e3) == [float(np.percentile(1e3 * x, q)) for q in qs]
 
 
 def test_streamed_percentiles_narrow_large_inputs():

@@ -54,9 +54,12 @@ def order_statistic(values: np.ndarray, k: int, block: int = 1 << 20) -> float:
         lo, hi, closed = float(edges[i]), float(edges[i + 1]), i == BINS - 1
 
 
-def streamed_percentiles(values: np.ndarray, qs: Sequence[float], block: int = 1 << 20) -> list[float]:
-    """``numpy.percentile(values, q)`` for each q in ``qs`` (linear interpolation, the same bits),
-    reading the 1-D ``values`` ``block`` at a time."""
+def streamed_percentiles(values: np.ndarray, qs: Sequence[float], block: int = 1 << 20,
+                         scale: float = 1.0) -> list[float]:
+    """``numpy.percentile(scale * values, q)`` for each q in ``qs`` (linear interpolation, the same
+    bits; ``scale`` > 0), reading the 1-D ``values`` ``block`` at a time."""
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0, got {scale!r}")
     n = values.shape[0]
     if n == 0:
         raise ValueError("values must not be empty")
@@ -66,11 +69,11 @@ def streamed_percentiles(values: np.ndarray, qs: Sequence[float], block: int = 1
             raise ValueError(f"percentiles must be in [0, 100], got {q}")
         h = (n - 1) * (q / 100.0)
         k = int(np.floor(h))
-        a = order_statistic(values, k, block)
+        a = float(np.float64(scale) * order_statistic(values, k, block))  # scaling keeps the order
         if k + 1 >= n or h == k:
             out.append(a)
             continue
-        b = order_statistic(values, k + 1, block)
+        b = float(np.float64(scale) * order_statistic(values, k + 1, block))
         t = h - k  # numpy's linear interpolation, written as numpy writes it (so the bits agree)
         out.append(float(b - (b - a) * (1.0 - t)) if t >= 0.5 else float(a + (b - a) * t))
     return out

@@ -70,19 +70,24 @@ def _parts(work: Path, stem: str, ext: str, chunks: int) -> list[Path]:
     return [p for p in (work / f"{stem}-{i:06d}.{ext}" for i in range(chunks)) if p.is_file()]
 
 
+def _arrow():
+    """pyarrow and pyarrow.parquet, or a ValueError saying how to install them."""
+    try:
+        import pyarrow as pa  # an optional extra: imported when Parquet is asked for
+        import pyarrow.parquet as pq  # (the same extra)
+    except ImportError:
+        raise ValueError("fmt 'parquet' needs pyarrow: pip install 'pyslice[parquet]' (or pyarrow)") from None
+    return pa, pq
+
+
 class ParquetParts:
     """Each part a Parquet file of one row group; joined into one file, a row group per chunk."""
 
     def __init__(self) -> None:
-        try:
-            import pyarrow  # noqa: F401
-            import pyarrow.parquet  # noqa: F401
-        except ImportError:
-            raise ValueError("fmt 'parquet' needs pyarrow: pip install 'pyslice[parquet]' (or pyarrow)") from None
+        self.pa, self.pq = _arrow()
 
     def write_part(self, work, index, kpis, bufs, ues):
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        pa, pq = self.pa, self.pq
         for stem, cols in (("kpis", kpis), ("ues", ues)):
             if cols is None:
                 continue
@@ -91,8 +96,7 @@ class ParquetParts:
         pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed chunks: hand them back
 
     def join(self, work, out, chunks):
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        pa, pq = self.pa, self.pq
         for stem in ("kpis", "ues"):
             parts = _parts(work, stem, "parquet", chunks)
             if not parts:
