@@ -139,8 +139,9 @@ void LoadCouplingSolver::fill_blocks(const CouplingProblem& p) {
     const int b0 = own_.segment[c * N], b1 = own_.segment[(c + 1) * N];
     if (b1 == b0) continue;
     const size_t n = static_cast<size_t>(b1 - b0), ld = own_.block_ld[c];
-    double* block = &own_.block_pg[own_.block_off[c]];
-    const int* rows = &own_.block_cells[own_.block_cell_off[c]];
+    // (pointer arithmetic, not &v[i]: a cell whose block has no rows sits at the end of empty storage)
+    double* block = own_.block_pg.data() + own_.block_off[c];
+    const int* rows = own_.block_cells.data() + own_.block_cell_off[c];
     const int n_rows = own_.block_cell_off[c + 1] - own_.block_cell_off[c];
     if (full) {
       // Contiguous gain rows, transposed; the serving cell's row scaled to zero.
@@ -222,7 +223,7 @@ void LoadCouplingSolver::cell_block_interference(const CouplingProblem& p, const
   const int N = p.n_slices;
   const int b0 = st_->segment[c * N], b1 = st_->segment[(c + 1) * N];
   if (b1 == b0) return;
-  const int* rows = &st_->block_cells[st_->block_cell_off[c]];
+  const int* rows = st_->block_cells.data() + st_->block_cell_off[c];
   const int n_rows = st_->block_cell_off[c + 1] - st_->block_cell_off[c];
   block_rho_.resize(n_rows);
   // The serving cell's row is zero (or absent): skipping it adds nothing.
@@ -257,7 +258,7 @@ void LoadCouplingSolver::compact_outage(const CouplingProblem& p) {
       const int c = ks / N;
       const size_t ld = own_.block_ld[c];
       const size_t from = i - static_cast<size_t>(own_.segment[c * N]), to = w - static_cast<size_t>(cell_first_new);
-      double* block = &own_.block_pg[own_.block_off[c]];
+      double* block = own_.block_pg.data() + own_.block_off[c];
       const int n_rows = own_.block_cell_off[c + 1] - own_.block_cell_off[c];
       if (from != to)
         for (int row = 0; row < n_rows; ++row) block[static_cast<size_t>(row) * ld + to] = block[static_cast<size_t>(row) * ld + from];
