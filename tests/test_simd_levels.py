@@ -37,7 +37,8 @@ def run_at(level: str | None) -> dict:
     if level is not None:
         env["PYSLICE_SIMD"] = level
     env["PYTHONPATH"] = TESTS + os.pathsep + env.get("PYTHONPATH", "")
-    done = subprocess.run([sys.executable, "-c", RUN], env=env, capture_output=True, text=True)
+    # Run outside the checkout: from its root, the source tree (no _core) would shadow the installed package.
+    done = subprocess.run([sys.executable, "-c", RUN], env=env, capture_output=True, text=True, cwd=TESTS)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

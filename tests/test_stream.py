@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -103,7 +104,8 @@ def test_ue_samples_agree_with_the_slice_kpis(tmp_path):
 def _simulate_cli(out, fmt, env=None, resume=False):
     args = [sys.executable, "-m", "pyslice.cli", "simulate", "--scenario", "paper", "--steps", "40", "--seed", "6",
             "--chunk-steps", "9", "--ue-every", "10", "--format", fmt, "--out", str(out), "--quiet"]
-    return subprocess.run(args + (["--resume"] if resume else []), env=env, capture_output=True, text=True)
+    return subprocess.run(args + (["--resume"] if resume else []), env=env, capture_output=True, text=True,
+                          cwd=Path(out).parent)  # not the checkout root, whose source tree has no _core
 
 
 @pytest.mark.slow

@@ -196,7 +196,9 @@ class SingleCellVectorEnv(VectorEnv):
         return None
 
     def close_extras(self, **kwargs: Any) -> None:
-        self.env.close()
+        env = getattr(self, "env", None)  # absent when __init__ refused its arguments
+        if env is not None:
+            env.close()
 
     # ---- internals ----------------------------------------------------------------------------------
 
