@@ -69,8 +69,8 @@ void ar1_update_keyed_impl(std::size_t n, const std::uint64_t* __restrict key, s
   for (std::size_t i = 0; i < n; ++i) {
     const std::uint64_t k = key[i] ^ t;
     const std::uint64_t a = mix64(k);
-    const double u1 = (static_cast<double>(a >> 32) + 1.0) * 0x1.0p-32;
-    const double u2 = static_cast<double>(a & 0xffffffffULL) * 0x1.0p-32;
+    const double u1 = (simd::u32_to_double(a >> 32) + 1.0) * 0x1.0p-32;
+    const double u2 = simd::u32_to_double(a & 0xffffffffULL) * 0x1.0p-32;
     const double rad = sqrt(-2.0 * simd::log(u1));
     double sin_2pi_u2, cos_2pi_u2;
     simd::sincos_turns(u2, sin_2pi_u2, cos_2pi_u2);

@@ -17,6 +17,20 @@ namespace simd {
 // files compiled for different instruction sets.
 namespace {
 
+// Exact integer <-> double conversions the vectoriser can use below AVX-512, which alone has 64-bit
+// integer <-> double instructions (a loop holding a 64-bit conversion stays scalar at AVX2):
+// through 32-bit integers, or by placing the integer in the mantissa of 2^52.
+// u (< 2^32) as a double, exactly.
+inline double u32_to_double(std::uint64_t u) {
+  const std::uint64_t bits = 0x4330000000000000ULL | u;  // 2^52 + u
+  double d;
+  __builtin_memcpy(&d, &bits, sizeof d);
+  return d - 4503599627370496.0;
+}
+
+// An integral double k with |k| < 2^31 as a 64-bit integer, exactly.
+inline std::int64_t small_integral_to_i64(double k) { return static_cast<std::int32_t>(k); }
+
 // c[0] x^(N-1) + c[1] x^(N-2) + ... + c[N-1] by Horner's rule (unrolled: N is a constant).
 template <int N>
 inline double horner(double x, const double (&c)[N]) {
@@ -45,7 +59,7 @@ inline double exp(double x) {
                                        1.0 / 24.0,        1.0 / 6.0,        0.5,             1.0,
                                        1.0};
   const double p = horner(r, kTaylor);
-  const std::uint64_t bits = static_cast<std::uint64_t>(static_cast<std::int64_t>(k) + 1023) << 52;
+  const std::uint64_t bits = static_cast<std::uint64_t>(small_integral_to_i64(k) + 1023) << 52;
   double scale;
   __builtin_memcpy(&scale, &bits, sizeof scale);
   return x < -708.0 ? 0.0 : p * scale;
@@ -58,13 +72,12 @@ inline double exp(double x) {
 inline double log(double x) {
   std::uint64_t bits;
   __builtin_memcpy(&bits, &x, sizeof bits);
-  const std::int64_t e0 = static_cast<std::int64_t>(bits >> 52) - 1023;
   const std::uint64_t mbits = (bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
   double m;
   __builtin_memcpy(&m, &mbits, sizeof m);
   const bool big = m > 1.4142135623730951;
   m = big ? 0.5 * m : m;
-  const double e = static_cast<double>(e0) + (big ? 1.0 : 0.0);
+  const double e = (u32_to_double(bits >> 52) - 1023.0) + (big ? 1.0 : 0.0);  // exact integers
   const double s = (m - 1.0) / (m + 1.0);
   const double s2 = s * s;
   static constexpr double kAtanh[] = {1.0 / 19.0, 1.0 / 17.0, 1.0 / 15.0, 1.0 / 13.0, 1.0 / 11.0,
@@ -121,7 +134,7 @@ inline void sincos_turns(double u, double& sin_out, double& cos_out) {
   // angle = x + q pi/2: q = 1 -> (cos x, -sin x), 2 -> (-sin x, -cos x), 3 -> (-cos x, sin x); 4 is 0.
   // The quadrant's swap is one select; its signs are XORed into the sign bits (integer lanes, no
   // masks to juggle).
-  const std::uint64_t quadrant = static_cast<std::uint64_t>(static_cast<std::int64_t>(q)) & 3;
+  const std::uint64_t quadrant = static_cast<std::uint64_t>(small_integral_to_i64(q)) & 3;
   const bool odd = (quadrant & 1) != 0;
   const double s = odd ? cp : sp, c = odd ? sp : cp;
   std::uint64_t s_bits, c_bits;
