@@ -29,6 +29,7 @@ import numpy as np
 from pyslice import _core
 from pyslice.base.validation import check_int
 from pyslice.sim.core_config import core_config
+from pyslice.sim.memory_estimate import check_memory
 from pyslice.sim.scenario import (
     LayoutConfig,
     RadioConfig,
@@ -155,6 +156,7 @@ def drop_metrics(scenario: Scenario, seed: int, noise: bool = False) -> dict[str
     """One drop of ``scenario``'s UEs (the simulator at t = 0): per UE the coupling loss and geometry
     (dB), the serving cell (strongest coupling gain), height and indoor flag. ``noise`` adds the thermal
     noise of the scenario's bandwidth to the geometry's denominator (the documents' metric is without)."""
+    check_memory(scenario, what="a calibration drop")
     sim = _core.Simulator(core_config(scenario), seed)
     gains = sim.gains()  # [K, U] linear coupling gains (antenna, path loss, shadowing, penetration)
     serving = np.argmax(gains, axis=0)

@@ -9,7 +9,8 @@ import numpy as np
 
 from pyslice import _core
 from pyslice.sim.core_config import core_config
-from pyslice.sim.scenario import Scenario
+from pyslice.sim.memory_estimate import check_memory
+from pyslice.sim.scenario import SECTORS_PER_SITE, Scenario
 from pyslice.base.validation import check_int
 
 Policy = Literal["equal", "traffic-aware", "max-min"]
@@ -100,6 +101,7 @@ class Simulator:
             raise TypeError(f"scenario must be a pyslice.Scenario, got {type(scenario).__name__}")
         self.scenario = scenario
         self.seed = _check_seed(seed)
+        check_memory(scenario, what="a Simulator")  # before the core allocates (docs/usage.md, Memory guard)
         self._core = _core.Simulator(core_config(scenario), self.seed)
 
     @property
@@ -213,12 +215,14 @@ class SimulatorBatch:
             raise TypeError(f"shared_world must be a bool, got {type(shared_world).__name__}")
         if shared_world and len(set(seeds)) > 1:
             raise ValueError(f"shared_world needs the same seed for every replica, got {sorted(set(seeds))}")
+        check_memory(scenario, len(seeds), shared_world, what=f"a SimulatorBatch of {len(seeds)} replicas")
         self.scenario = scenario
         self.seeds = seeds
         self.shared_world = shared_world
-        self._core = _core.SimulatorBatch(core_config(scenario), seeds, int(threads), shared_world)
-        first = _core.Simulator(core_config(scenario), seeds[0])
-        self.n_cells, self.n_slices = first.n_cells, first.n_slices
+        config = core_config(scenario)
+        self._core = _core.SimulatorBatch(config, seeds, int(threads), shared_world)
+        # the sizes from the configuration, not from one more simulator (its memory would add to the peak)
+        self.n_cells, self.n_slices = SECTORS_PER_SITE * len(config["sites"]), len(scenario.slices)
         r, k, n = len(seeds), self.n_cells, self.n_slices
         dims = {"cell,slice": (k, n), "cell": (k,), "slice": (n,)}
         self._out: dict[str, np.ndarray] = {
