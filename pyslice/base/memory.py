@@ -7,14 +7,36 @@ measured (``None``).
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import threading
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["PeakMemory", "tree_memory"]
+__all__ = ["PeakMemory", "release_freed_heap", "tree_memory"]
 
 _PROC = Path("/proc")
+_LIBC: ctypes.CDLL | None | bool = False  # False: not looked up yet
+
+
+def release_freed_heap() -> None:
+    """Hand the C heap's freed memory back to the system (glibc's ``malloc_trim``; nothing elsewhere).
+
+    glibc keeps freed blocks for reuse, and after a large array is freed it raises its threshold for
+    giving memory straight back, so a long loop of large temporary arrays lets RSS creep up; called
+    once per chunk of a long run, it keeps RSS flat."""
+    global _LIBC
+    if _LIBC is False:
+        name = ctypes.util.find_library("c")
+        try:
+            _LIBC = ctypes.CDLL(name) if name else None
+        except OSError:
+            _LIBC = None
+        if _LIBC is not None and not hasattr(_LIBC, "malloc_trim"):
+            _LIBC = None
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 def _field_kb(path: Path, name: str) -> int | None:

@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from pyslice.base.atomic import write_json, write_npz
+from pyslice.base.memory import release_freed_heap
 from pyslice.base.order_statistics import streamed_percentiles
 from pyslice.base.validation import check_int
 from pyslice.sim.core_config import site_positions
@@ -291,6 +292,7 @@ def simulate_streamed(scenario: Scenario, spec: StreamSpec, out: str | os.PathLi
         states = {f"state_{r}": np.frombuffer(s, dtype=np.uint8) for r, s in enumerate(batch.get_state())}
         write_npz(work / "checkpoint.npz", chunks_done=np.int64(i + 1), wall_seconds=np.float64(wall),
                   **summary.state(), **states)
+        release_freed_heap()  # the chunk's temporaries: RSS stays flat over a long run
     writer.join(work, out, spec.chunks)
     delays = np.memmap(delays_path, dtype=np.float64, mode="r")
     result = summary.result(delays, spec.steps, wall)
