@@ -101,12 +101,18 @@ void SimulatorBatch::set_state(const std::vector<std::string>& states) {
   {
     // Check every state on a scratch simulator first, so a bad one changes nothing.
     Simulator scratch(replicas_[0]->config(), 0);
+    long leader_time = 0;
     for (size_t r = 0; r < states.size(); ++r) {
       try {
-        if (shared_world_ && r > 0)
+        if (shared_world_ && r > 0) {
           scratch.set_response_state(states[r]);
-        else
+          if (scratch.time() != leader_time)  // a follower responds to the leader's world of its own time
+            throw std::invalid_argument("follower state of time " + std::to_string(scratch.time()) +
+                                        ", the leader's is " + std::to_string(leader_time));
+        } else {
           scratch.set_state(states[r]);
+          leader_time = scratch.time();
+        }
       } catch (const std::invalid_argument& e) {
         throw std::invalid_argument("replica " + std::to_string(r) + ": " + e.what());
       }

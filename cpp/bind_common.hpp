@@ -35,7 +35,10 @@ inline DArray as_doubles(const py::handle& obj, const std::string& name) {
   if (!raw) value_error(name + " must be array-like of numbers");
   if (raw.dtype().kind() == 'O' || raw.dtype().kind() == 'U' || raw.dtype().kind() == 'S')
     throw py::type_error(name + " must be numeric, got dtype " + std::string(py::str(raw.dtype())));
-  return DArray::ensure(raw);
+  DArray a = DArray::ensure(raw);  // null (error cleared) when the cast fails: structured dtypes, warnings as errors
+  if (!a)
+    throw py::type_error(name + " must be convertible to float64, got dtype " + std::string(py::str(raw.dtype())));
+  return a;
 }
 
 inline DArray checked(const py::handle& obj, const std::string& name, std::vector<py::ssize_t> shape) {

@@ -65,10 +65,12 @@ Layout::Layout(std::vector<Vec2> sites, double isd, std::vector<Vec2> wrap_vecto
   }
   bin_x0_ = xmin - isd_;
   bin_y0_ = ymin - isd_;
-  bins_x_ = static_cast<long>((xmax - bin_x0_) / isd_) + 2;
-  bins_y_ = static_cast<long>((ymax - bin_y0_) / isd_) + 2;
-  if (static_cast<double>(bins_x_) * static_cast<double>(bins_y_) > 1e7)
+  const double span_x = (xmax - bin_x0_) / isd_, span_y = (ymax - bin_y0_) / isd_;
+  // checked in doubles: the casts below overflow (undefined behaviour) for sites 1e300 m apart
+  if (!((std::floor(span_x) + 2.0) * (std::floor(span_y) + 2.0) <= 1e7))
     throw std::invalid_argument("layout too sparse for the site index (sites spread over > 1e7 ISD^2)");
+  bins_x_ = static_cast<long>(span_x) + 2;
+  bins_y_ = static_cast<long>(span_y) + 2;
   bins_.assign(static_cast<size_t>(bins_x_ * bins_y_), {});
   for (int s = 0; s < n_sites(); ++s) {
     long ix = static_cast<long>((sites_[s].x - bin_x0_) / isd_);

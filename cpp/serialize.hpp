@@ -1,4 +1,6 @@
-// Minimal binary (de)serialisation of plain values and vectors, for simulator checkpoints.
+// Minimal binary (de)serialisation of plain values and vectors, for simulator checkpoints. A sealed
+// buffer ends with a checksum of all its bytes, so that a damaged checkpoint is refused before any
+// value read from it (an index, a count) is used.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -8,6 +10,19 @@
 #include <vector>
 
 namespace pyslice {
+
+// A 64-bit checksum of n bytes: each step is a bijection of the running value, so a change to any
+// one 8-byte word always changes the result.
+inline std::uint64_t checksum(const char* p, size_t n) {
+  std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+  for (size_t i = 0; i < n; i += 8) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, p + i, n - i < 8 ? n - i : 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+  }
+  return h;
+}
 
 class Writer {
  public:
@@ -25,6 +40,12 @@ class Writer {
     buf_.insert(buf_.end(), p, p + v.size() * sizeof(T));
   }
   const std::string& bytes() const { return buf_; }
+  // The bytes with their checksum appended (see Reader::unseal).
+  std::string sealed() const {
+    Writer w(*this);
+    w.put(checksum(buf_.data(), buf_.size()));
+    return w.buf_;
+  }
 
  private:
   std::string buf_;
@@ -45,20 +66,31 @@ class Reader {
   template <typename T>
   std::vector<T> get_vector() {
     const std::uint64_t n = get<std::uint64_t>();
-    if (n > (buf_.size() - pos_) / (sizeof(T) ? sizeof(T) : 1)) throw std::invalid_argument("state is truncated or corrupt");
+    if (n > (end_ - pos_) / (sizeof(T) ? sizeof(T) : 1)) throw std::invalid_argument("state is truncated or corrupt");
     std::vector<T> v(n);
     if (n) std::memcpy(v.data(), buf_.data() + pos_, n * sizeof(T));
     pos_ += n * sizeof(T);
     return v;
   }
-  bool done() const { return pos_ == buf_.size(); }
+  bool done() const { return pos_ == end_; }
+  // Checks the checksum Writer::sealed appended (invalid_argument "<what> is corrupt" when it does
+  // not match) and stops reading before it.
+  void unseal(const std::string& what) {
+    std::uint64_t stored = 0;
+    if (buf_.size() < sizeof(stored) || buf_.size() - sizeof(stored) < pos_)
+      throw std::invalid_argument(what + " is truncated or corrupt");
+    end_ = buf_.size() - sizeof(stored);
+    std::memcpy(&stored, buf_.data() + end_, sizeof(stored));
+    if (stored != checksum(buf_.data(), end_)) throw std::invalid_argument(what + " is corrupt (checksum mismatch)");
+  }
 
  private:
   void need(size_t n) const {
-    if (buf_.size() - pos_ < n) throw std::invalid_argument("state is truncated or corrupt");
+    if (end_ - pos_ < n) throw std::invalid_argument("state is truncated or corrupt");
   }
   const std::string& buf_;
   size_t pos_ = 0;
+  size_t end_ = buf_.size();
 };
 
 }  // namespace pyslice

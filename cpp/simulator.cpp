@@ -32,6 +32,9 @@ void SimConfig::validate() const {
   require(std::isfinite(propagation.h_ut) && propagation.h_ut > 1.0, "ue_height_m", "> 1");
   require(std::isfinite(propagation.h_bs) && propagation.h_bs > propagation.h_ut, "bs_height_m", "> ue_height_m");
   require(finite_positive(propagation.d_min), "min_distance_m", "> 0");
+  // UEs are dropped in their sector rhombus at least d_min from the site: beyond isd / 2 that leaves
+  // (almost) no room, and the rejection sampling of the drop would not end.
+  require(propagation.d_min <= isd / 2.0, "min_distance_m", "<= isd_m / 2");
   require(std::isfinite(propagation.d_max) && propagation.d_max > propagation.d_min, "max_distance_m",
           "> min_distance_m");
   require(finite_positive(antenna.beamwidth_deg), "antenna_beamwidth_deg", "> 0");
@@ -85,12 +88,14 @@ void SimConfig::validate() const {
   require(mask.base.size() == static_cast<size_t>(N), "mask", "one base/amplitude/phase per slice");
   for (double v : mask.trace) require(std::isfinite(v) && v >= 0.0 && v <= 1.0, "mask trace", "values in [0, 1]");
   require(finite_positive(mask.period_steps), "mask_period_steps", "> 0");
-  require(finite_positive(max_delay_s), "max_delay_s", "> 0");
+  // delays >= 1 ps (scenario.MIN_DELAY_S): flow sizes divided by them stay finite
+  require(std::isfinite(max_delay_s) && max_delay_s >= 1e-12, "max_delay_s", ">= 1e-12 and finite");
   require(std::isfinite(buffer_s) && buffer_s > 0.0, "buffer_s", "> 0 and finite");
   const size_t KN = sites.size() * kSectors * static_cast<size_t>(N);
   require(req_throughput_bps.size() == KN && req_delay_s.size() == KN, "requirements", "[K, N] matrices");
   for (size_t i = 0; i < KN; ++i)
-    require(finite_positive(req_throughput_bps[i]) && finite_positive(req_delay_s[i]), "requirements", "> 0");
+    require(finite_positive(req_throughput_bps[i]) && std::isfinite(req_delay_s[i]) && req_delay_s[i] >= 1e-12,
+            "requirements", "throughputs > 0, delays >= 1e-12, finite");
   require(maxmin_rounds >= 1, "maxmin_rounds", ">= 1");
   require(finite_positive(tolerance), "tolerance", "> 0");
   require(max_iterations >= 1, "max_iterations", ">= 1");
@@ -834,7 +839,7 @@ const StepOutputs& Simulator::last() const {
 namespace pyslice {
 namespace {
 constexpr std::uint64_t kStateMagic = 0x70797331696365ULL;  // "pyslice"
-constexpr std::uint32_t kStateVersion = 3;  // 3: UeMotion padded to 64 bytes
+constexpr std::uint32_t kStateVersion = 4;  // 3: UeMotion padded to 64 bytes; 4: sealed (checksum)
 constexpr std::uint64_t kResponseMagic = 0x70797331696372ULL;  // a follower's response state
 
 std::uint64_t config_fingerprint(const Simulator& s) {
@@ -913,7 +918,7 @@ std::string Simulator::get_state() const {
   w.put_vector(moved_);
   w.put_vector(since_refresh_);
   put_outputs(w, last());
-  return w.bytes();
+  return w.sealed();
 }
 
 void Simulator::set_state(const std::string& bytes) {
@@ -922,6 +927,7 @@ void Simulator::set_state(const std::string& bytes) {
   if (r.get<std::uint32_t>() != kStateVersion) throw std::invalid_argument("simulator state of another version");
   if (r.get<std::uint64_t>() != config_fingerprint(*this))
     throw std::invalid_argument("simulator state belongs to a scenario of another size");
+  r.unseal("simulator state");
   // Read everything into temporaries first: a corrupt buffer leaves the simulator unchanged.
   const long t = r.get<long>();
   const std::uint64_t seed_key = r.get<std::uint64_t>();
@@ -1012,7 +1018,7 @@ std::string Simulator::get_response_state() const {
   w.put_vector(rho_);
   w.put_vector(backlog_);
   put_outputs(w, last());
-  return w.bytes();
+  return w.sealed();
 }
 
 void Simulator::set_response_state(const std::string& bytes) {
@@ -1021,6 +1027,7 @@ void Simulator::set_response_state(const std::string& bytes) {
   if (r.get<std::uint32_t>() != kStateVersion) throw std::invalid_argument("follower state of another version");
   if (r.get<std::uint64_t>() != config_fingerprint(*this))
     throw std::invalid_argument("follower state belongs to a scenario of another size");
+  r.unseal("follower state");
   const long t = r.get<long>();
   auto rho = r.get_vector<double>();
   auto backlog = r.get_vector<double>();

@@ -192,7 +192,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     layout = LayoutConfig(kind=layout_kind, rings=draw(st.integers(0, 12)), sites_m=sites, isd_m=f(50, 5000),
                           wrap_around=wrap, wrap_vectors_m=vectors, bs_height_m=f(ue + 1 + 1e-9, 100),
                           ue_height_m=ue)
-    min_d = f(1, 1000)
+    min_d = f(1, min(1000, layout.isd_m / 2))
     model = draw(st.sampled_from(RadioConfig.PATHLOSS_MODELS))
     three_d = model in RadioConfig.PATHLOSS_MODELS[2:]
     floors_lo = draw(st.integers(1, 200))
@@ -234,7 +234,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     positive = st.floats(1e-300, 1e300, **finite)
     n_profiles = draw(st.integers(1, 3))
     profiles = [RequirementProfile(throughput_bps=draw(st.lists(positive, min_size=n, max_size=n)),
-                                   delay_s=draw(st.lists(positive, min_size=n, max_size=n)))
+                                   delay_s=draw(st.lists(st.floats(1e-12, 1e300, **finite), min_size=n, max_size=n)))
                 for _ in range(n_profiles)]
     site_profile = draw(st.lists(st.integers(0, n_profiles - 1), min_size=1, max_size=6))
     return Scenario(name=draw(st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)),

@@ -64,6 +64,10 @@ def as_str(path: str, value: Any) -> str:
     """``value`` as a string."""
     if not isinstance(value, str):
         raise TypeError(f"{path} must be a string, got {describe(value)}")
+    try:
+        value.encode("utf-8")  # a lone surrogate could not be written to a TOML file
+    except UnicodeEncodeError:
+        raise ValueError(f"{path} must be valid Unicode text (no lone surrogates), got {value!r}") from None
     return value
 
 

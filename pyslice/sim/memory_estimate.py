@@ -105,7 +105,7 @@ def _sites_per_ue(scenario: Scenario, n_sites: int) -> float:
     if not math.isfinite(radius):
         return float(n_sites)
     site_area = math.sqrt(3.0) / 2.0 * scenario.layout.isd_m ** 2
-    return min(float(n_sites), max(1.0, math.pi * radius ** 2 / site_area))
+    return min(float(n_sites), max(1.0, math.pi * radius * radius / site_area))
 
 
 def _peak_activity(scenario: Scenario) -> float:

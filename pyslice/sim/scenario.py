@@ -28,6 +28,9 @@ from pyslice.base.config_fields import (FIELD_PATH, as_int, as_list, as_str, as_
 from pyslice.base.toml_writer import toml_lines
 from pyslice.base.atomic import write_text
 
+#: The shortest delay (cap or requirement) a scenario may give, s, as the core checks it: the KPIs and
+#: the max-min policy divide flow sizes by delays.
+MIN_DELAY_S = 1e-12
 #: Radio defaults defined once in the core (pathloss.hpp), read by the scenario's fields.
 _PROP, _ANT = _core.PROPAGATION_DEFAULTS, _core.ANTENNA_DEFAULTS
 
@@ -109,7 +112,7 @@ class RequirementProfile:
     throughput_bps: tuple[float, ...]
     """Required average flow throughput φ* per slice, bit/s, each > 0."""
     delay_s: tuple[float, ...]
-    """Required average flow delay d* per slice, s, each > 0."""
+    """Required average flow delay d* per slice, s, each >= 1e-12 (MIN_DELAY_S) and finite."""
     def __post_init__(self) -> None:
         init_config(self, "profile")
 
@@ -120,7 +123,10 @@ class RequirementProfile:
             if not values:
                 raise ValueError(f"{path}.{key} must have one value per slice, got none")
             for i, v in enumerate(values):
-                greater(f"{path}.{key}[{i}]", v, 0)
+                if key == "delay_s":  # a shorter delay overflows the max-min policy's share needs
+                    at_least(f"{path}.{key}[{i}]", v, MIN_DELAY_S)
+                else:
+                    greater(f"{path}.{key}[{i}]", v, 0)
 
 
 #: The paper's four slices, the only place the slice defaults live. The paper gives no per-slice
@@ -298,7 +304,7 @@ class RadioConfig:
     los_decorrelation_m: float = 50.0
     """Decorrelation distance of the LOS state, m, > 0."""
     min_distance_m: float = _PROP["d_min"]
-    """Lower path-loss distance clamp and minimum drop distance, m, in [1, 1000]."""
+    """Lower path-loss distance clamp and minimum drop distance, m, in [1, 1000] and <= layout.isd_m / 2."""
     max_distance_m: float = _PROP["d_max"]
     """Upper path-loss distance clamp, m, > min_distance_m."""
     interference_radius_m: float = math.inf
@@ -402,7 +408,7 @@ class TrafficConfig:
     mask_noise_std: float = 0.05
     """Stationary std of the generated mask noise, in [0, 1]."""
     max_delay_s: float = 10.0
-    """Delay cap for starved slices, s, > 0."""
+    """Delay cap for starved slices, s, >= 1e-12 (MIN_DELAY_S) and finite."""
     delay_model: str = "finite-buffer"
     """What overload does (docs/model.md §4): ``finite-buffer`` (each slice's buffer holds at most
     ``buffer_s`` of its service; traffic beyond the slice's capacity is dropped, nothing carries over
@@ -434,7 +440,7 @@ class TrafficConfig:
         greater(f"{path}.mask_period_steps", self.mask_period_steps, 1)
         in_range(f"{path}.mask_ar", self.mask_ar, 0, 0.999)
         in_range(f"{path}.mask_noise_std", self.mask_noise_std, 0, 1)
-        greater(f"{path}.max_delay_s", self.max_delay_s, 0)
+        at_least(f"{path}.max_delay_s", self.max_delay_s, MIN_DELAY_S)  # flow throughputs L / delay stay finite
         one_of(f"{path}.delay_model", self.delay_model, self.DELAY_MODELS)
         greater(f"{path}.buffer_s", self.buffer_s, 0)
         one_of(f"{path}.roaming", self.roaming, self.ROAMING)
@@ -610,6 +616,11 @@ class Scenario:
         self.layout.validate("layout")
         self.radio.validate("radio")
         self.traffic.validate("traffic")
+        if not self.radio.min_distance_m <= self.layout.isd_m / 2:  # else the drop of a UE never ends
+            raise ValueError(
+                f"radio.min_distance_m must be <= layout.isd_m / 2 = {self.layout.isd_m / 2:g} (UEs are dropped in "
+                f"their sector at least this far from its site), got {self.radio.min_distance_m!r}"
+            )
         if not 1 <= len(self.slices) <= _MAX_SLICES:
             raise ValueError(f"slices must have 1..{_MAX_SLICES} entries, got {len(self.slices)}")
         seen: dict[str, int] = {}

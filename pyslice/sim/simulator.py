@@ -2,6 +2,7 @@
 (:class:`SimulatorBatch`), both thin wrappers over the C++ core."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, Sequence
 
@@ -80,11 +81,28 @@ def validate_shares(shares: object, n_cells: int, n_slices: int, name: str = "sh
     return np.ascontiguousarray(arr)
 
 
+def _pickled(saved: object, keys: tuple[str, ...], what: str) -> dict:
+    """The dict a pickled ``what`` saved, with ``keys``; TypeError/ValueError for a damaged one."""
+    if not isinstance(saved, dict):
+        raise TypeError(f"a pickled {what}'s state must be a dict, got {type(saved).__name__}")
+    missing = [key for key in keys if key not in saved]
+    if missing:
+        raise ValueError(f"a pickled {what}'s state lacks {', '.join(missing)}")
+    return saved
+
+
 def _check_seed(seed: object, name: str = "seed") -> int:
     seed = check_int(name, seed, 0)
     if seed >= 2**64:
         raise ValueError(f"{name} must be in [0, 2**64), got {seed}")
     return seed
+
+
+def _check_seeds(seeds: object) -> list[int]:
+    """``seeds`` as a list of seeds; TypeError naming ``seeds`` for something that is not a list."""
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise TypeError(f"seeds must be a list of ints, got {type(seeds).__name__}")
+    return [_check_seed(s, "seeds[]") for s in seeds]
 
 
 class Simulator:
@@ -176,6 +194,7 @@ class Simulator:
         return {"scenario": self.scenario, "seed": self.seed, "state": self.get_state()}
 
     def __setstate__(self, saved: dict) -> None:
+        saved = _pickled(saved, ("scenario", "seed", "state"), "Simulator")
         self.__init__(saved["scenario"], saved["seed"])
         self.set_state(saved["state"])
 
@@ -207,7 +226,7 @@ class SimulatorBatch:
     def __init__(self, scenario: Scenario, seeds: Sequence[int], threads: int = 1, shared_world: bool = False) -> None:
         if not isinstance(scenario, Scenario):
             raise TypeError(f"scenario must be a pyslice.Scenario, got {type(scenario).__name__}")
-        seeds = [_check_seed(s, "seeds[]") for s in seeds]
+        seeds = _check_seeds(seeds)
         if not seeds:
             raise ValueError("seeds must hold at least one seed")
         threads = check_int("threads", threads, 1)
@@ -238,11 +257,12 @@ class SimulatorBatch:
     def reset(self, seeds: Sequence[int] | None = None) -> None:
         """Reset every replica (to new seeds if given, one per replica)."""
         if seeds is not None:
-            seeds = [_check_seed(s, "seeds[]") for s in seeds]
+            seeds = _check_seeds(seeds)
             if len(seeds) != self.size:
                 raise ValueError(f"seeds must hold {self.size} seeds (one per replica), got {len(seeds)}")
+        self._core.reset(self.seeds if seeds is None else seeds)
+        if seeds is not None:  # only once the core took them (a shared world refuses unequal seeds)
             self.seeds = seeds
-        self._core.reset(self.seeds)
 
     def step(self, shares: np.ndarray) -> dict[str, np.ndarray]:
         """Step all replicas with shares [R, K, N]; returns the output arrays (leading axis R)."""
@@ -307,9 +327,10 @@ class SimulatorBatch:
 
     def set_state(self, states: Sequence[bytes]) -> None:
         """Restore all replicas; all states are checked before any replica changes."""
-        if isinstance(states, (bytes, bytearray)) or not all(isinstance(s, (bytes, bytearray)) for s in states):
+        items = None if isinstance(states, (bytes, bytearray)) or not isinstance(states, Iterable) else list(states)
+        if items is None or not all(isinstance(s, (bytes, bytearray)) for s in items):
             raise TypeError("states must be a list of bytes from SimulatorBatch.get_state()")
-        self._core.set_state([bytes(s) for s in states])
+        self._core.set_state([bytes(s) for s in items])
 
     def __getstate__(self) -> dict:
         return {"scenario": self.scenario, "seeds": self.seeds, "threads": self._core.threads,
@@ -317,7 +338,14 @@ class SimulatorBatch:
                 "out": {name: arr.copy() for name, arr in self._out.items()}}
 
     def __setstate__(self, saved: dict) -> None:
+        saved = _pickled(saved, ("scenario", "seeds", "threads", "shared_world", "states", "out"), "SimulatorBatch")
         self.__init__(saved["scenario"], saved["seeds"], saved["threads"], saved["shared_world"])
         self.set_state(saved["states"])
-        for name, arr in saved["out"].items():
-            self._out[name][...] = arr
+        out = saved["out"]
+        if not isinstance(out, dict) or set(out) != set(self._out):
+            raise ValueError(f"a pickled SimulatorBatch's out must hold the arrays {', '.join(self._out)}")
+        for name, arr in out.items():
+            try:
+                self._out[name][...] = arr
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"a pickled SimulatorBatch's output {name!r} does not fit: {exc}") from None
