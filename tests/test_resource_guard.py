@@ -125,8 +125,10 @@ print(json.dumps({"measured": peak - rss0, "estimate": estimate_core_bytes(sc, R
 def _measure(file: Path | None, ues: int, replicas: int = 1, shared: bool = False, **radio) -> dict:
     spec = {"file": None if file is None else str(file), "ues": ues, "replicas": replicas, "shared": shared,
             "radio": radio}
+    # Not from the checkout root: its source tree has no built _core and would shadow the installed package.
     out = subprocess.run([sys.executable, "-c", _MEASURE, json.dumps(spec)], capture_output=True, text=True,
-                         timeout=120, check=True)
+                         timeout=120, cwd=Path(__file__).parent)
+    assert out.returncode == 0, out.stderr[-3000:]
     return {**json.loads(out.stdout), "case": f"{'paper' if file is None else file.stem} x{ues} {radio or ''}"
             f"{f' R={replicas}' if replicas > 1 else ''}{' shared' if shared else ''}"}
 
