@@ -385,8 +385,8 @@ void Simulator::evaluate_links(size_t first, size_t count) {
   const int U = n_ues();
   const double* r_shadow = ar_shadow_.data();
   const double* r_los = los_coefficients();
-  ar1_update_keyed(count, &link_key_[first], static_cast<std::uint64_t>(t_), &link_ue_[first], r_shadow,
-                   r_shadow + U, r_los, r_los + U, &link_carry_[first], &tl.z_shadow[first], &tl.z_los[first]);
+  ar1_update_keyed(count, link_key_.data() + first, static_cast<std::uint64_t>(t_), link_ue_.data() + first, r_shadow,
+                   r_shadow + U, r_los, r_los + U, link_carry_.data() + first, tl.z_shadow.data() + first, tl.z_los.data() + first);
   link_dx_.resize(count);
   link_dy_.resize(count);
   const size_t sites_per_ue = static_cast<size_t>(layout_.n_sites());
@@ -412,8 +412,8 @@ void Simulator::evaluate_links(size_t first, size_t count) {
     // Plain differences, in a loop without calls or branches (SIMD lanes).
     const Vec2* pos = pos_.data();
     const Vec2* sites = layout_.sites().data();
-    const int* ue = &link_ue_[first];
-    const int* site = &tl.site[first];
+    const int* ue = link_ue_.data() + first;
+    const int* site = tl.site.data() + first;
     double* dx = link_dx_.data();
     double* dy = link_dy_.data();
     for (size_t c = 0; c < count; ++c) {
@@ -421,9 +421,9 @@ void Simulator::evaluate_links(size_t first, size_t count) {
       dy[c] = pos[ue[c]].y - sites[site[c]].y;
     }
   }
-  compute_link_gains(count, &tl.z_shadow[first], &tl.z_los[first], &link_ue_[first], &link_key_[first],
-                     &tl.distance[first], &tl.angle_deg[first], &tl.los[first], &links_.gain[kSectors * first],
-                     &site_best_gain_[first], &site_best_sector_[first]);
+  compute_link_gains(count, tl.z_shadow.data() + first, tl.z_los.data() + first, link_ue_.data() + first, link_key_.data() + first,
+                     tl.distance.data() + first, tl.angle_deg.data() + first, tl.los.data() + first, links_.gain.data() + kSectors * first,
+                     site_best_gain_.data() + first, site_best_sector_.data() + first);
 }
 
 void Simulator::evaluate_selected_links(size_t m) {

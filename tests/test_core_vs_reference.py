@@ -469,6 +469,25 @@ def test_solve_load_coupling_matches_reference(p, max_iter, matrix):
     assert rho.shape == (p["gain"].shape[0],) and x.shape == p["shares"].shape
 
 
+@pytest.mark.parametrize("matrix", ["auto", "dense", "sparse"])
+def test_cells_without_interferer_rows_couple_as_the_reference(matrix):
+    """Two cells whose cross links are all culled (zero gain): no cell's interference block has a
+    row. UBSan found the blocked solver taking ``&v[i]`` of the empty block storage here
+    (tools/sanitize.sh); the result must still be the reference's."""
+    rng = np.random.default_rng(7)
+    serving = np.arange(6) % 2
+    gain = 10.0 ** (rng.uniform(-120.0, -70.0, size=(2, 6)) / 10.0)
+    gain[1 - serving, np.arange(6)] = 0.0
+    p = dict(gain=gain, serving=serving, slice_of=np.arange(6) // 3, demand=rng.uniform(1e5, 2e6, size=6),
+             shares=np.array([[0.4, 0.6], [0.5, 0.5]]), tx_power_w=P_PRB, noise_w=NOISE, prb_bandwidth_hz=180e3,
+             n_prb=100, rho0=None)
+    rho, x, it = radio.solve_load_coupling(**p, max_iter=200, interference_matrix=matrix)
+    r_rho, r_x, r_it, _ = ref.fixed_point(**p, max_iter=200)
+    assert it == r_it
+    np.testing.assert_allclose(rho, r_rho, rtol=RTOL, atol=1e-15)
+    np.testing.assert_allclose(x, r_x, rtol=RTOL, atol=0)
+
+
 # ------------------------------------------------------------------------------------ simulator step
 
 PAPER = Scenario.paper()
