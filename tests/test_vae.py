@@ -148,3 +148,15 @@ def test_bad_input() -> None:
         encode(model, bad)
     with pytest.raises(ValueError, match="model"):
         encode("model", x)
+
+
+def test_foreach_adam_gives_the_single_tensor_loops_bits(monkeypatch) -> None:
+    """train_vae steps Adam with ``foreach=True`` for speed; its results must equal the per-parameter
+    loop's bit for bit, so the similarity matrices (and every study result) stay as they were."""
+    x = data()
+    fast, _ = train_vae(x, FAST)
+    plain_adam = torch.optim.Adam
+    monkeypatch.setattr(torch.optim, "Adam", lambda params, **kw: plain_adam(params, **{**kw, "foreach": False}))
+    plain, _ = train_vae(x, FAST)
+    for key, value in fast.state_dict().items():
+        assert torch.equal(value, plain.state_dict()[key]), key
