@@ -1,8 +1,8 @@
 """The core under the sanitizers (tools/sanitize.sh): AddressSanitizer + UndefinedBehaviorSanitizer on
 the tests that drive it hardest (single simulators, batches on threads and shared worlds, saved and
-restored states, pickled copies, the load coupling against its reference), ThreadSanitizer on the
-worker pool and shared worlds. Each kind is its own build of the core; any finding aborts the
-sanitized process, so the run's exit status is the verdict.
+restored states, pickled copies, the load coupling against its reference, the fuzz harness's
+fixed cases), ThreadSanitizer on the worker pool and shared worlds. Each kind is its own build of the
+core; any finding aborts the sanitized process, so the run's exit status is the verdict.
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ASAN_SUBSET = ["tests/test_simulator.py", "tests/test_shared_world.py", "tests/test_simulator_state.py",
-               "tests/test_pickle.py", "tests/test_link_update.py", "tests/test_core_vs_reference.py"]
+               "tests/test_pickle.py", "tests/test_link_update.py", "tests/test_core_vs_reference.py",
+               "tests/test_fuzz.py"]
 
 
 @pytest.mark.slow

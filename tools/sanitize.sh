@@ -38,7 +38,7 @@ case "$kind" in
     runtime="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libstdc++.so.6)"
     tests=(tests/test_simulator.py tests/test_shared_world.py tests/test_core_vs_reference.py
            tests/test_simulator_state.py tests/test_link_update.py tests/test_pickle.py tests/test_env.py
-           tests/test_validation.py)  # (not test_stream.py: pyarrow under ASan exits at once)
+           tests/test_validation.py tests/test_fuzz.py)  # (not test_stream.py: pyarrow under ASan exits at once)
     export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"  # Python itself leaks at exit
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
     skip="not memory_growth"
