@@ -228,8 +228,9 @@ void LoadCouplingSolver::cell_block_interference(const CouplingProblem& p, const
   block_rho_.resize(n_rows);
   // The serving cell's row is zero (or absent): skipping it adds nothing.
   for (int r = 0; r < n_rows; ++r) block_rho_[r] = rows[r] == c ? 0.0 : rho[rows[r]];
-  weighted_row_sum(static_cast<size_t>(b1 - b0), n_rows, block_rho_.data(), st_->block_pg.data() + st_->block_off[c],
-                   st_->block_ld[c], init, out + b0);
+  // (pointer arithmetic: with no interferer rows anywhere the block storage is empty)
+  weighted_row_sum(static_cast<size_t>(b1 - b0), n_rows, block_rho_.data(),
+                   st_->block_pg.data() + st_->block_off[c], st_->block_ld[c], init, out + b0);
 }
 
 void LoadCouplingSolver::compact_outage(const CouplingProblem& p) {
@@ -298,8 +299,8 @@ void LoadCouplingSolver::cell_interference(const CouplingProblem& p, const std::
   }
   const int N = p.n_slices;
   const int b0 = st_->segment[c * N], b1 = st_->segment[(c + 1) * N];
-  sparse_row_sums(static_cast<size_t>(b1 - b0), st_->intf_off.data() + b0, st_->intf_cell.data(), st_->intf_pg.data(), rho.data(),
-                  p.noise_w, interference_.data() + b0);
+  sparse_row_sums(static_cast<size_t>(b1 - b0), st_->intf_off.data() + b0, st_->intf_cell.data(),
+                  st_->intf_pg.data(), rho.data(), p.noise_w, interference_.data() + b0);
 }
 
 LoadCouplingSolver::LoadCouplingSolver(const LoadCouplingSolver& other) : own_(other.own_), st_(&own_) {}

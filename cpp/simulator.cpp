@@ -385,8 +385,9 @@ void Simulator::evaluate_links(size_t first, size_t count) {
   const int U = n_ues();
   const double* r_shadow = ar_shadow_.data();
   const double* r_los = los_coefficients();
-  ar1_update_keyed(count, link_key_.data() + first, static_cast<std::uint64_t>(t_), link_ue_.data() + first, r_shadow,
-                   r_shadow + U, r_los, r_los + U, link_carry_.data() + first, tl.z_shadow.data() + first, tl.z_los.data() + first);
+  ar1_update_keyed(count, link_key_.data() + first, static_cast<std::uint64_t>(t_), link_ue_.data() + first,
+                   r_shadow, r_shadow + U, r_los, r_los + U, link_carry_.data() + first, tl.z_shadow.data() + first,
+                   tl.z_los.data() + first);
   link_dx_.resize(count);
   link_dy_.resize(count);
   const size_t sites_per_ue = static_cast<size_t>(layout_.n_sites());
@@ -421,9 +422,11 @@ void Simulator::evaluate_links(size_t first, size_t count) {
       dy[c] = pos[ue[c]].y - sites[site[c]].y;
     }
   }
-  compute_link_gains(count, tl.z_shadow.data() + first, tl.z_los.data() + first, link_ue_.data() + first, link_key_.data() + first,
-                     tl.distance.data() + first, tl.angle_deg.data() + first, tl.los.data() + first, links_.gain.data() + kSectors * first,
-                     site_best_gain_.data() + first, site_best_sector_.data() + first);
+  // (pointer arithmetic, not &v[first]: at a zero count the vectors may be empty)
+  compute_link_gains(count, tl.z_shadow.data() + first, tl.z_los.data() + first, link_ue_.data() + first,
+                     link_key_.data() + first, tl.distance.data() + first, tl.angle_deg.data() + first,
+                     tl.los.data() + first, links_.gain.data() + kSectors * first, site_best_gain_.data() + first,
+                     site_best_sector_.data() + first);
 }
 
 void Simulator::evaluate_selected_links(size_t m) {
