@@ -14,14 +14,15 @@ import contextlib
 import csv
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from pyslice.base import safe_io
 from pyslice.base.artifacts import mark_done
-from pyslice.base.atomic import atomic_open, write_json
+from pyslice.base.atomic import atomic_open, write_json, write_npz
 from pyslice.envs.baselines import run_policy_in_env
+from pyslice.envs.followers import FollowedEnv
 from pyslice.envs.slicing import OBSERVATIONS, SlicingEnv
 from pyslice.learn.loop import Step, run_steps
 from pyslice.learn.replay import ReplayBuffers
@@ -36,6 +37,7 @@ from pyslice.base.validation import check_int
 CHECKPOINT = "checkpoint.pt"
 POLICY = "policy.pt"
 SUMMARY = "summary.json"
+FOLLOWERS = "followers.npz"
 
 
 @dataclass(frozen=True)
@@ -109,17 +111,32 @@ class Trainer:
         resume: continue from ``out_dir/checkpoint.pt`` (must exist, same scenario and config).
         tensorboard: also write TensorBoard logs to this directory (:class:`pyslice.learn.tensorboard.TrainLogger`;
             needs the ``pyslice[tensorboard]`` extra). None: no logging, TensorBoard is not imported.
+        followers: built-in policies ('equal', 'traffic-aware', 'max-min') that step beside the
+            learner on the same world (:class:`pyslice.envs.followers.FollowedEnv`; the learner's run
+            is bit for bit the same). Their per-step rewards [T, F, K] and the traffic mask [T, N]
+            go to ``followers.npz`` (:func:`read_followers`).
     """
 
     def __init__(self, scenario: Scenario, config: TrainConfig, out_dir: str | Path, resume: bool = False,
-                 tensorboard: str | Path | None = None) -> None:
+                 tensorboard: str | Path | None = None, followers: Sequence[str] = ()) -> None:
         if tensorboard is not None:  # fail before anything is written
             require_tensorboard()
         self.tensorboard = None if tensorboard is None else Path(tensorboard)
         self.scenario, self.config, self.out = scenario, config, Path(out_dir)
-        self.env = SlicingEnv(scenario, seed=config.seed, n_neighbours=config.n_neighbours,
-                              observation=config.observation)
+        if isinstance(followers, (str, bytes)):
+            raise TypeError(f"followers must be a sequence of policy names, got {followers!r}")
+        self.followers = tuple(followers)
+        self.env: SlicingEnv | FollowedEnv
+        if self.followers:
+            self.env = FollowedEnv(scenario, config.seed, self.followers, n_neighbours=config.n_neighbours,
+                                   observation=config.observation)
+        else:
+            self.env = SlicingEnv(scenario, seed=config.seed, n_neighbours=config.n_neighbours,
+                                  observation=config.observation)
         K, N, D = self.env.n_agents, self.env.n_slices, self.env.obs_dim
+        T, F = config.total_steps, len(self.followers)
+        self.follower_reward = np.zeros((T, F, K))
+        self.follower_mask = np.zeros((T, N) if F else (0, N))
         self.agent = BatchedTD3(K, D, N, config.td3)
         # the raw KPIs ride along so instance transfer can relabel rewards (pyslice.envs.relabel)
         self.replay = ReplayBuffers(K, config.buffer_capacity, D, N, seed=config.seed, kpi_dim=kpi_dim(N))
@@ -140,9 +157,13 @@ class Trainer:
     # ---- checkpoints -----------------------------------------------------------------------------
 
     def _checkpoint_state(self) -> dict[str, Any]:
-        return {"step": self.step, "agent": self.agent.state_dict(), "replay": self.replay.state_dict(),
-                "rng": self.rng.bit_generator.state, "env": self.env.get_state(), "obs": self.obs,
-                "timing": dict(self.timing), "config": self.config.to_dict(), "scenario": self.scenario.to_dict()}
+        state = {"step": self.step, "agent": self.agent.state_dict(), "replay": self.replay.state_dict(),
+                 "rng": self.rng.bit_generator.state, "env": self.env.get_state(), "obs": self.obs,
+                 "timing": dict(self.timing), "config": self.config.to_dict(), "scenario": self.scenario.to_dict()}
+        if self.followers:  # absent without followers: checkpoints stay as they were
+            state["followers"] = {"names": list(self.followers), "reward": self.follower_reward[:self.step],
+                                  "mask": self.follower_mask[:self.step]}
+        return state
 
     def save_checkpoint(self) -> Path:
         """Write the checkpoint atomically (temp file + rename)."""
@@ -158,7 +179,14 @@ class Trainer:
         ck = safe_io.load(path)  # tensors and plain data only: a checkpoint cannot run code
         if ck["scenario"] != self.scenario.to_dict() or ck["config"] != self.config.to_dict():
             raise ValueError(f"{path} belongs to another scenario or training config; resume with the same ones")
+        saved = ck.get("followers", {"names": []})
+        if tuple(saved["names"]) != self.followers:
+            raise ValueError(f"{path} was written with followers {tuple(saved['names'])}; resume with the same "
+                             f"followers, got {self.followers}")
         self.step = int(ck["step"])
+        if self.followers:
+            self.follower_reward[:self.step] = saved["reward"]
+            self.follower_mask[:self.step] = saved["mask"]
         self.agent.load_state_dict(ck["agent"])
         if ReplayBuffers.state_kpi_dim(ck["replay"]) != self.replay.kpi_dim:  # saved before KPIs were kept
             r = self.replay
@@ -222,6 +250,9 @@ class Trainer:
                     tb.log_step(step.t + 1, phase, step.reward, step.info, step.learned)
                 self.obs = step.next_obs
                 self.step = step.t + 1
+                if isinstance(self.env, FollowedEnv):
+                    self.follower_reward[step.t] = self.env.follower_reward
+                    self.follower_mask[step.t] = step.info["mask"]
                 if progress is not None:
                     progress(self.step, phase, float(step.reward.mean()))
                 if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.step < cfg.total_steps:
@@ -234,6 +265,9 @@ class Trainer:
             with atomic_open(self.out / POLICY, "wb") as fh:
                 safe_io.save({"agent": self.agent.state_dict(), "train": cfg.to_dict(),
                             "scenario": self.scenario.to_dict(), "n_neighbours": cfg.n_neighbours}, fh)
+            if self.followers:
+                write_npz(self.out / FOLLOWERS, names=np.array(self.followers), reward=self.follower_reward,
+                          mask=self.follower_mask)
             summary = self.summary()
             write_json(self.out / SUMMARY, summary)
             # last: the run's files with their sizes and hashes (pyslice verify, resume checks)
@@ -250,6 +284,12 @@ class Trainer:
                 "eval_mean_reward": float(rewards.mean()),
                 "eval_share_reward_below_0.95": float((rewards < 0.95).mean()),
                 "timing_seconds": {k: round(v, 3) for k, v in self.timing.items()}}
+
+
+def read_followers(run_dir: str | Path) -> dict[str, np.ndarray]:
+    """A finished run's ``followers.npz``: ``names`` [F], ``reward`` [T, F, K] and ``mask`` [T, N]."""
+    with np.load(Path(run_dir) / FOLLOWERS, allow_pickle=False) as data:
+        return {key: data[key] for key in ("names", "reward", "mask")}
 
 
 def restore_agent(agent_state: dict[str, Any], config: TrainConfig) -> BatchedTD3:

@@ -17,7 +17,7 @@ from pyslice.sim.scenario import SECTORS_PER_SITE, Scenario
 from pyslice.study.similarity import MEASURES
 
 ABLATION_STRATEGIES = ("model", "feature", "instance")
-PHASES = ("baseline", "pretrain", "similarity", "generalist", "transfer", "evaluate")
+PHASES = ("pretrain", "baseline", "similarity", "generalist", "transfer", "evaluate")
 
 
 @dataclass(frozen=True)

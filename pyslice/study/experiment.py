@@ -4,8 +4,10 @@ Per seed (one independent task, run by an :mod:`pyslice.study.executor`), phases
 files atomically and a ``done.json`` marker last, so an interrupted run resumed with the same output
 folder skips finished phases (pretraining also resumes inside from its own checkpoint):
 
-1. ``baseline``: the traffic-aware baseline on the pretraining timeline (Fig. 3 mask, Fig. 4 curve);
-2. ``pretrain``: coordinated MADRL of all cells with the paper's schedule (:mod:`pyslice.learn.train`);
+1. ``pretrain``: coordinated MADRL of all cells with the paper's schedule (:mod:`pyslice.learn.train`);
+2. ``baseline``: the traffic-aware baseline on the pretraining timeline (Fig. 3 mask, Fig. 4 curve),
+   run by pretraining as a follower replica of its world (:class:`pyslice.envs.followers.FollowedEnv`);
+   on its own only where pretraining was finished by an earlier version;
 3. ``similarity``: samples under the default action, one VAE, every distance measure (Fig. 7);
 4. ``generalist`` (with ``generalist = true``; else a no-op): the authors' shared generalists,
    each kept from its targets (:mod:`pyslice.learn.generalist`);
@@ -33,6 +35,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from pyslice.base import safe_io
 from pyslice.base.artifacts import check_unit, mark_done
 from pyslice.base.atomic import write_json, write_npz, write_text
 from pyslice.base.memory import PeakMemory
@@ -41,7 +44,7 @@ from pyslice.envs.baselines import run_policy_in_env
 from pyslice.envs.slicing import SlicingEnv
 from pyslice.learn.generalist import train_generalists
 from pyslice.learn.td3 import use_one_thread
-from pyslice.learn.train import CHECKPOINT, GreedyAgents, Trainer, load_policy
+from pyslice.learn.train import CHECKPOINT, FOLLOWERS, GreedyAgents, Trainer, load_policy, read_followers
 from pyslice.sim.scenario import Scenario
 from pyslice.study.aggregate import aggregate
 from pyslice.study.config import (ABLATION_STRATEGIES, PHASES, ReproduceConfig, config_from_dict, config_toml,
@@ -128,8 +131,13 @@ def transfer_lengths(cfg: ReproduceConfig) -> list[int]:
     return lengths
 
 
+#: The built-in policy that follows pretraining on its world: the ``baseline`` phase's.
+BASELINE_POLICY = "traffic-aware"
+
+
 def phase_baseline(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path) -> None:
-    """Traffic-aware baseline over the pretraining timeline: per-step rewards and the mask."""
+    """Traffic-aware baseline over the pretraining timeline: per-step rewards and the mask, on its own
+    (pretraining writes the same bits as a follower: :func:`baseline_from_followers`)."""
     env = SlicingEnv(scenario, seed=seed, n_neighbours=cfg.train.n_neighbours)
     env.reset(seed)
     T = cfg.train.total_steps
@@ -144,10 +152,34 @@ def phase_baseline(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: 
 
 
 def phase_pretrain(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path) -> None:
-
+    """Pretraining with the traffic-aware baseline as a follower replica of its world; then the
+    ``baseline`` phase's file from it (unless that phase is already done)."""
     train_cfg = replace(cfg.train, seed=seed)
     resume = (folder / CHECKPOINT).is_file()
-    Trainer(scenario, train_cfg, folder, resume=resume).run(progress=_Progress(folder, train_cfg.total_steps))
+    followers: tuple[str, ...] = (BASELINE_POLICY,)
+    if resume and "followers" not in safe_io.load(folder / CHECKPOINT):  # begun by an earlier version
+        followers = ()
+    Trainer(scenario, train_cfg, folder, resume=resume, followers=followers).run(
+        progress=_Progress(folder, train_cfg.total_steps))
+    if followers:
+        baseline_from_followers(folder, folder.parent / "baseline")
+
+
+def baseline_from_followers(pretrain: Path, folder: Path) -> bool:
+    """Write the ``baseline`` phase (``baseline.npz`` and its marker) from a finished pretraining run's
+    traffic-aware follower; False (nothing written) if the phase is done or the run has no such
+    follower."""
+    if _resumable(folder) or not (pretrain / FOLLOWERS).is_file():
+        return False
+    followers = read_followers(pretrain)
+    names = [str(n) for n in followers["names"]]
+    if BASELINE_POLICY not in names:
+        return False
+    folder.mkdir(parents=True, exist_ok=True)
+    write_npz(folder / "baseline.npz", reward=followers["reward"][:, names.index(BASELINE_POLICY)],
+              mask=followers["mask"])
+    _mark_done(folder, 0.0, follower_of="pretrain")
+    return True
 
 
 def phase_similarity(scenario: Scenario, cfg: ReproduceConfig, seed: int, folder: Path) -> None:
@@ -363,7 +395,8 @@ def run_seed(scenario_dict: dict[str, Any], cfg_dict: dict[str, Any], seed: int,
         folder.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         if phase == "baseline":
-            phase_baseline(scenario, cfg, seed, folder)
+            if not baseline_from_followers(root / "pretrain", folder):
+                phase_baseline(scenario, cfg, seed, folder)
         elif phase == "pretrain":
             phase_pretrain(scenario, cfg, seed, folder)
         elif phase == "similarity":
@@ -505,8 +538,9 @@ def _run_studies(runs: list[tuple[Scenario, ReproduceConfig, Path]], executor: A
             # per seed pretraining, the baseline and the similarity analysis (independent of each
             # other); then per (seed, target batch) transfer and per seed evaluation (both need
             # only the seed's pretraining, and the transfer its similarity).
-            executor.map(run_task, [{**common, "task": "phases", "seed": s, "phases": (p,)}
-                                    for p in ("pretrain", "generalist", "baseline", "similarity")
+            # (pretraining runs the baseline as a follower of its world: one task)
+            executor.map(run_task, [{**common, "task": "phases", "seed": s, "phases": p}
+                                    for p in (("pretrain", "baseline"), ("generalist",), ("similarity",))
                                     for cfg, _, _, _, common in plans for s in range(cfg.seeds)])
             transfer_tasks, evaluate_tasks, owners = [], [], []
             for cfg, out, targets, _, common in plans:
