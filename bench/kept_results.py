@@ -12,8 +12,10 @@ Runs (or resumes) five studies and keeps their results:
 * ``hex19_wraparound_uma``: the default study on the 57-cell wrap-around network, 3 seeds × 12 spread
   targets (about 17 minutes), kept whole;
 * ``paper_generalist`` and ``hex19_generalist``: the default studies of ``paper`` and
-  ``hex19_wraparound_uma`` with the authors' generalist (``generalist = true``); their generalist
-  comparisons are kept together in ``docs/data/generalist.json``.
+  ``hex19_wraparound_uma`` with the authors' generalist (``generalist = true``), and
+  ``hex19_generalist_10_seeds``: the lean study with the generalist on 10 seeds of the 57-cell
+  network (the seeds that decide the fine-tuned generalist against TL; about 40 minutes); their
+  generalist comparisons are kept together in ``docs/data/generalist.json``.
 
 It prints the tables (:mod:`pyslice.study.summary`) that README.md and docs/results.md quote;
 tests/test_docs_numbers.py checks they still do.
@@ -59,9 +61,11 @@ STUDIES: dict[str, tuple[Callable[[], Scenario], ReproduceConfig]] = {
     "hex19_wraparound_uma": (_hex19, dataclasses.replace(ReproduceConfig(), seeds=3)),
     "paper_generalist": (Scenario.paper, dataclasses.replace(ReproduceConfig(), generalist=True)),
     "hex19_generalist": (_hex19, dataclasses.replace(ReproduceConfig(), seeds=3, generalist=True)),
+    "hex19_generalist_10_seeds": (_hex19, dataclasses.replace(ReproduceConfig(), seeds=10, generalist=True, **LEAN)),
 }
 #: The runs whose generalist comparison is kept (in generalist.json), by the column they head.
-GENERALIST = {"paper_generalist": "paper, 5 seeds × 12 targets", "hex19_generalist": "57 cells, 3 seeds × 12 targets"}
+GENERALIST = {"paper_generalist": "paper, 5 seeds × 12 targets", "hex19_generalist": "57 cells, 3 seeds × 12 targets",
+              "hex19_generalist_10_seeds": "57 cells, 10 seeds × 12 targets (lean)"}
 #: The runs kept as summaries only (in more_seeds.json); the others are kept whole.
 SUMMARIES = ("paper_14_seeds", "paper_busy_hour_17_seeds")
 
