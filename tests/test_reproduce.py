@@ -55,6 +55,13 @@ def test_quick_run_produces_every_figure_and_finite_table(quick_run):
         assert math.isfinite(table[key]["mean"]), key
     claims = results["claims"]
     assert len(claims) == 11 and all(isinstance(c["holds"], bool) and c["verdict"] in VERDICTS for c in claims)
+    # the baseline phase came from pretraining's follower replica, with the separate run's bits
+    # (tests/test_followers.py), and its done marker says so
+    marker = json.loads((out / "seed0" / "baseline" / "done.json").read_text())
+    assert marker["follower_of"] == "pretrain" and marker["seconds"] == 0.0
+    followers = np.load(out / "seed0" / "pretrain" / "followers.npz")
+    baseline = np.load(out / "seed0" / "baseline" / "baseline.npz")
+    np.testing.assert_array_equal(baseline["reward"], followers["reward"][:, 0])
     # the new-cell DRL / baseline ratio: per (seed, target) from the evaluation windows, min <= mean
     ratio = table["scratch_over_baseline"]
     per = [t["eval"]["drl_scratch"]["mean_min_throughput_satisfaction"] / t["eval"]["baseline"]["mean_min_throughput_satisfaction"]
