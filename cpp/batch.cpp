@@ -77,9 +77,20 @@ void SimulatorBatch::step(const double* shares, const std::vector<SharePolicy>& 
     // is only read while the replicas respond)
     replicas_[0]->step_world();
     replicas_[0]->prepare_coupling();
-    pool_->parallel_for(R, [&](int r) {
-      if (r > 0) replicas_[r]->adopt_world(*replicas_[0]);
-      replicas_[r]->respond(own(r), policies[r]);
+    // Each thread takes a contiguous run of replicas and solves their load couplings together
+    // (every interferer block streamed once for the run); a replica's bits do not depend on the run.
+    const int runs = std::min(threads_, R);
+    pool_->parallel_for(runs, [&](int run) {
+      const int first = static_cast<int>(static_cast<long>(R) * run / runs);
+      const int last = static_cast<int>(static_cast<long>(R) * (run + 1) / runs);
+      std::vector<Simulator*> sims;
+      std::vector<const double*> given;
+      for (int r = first; r < last; ++r) {
+        if (r > 0) replicas_[r]->adopt_world(*replicas_[0]);
+        sims.push_back(replicas_[r].get());
+        given.push_back(own(r));
+      }
+      Simulator::respond_many(last - first, sims.data(), given.data(), policies.data() + first);
     });
     return;
   }

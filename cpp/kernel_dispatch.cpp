@@ -115,13 +115,17 @@ void transpose_scaled(std::size_t n, int m, const double* x, const int* row, con
   kernels().transpose_scaled(n, m, x, row, scale, out, ld, row_sum);
 }
 
+void nearest_images(std::size_t n, int n_images, const double* ox, const double* oy, double* dx, double* dy) {
+  kernels().nearest_images(n, n_images, ox, oy, dx, dy);
+}
+
 void row_argmax(std::size_t n, int m, const double* x, int* index, double* value) {
   kernels().row_argmax(n, m, x, index, value);
 }
 
-void weighted_row_sum(std::size_t n, int m, const double* a, const double* x, std::size_t ld, double init,
-                      double* out) {
-  kernels().weighted_row_sum(n, m, a, x, ld, init, out);
+void weighted_row_sums(std::size_t n, int m, int R, const double* a, const double* x, std::size_t ld, double init,
+                       double* const* out) {
+  kernels().weighted_row_sums(n, m, R, a, x, ld, init, out);
 }
 
 void to_db(std::size_t n, const double* x, double* out) { kernels().to_db(n, x, out); }

@@ -22,13 +22,14 @@ struct KernelTable {
   void (*ar_coefficients)(std::size_t, const double*, double, double*, double*);
   void (*ar1_update_keyed)(std::size_t, const std::uint64_t*, std::uint64_t, const int*, const double*,
                            const double*, const double*, const double*, const std::uint8_t*, double*, double*);
+  void (*nearest_images)(std::size_t, int, const double*, const double*, double*, double*);
   void (*link_gains)(std::size_t, const double*, const double*, const double*, const double*, const LinkGainParams&,
                      double*, double*, std::uint8_t*, double*, double*, double*, std::uint8_t*);
   void (*sparse_row_sums)(std::size_t, const int*, const int*, const double*, const double*, double, double*);
   void (*transpose_scaled)(std::size_t, int, const double*, const int*, const double*, double*, std::size_t,
                            double*);
   void (*row_argmax)(std::size_t, int, const double*, int*, double*);
-  void (*weighted_row_sum)(std::size_t, int, const double*, const double*, std::size_t, double, double*);
+  void (*weighted_row_sums)(std::size_t, int, int, const double*, const double*, std::size_t, double, double* const*);
   void (*to_db)(std::size_t, const double*, double*);
   double (*needed_share)(std::size_t, const double*, const double*, const double*, double*);
   bool (*elementary_function)(const std::string&, std::size_t, const double*, const double*, double*);

@@ -95,6 +95,36 @@ void ar1_update_keyed(std::size_t n, const std::uint64_t* key, std::uint64_t t, 
     ar1_update_keyed_impl<false>(n, key, t, link_ue, r_shadow, q_shadow, r_los, q_los, carry, z_shadow, z_los);
 }
 
+void nearest_images(std::size_t n, int n_images, const double* __restrict ox, const double* __restrict oy,
+                    double* __restrict dx, double* __restrict dy) {
+  // Blocks of links in local arrays, so that the comparisons run as selects on SIMD lanes.
+  constexpr std::size_t kBlock = 256;
+  double x0[kBlock], y0[kBlock], bx[kBlock], by[kBlock], best[kBlock];
+  for (std::size_t c0 = 0; c0 < n; c0 += kBlock) {
+    const std::size_t m = n - c0 < kBlock ? n - c0 : kBlock;
+    for (std::size_t c = 0; c < m; ++c) {
+      x0[c] = bx[c] = dx[c0 + c];
+      y0[c] = by[c] = dy[c0 + c];
+      best[c] = x0[c] * x0[c] + y0[c] * y0[c];
+    }
+    for (int j = 0; j < n_images; ++j) {
+      const double ix = ox[j], iy = oy[j];
+      for (std::size_t c = 0; c < m; ++c) {
+        const double tx = x0[c] - ix, ty = y0[c] - iy;
+        const double d2 = tx * tx + ty * ty;
+        const bool nearer = d2 < best[c];
+        best[c] = nearer ? d2 : best[c];
+        bx[c] = nearer ? tx : bx[c];
+        by[c] = nearer ? ty : by[c];
+      }
+    }
+    for (std::size_t c = 0; c < m; ++c) {
+      dx[c0 + c] = bx[c];
+      dy[c0 + c] = by[c];
+    }
+  }
+}
+
 void link_gains(std::size_t n, const double* __restrict dx, const double* __restrict dy,
                 const double* __restrict z_shadow, const double* __restrict z_los, const LinkGainParams& p,
                 double* __restrict distance, double* __restrict angle_deg, std::uint8_t* __restrict los,
@@ -291,38 +321,73 @@ void row_argmax(std::size_t n, int m, const double* __restrict x, int* __restric
 }
 
 
-void weighted_row_sum(std::size_t n, int m, const double* __restrict a, const double* __restrict x, std::size_t ld,
-                      double init, double* __restrict out) {
-  // 32 outputs at a time held in registers while the rows stream past.
-  std::size_t i0 = 0;
-  for (; i0 + 32 <= n; i0 += 32) {
-    Lanes8 s0 = {init, init, init, init, init, init, init, init};
-    Lanes8 s1 = s0, s2 = s0, s3 = s0;
+namespace {
+// G replicas' row sums over 8 V columns at a time: each 8-column piece of a row is loaded once and
+// multiplied into the G replicas' accumulators. Every output is init + a[0] x[0] + a[1] x[1] + ...
+// in ascending row order whatever G and V are, so a replica's bits do not depend on its group.
+template <int G, int V>
+std::size_t row_sums_group(std::size_t i0, std::size_t n, int m, const double* __restrict a,
+                           const double* __restrict x, std::size_t ld, double init, double* const* out) {
+  // Whole pieces of 8 V columns from i0 on; returns where they end.
+  for (; i0 + 8 * V <= n; i0 += 8 * V) {
+    Lanes8 s[G][V];
+    for (int g = 0; g < G; ++g)
+      for (int j = 0; j < V; ++j) s[g][j] = Lanes8{init, init, init, init, init, init, init, init};
     for (int k = 0; k < m; ++k) {
-      const double ak = a[k];
-      if (ak == 0.0) continue;
+      double ak[G];
+      bool any = false;
+      for (int g = 0; g < G; ++g) {
+        ak[g] = a[static_cast<std::size_t>(g) * m + k];
+        any |= ak[g] != 0.0;
+      }
+      if (!any) continue;  // a row of zero weights adds nothing (its entries are finite)
       const double* row = x + static_cast<std::size_t>(k) * ld + i0;
-      s0 += ak * load8(row);
-      s1 += ak * load8(row + 8);
-      s2 += ak * load8(row + 16);
-      s3 += ak * load8(row + 24);
+      Lanes8 v[V];
+      for (int j = 0; j < V; ++j) v[j] = load8(row + 8 * j);
+      for (int g = 0; g < G; ++g)
+        for (int j = 0; j < V; ++j) s[g][j] += ak[g] * v[j];
     }
-    store8(out + i0, s0);
-    store8(out + i0 + 8, s1);
-    store8(out + i0 + 16, s2);
-    store8(out + i0 + 24, s3);
+    for (int g = 0; g < G; ++g)
+      for (int j = 0; j < V; ++j) store8(out[g] + i0 + 8 * j, s[g][j]);
   }
-  // The rest, 8 at a time (the rows are readable up to n rounded up to 8).
-  for (; i0 < n; i0 += 8) {
-    Lanes8 s0 = {init, init, init, init, init, init, init, init};
-    for (int k = 0; k < m; ++k) {
-      const double ak = a[k];
-      if (ak == 0.0) continue;
-      s0 += ak * load8(x + static_cast<std::size_t>(k) * ld + i0);
-    }
-    double tail[8];
-    store8(tail, s0);
-    for (std::size_t i = i0; i < n && i < i0 + 8; ++i) out[i] = tail[i - i0];
+  return i0;
+}
+
+// The last n - i0 < 8 columns of G replicas (the rows are readable up to n rounded up to 8).
+template <int G>
+void row_sums_last(std::size_t i0, std::size_t n, int m, const double* __restrict a, const double* __restrict x,
+                   std::size_t ld, double init, double* const* out) {
+  if (i0 >= n) return;
+  double tail[G][8];
+  double* parts[G];
+  for (int g = 0; g < G; ++g) parts[g] = tail[g];
+  row_sums_group<G, 1>(0, 8, m, a, x + i0, ld, init, parts);
+  for (int g = 0; g < G; ++g)
+    for (std::size_t i = i0; i < n; ++i) out[g][i] = tail[g][i - i0];
+}
+
+template <int G, int V>
+void row_sums(std::size_t n, int m, const double* a, const double* x, std::size_t ld, double init,
+              double* const* out) {
+  std::size_t i0 = row_sums_group<G, V>(0, n, m, a, x, ld, init, out);
+  i0 = row_sums_group<G, 1>(i0, n, m, a, x, ld, init, out);
+  row_sums_last<G>(i0, n, m, a, x, ld, init, out);
+}
+}  // namespace
+
+void weighted_row_sums(std::size_t n, int m, int R, const double* __restrict a, const double* __restrict x,
+                       std::size_t ld, double init, double* const* out) {
+  // Groups of 4 replicas (8 accumulators over 16 columns), then 2, then 1 (4 accumulators each).
+  for (int r = 0; r < R;) {
+    const int G = R - r >= 4 ? 4 : (R - r >= 2 ? 2 : 1);
+    const double* ar = a + static_cast<std::size_t>(r) * m;
+    if (G == 4)
+      row_sums<4, 2>(n, m, ar, x, ld, init, out + r);
+    else if (G == 2)
+      row_sums<2, 4>(n, m, ar, x, ld, init, out + r);
+    else
+      row_sums<1, 4>(n, m, ar, x, ld, init, out + r);
+    r += G;
   }
 }
 
@@ -368,8 +433,8 @@ bool elementary_function(const std::string& name, std::size_t n, const double* _
 
 extern const KernelTable table;
 const KernelTable table = {
-    kKernelLevelNames[PYSLICE_KERNEL_LEVEL], &ar_coefficients, &ar1_update_keyed, &link_gains, &sparse_row_sums,
-    &transpose_scaled, &row_argmax, &weighted_row_sum, &to_db, &needed_share, &elementary_function,
+    kKernelLevelNames[PYSLICE_KERNEL_LEVEL], &ar_coefficients, &ar1_update_keyed, &nearest_images, &link_gains, &sparse_row_sums,
+    &transpose_scaled, &row_argmax, &weighted_row_sums, &to_db, &needed_share, &elementary_function,
 };
 
 }  // namespace PYSLICE_KERNEL_NS

@@ -42,6 +42,11 @@ void link_gains(std::size_t n, const double* dx, const double* dy, const double*
                 const LinkGainParams& p, double* distance, double* angle_deg, std::uint8_t* los, double* loss_db,
                 double* gain, double* best_gain, std::uint8_t* best_sector);
 
+// Nearest wrap-around image of n displacements, in place: (dx[c], dy[c]) becomes (dx[c] - ox[j], dy[c] -
+// oy[j]) for the first of the n_images offsets j whose squared length is strictly below that of the
+// displacement itself and of every offset before j (unchanged if none is).
+void nearest_images(std::size_t n, int n_images, const double* ox, const double* oy, double* dx, double* dy);
+
 // Sparse rows: out[i] = init + sum_{j in [off[i], off[i+1])} rho[cell[j]] * pg[j], j ascending.
 void sparse_row_sums(std::size_t n, const int* off, const int* cell, const double* pg, const double* rho,
                      double init, double* out);
@@ -56,10 +61,13 @@ void transpose_scaled(std::size_t n, int m, const double* x, const int* row, con
 // maximum (-1 if no entry exceeds -1) and value[r] = that maximum (-1 if none).
 void row_argmax(std::size_t n, int m, const double* x, int* index, double* value);
 
-// out[i] = init + sum_k a[k] * x[k * ld + i] over k = 0..m-1 in ascending order, skipping a[k] == 0
-// (one pass over the rows of x, blockwise, instead of m AXPYs through out). Each row of x must be
-// readable (finite) up to n rounded up to a multiple of 8, i.e. ld >= that.
-void weighted_row_sum(std::size_t n, int m, const double* a, const double* x, std::size_t ld, double init, double* out);
+// For each of R weight rows a[r * m .. r * m + m): out[r][i] = init + sum_k a[r * m + k] * x[k * ld + i]
+// over k = 0..m-1 in ascending order (rows of zero weight skipped: they add nothing). One pass over
+// the rows of x, blockwise, each piece of a row loaded once for up to 4 weight rows; a weight row's
+// sums are the same bits whatever R and its place in the batch. Each row of x must be readable
+// (finite) up to n rounded up to a multiple of 8, i.e. ld >= that.
+void weighted_row_sums(std::size_t n, int m, int R, const double* a, const double* x, std::size_t ld, double init,
+                       double* const* out);
 
 // out[i] = 10 log10(x[i]) for x[i] > 0 (x[i] <= 0 gives -3000: callers map it to -inf).
 void to_db(std::size_t n, const double* x, double* out);

@@ -5,6 +5,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "kernels.hpp"
+
 namespace pyslice {
 namespace {
 const double kSqrt3 = std::sqrt(3.0);
@@ -54,6 +56,10 @@ Layout::Layout(std::vector<Vec2> sites, double isd, std::vector<Vec2> wrap_vecto
     for (int i = -1; i <= 1; ++i)
       for (int j = -1; j <= 1; ++j)
         images_.push_back(static_cast<double>(i) * wrap_vectors[0] + static_cast<double>(j) * wrap_vectors[1]);
+    for (const Vec2& off : images_) {
+      image_x_.push_back(off.x);
+      image_y_.push_back(off.y);
+    }
   }
   double xmin = std::numeric_limits<double>::infinity(), ymin = xmin;
   double xmax = -xmin, ymax = -xmin;
@@ -94,6 +100,18 @@ Vec2 Layout::wrapped_displacement(int site, Vec2 p) const {
     }
   }
   return best;
+}
+
+void Layout::displacements(std::size_t n, const int* site, const int* ue, const Vec2* pos, double* dx,
+                           double* dy) const {
+  const Vec2* sites = sites_.data();
+  for (std::size_t c = 0; c < n; ++c) {
+    const Vec2 d = pos[ue[c]] - sites[site[c]];
+    dx[c] = d.x;
+    dy[c] = d.y;
+  }
+  if (!images_.empty())
+    nearest_images(n, static_cast<int>(images_.size()), image_x_.data(), image_y_.data(), dx, dy);
 }
 
 bool Layout::contains(Vec2 p) const { return hexagon_of(p) >= 0; }

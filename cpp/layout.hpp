@@ -43,6 +43,9 @@ class Layout {
   Vec2 displacement(int site, Vec2 p) const {
     return images_.empty() ? p - sites_[site] : wrapped_displacement(site, p);
   }
+  // displacement(site[c], pos[ue[c]]) for c < n, into (dx[c], dy[c]): the same values, in blocks
+  // of links whose images are compared without branches.
+  void displacements(std::size_t n, const int* site, const int* ue, const Vec2* pos, double* dx, double* dy) const;
   // True iff p lies in the hexagon of some site.
   bool contains(Vec2 p) const;
   // Uniform point in cell k's sector rhombus at least `min_dist` from its site.
@@ -74,6 +77,7 @@ class Layout {
   std::vector<Vec2> sites_;
   double isd_;
   std::vector<Vec2> images_;  // image offsets (incl. 0) when wrapping
+  std::vector<double> image_x_, image_y_;  // the same, as two arrays (for nearest_images)
   // Spatial index: sites binned on a square grid of side isd.
   double bin_x0_ = 0.0, bin_y0_ = 0.0;
   long bins_x_ = 1, bins_y_ = 1;

@@ -149,7 +149,7 @@ void LoadCouplingSolver::fill_blocks(const CouplingProblem& p) {
       scale_[c] = 0.0;
       // The row sums are the interference at full load, for the outage test.
       transpose_scaled(n, K, gain, &own_.ue[b0], scale_.data(), block, ld, &own_.full_interference[b0]);
-      // weighted_row_sum reads each row up to n rounded up to 8: keep those slots zero.
+      // weighted_row_sums reads each row up to n rounded up to 8: keep those slots zero.
       const size_t n8 = (n + 7) / 8 * 8;
       for (int r = 0; r < n_rows; ++r)
         std::fill(block + static_cast<size_t>(r) * ld + n, block + static_cast<size_t>(r) * ld + n8, 0.0);
@@ -229,8 +229,9 @@ void LoadCouplingSolver::cell_block_interference(const CouplingProblem& p, const
   // The serving cell's row is zero (or absent): skipping it adds nothing.
   for (int r = 0; r < n_rows; ++r) block_rho_[r] = rows[r] == c ? 0.0 : rho[rows[r]];
   // (pointer arithmetic: with no interferer rows anywhere the block storage is empty)
-  weighted_row_sum(static_cast<size_t>(b1 - b0), n_rows, block_rho_.data(),
-                   st_->block_pg.data() + st_->block_off[c], st_->block_ld[c], init, out + b0);
+  double* const rows_out[1] = {out + b0};
+  weighted_row_sums(static_cast<size_t>(b1 - b0), n_rows, 1, block_rho_.data(),
+                    st_->block_pg.data() + st_->block_off[c], st_->block_ld[c], init, rows_out);
 }
 
 void LoadCouplingSolver::compact_outage(const CouplingProblem& p) {
@@ -322,44 +323,108 @@ void LoadCouplingSolver::solve(const CouplingProblem& p, CouplingResult& r) {
   solve_prepared(p, r, *this);
 }
 
-void LoadCouplingSolver::solve_prepared(const CouplingProblem& p, CouplingResult& r, const LoadCouplingSolver& from) {
-  st_ = &from.own_;
-  const int n_ue = p.links->n_ues();
-  const int K = p.n_cells, N = p.n_slices;
-  r.x.assign(static_cast<size_t>(K) * N, 0.0);
-  r.se.assign(n_ue, 0.0);
-  r.outage = st_->outage;
+void LoadCouplingSolver::solve_prepared(const CouplingProblem& p, CouplingResult& result, const LoadCouplingSolver& from) {
+  const CouplingProblem* problems[1] = {&p};
+  CouplingResult* results[1] = {&result};
+  LoadCouplingSolver* solvers[1] = {this};
+  solve_prepared_many(1, problems, results, solvers, from);
+}
+
+void LoadCouplingSolver::solve_prepared_many(int n, const CouplingProblem* const* problems,
+                                             CouplingResult* const* results, LoadCouplingSolver* const* solvers,
+                                             const LoadCouplingSolver& from) {
+  if (n <= 0) return;
+  const CouplingStructure* st = &from.own_;
+  const CouplingProblem& p0 = *problems[0];
+  const int n_ue = p0.links->n_ues();
+  const int K = p0.n_cells, N = p0.n_slices;
+  const size_t ns = st->ue.size();
+  for (int j = 0; j < n; ++j) {
+    LoadCouplingSolver& s = *solvers[j];
+    CouplingResult& r = *results[j];
+    s.st_ = st;
+    r.x.assign(static_cast<size_t>(K) * N, 0.0);
+    r.se.assign(n_ue, 0.0);
+    r.outage = st->outage;
+    r.iterations = 0;
+    s.se_.resize(ns);
+    s.interference_.resize(ns);
+  }
+  // The dense blocks are streamed once per cell and sweep for every replica still iterating (the
+  // replicas share the noise power, as replicas of one world do; else each streams its own).
+  bool together = st->blocked;
+  for (int j = 1; j < n; ++j) together = together && problems[j]->noise_w == p0.noise_w;
 
   // Gauss-Seidel sweeps: cell k's UEs are evaluated at the loads of this sweep for cells < k and
   // of the previous one for cells >= k, and rho_k is replaced at once. F is monotone, so the sweeps
   // converge to the same unique fixed point as Jacobi iteration, in about a third fewer sweeps.
-  std::vector<double>& rho = r.rho;
-  const size_t ns = st_->ue.size();
-  se_.resize(ns);
-  interference_.resize(ns);
-  int it = 0;
-  while (it < p.max_iter) {
-    double max_delta = 0.0;
-    for (int k = 0; k < K; ++k) {
-      cell_interference(p, rho, k);
-      double load = 0.0;
-      for (int n = 0; n < N; ++n) {
-        const int ks = k * N + n;
-        const int first = st_->segment[ks], count = st_->segment[ks + 1] - first;
-        const double x = count > 0 ? needed_share(static_cast<size_t>(count), &st_->weight[first], &st_->signal[first],
-                                                  &interference_[first], &se_[first])
-                                   : 0.0;
-        r.x[ks] = x;
-        load += std::min(p.shares[ks], x);
-      }
-      max_delta = std::max(max_delta, std::fabs(load - rho[k]));
-      rho[k] = load;
-    }
-    ++it;
-    if (max_delta < p.tol) break;
+  // Each replica sweeps until its own loads settle (or its max_iter): the same sweeps, sums and
+  // bits as solving it alone.
+  std::vector<int> active;
+  for (int j = 0; j < n; ++j) {
+    if (problems[j]->max_iter > 0)
+      active.push_back(j);
+    else  // no sweeps: the se of the last evaluation, as the loop below leaves them
+      for (size_t i = 0; i < ns; ++i) results[j]->se[st->ue[i]] = solvers[j]->se_[i];
   }
-  for (size_t i = 0; i < ns; ++i) r.se[st_->ue[i]] = se_[i];
-  r.iterations = it;
+  std::vector<double> max_delta(static_cast<size_t>(n));
+  std::vector<double>& weights = solvers[0]->block_rho_;
+  std::vector<double*> outs;
+  while (!active.empty()) {
+    for (int j : active) max_delta[j] = 0.0;
+    for (int k = 0; k < K; ++k) {
+      const int b0 = st->segment[k * N], b1 = st->segment[(k + 1) * N];
+      if (together) {
+        if (b1 > b0) {
+          const int* rows = st->block_cells.data() + st->block_cell_off[k];
+          const int n_rows = st->block_cell_off[k + 1] - st->block_cell_off[k];
+          const size_t A = active.size();
+          weights.resize(A * static_cast<size_t>(n_rows));
+          outs.resize(A);
+          for (size_t a = 0; a < A; ++a) {
+            const std::vector<double>& rho = results[active[a]]->rho;
+            // The serving cell's row is zero (or absent): skipping it adds nothing.
+            for (int row = 0; row < n_rows; ++row)
+              weights[a * n_rows + row] = rows[row] == k ? 0.0 : rho[rows[row]];
+            outs[a] = solvers[active[a]]->interference_.data() + b0;
+          }
+          // (pointer arithmetic: with no interferer rows anywhere the block storage is empty)
+          weighted_row_sums(static_cast<size_t>(b1 - b0), n_rows, static_cast<int>(A), weights.data(),
+                            st->block_pg.data() + st->block_off[k], st->block_ld[k], p0.noise_w, outs.data());
+        }
+      } else {
+        for (int j : active) solvers[j]->cell_interference(*problems[j], results[j]->rho, k);
+      }
+      for (int j : active) {
+        const CouplingProblem& p = *problems[j];
+        CouplingResult& r = *results[j];
+        LoadCouplingSolver& s = *solvers[j];
+        double load = 0.0;
+        for (int sl = 0; sl < N; ++sl) {
+          const int ks = k * N + sl;
+          const int first = st->segment[ks], count = st->segment[ks + 1] - first;
+          const double x = count > 0 ? needed_share(static_cast<size_t>(count), &st->weight[first], &st->signal[first],
+                                                    &s.interference_[first], &s.se_[first])
+                                     : 0.0;
+          r.x[ks] = x;
+          load += std::min(p.shares[ks], x);
+        }
+        max_delta[j] = std::max(max_delta[j], std::fabs(load - r.rho[k]));
+        r.rho[k] = load;
+      }
+    }
+    size_t kept = 0;
+    for (int j : active) {
+      CouplingResult& r = *results[j];
+      ++r.iterations;
+      if (max_delta[j] < problems[j]->tol || r.iterations >= problems[j]->max_iter) {
+        for (size_t i = 0; i < ns; ++i) r.se[st->ue[i]] = solvers[j]->se_[i];
+        continue;
+      }
+      active[kept++] = j;
+    }
+    active.resize(kept);
+  }
 }
 
 void LoadCouplingSolver::sinr_after_solve(const CouplingProblem& p, const std::vector<double>& rho,

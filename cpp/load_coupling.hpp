@@ -95,6 +95,11 @@ class LoadCouplingSolver {
   // Solves p on the structure `from` prepared for the same world (this solver or another one's,
   // read only; it must stay unchanged until this solver's next solve, for sinr_after_solve).
   void solve_prepared(const CouplingProblem& p, CouplingResult& result, const LoadCouplingSolver& from);
+  // solve_prepared for n problems of one world (each with its own shares, warm start, result and
+  // solver) on the structure `from`, together: per problem the same sweeps and bits as alone, with
+  // each dense interferer block streamed once per sweep for all problems still iterating.
+  static void solve_prepared_many(int n, const CouplingProblem* const* problems, CouplingResult* const* results,
+                                  LoadCouplingSolver* const* solvers, const LoadCouplingSolver& from);
   // SINR (linear) of every UE at its serving cell for the problem of the last solve and its fixed
   // point rho, reusing the structure it ran on for the served UEs.
   void sinr_after_solve(const CouplingProblem& p, const std::vector<double>& rho, std::vector<double>& out);

@@ -392,11 +392,8 @@ void Simulator::evaluate_links(size_t first, size_t count) {
   link_dy_.resize(count);
   const size_t sites_per_ue = static_cast<size_t>(layout_.n_sites());
   if (layout_.wraps()) {
-    for (size_t c = 0; c < count; ++c) {
-      const Vec2 disp = layout_.displacement(tl.site[first + c], pos_[link_ue_[first + c]]);
-      link_dx_[c] = disp.x;
-      link_dy_[c] = disp.y;
-    }
+    layout_.displacements(count, tl.site.data() + first, link_ue_.data() + first, pos_.data(), link_dx_.data(),
+                          link_dy_.data());
   } else if (links_static_ && first % sites_per_ue == 0 && count % sites_per_ue == 0) {
     // Every UE links to every site in site order: no index lookups.
     const Vec2* pos = pos_.data();
@@ -434,6 +431,7 @@ void Simulator::evaluate_selected_links(size_t m) {
   const int U = n_ues();
   sel_key_.resize(m);
   sel_ue_.resize(m);
+  sel_site_.resize(m);
   sel_carry_.resize(m);
   sel_zs_.resize(m);
   sel_zl_.resize(m);
@@ -446,10 +444,9 @@ void Simulator::evaluate_selected_links(size_t m) {
     sel_carry_[c] = link_carry_[i];
     sel_zs_[c] = tl.z_shadow[i];
     sel_zl_[c] = tl.z_los[i];
-    const Vec2 disp = layout_.displacement(tl.site[i], pos_[link_ue_[i]]);
-    link_dx_[c] = disp.x;
-    link_dy_[c] = disp.y;
+    sel_site_[c] = tl.site[i];
   }
+  layout_.displacements(m, sel_site_.data(), sel_ue_.data(), pos_.data(), link_dx_.data(), link_dy_.data());
   const double* r_shadow = ar_shadow_.data();
   const double* r_los = los_coefficients();
   ar1_update_keyed(m, sel_key_.data(), static_cast<std::uint64_t>(t_), sel_ue_.data(), r_shadow, r_shadow + U, r_los,
@@ -762,9 +759,34 @@ void Simulator::release_world() {
 }
 
 void Simulator::respond(const double* shares, SharePolicy policy) {
-  const int K = n_cells(), N = n_slices();
-  const size_t KN = static_cast<size_t>(K) * N;
-  const Simulator& w = world();
+  Simulator* self = this;
+  respond_many(1, &self, &shares, &policy);
+}
+
+void Simulator::respond_many(int n, Simulator* const* sims, const double* const* shares, const SharePolicy* policies) {
+  if (n <= 0) return;
+  std::vector<CouplingProblem> problems;
+  problems.reserve(static_cast<size_t>(n));
+  std::vector<const CouplingProblem*> problem_of(static_cast<size_t>(n));
+  std::vector<CouplingResult*> results(static_cast<size_t>(n));
+  std::vector<LoadCouplingSolver*> solvers(static_cast<size_t>(n));
+  const LoadCouplingSolver& structure = sims[0]->coupling_structure();
+  for (int j = 0; j < n; ++j)
+    if (&sims[j]->coupling_structure() != &structure)
+      throw std::invalid_argument("respond_many: the simulators must share one world");
+  for (int j = 0; j < n; ++j) {
+    problems.push_back(sims[j]->begin_response(shares[j], policies[j]));
+    problem_of[j] = &problems[j];
+    results[j] = &sims[j]->coupling_;
+    solvers[j] = &sims[j]->solver_;
+  }
+  // (6) load coupling, warm-started from the previous step, all replicas on one structure
+  LoadCouplingSolver::solve_prepared_many(n, problem_of.data(), results.data(), solvers.data(), structure);
+  for (int j = 0; j < n; ++j) sims[j]->finish_response();
+}
+
+CouplingProblem Simulator::begin_response(const double* shares, SharePolicy policy) {
+  const size_t KN = static_cast<size_t>(n_cells()) * n_slices();
   if (world_ == nullptr && !coupling_ready_) prepare_coupling();
   // (5) shares
   std::vector<double>& a = out_.shares;
@@ -772,10 +794,14 @@ void Simulator::respond(const double* shares, SharePolicy policy) {
     a.assign(shares, shares + KN);
   else
     policy_shares(policy, a);
-  // (6) load coupling, warm-started from the previous step
   coupling_.rho = rho_;
-  const CouplingProblem prob = problem(a);
-  solver_.solve_prepared(prob, coupling_, coupling_structure());
+  return problem(a);
+}
+
+void Simulator::finish_response() {
+  const int K = n_cells(), N = n_slices();
+  const Simulator& w = world();
+  const std::vector<double>& a = out_.shares;
   rho_ = coupling_.rho;
   // (7) KPIs and backlog
   KpiInput in;

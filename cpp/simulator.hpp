@@ -117,6 +117,10 @@ class Simulator {
   // The shares-dependent half on the current world: shares (not validated here), load coupling,
   // KPIs and outputs.
   void respond(const double* shares, SharePolicy policy);
+  // respond() of n simulators that share one world (a leader and its followers, each with its
+  // shares[j] and policies[j]), their load couplings solved together: each gets the bits it would
+  // get alone (LoadCouplingSolver::solve_prepared_many). Throws if they do not share one world.
+  static void respond_many(int n, Simulator* const* sims, const double* const* shares, const SharePolicy* policies);
   // Follows the world of `leader` (a simulator of the same scenario and seed that has just run
   // step_world) in place of advancing its own: respond() then reads the leader's links, serving
   // cells, active UEs and their demand and mask (by reference, nothing is copied) and takes its
@@ -212,6 +216,10 @@ class Simulator {
   void traffic_aware_shares(std::vector<double>& shares) const;
   void maxmin_shares(std::vector<double>& shares);
   CouplingProblem problem(const std::vector<double>& shares) const;
+  // respond() = begin_response() (shares, warm start; returns the coupling problem) + the solve +
+  // finish_response() (KPIs, backlog, outputs).
+  CouplingProblem begin_response(const double* shares, SharePolicy policy);
+  void finish_response();
   // The solver holding this step's coupling structure: ours, or the leader's we follow.
   const LoadCouplingSolver& coupling_structure() const;
   // The simulator whose world respond() reads: this one, or the leader it follows.
@@ -260,7 +268,7 @@ class Simulator {
   std::vector<std::uint8_t> refresh_, structure_changed_;  // per UE, this step
   std::vector<double> gain_next_;           // rebuild scratch
   // Compact copies of the links evaluated in a step where some UEs hold theirs.
-  std::vector<int> sel_, sel_ue_;
+  std::vector<int> sel_, sel_ue_, sel_site_;
   std::vector<std::uint64_t> sel_key_;
   std::vector<std::uint8_t> sel_carry_, sel_los_;
   std::vector<double> sel_zs_, sel_zl_, sel_distance_, sel_angle_, sel_gain_, sel_best_gain_;
