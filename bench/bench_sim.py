@@ -13,7 +13,9 @@
    (b) hex layouts from 21 to 813 cells at 32 UEs per slice (2.7k to 104k UEs).
 3. Effect of the culling radius on KPIs (same seeds, radius inf vs finite).
 4. SimulatorBatch: replica-steps/s with 1 and 2 threads over 4 and 8 replicas, and 12 same-seed
-   replicas with a shared world against independent ones.
+   replicas with a shared world against independent ones; on the 57-cell wrap-around network
+   (examples/hex19_wraparound_uma.toml), what a follower replica of a shared world costs against
+   the leader's whole step (the followers' load couplings are solved together).
 
 Timings are the fastest of several blocks of consecutive calls (the machine is shared), the same
 estimator on both sides of every ratio.
@@ -245,6 +247,21 @@ def batch_shared_world(replicas: int, seconds: float) -> dict[str, float]:
             "shared_replica_steps_per_s": rates[True], "speedup_shared": rates[True] / rates[False]}
 
 
+def shared_world_followers(replicas: int, seconds: float) -> dict[str, float]:
+    """Step time of a shared world of 1 and of ``replicas`` replicas (different shares, one thread) on
+    the 57-cell wrap-around network: the leader's step and the extra cost of each follower."""
+    sc = Scenario.from_toml(HERE.parent / "examples" / "hex19_wraparound_uma.toml")
+    rng = np.random.default_rng(0)
+    times = {}
+    for r in (1, replicas):
+        batch = SimulatorBatch(sc, seeds=[1] * r, shared_world=True)
+        shares = rng.dirichlet(np.ones(batch.n_slices), size=(r, batch.n_cells))
+        times[r] = best_block_time(lambda: batch.step(shares), seconds)
+    follower = (times[replicas] - times[1]) / (replicas - 1)
+    return {"replicas": replicas, "leader_ms": 1e3 * times[1], "follower_ms": 1e3 * follower,
+            "follower_share_of_leader": follower / times[1]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes and short timings")
@@ -302,8 +319,13 @@ def main() -> None:
     sw = batch_shared_world(12, 1.0 if quick else 4.0)
     print(f"12 replicas: independent {sw['independent_replica_steps_per_s']:.0f}, shared world "
           f"{sw['shared_replica_steps_per_s']:.0f} replica-steps/s: speedup {sw['speedup_shared']:.2f}x")
+    print("\n== Shared world on 57 cells (wrap-around hexagon, no culling, 1 thread) ==")
+    fw = shared_world_followers(32, 1.0 if quick else 4.0)
+    print(f"leader step {fw['leader_ms']:.2f} ms, each of {fw['replicas'] - 1} followers {fw['follower_ms']:.3f} ms: "
+          f"a follower costs {100 * fw['follower_share_of_leader']:.1f} % of the leader's step")
     if args.json:
         print(json.dumps({
+            "sim: shared-world follower / leader step, 57 cells, 32 replicas": fw["follower_share_of_leader"],
             "sim: SimulatorBatch shared world / independent, 12 replicas": sw["speedup_shared"],
             "sim: C++ / NumPy reference step rate (paper scale)": r["speedup"],
             "sim: C++ steps/s (paper scale, all active)": r["cpp_steps_per_s"],
