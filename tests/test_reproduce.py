@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 from dataclasses import replace
@@ -20,6 +21,7 @@ from pyslice.study.aggregate import spearman
 from pyslice.study.config import PHASES, ReproduceConfig, default_targets
 from pyslice.study.experiment import reproduce
 from pyslice.study.methods import METHODS
+from pyslice.study.results import StudyResults
 
 
 def _finite_numbers(obj, path="results"):
@@ -96,6 +98,18 @@ POLICIES = {"traffic-aware baseline": "baseline", "DRL (converged)": "drl",
 
 def _numbers(cell: str) -> list[float]:
     return [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", cell)]
+
+
+def test_results_record_the_build_that_summarised_them(quick_run):
+    """results.json keeps pyslice.build_info() of the summarising process (builds round differently),
+    it survives the round trip through StudyResults, and report.md names the SIMD level."""
+    import pyslice
+    out, cfg, results = quick_run
+    assert results["build"] == pyslice.build_info() and results["build"]["simd_level"]
+    assert StudyResults.from_dict(results).build == results["build"]
+    assert f"SIMD level {results['build']['simd_level']}" in (out / "report.md").read_text()
+    kept = json.loads((Path(__file__).resolve().parent.parent / "docs" / "data" / "paper.json").read_text())
+    assert StudyResults.from_dict({k: v for k, v in kept.items() if k != "build"}).build == {}
 
 
 @pytest.mark.slow

@@ -246,4 +246,8 @@ def _figures_and_time_section(study: StudyResults) -> list[str]:
         lines.append(f"| {phase} | {sec:.1f} |")
     if study.wall_seconds is not None:
         lines.append(f"| **total wall time** | **{study.wall_seconds:.1f}** |")
+    if study.build:
+        b = study.build
+        lines += ["", f"Summarised by pyslice {b.get('version')} ({b.get('build')} build, {b.get('compiler')}, "
+                      f"SIMD level {b.get('simd_level')})."]
     return lines

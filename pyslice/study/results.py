@@ -296,6 +296,10 @@ class StudyResults:
     phase_seconds: dict[str, float] = field(default_factory=dict)
     figures: dict[str, str] = field(default_factory=dict)
     """Figure name -> path relative to the study directory."""
+    build: dict[str, Any] = field(default_factory=dict)
+    """:func:`pyslice.build_info` of the process that summarised the run (version, portable or native
+    build, compiler, the SIMD level that ran): builds round floating point differently, so a rerun on
+    another build reproduces the verdicts, not every bit. Empty in results made before it was kept."""
 
     def summary(self, metric: str, method: str | None = None) -> Summary:
         """``table[metric]`` (or ``table[metric][method]``) as a :class:`Summary`."""
