@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from pyslice import build_info
+from pyslice import _core
 from pyslice.base.atomic import write_json
 from pyslice.learn.train_log import read_log
 from pyslice.sim.satisfaction import kpi_summary
@@ -116,7 +117,7 @@ def aggregate(scenario: Scenario, cfg: ReproduceConfig, out: str | Path, seconds
         summary["generalist"] = generalist_comparison(out, cfg.seeds, targets, nearest_source, w, ev)
     study = StudyResults(**summary, wall_seconds=wall, peak_memory=memory or {},
                          phase_seconds=_phase_seconds(seconds, out, cfg), figures={name: str(path.relative_to(out)) for name, path in figs.items()},
-                         build=build_info())
+                         build={"version": version("pyslice"), **_core.build_info()})  # pyslice.build_info, from floor 0
     results = study.to_dict()
     write_json(out / "results.json", results)
     write_rows_csv(out / "results.csv", result_rows(results))
